@@ -1,0 +1,21 @@
+# toolforge developer tasks. `just` is installed into the venv by the dev extra (rust-just).
+venv := ".venv/bin"
+
+# create the virtualenv and install toolforge with its dev tools
+setup:
+    python3 -m venv .venv
+    {{venv}}/pip install -e '.[dev]'
+
+# run the test suite
+test *args:
+    {{venv}}/python -m pytest {{args}}
+
+# lint and type-check
+lint:
+    {{venv}}/ruff check src tests bench
+    {{venv}}/mypy src/toolforge
+
+# run the benchmarks (figures printed beside the budgets of DESIGN.md §7)
+bench *args:
+    {{venv}}/python bench/library_ops.py {{args}}
+    {{venv}}/python bench/validation.py {{args}}

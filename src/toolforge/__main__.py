@@ -1,0 +1,3 @@
+from toolforge.cli.app import main
+
+main()

@@ -1,0 +1,48 @@
+"""One error handler: exception class -> exit code (0 ok, 1 user error, 2 usage, 3 internal)."""
+
+from __future__ import annotations
+
+import os
+import traceback
+from datetime import UTC, datetime
+from pathlib import Path
+
+from toolforge.cli.output import Output
+from toolforge.errors import ToolforgeError
+
+EXIT_OK = 0
+EXIT_USER = 1
+EXIT_USAGE = 2
+EXIT_INTERNAL = 3
+
+
+def log_path() -> Path:
+    override = os.environ.get("TOOLFORGE_LOG_DIR")
+    if override:
+        base = Path(override)
+    else:
+        from platformdirs import user_log_dir
+
+        base = Path(user_log_dir("toolforge", appauthor=False))
+    return base / "toolforge.log"
+
+
+def handle_error(exc: BaseException, out: Output) -> int:
+    if isinstance(exc, ToolforgeError):
+        out.error(exc.kind, exc.message, exc.hint)
+        return exc.exit_code
+    path = log_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(f"--- {datetime.now(UTC).isoformat()} pid {os.getpid()}\n")
+            fh.write("".join(traceback.format_exception(exc)))
+    except OSError:
+        path = Path("<unwritable log>")
+    out.error(
+        "internal",
+        f"internal error: {type(exc).__name__}: {exc}",
+        f"this is a bug in toolforge; the traceback is in {path}",
+        {"log": str(path)},
+    )
+    return EXIT_INTERNAL

@@ -1,0 +1,268 @@
+"""Commands that manage the library by hand: init, add, list, show, promote, reject, retire,
+history, diff, rollback, export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from toolforge.cli.common import JsonOpt, LibraryOpt, open_service, run_command
+from toolforge.cli.output import Output
+from toolforge.errors import NotFoundError, UsageError
+
+app = typer.Typer()
+
+
+@app.command()
+def init(
+    path: Annotated[Path | None, typer.Argument(help="Where to create it (default ./library).")]
+    = None,
+    from_dir: Annotated[Path | None, typer.Option(
+        "--from", help="Import the tools of a library directory (e.g. the bundled example).",
+        show_default=False)] = None,
+    json: JsonOpt = False,
+) -> None:
+    """Create a tool library (a git repository). Safe to run twice."""
+
+    def body(out: Output) -> None:
+        from toolforge.library.store import resolve_library_path
+        from toolforge.service.library_service import init_library
+
+        target = path.expanduser().resolve() if path else resolve_library_path(None)
+        source = from_dir.expanduser().resolve() if from_dir else None
+        result = init_library(target, source)
+
+        def render(c):  # type: ignore[no-untyped-def]
+            verb = "created" if result.created else "already a library:"
+            c.print(f"[green]✓[/] {verb} {result.library}")
+
+        out.emit(result, render)
+
+    run_command(json, body)
+
+
+def _read_tool_input(path: Path, tests: Path | None) -> tuple[str, str, str]:
+    """(code, tests, origin) from a file or a directory with tool.py [+ test_tool.py]."""
+    path = path.expanduser()
+    if path.is_dir():
+        code_file = path / "tool.py"
+        if not code_file.is_file():
+            raise NotFoundError(f"{path} has no tool.py",
+                                hint="a tool directory holds tool.py and optionally test_tool.py")
+        test_file = tests or (path / "test_tool.py")
+    elif path.is_file():
+        code_file = path
+        test_file = tests or path.with_name(f"test_{path.name}")
+    else:
+        raise NotFoundError(f"{path} does not exist")
+    code = _read_text(code_file)
+    test_src = _read_text(test_file) if test_file.is_file() else ""
+    if tests and not tests.is_file():
+        raise NotFoundError(f"{tests} does not exist")
+    return code, test_src, str(path.resolve())
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{path} is not UTF-8 text")
+
+
+@app.command()
+def add(
+    path: Annotated[Path, typer.Argument(help="tool.py-style file, or a directory with tool.py "
+                                              "and optional test_tool.py.")],
+    name: Annotated[str | None, typer.Option("--name", "-n", help="Tool name (default: the "
+                                                                   "function's name).")] = None,
+    tests: Annotated[Path | None, typer.Option("--tests", help="Test file (default: "
+                                               "test_tool.py / test_<file> beside it).")] = None,
+    library: LibraryOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Import a hand-written tool as a candidate."""
+
+    def body(out: Output) -> None:
+        code, test_src, origin = _read_tool_input(path, tests)
+        with open_service(library) as svc:
+            result = svc.add(code, test_src, name=name, origin=origin)
+        from toolforge.cli.render import action_line
+
+        out.emit(result, lambda c: action_line(result, c))
+
+    run_command(json, body)
+
+
+@app.command("list")
+def list_(
+    status: Annotated[str, typer.Option("--status", "-s", help="active|candidate|retired|all")]
+    = "all",
+    library: LibraryOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """List the library's tools."""
+
+    def body(out: Output) -> None:
+        if status not in ("active", "candidate", "retired", "all"):
+            raise UsageError(f"unknown status {status!r}", hint="use active|candidate|retired|all")
+        with open_service(library) as svc:
+            result = svc.list_tools(status)
+        if out.json_mode:
+            out.emit(result)
+            return
+        from toolforge.cli.render import list_table
+
+        out.emit(result, lambda c: list_table(result, c))
+
+    run_command(json, body)
+
+
+@app.command()
+def show(
+    name: str,
+    version: Annotated[str | None, typer.Option("--version", "-v", help="N, 'active' or "
+                                                                         "'candidate'.")] = None,
+    library: LibraryOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Show a tool: code, tests, metadata, history."""
+
+    def body(out: Output) -> None:
+        with open_service(library) as svc:
+            result = svc.show(name, version)
+        from toolforge.cli.render import tool_detail
+
+        out.emit(result, lambda c: tool_detail(result, c))
+
+    run_command(json, body)
+
+
+@app.command()
+def promote(name: str, library: LibraryOpt = None, json: JsonOpt = False) -> None:
+    """Promote a candidate to the next active version."""
+
+    def body(out: Output) -> None:
+        with open_service(library) as svc:
+            result = svc.promote(name)
+        from toolforge.cli.render import action_line
+
+        out.emit(result, lambda c: action_line(result, c))
+
+    run_command(json, body)
+
+
+@app.command()
+def reject(
+    name: str,
+    reason: Annotated[str, typer.Option("--reason", "-r", help="Why (recorded in the commit).")],
+    library: LibraryOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Reject a candidate (it stays in history)."""
+
+    def body(out: Output) -> None:
+        with open_service(library) as svc:
+            result = svc.reject(name, reason)
+        from toolforge.cli.render import action_line
+
+        out.emit(result, lambda c: action_line(result, c))
+
+    run_command(json, body)
+
+
+@app.command()
+def retire(name: str, library: LibraryOpt = None, json: JsonOpt = False) -> None:
+    """Retire an active tool (agents stop seeing it; `rollback` brings it back)."""
+
+    def body(out: Output) -> None:
+        with open_service(library) as svc:
+            result = svc.retire(name)
+        from toolforge.cli.render import action_line
+
+        out.emit(result, lambda c: action_line(result, c))
+
+    run_command(json, body)
+
+
+@app.command()
+def history(
+    name: Annotated[str | None, typer.Argument(help="A tool (default: the whole library).")]
+    = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1)] = 50,
+    library: LibraryOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Actions, versions and commits, newest first."""
+
+    def body(out: Output) -> None:
+        with open_service(library) as svc:
+            result = svc.history(name, limit)
+        from toolforge.cli.render import history_table
+
+        out.emit(result, lambda c: history_table(result, c))
+
+    run_command(json, body)
+
+
+@app.command()
+def diff(
+    name: str,
+    a: Annotated[str | None, typer.Argument(help="Version (N, active, candidate).")] = None,
+    b: Annotated[str | None, typer.Argument(help="Version (default: the current one).")] = None,
+    library: LibraryOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Diff two versions of a tool (default: candidate against active)."""
+
+    def body(out: Output) -> None:
+        with open_service(library) as svc:
+            result = svc.diff(name, a, b)
+        from toolforge.cli.render import diff_view
+
+        out.emit(result, lambda c: diff_view(result, c))
+
+    run_command(json, body)
+
+
+@app.command()
+def rollback(
+    name: Annotated[str | None, typer.Argument(help="The tool to roll back.")] = None,
+    to: Annotated[int | None, typer.Option("--to", help="Version to restore (default: the "
+                                                        "previous one).")] = None,
+    library_rev: Annotated[str | None, typer.Option(
+        "--library", help="Restore the whole library as it was at this commit (sha, tag, "
+        "HEAD~N).", show_default=False)] = None,
+    library: Annotated[Path | None, typer.Option(
+        "--library-path", "-L", envvar="TOOLFORGE_LIBRARY",
+        help="Library path (here --library names a revision).", show_default=False)] = None,
+    json: JsonOpt = False,
+) -> None:
+    """Restore an earlier version as a NEW commit (history is never rewritten)."""
+
+    def body(out: Output) -> None:
+        with open_service(library) as svc:
+            result = svc.rollback(name, to, library_rev)
+        from toolforge.cli.render import action_line
+
+        out.emit(result, lambda c: action_line(result, c))
+
+    run_command(json, body)
+
+
+@app.command()
+def export(
+    format: Annotated[str, typer.Option("--format", "-f", help="openai | mcp")] = "openai",
+    library: LibraryOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Print the active tools as OpenAI function schemas or MCP tool definitions (JSON)."""
+
+    def body(out: Output) -> None:
+        with open_service(library) as svc:
+            result = svc.export(format)
+        # Export is JSON by nature; --json is accepted for symmetry.
+        Output(True).emit(result)
+
+    run_command(json, body)

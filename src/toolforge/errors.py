@@ -1,0 +1,77 @@
+"""Error types shared by every layer.
+
+Each error carries a plain message and an optional hint; the CLI maps the class to an exit
+code (pre-commit style: one handler, one table), the daemon maps it to an HTTP status.
+"""
+
+from __future__ import annotations
+
+
+class ToolforgeError(Exception):
+    """A failure the user can act on (exit code 1)."""
+
+    exit_code = 1
+    http_status = 400
+    kind = "error"
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"error": self.kind, "message": self.message, "hint": self.hint}
+
+
+class UsageError(ToolforgeError):
+    """The command line itself is wrong (exit code 2)."""
+
+    exit_code = 2
+    kind = "usage"
+
+
+class NotFoundError(ToolforgeError):
+    http_status = 404
+    kind = "not_found"
+
+
+class InvalidNameError(ToolforgeError):
+    http_status = 422
+    kind = "invalid_name"
+
+
+class ToolContractError(ToolforgeError):
+    """A tool file breaks the tool contract (DESIGN.md §4)."""
+
+    http_status = 422
+    kind = "tool_contract"
+
+
+class LibraryError(ToolforgeError):
+    """The library is missing, not a library, or in a state that blocks the operation."""
+
+    http_status = 409
+    kind = "library"
+
+
+class ConflictError(ToolforgeError):
+    """The operation conflicts with the current state (e.g. hand edits, stale validation)."""
+
+    http_status = 409
+    kind = "conflict"
+
+
+class ValidationFailedError(ToolforgeError):
+    http_status = 409
+    kind = "validation_failed"
+
+
+class LockTimeoutError(ToolforgeError):
+    http_status = 503
+    kind = "locked"
+
+
+class ConfigError(ToolforgeError):
+    """Missing or invalid configuration (e.g. no model configured)."""
+
+    kind = "config"

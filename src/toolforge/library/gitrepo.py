@@ -1,0 +1,233 @@
+"""The git side of the library, through GitPython.
+
+Writes go through the git CLI (`repo.git.*`): C-speed index updates on large libraries.
+Reads of old versions go through GitPython's object database (a persistent `cat-file`
+process), so showing or diffing versions costs no extra process per file. Hooks are
+disabled on every call: tool code must never get a way to make git run it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from toolforge.errors import LibraryError, NotFoundError
+
+_SAFE_CONFIG = (
+    "-c",
+    "core.hooksPath=/dev/null",
+    "-c",
+    "commit.gpgSign=false",
+    "-c",
+    "tag.gpgSign=false",
+    "-c",
+    "core.quotePath=false",
+)
+if TYPE_CHECKING:
+    import git
+
+FIELD = "\x1f"
+RECORD = "\x1e"
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    commit: str
+    author: str
+    date: str
+    subject: str
+    trailers: dict[str, str]
+
+
+class GitRepo:
+    def __init__(self, root: Path) -> None:
+        import git  # GitPython costs ~50 ms to import; read-only commands never need it
+
+        self.root = root
+        try:
+            self.repo = git.Repo(root)
+        except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+            raise LibraryError(f"{root} is not a git repository")
+        self._env = _identity_env(self.repo)
+
+    @classmethod
+    def init(cls, root: Path) -> GitRepo:
+        import git
+
+        git.Repo.init(root, initial_branch="main")
+        return cls(root)
+
+    def close(self) -> None:
+        self.repo.close()
+
+    # --- raw command -----------------------------------------------------------------------
+
+    def run(self, *args: str, strip: bool = True) -> str:
+        from git.exc import GitCommandError
+
+        try:
+            out = self.repo.git.execute(
+                ["git", *_SAFE_CONFIG, *args],
+                env=self._env,
+                strip_newline_in_stdout=strip,
+            )
+        except GitCommandError as exc:
+            detail = (exc.stderr or "").strip().removeprefix("stderr: ").strip("'\n ")
+            raise LibraryError(f"git {args[0]} failed: {detail or exc}")
+        return str(out)
+
+    # --- reads ---------------------------------------------------------------------------------
+
+    def head(self) -> str | None:
+        try:
+            return self.repo.head.commit.hexsha
+        except ValueError:  # unborn branch
+            return None
+
+    def resolve(self, rev: str) -> str:
+        """Resolve a revision to a commit sha; NotFoundError for anything else."""
+        from git.exc import BadName, GitCommandError
+
+        if rev.startswith("-"):
+            raise NotFoundError(f"unknown revision {rev!r}")
+        try:
+            return self.repo.commit(rev).hexsha
+        except (BadName, ValueError, GitCommandError):
+            raise NotFoundError(
+                f"unknown revision {rev!r}",
+                hint="use a commit from `toolforge history` (sha, tag or e.g. HEAD~2)",
+            )
+
+    def read_blob(self, rev: str, path: str) -> str | None:
+        """File contents at `rev`, or None when the path is absent there."""
+        try:
+            blob = self.repo.commit(rev).tree / path
+        except KeyError:
+            return None
+        data: bytes = blob.data_stream.read()
+        return data.decode("utf-8", errors="replace")
+
+    def path_exists(self, rev: str, path: str) -> bool:
+        try:
+            self.repo.commit(rev).tree / path
+        except KeyError:
+            return False
+        return True
+
+    def top_level_entries(self, rev: str) -> list[str]:
+        return [item.path for item in self.repo.commit(rev).tree]
+
+    def tags(self, prefix: str) -> dict[str, str]:
+        """Tags under `prefix` (e.g. "tool/x/") mapped to the commit they point to."""
+        out = self.run(
+            "for-each-ref", "--format=%(refname:strip=2) %(*objectname)%(objectname)",
+            f"refs/tags/{prefix}",
+        )
+        result: dict[str, str] = {}
+        for line in out.splitlines():
+            name, _, sha = line.partition(" ")
+            result[name] = sha[:40]
+        return result
+
+    def status(self, paths: list[str]) -> list[tuple[str, str]]:
+        """(code, path) for uncommitted changes under `paths`, untracked files included."""
+        if not paths:
+            return []
+        out = self.run(
+            "status", "--porcelain=v1", "-z", "--untracked-files=all", "--", *paths,
+            strip=False,
+        )
+        entries: list[tuple[str, str]] = []
+        parts = out.split("\0")
+        i = 0
+        while i < len(parts):
+            item = parts[i]
+            i += 1
+            if len(item) < 4:
+                continue
+            code, path = item[:2], item[3:]
+            if code[0] in "RC":  # renames carry the old path in the next field
+                i += 1
+            entries.append((code, path))
+        return entries
+
+    def log(
+        self, paths: list[str] | None = None, *, limit: int | None = None, rev: str = "HEAD"
+    ) -> list[LogEntry]:
+        if self.head() is None:
+            return []
+        fmt = FIELD.join(["%H", "%an", "%aI", "%s", "%(trailers:only,unfold)"]) + RECORD
+        args = ["log", f"--format={fmt}"]
+        if limit:
+            args.append(f"-n{limit}")
+        args.append(rev)
+        if paths:
+            args += ["--", *paths]
+        out = self.run(*args, strip=False)
+        entries = []
+        for record in out.split(RECORD):
+            record = record.strip("\n")
+            if not record:
+                continue
+            sha, author, date, subject, trailer_text = record.split(FIELD)
+            trailers: dict[str, str] = {}
+            for line in trailer_text.splitlines():
+                key, sep, value = line.partition(":")
+                if sep:
+                    trailers[key.strip()] = value.strip()
+            entries.append(LogEntry(sha, author, date, subject, trailers))
+        return entries
+
+    def message(self, rev: str) -> str:
+        return str(self.repo.commit(rev).message)
+
+    def parent(self, rev: str) -> str | None:
+        parents = self.repo.commit(rev).parents
+        return parents[0].hexsha if parents else None
+
+    # --- writes --------------------------------------------------------------------------------
+
+    def commit_paths(self, message: str, paths: list[str]) -> str:
+        """Stage and commit exactly `paths` (other staged changes stay out of the commit)."""
+        self.run("add", "-A", "--", *paths)
+        self.run("commit", "-q", "--no-verify", "-m", message, "--only", "--", *paths)
+        return self.head() or ""
+
+    def commit_all(self, message: str) -> str:
+        self.run("add", "-A", ".")
+        self.run("commit", "-q", "--no-verify", "--allow-empty", "-m", message)
+        return self.head() or ""
+
+    def tag(self, name: str, rev: str) -> None:
+        self.run("tag", name, rev)
+
+    def restore_paths(self, rev: str | None, paths: list[str]) -> None:
+        """Make index and work tree of `paths` equal to `rev` (absent there -> removed)."""
+        import shutil
+
+        for rel in paths:
+            target = self.root / rel
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            elif target.exists() or target.is_symlink():
+                target.unlink()
+        existing = [p for p in paths if rev and self.path_exists(rev, p)]
+        self.run("reset", "-q", rev or "HEAD", "--", *paths)
+        if existing:
+            assert rev is not None
+            self.run("checkout", rev, "--", *existing)
+
+
+def _identity_env(repo: git.Repo) -> dict[str, str]:
+    """Commits carry the person's git identity when one is configured, else toolforge's."""
+    env = dict(os.environ)
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    reader = repo.config_reader()
+    for kind in ("AUTHOR", "COMMITTER"):
+        if not reader.get_value("user", "name", "") and f"GIT_{kind}_NAME" not in env:
+            env[f"GIT_{kind}_NAME"] = "toolforge"
+        if not reader.get_value("user", "email", "") and f"GIT_{kind}_EMAIL" not in env:
+            env[f"GIT_{kind}_EMAIL"] = "toolforge@localhost"
+    return env

@@ -1,0 +1,554 @@
+"""The tool library: a git repository of plain tool directories (DESIGN.md §3).
+
+Every mutation goes through `Library._mutate`, which takes the writer lock, recovers any
+interrupted operation, refuses to touch hand-edited paths, journals its intent, applies the
+change, and makes exactly one commit (plus tags). History is never rewritten.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel
+
+from toolforge.errors import ConflictError, LibraryError, NotFoundError, ToolforgeError
+from toolforge.library.fsutil import atomic_write_text
+from toolforge.library.gitrepo import GitRepo, LogEntry
+from toolforge.library.journal import JournalEntry, clear_journal, read_journal, write_journal
+from toolforge.library.lock import library_lock
+from toolforge.library.meta import ToolMeta, dump_meta, now_iso, parse_meta
+from toolforge.library.settings import (
+    DEFAULT_SETTINGS_TOML,
+    SETTINGS_FILE,
+    LibrarySettings,
+    load_settings,
+)
+from toolforge.names import validate_tool_name
+
+STATE_DIR = ".toolforge"
+TOOLS_DIR = "tools"
+CANDIDATES_DIR = "candidates"
+TOOL_FILE = "tool.py"
+TEST_FILE = "test_tool.py"
+META_FILE = "tool.toml"
+GITIGNORE = "# local state of toolforge: locks, journal, reports, usage counters, logs\n" \
+    ".toolforge/\n__pycache__/\n*.pyc\n"
+
+Location = Literal["tools", "candidates"]
+
+
+class ToolFiles(BaseModel):
+    """The three files of one tool version."""
+
+    meta: ToolMeta
+    code: str
+    tests: str
+
+
+class ToolEntry(BaseModel):
+    """A row of `toolforge list`: metadata, or the problem that kept it from loading."""
+
+    name: str
+    location: Location
+    meta: ToolMeta | None = None
+    problem: str | None = None
+
+
+class CommitResult(BaseModel):
+    commit: str
+    subject: str
+    version: int | None = None
+    tags: list[str] = []
+
+
+@dataclass(frozen=True)
+class Change:
+    """One pending mutation: what it touches and how it is described."""
+
+    action: str
+    subject: str
+    paths: list[str]
+    apply: Callable[[], None]
+    tool: str | None = None
+    version: int | None = None
+    tags: tuple[str, ...] = ()
+    trailers: tuple[tuple[str, str], ...] = ()
+    body: str = ""
+
+
+def version_tag(name: str, version: int) -> str:
+    return f"tool/{name}/v{version}"
+
+
+def resolve_library_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """--library, then TOOLFORGE_LIBRARY, then the current directory if it is a library,
+    then ./library."""
+    if explicit:
+        return Path(explicit).expanduser().resolve()
+    env = os.environ.get("TOOLFORGE_LIBRARY")
+    if env:
+        return Path(env).expanduser().resolve()
+    cwd = Path.cwd()
+    if (cwd / SETTINGS_FILE).is_file() and (cwd / ".git").exists():
+        return cwd
+    return (cwd / "library").resolve()
+
+
+class Library:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.state_dir = root / STATE_DIR
+        self._git: GitRepo | None = None
+
+    # --- opening --------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, root: Path) -> Library:
+        if not root.exists():
+            raise LibraryError(
+                f"no library at {root}",
+                hint="create one with `toolforge init PATH`, or point --library / "
+                "TOOLFORGE_LIBRARY at an existing one",
+            )
+        if not (root / SETTINGS_FILE).is_file() or not (root / ".git").exists():
+            raise LibraryError(
+                f"{root} is not a toolforge library (no {SETTINGS_FILE} or no .git)",
+                hint="run `toolforge init` there, or pass --library PATH",
+            )
+        return cls(root)
+
+    @classmethod
+    def init(cls, root: Path) -> tuple[Library, bool]:
+        """Create a library at `root`; returns (library, created). Idempotent."""
+        if root.exists() and not root.is_dir():
+            raise LibraryError(f"{root} exists and is not a directory")
+        if (root / SETTINGS_FILE).is_file() and (root / ".git").exists():
+            lib = cls(root)
+            with lib.locked():
+                lib._recover()
+                if lib.git.head() is None:  # created but killed before the first commit
+                    lib._initial_commit()
+            return lib, False
+        if root.exists() and any(root.iterdir()):
+            raise LibraryError(
+                f"{root} is not empty and is not a toolforge library",
+                hint="choose an empty or new directory; toolforge will not take over "
+                "existing files",
+            )
+        root.mkdir(parents=True, exist_ok=True)
+        GitRepo.init(root).close()
+        lib = cls(root)
+        with lib.locked():
+            lib._initial_commit()
+        return lib, True
+
+    def _initial_commit(self) -> None:
+        atomic_write_text(self.root / SETTINGS_FILE, DEFAULT_SETTINGS_TOML)
+        atomic_write_text(self.root / ".gitignore", GITIGNORE)
+        for sub in (TOOLS_DIR, CANDIDATES_DIR):
+            atomic_write_text(self.root / sub / ".gitkeep", "")
+        self.git.commit_all(_message("init", "initialize toolforge library", None, None, (), ""))
+
+    @property
+    def git(self) -> GitRepo:
+        if self._git is None:
+            self._git = GitRepo(self.root)
+        return self._git
+
+    def close(self) -> None:
+        if self._git is not None:
+            self._git.close()
+            self._git = None
+
+    def settings(self) -> LibrarySettings:
+        return load_settings(self.root)
+
+    @contextmanager
+    def locked(self, timeout_s: float = 60.0) -> Iterator[None]:
+        with library_lock(self.state_dir, timeout_s):
+            yield
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def tool_dir(self, name: str, location: Location) -> Path:
+        return self.root / location / validate_tool_name(name)
+
+    def entries(self) -> list[ToolEntry]:
+        """Every tool directory, active/retired and candidate, sorted by name."""
+        out: list[ToolEntry] = []
+        for location in (TOOLS_DIR, CANDIDATES_DIR):
+            base = self.root / location
+            try:
+                it = os.scandir(base)
+            except FileNotFoundError:
+                continue
+            with it:
+                for de in it:
+                    if de.name.startswith(".") or not de.is_dir(follow_symlinks=False):
+                        continue
+                    out.append(self._entry(de.name, location))  # type: ignore[arg-type]
+        out.sort(key=lambda e: (e.name, e.location))
+        return out
+
+    def _entry(self, name: str, location: Location) -> ToolEntry:
+        path = self.root / location / name / META_FILE
+        try:
+            meta = parse_meta(path.read_text(encoding="utf-8"), f"{location}/{name}/{META_FILE}")
+        except FileNotFoundError:
+            return ToolEntry(name=name, location=location, problem=f"{META_FILE} is missing")
+        except (ToolforgeError, UnicodeDecodeError, OSError) as exc:
+            return ToolEntry(name=name, location=location, problem=str(exc))
+        return ToolEntry(name=name, location=location, meta=meta)
+
+    def read_current(self, name: str, location: Location) -> ToolFiles:
+        d = self.tool_dir(name, location)
+        if not d.is_dir():
+            raise NotFoundError(
+                f"no {'candidate' if location == CANDIDATES_DIR else 'tool'} named {name!r}",
+                hint="see `toolforge list --status all`",
+            )
+        where = f"{location}/{name}"
+        try:
+            meta = parse_meta((d / META_FILE).read_text(encoding="utf-8"), f"{where}/{META_FILE}")
+            code = (d / TOOL_FILE).read_text(encoding="utf-8")
+        except FileNotFoundError as exc:
+            raise LibraryError(f"{where}: {Path(exc.filename).name} is missing")
+        try:
+            tests = (d / TEST_FILE).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            tests = ""
+        return ToolFiles(meta=meta, code=code, tests=tests)
+
+    def find_current(self, name: str, location: Location) -> ToolFiles | None:
+        try:
+            return self.read_current(name, location)
+        except NotFoundError:
+            return None
+
+    def promoted_versions(self, name: str) -> dict[int, str]:
+        """version -> commit for every tag tool/<name>/vN."""
+        prefix = f"tool/{validate_tool_name(name)}/"
+        out: dict[int, str] = {}
+        for tag, sha in self.git.tags(prefix).items():
+            suffix = tag[len(prefix):]
+            if suffix.startswith("v") and suffix[1:].isdigit():
+                out[int(suffix[1:])] = sha
+        return out
+
+    def read_version(self, name: str, version: int) -> ToolFiles:
+        commit = self.promoted_versions(name).get(version)
+        if commit is None:
+            raise NotFoundError(
+                f"{name} has no promoted version {version}",
+                hint=f"see `toolforge history {name}` for its versions",
+            )
+        return self.read_at(commit, name, TOOLS_DIR)
+
+    def read_at(self, rev: str, name: str, location: Location) -> ToolFiles:
+        base = f"{location}/{name}"
+        meta_text = self.git.read_blob(rev, f"{base}/{META_FILE}")
+        code = self.git.read_blob(rev, f"{base}/{TOOL_FILE}")
+        if meta_text is None or code is None:
+            raise NotFoundError(f"{base} does not exist at {rev[:12]}")
+        tests = self.git.read_blob(rev, f"{base}/{TEST_FILE}") or ""
+        return ToolFiles(meta=parse_meta(meta_text, f"{base}/{META_FILE}@{rev[:12]}"), code=code,
+                         tests=tests)
+
+    def next_version(self, name: str) -> int:
+        known = set(self.promoted_versions(name))
+        active = self.find_current(name, TOOLS_DIR)
+        if active is not None:  # a library rollback can leave files without a newer tag
+            known.add(active.meta.version)
+        return max(known, default=0) + 1
+
+    def history(self, name: str | None = None, limit: int | None = None) -> list[LogEntry]:
+        paths = None
+        if name is not None:
+            validate_tool_name(name)
+            paths = [f"{TOOLS_DIR}/{name}", f"{CANDIDATES_DIR}/{name}"]
+        return self.git.log(paths, limit=limit)
+
+    def hand_edits(self, paths: list[str] | None = None) -> list[tuple[str, str]]:
+        """Uncommitted changes in the library's tracked area (tools, candidates, settings)."""
+        return self.git.status(paths or [TOOLS_DIR, CANDIDATES_DIR, SETTINGS_FILE])
+
+    # --- mutations --------------------------------------------------------------------------
+
+    def recover(self) -> str | None:
+        with self.locked():
+            return self._recover()
+
+    def _recover(self) -> str | None:
+        """Finish or undo an operation interrupted by a crash. Returns what was done."""
+        entry = read_journal(self.state_dir)
+        if entry is None:
+            return None
+        _remove_stale_git_locks(self.root / ".git")
+        head = self.git.head()
+        landed = (
+            head is not None
+            and head != entry.base
+            and self.git.parent(head) == entry.base
+            and self.git.message(head).strip() == entry.message.strip()
+        )
+        target = head if landed else entry.base
+        self.git.restore_paths(target, entry.paths)
+        if landed:
+            assert head is not None
+            existing = self.git.tags("tool/")
+            for tag in entry.tags:
+                if tag not in existing:
+                    self.git.tag(tag, head)
+        clear_journal(self.state_dir)
+        return "completed" if landed else "rolled back"
+
+    def mutate(self, change: Change) -> CommitResult:
+        with self.locked():
+            return self._mutate(change)
+
+    def _mutate(self, change: Change) -> CommitResult:
+        self._recover()
+        dirty = self.git.status(change.paths)
+        if dirty:
+            listing = ", ".join(f"{path} ({_describe_status(code)})" for code, path in dirty[:5])
+            raise ConflictError(
+                f"hand edits in the library block `{change.action}`: {listing}",
+                hint="toolforge never overwrites or silently commits hand edits: discard them "
+                f"(git -C {self.root} checkout -- <path>) or import them as a candidate "
+                "(toolforge add <dir> --name <tool>)",
+            )
+        message = _message(
+            change.action, change.subject, change.tool, change.version, change.trailers,
+            change.body,
+        )
+        base = self.git.head()
+        write_journal(
+            self.state_dir,
+            JournalEntry(action=change.action, base=base, paths=change.paths, message=message,
+                         tags=list(change.tags)),
+        )
+        try:
+            change.apply()
+            sha = self.git.commit_paths(message, change.paths)
+            for tag in change.tags:
+                self.git.tag(tag, sha)
+        except BaseException:
+            # Undo right away when we still can; a SIGKILL leaves this to the next writer.
+            self._recover()
+            raise
+        clear_journal(self.state_dir)
+        return CommitResult(commit=sha, subject=change.subject, version=change.version,
+                            tags=list(change.tags))
+
+    def write_tool_dir(self, name: str, location: Location, files: ToolFiles) -> None:
+        d = self.tool_dir(name, location)
+        if d.exists():
+            shutil.rmtree(d)
+        d.mkdir(parents=True)
+        atomic_write_text(d / TOOL_FILE, files.code)
+        if files.tests:
+            atomic_write_text(d / TEST_FILE, files.tests)
+        atomic_write_text(d / META_FILE, dump_meta(files.meta))
+
+    def remove_tool_dir(self, name: str, location: Location) -> None:
+        d = self.tool_dir(name, location)
+        if d.exists():
+            shutil.rmtree(d)
+
+    def add_candidate(self, name: str, build: Callable[[int], ToolFiles]) -> CommitResult:
+        """Write candidates/<name> as the next version; `build(version)` makes its files."""
+        with self.locked():
+            self._recover()
+            replaced = (self.root / CANDIDATES_DIR / name).is_dir()
+            files = build(self.next_version(name))
+            verb = "update candidate" if replaced else "add candidate"
+            return self._mutate(Change(
+                action="add",
+                subject=f"{verb} {name} v{files.meta.version}",
+                paths=[f"{CANDIDATES_DIR}/{name}"],
+                apply=lambda: self.write_tool_dir(name, CANDIDATES_DIR, files),
+                tool=name,
+                version=files.meta.version,
+                trailers=(("Toolforge-Source", files.meta.provenance.source),),
+            ))
+
+    def promote(self, name: str, prepare: Callable[[ToolFiles, int], ToolFiles]) -> CommitResult:
+        """Move the candidate into tools/ as the next version. `prepare` may refuse (raise)."""
+        with self.locked():
+            self._recover()
+            candidate = self.read_current(name, CANDIDATES_DIR)
+            version = self.next_version(name)
+            files = prepare(candidate, version)
+            files.meta.version = version
+            files.meta.status = "active"
+
+            def apply() -> None:
+                self.write_tool_dir(name, TOOLS_DIR, files)
+                self.remove_tool_dir(name, CANDIDATES_DIR)
+
+            return self._mutate(Change(
+                action="promote",
+                subject=f"promote {name} v{version}",
+                paths=[f"{TOOLS_DIR}/{name}", f"{CANDIDATES_DIR}/{name}"],
+                apply=apply,
+                tool=name,
+                version=version,
+                tags=(version_tag(name, version),),
+            ))
+
+    def reject(self, name: str, reason: str) -> CommitResult:
+        with self.locked():
+            self._recover()
+            candidate = self.read_current(name, CANDIDATES_DIR)
+            version = candidate.meta.version
+            return self._mutate(Change(
+                action="reject",
+                subject=f"reject {name} v{version}: {_one_line(reason)}",
+                paths=[f"{CANDIDATES_DIR}/{name}"],
+                apply=lambda: self.remove_tool_dir(name, CANDIDATES_DIR),
+                tool=name,
+                version=version,
+                trailers=(("Toolforge-Reason", _one_line(reason)),),
+            ))
+
+    def retire(self, name: str) -> CommitResult:
+        with self.locked():
+            self._recover()
+            current = self.read_current(name, TOOLS_DIR)
+            if current.meta.status == "retired":
+                raise ConflictError(f"{name} is already retired",
+                                    hint=f"restore it with `toolforge rollback {name}`")
+            current.meta.status = "retired"
+            current.meta.retired_at = now_iso()
+            return self._mutate(Change(
+                action="retire",
+                subject=f"retire {name} v{current.meta.version}",
+                paths=[f"{TOOLS_DIR}/{name}"],
+                apply=lambda: self.write_tool_dir(name, TOOLS_DIR, current),
+                tool=name,
+                version=current.meta.version,
+            ))
+
+    def rollback_tool(self, name: str, to: int | None = None) -> CommitResult:
+        with self.locked():
+            self._recover()
+            versions = self.promoted_versions(name)
+            if not versions:
+                raise NotFoundError(
+                    f"{name} has no promoted versions to roll back to",
+                    hint="only promoted versions can be restored; see `toolforge history`",
+                )
+            current = self.find_current(name, TOOLS_DIR)
+            if to is None:
+                if current is None:
+                    to = max(versions)
+                else:
+                    earlier = [v for v in versions if v < current.meta.version]
+                    if current.meta.status == "retired":
+                        earlier = [v for v in versions if v <= current.meta.version]
+                    if not earlier:
+                        raise ConflictError(
+                            f"{name} v{current.meta.version} has no earlier version",
+                            hint=f"retire it instead: `toolforge retire {name}`",
+                        )
+                    to = max(earlier)
+            if to not in versions:
+                raise NotFoundError(
+                    f"{name} has no promoted version {to}",
+                    hint=f"promoted versions: {', '.join(f'v{v}' for v in sorted(versions))}",
+                )
+            old = self.read_at(versions[to], name, TOOLS_DIR)
+            new_version = self.next_version(name)
+            old.meta.version = new_version
+            old.meta.status = "active"
+            old.meta.created_at = now_iso()
+            old.meta.provenance.restored_from = to
+            old.meta.retired_at = None
+            return self._mutate(Change(
+                action="rollback",
+                subject=f"rollback {name} to v{to} (as v{new_version})",
+                paths=[f"{TOOLS_DIR}/{name}"],
+                apply=lambda: self.write_tool_dir(name, TOOLS_DIR, old),
+                tool=name,
+                version=new_version,
+                tags=(version_tag(name, new_version),),
+                trailers=(("Toolforge-Restored-From", f"v{to}"),),
+            ))
+
+    def rollback_library(self, rev: str) -> CommitResult:
+        with self.locked():
+            self._recover()
+            sha = self.git.resolve(rev)
+            head = self.git.head()
+            if head is None or not self._is_ancestor(sha, head):
+                raise NotFoundError(
+                    f"{rev} is not part of this library's history",
+                    hint="pick a commit from `toolforge history`",
+                )
+            if sha == head:
+                raise ConflictError(f"the library is already at {rev}")
+            paths = sorted(
+                (set(self.git.top_level_entries(head)) | set(self.git.top_level_entries(sha)))
+                - {STATE_DIR}
+            )
+            subject_then = self.git.log(limit=1, rev=sha)[0].subject
+            return self._mutate(Change(
+                action="rollback-library",
+                subject=f"restore library to {sha[:12]} ({_one_line(subject_then)})",
+                paths=paths,
+                apply=lambda: self.git.restore_paths(sha, paths),
+                trailers=(("Toolforge-Restored-From", sha),),
+            ))
+
+    def _is_ancestor(self, ancestor: str, rev: str) -> bool:
+        try:
+            self.git.run("merge-base", "--is-ancestor", ancestor, rev)
+        except LibraryError:
+            return False
+        return True
+
+
+def _message(action: str, subject: str, tool: str | None, version: int | None,
+             trailers: tuple[tuple[str, str], ...], body: str) -> str:
+    lines = [subject, ""]
+    if body:
+        lines += [body.strip(), ""]
+    lines.append(f"Toolforge-Action: {action}")
+    if tool:
+        lines.append(f"Toolforge-Tool: {tool}")
+    if version is not None:
+        lines.append(f"Toolforge-Version: {version}")
+    lines += [f"{key}: {_one_line(value)}" for key, value in trailers]
+    return "\n".join(lines) + "\n"
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _describe_status(code: str) -> str:
+    if code == "??":
+        return "untracked"
+    if "D" in code:
+        return "deleted"
+    if "A" in code:
+        return "added"
+    return "modified"
+
+
+def _remove_stale_git_locks(git_dir: Path) -> None:
+    """A git process killed mid-write leaves *.lock files; we hold the writer lock, so
+    any left now are ours and stale."""
+    for rel in ("index.lock", "HEAD.lock", "packed-refs.lock", "config.lock"):
+        (git_dir / rel).unlink(missing_ok=True)
+    refs = git_dir / "refs"
+    if refs.is_dir():
+        for lock in refs.rglob("*.lock"):
+            lock.unlink(missing_ok=True)

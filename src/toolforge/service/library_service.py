@@ -1,0 +1,398 @@
+"""The one service layer: every client (CLI, daemon, TUI, Python API) calls these methods.
+
+Methods take and return plain data (pydantic models), so the daemon can expose them
+unchanged over HTTP and `--no-daemon` runs exactly the same code in-process.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+from pathlib import Path
+from typing import Any
+
+from toolforge.errors import ConflictError, NotFoundError, ToolContractError, UsageError
+from toolforge.library.gitrepo import LogEntry
+from toolforge.library.meta import Provenance, ToolMeta, dump_meta, now_iso
+from toolforge.library.store import (
+    CANDIDATES_DIR,
+    META_FILE,
+    TEST_FILE,
+    TOOL_FILE,
+    TOOLS_DIR,
+    Library,
+    ToolFiles,
+    version_tag,
+)
+from toolforge.names import validate_tool_name
+from toolforge.service.models import (
+    ActionResult,
+    DiffResult,
+    FileDiff,
+    HistoryItem,
+    HistoryResult,
+    InitResult,
+    ListResult,
+    StatusFilter,
+    ToolDetail,
+    ToolSummary,
+    VersionInfo,
+)
+from toolforge.tools.contract import ToolSpec, load_tool_source
+from toolforge.tools.export import export_tools
+
+
+def init_library(path: Path, from_dir: Path | None = None) -> InitResult:
+    """Create a library; with `from_dir`, import a library-format directory (no .git needed)
+    through the ordinary add/promote/retire actions, so its history is real."""
+    if from_dir is not None:
+        _check_import_source(from_dir)
+    lib, created = Library.init(path)
+    try:
+        if from_dir is not None:
+            if not created:
+                raise ConflictError(f"{path} is already a library; --from imports into a new one",
+                                    hint="pick a new directory")
+            lib.close()
+            svc = LibraryService(path)
+            try:
+                svc.import_directory(from_dir)
+            finally:
+                svc.close()
+        return InitResult(library=str(path), created=created, commit=lib.git.head())
+    finally:
+        lib.close()
+
+
+def _check_import_source(from_dir: Path) -> None:
+    from toolforge.library.settings import SETTINGS_FILE
+
+    if not (from_dir / SETTINGS_FILE).is_file():
+        raise NotFoundError(f"{from_dir} has no {SETTINGS_FILE}",
+                            hint="--from takes a library directory (toolforge.toml, tools/, "
+                            "candidates/)")
+
+
+class LibraryService:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.library = Library.open(root)
+
+    def close(self) -> None:
+        self.library.close()
+
+    # --- reads ------------------------------------------------------------------------------
+
+    def list_tools(self, status: StatusFilter = "all") -> ListResult:
+        tools: list[ToolSummary] = []
+        for entry in self.library.entries():
+            meta = entry.meta
+            if meta is None:
+                summary = ToolSummary(name=entry.name, status="broken", location=entry.location,
+                                      problem=entry.problem)
+            else:
+                summary = _summary(meta, entry.location)
+            if status != "all" and summary.status != status:
+                continue
+            tools.append(summary)
+        return ListResult(library=str(self.root), tools=tools)
+
+    def show(self, name: str, version: str | int | None = None) -> ToolDetail:
+        validate_tool_name(name)
+        lib = self.library
+        versions = lib.promoted_versions(name)
+        if version is None:
+            files = lib.find_current(name, TOOLS_DIR)
+            location = TOOLS_DIR
+            if files is None:
+                files = lib.find_current(name, CANDIDATES_DIR)
+                location = CANDIDATES_DIR
+            if files is None:
+                raise NotFoundError(f"no tool named {name!r}",
+                                    hint="see `toolforge list --status all`")
+        else:
+            files, location = self._resolve_version(name, version, versions)
+        spec, spec_error = _try_spec(files.code)
+        edits = lib.hand_edits([f"{TOOLS_DIR}/{name}", f"{CANDIDATES_DIR}/{name}"])
+        return ToolDetail(
+            name=name,
+            status=files.meta.status,
+            version=files.meta.version,
+            location=location,
+            meta=files.meta.model_dump(mode="json", exclude_none=True),
+            code=files.code,
+            tests=files.tests,
+            signature=spec.signature if spec else None,
+            parameters_schema=spec.parameters_schema if spec else None,
+            spec_error=spec_error,
+            versions=[VersionInfo(version=v, commit=c, tag=version_tag(name, v))
+                      for v, c in sorted(versions.items())],
+            history=[_history_item(e) for e in lib.history(name, limit=50)],
+            has_candidate=(lib.root / CANDIDATES_DIR / name).is_dir(),
+            hand_edits=[f"{path} ({code.strip() or '?'})" for code, path in edits],
+        )
+
+    def history(self, name: str | None = None, limit: int = 50) -> HistoryResult:
+        entries = self.library.history(name, limit=limit)
+        return HistoryResult(tool=name, entries=[_history_item(e) for e in entries])
+
+    def diff(self, name: str, a: str | int | None = None, b: str | int | None = None) -> DiffResult:
+        """Unified diff between two versions of a tool.
+
+        No versions: the candidate against the active version (or, with no candidate, the
+        active version against the one promoted before it). One version: that version
+        against the current one."""
+        validate_tool_name(name)
+        lib = self.library
+        versions = lib.promoted_versions(name)
+        has_candidate = (lib.root / CANDIDATES_DIR / name).is_dir()
+        has_active = (lib.root / TOOLS_DIR / name).is_dir()
+        if b is None:
+            b = "candidate" if has_candidate else "active"
+        if a is None:
+            if b == "candidate" and has_active:
+                a = "active"
+            else:
+                b_files, _ = self._resolve_version(name, b, versions)
+                earlier = [v for v in versions if v < b_files.meta.version]
+                if not earlier:
+                    raise NotFoundError(
+                        f"{name} has only one version; nothing to compare",
+                        hint=f"`toolforge show {name}` prints it",
+                    )
+                a = max(earlier)
+        a_files, _ = self._resolve_version(name, a, versions)
+        b_files, _ = self._resolve_version(name, b, versions)
+        a_label, b_label = _label(a, a_files), _label(b, b_files)
+        files = []
+        for fname, left, right in (
+            (TOOL_FILE, a_files.code, b_files.code),
+            (TEST_FILE, a_files.tests, b_files.tests),
+            (META_FILE, _meta_text(a_files), _meta_text(b_files)),
+        ):
+            text = "".join(difflib.unified_diff(
+                left.splitlines(keepends=True), right.splitlines(keepends=True),
+                fromfile=f"{a_label}/{fname}", tofile=f"{b_label}/{fname}",
+            ))
+            if text:
+                files.append(FileDiff(path=fname, diff=text))
+        return DiffResult(tool=name, a=a_label, b=b_label, files=files)
+
+    def export(self, fmt: str) -> Any:
+        if fmt not in ("openai", "mcp"):
+            raise UsageError(f"unknown export format {fmt!r}", hint="use --format openai|mcp")
+        return export_tools(self.active_specs(), fmt)
+
+    def active_specs(self) -> dict[str, ToolSpec]:
+        specs: dict[str, ToolSpec] = {}
+        for entry in self.library.entries():
+            if entry.location != TOOLS_DIR or entry.meta is None:
+                continue
+            if entry.meta.status != "active":
+                continue
+            code_path = self.root / TOOLS_DIR / entry.name / TOOL_FILE
+            spec, _ = _try_spec(code_path.read_text(encoding="utf-8", errors="replace"))
+            if spec is not None:
+                specs[entry.name] = spec
+        return specs
+
+    # --- mutations --------------------------------------------------------------------------
+
+    def import_directory(self, src: Path) -> list[ActionResult]:
+        """Bring tools from a library-format directory in: tools/ are added and promoted
+        (retired ones retired again), candidates/ are added."""
+        from toolforge.library.settings import SETTINGS_FILE, load_settings
+        from toolforge.library.store import Change
+
+        load_settings(src)  # refuse a malformed settings file before writing anything
+        settings_text = (src / SETTINGS_FILE).read_text(encoding="utf-8")
+        lib = self.library
+        results: list[ActionResult] = []
+
+        def write_settings() -> None:
+            (lib.root / SETTINGS_FILE).write_text(settings_text, encoding="utf-8")
+
+        commit = lib.mutate(Change(action="settings", subject=f"import settings from {src.name}",
+                                   paths=[SETTINGS_FILE], apply=write_settings))
+        results.append(ActionResult(action="settings", commit=commit.commit,
+                                    subject=commit.subject))
+        for location in (TOOLS_DIR, CANDIDATES_DIR):
+            base = src / location
+            if not base.is_dir():
+                continue
+            for d in sorted(p for p in base.iterdir() if p.is_dir()):
+                code_file = d / TOOL_FILE
+                if not code_file.is_file():
+                    continue
+                test_file = d / TEST_FILE
+                tests = test_file.read_text(encoding="utf-8") if test_file.is_file() else ""
+                origin = f"{src.name}/{location}/{d.name}"
+                results.append(self.add(code_file.read_text(encoding="utf-8"), tests,
+                                        name=d.name, origin=origin))
+                if location == TOOLS_DIR:
+                    results.append(self.promote(d.name))
+                    meta_file = d / META_FILE
+                    if meta_file.is_file() and 'status = "retired"' in meta_file.read_text():
+                        results.append(self.retire(d.name))
+        return results
+
+    def add(
+        self,
+        code: str,
+        tests: str = "",
+        *,
+        name: str | None = None,
+        origin: str | None = None,
+        provenance: dict[str, Any] | None = None,
+    ) -> ActionResult:
+        """Import a tool as a candidate (the contract is checked before anything is written)."""
+        spec = load_tool_source(code)
+        tool_name = validate_tool_name(spec.name if name is None else name)
+        if tests:
+            _check_test_source(tests)
+        prov = Provenance.model_validate({"source": "manual", "origin": origin,
+                                          **(provenance or {})})
+
+        def build(version: int) -> ToolFiles:
+            meta = ToolMeta(name=tool_name, version=version, status="candidate",
+                            description=spec.summary, entrypoint=spec.name,
+                            signature=spec.signature, provenance=prov)
+            return ToolFiles(meta=meta, code=code, tests=tests)
+
+        result = self.library.add_candidate(tool_name, build)
+        version = result.version
+        warnings = [] if tests else ["no test_tool.py: validation will fail until tests exist"]
+        return ActionResult(action="add", tool=tool_name, version=version, commit=result.commit,
+                            subject=result.subject, warnings=warnings)
+
+    def promote(self, name: str) -> ActionResult:
+        validate_tool_name(name)
+
+        def prepare(candidate: ToolFiles, version: int) -> ToolFiles:
+            spec, err = _try_spec(candidate.code)
+            if spec is None:
+                raise ConflictError(f"candidate {name} breaks the tool contract: {err}",
+                                    hint="fix it and `toolforge add` it again")
+            candidate.meta.promoted_at = now_iso()
+            return candidate
+
+        result = self.library.promote(name, prepare)
+        return ActionResult(action="promote", tool=name, version=result.version,
+                            commit=result.commit,
+                            subject=result.subject, tags=result.tags)
+
+    def reject(self, name: str, reason: str) -> ActionResult:
+        validate_tool_name(name)
+        if not reason.strip():
+            raise UsageError("a reason is required", hint='--reason "why it is rejected"')
+        result = self.library.reject(name, reason)
+        return ActionResult(action="reject", tool=name, version=result.version,
+                            commit=result.commit,
+                            subject=result.subject)
+
+    def retire(self, name: str) -> ActionResult:
+        validate_tool_name(name)
+        result = self.library.retire(name)
+        return ActionResult(action="retire", tool=name, version=result.version,
+                            commit=result.commit,
+                            subject=result.subject)
+
+    def rollback(self, name: str | None = None, to: int | None = None,
+                 library_rev: str | None = None) -> ActionResult:
+        if library_rev is not None:
+            if name is not None or to is not None:
+                raise UsageError("--library takes no tool name or --to")
+            result = self.library.rollback_library(library_rev)
+            return ActionResult(action="rollback-library", commit=result.commit,
+                                subject=result.subject)
+        if name is None:
+            raise UsageError("name a tool, or use --library REV to restore the whole library")
+        validate_tool_name(name)
+        result = self.library.rollback_tool(name, to)
+        return ActionResult(action="rollback", tool=name, version=result.version,
+                            commit=result.commit,
+                            subject=result.subject, tags=result.tags)
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    def _resolve_version(self, name: str, version: str | int,
+                         versions: dict[int, str]) -> tuple[ToolFiles, str]:
+        lib = self.library
+        key = str(version).strip().lower()
+        if key in ("candidate", "cand"):
+            return lib.read_current(name, CANDIDATES_DIR), CANDIDATES_DIR
+        if key in ("active", "current"):
+            return lib.read_current(name, TOOLS_DIR), TOOLS_DIR
+        number = key.removeprefix("v")
+        if not number.isdigit():
+            raise UsageError(f"bad version {version!r}",
+                             hint="use a number (3 or v3), 'active' or 'candidate'")
+        n = int(number)
+        if n in versions:
+            return lib.read_at(versions[n], name, TOOLS_DIR), TOOLS_DIR
+        # Unpromoted versions exist only as the current candidate.
+        cand = lib.find_current(name, CANDIDATES_DIR)
+        if cand is not None and cand.meta.version == n:
+            return cand, CANDIDATES_DIR
+        raise NotFoundError(f"{name} has no version {n}",
+                            hint=f"see `toolforge history {name}` for its versions")
+
+
+def _check_test_source(tests: str) -> None:
+    try:
+        ast.parse(tests, filename=TEST_FILE)
+    except SyntaxError as exc:
+        raise ToolContractError(f"{TEST_FILE}:{exc.lineno}:{exc.offset}: syntax error: {exc.msg}")
+    except ValueError as exc:
+        raise ToolContractError(f"{TEST_FILE}: cannot parse: {exc}")
+
+
+def _try_spec(code: str) -> tuple[ToolSpec | None, str | None]:
+    try:
+        return load_tool_source(code), None
+    except ToolContractError as exc:
+        return None, exc.message
+
+
+def _summary(meta: ToolMeta, location: str) -> ToolSummary:
+    model = None
+    extra = meta.provenance.model_extra or {}
+    models = extra.get("models")
+    if isinstance(models, dict):
+        model = models.get("synthesis")
+    return ToolSummary(
+        name=meta.name,
+        status=meta.status,
+        version=meta.version,
+        location=location,
+        description=meta.description,
+        created_at=meta.created_at,
+        source=meta.provenance.source,
+        model=model,
+        verdict=meta.validation.verdict if meta.validation else None,
+    )
+
+
+def _history_item(entry: LogEntry) -> HistoryItem:
+    version = entry.trailers.get("Toolforge-Version")
+    return HistoryItem(
+        commit=entry.commit,
+        date=entry.date,
+        author=entry.author,
+        subject=entry.subject,
+        action=entry.trailers.get("Toolforge-Action"),
+        tool=entry.trailers.get("Toolforge-Tool"),
+        version=int(version) if version and version.isdigit() else None,
+        trailers=entry.trailers,
+    )
+
+
+def _label(key: str | int, files: ToolFiles) -> str:
+    k = str(key).lower()
+    if k in ("candidate", "active", "current"):
+        return f"{k}(v{files.meta.version})"
+    return f"v{files.meta.version}"
+
+
+def _meta_text(files: ToolFiles) -> str:
+    return dump_meta(files.meta)

@@ -1,0 +1,100 @@
+"""What the service returns: plain pydantic models, identical in-process and over the API."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+StatusFilter = Literal["active", "candidate", "retired", "all"]
+
+
+class ToolSummary(BaseModel):
+    name: str
+    status: str  # active | candidate | retired | broken
+    version: int | None = None
+    location: str
+    description: str = ""
+    created_at: str | None = None
+    source: str | None = None
+    model: str | None = None
+    verdict: str | None = None
+    problem: str | None = None
+
+
+class ListResult(BaseModel):
+    library: str
+    tools: list[ToolSummary]
+    hand_edits: list[str] = Field(default_factory=list)
+
+
+class HistoryItem(BaseModel):
+    commit: str
+    date: str
+    author: str
+    subject: str
+    action: str | None = None
+    tool: str | None = None
+    version: int | None = None
+    trailers: dict[str, str] = Field(default_factory=dict)
+
+
+class HistoryResult(BaseModel):
+    tool: str | None
+    entries: list[HistoryItem]
+
+
+class VersionInfo(BaseModel):
+    version: int
+    commit: str
+    tag: str
+
+
+class ToolDetail(BaseModel):
+    name: str
+    status: str
+    version: int
+    location: str
+    meta: dict[str, Any]
+    code: str
+    tests: str
+    signature: str | None = None
+    parameters_schema: dict[str, Any] | None = None
+    spec_error: str | None = None
+    versions: list[VersionInfo] = Field(default_factory=list)
+    history: list[HistoryItem] = Field(default_factory=list)
+    has_candidate: bool = False
+    hand_edits: list[str] = Field(default_factory=list)
+
+
+class ActionResult(BaseModel):
+    action: str
+    tool: str | None = None
+    version: int | None = None
+    commit: str
+    subject: str
+    tags: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class FileDiff(BaseModel):
+    path: str
+    diff: str
+
+
+class DiffResult(BaseModel):
+    tool: str
+    a: str
+    b: str
+    files: list[FileDiff]
+
+    @property
+    def identical(self) -> bool:
+        return not self.files
+
+
+class InitResult(BaseModel):
+    library: str
+    created: bool
+    commit: str | None = None

@@ -1,0 +1,334 @@
+"""The tool contract (DESIGN.md §4): one public function, JSON in, JSON out.
+
+Loading is static: the file is parsed with `ast` and never imported or executed in the
+caller's process. Type hints are resolved by a small whitelist evaluator (only JSON-shaped
+types: str, int, float, bool, None, list, dict[str, ...], tuple, Optional/Union/`|`,
+Literal, Any), and pydantic turns them into the JSON schema agents see. Running the tool is
+the sandbox's job; describing it must not require trusting it.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from functools import cache
+from typing import Any, Literal, Optional, Union
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field
+
+from toolforge.errors import ToolContractError
+from toolforge.names import is_valid_tool_name
+from toolforge.tools.docstrings import parse_docstring
+
+MAX_SOURCE_BYTES = 512 * 1024
+
+
+class ToolParam(BaseModel):
+    name: str
+    annotation: str
+    required: bool
+    default: Any = None
+    description: str = ""
+
+
+class ToolSpec(BaseModel):
+    """What a tool file declares, derived without running it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str = Field(description="the public function's name (the entrypoint)")
+    signature: str
+    summary: str
+    docstring: str
+    params: list[ToolParam]
+    parameters_schema: dict[str, Any] = Field(description="JSON schema of the arguments object")
+    returns_schema: dict[str, Any]
+    returns_annotation: str
+    returns_description: str = ""
+    raises: dict[str, str] = Field(default_factory=dict, description="documented exceptions")
+    line: int = 1
+
+
+# --- type-hint evaluation -------------------------------------------------------------------
+
+_TYPE_NAMES: dict[str, Any] = {
+    "str": str,
+    "int": int,
+    "float": float,
+    "bool": bool,
+    "None": None,
+    "list": list,
+    "dict": dict,
+    "tuple": tuple,
+    "Any": Any,
+    "Optional": Optional,
+    "Union": Union,
+    "Literal": Literal,
+    "List": list,
+    "Dict": dict,
+    "Tuple": tuple,
+}
+_TYPING_MODULES = {"typing", "t"}
+
+
+def _annotation_error(node: ast.AST, what: str) -> ToolContractError:
+    return ToolContractError(
+        f"line {getattr(node, 'lineno', '?')}: {what}",
+        hint="tool arguments and return values must be JSON types: str, int, float, bool, "
+        "None, list[...], dict[str, ...], tuple[...], Optional/Union/|, Literal[...], Any",
+    )
+
+
+def _eval_annotation(node: ast.expr) -> Any:
+    """Evaluate an annotation AST using only the whitelisted JSON-shaped types."""
+    if isinstance(node, ast.Constant):
+        if node.value is None:
+            return None
+        if isinstance(node.value, str):  # string annotation: parse it, same rules
+            try:
+                inner = ast.parse(node.value, mode="eval").body
+            except SyntaxError:
+                raise _annotation_error(node, f"unparsable annotation {node.value!r}")
+            return _eval_annotation(inner)
+        raise _annotation_error(node, f"unsupported annotation {ast.unparse(node)}")
+    if isinstance(node, ast.Name):
+        if node.id in _TYPE_NAMES:
+            return _TYPE_NAMES[node.id]
+        raise _annotation_error(node, f"type {node.id!r} is not a JSON type")
+    if isinstance(node, ast.Attribute):
+        module = node.value
+        if isinstance(module, ast.Name) and module.id in _TYPING_MODULES and (
+            node.attr in _TYPE_NAMES
+        ):
+            return _TYPE_NAMES[node.attr]
+        raise _annotation_error(node, f"type {ast.unparse(node)!r} is not a JSON type")
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        return Union[_eval_annotation(node.left), _eval_annotation(node.right)]  # noqa: UP007
+    if isinstance(node, ast.Subscript):
+        origin = _eval_annotation(node.value)
+        elts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        if origin is Literal:
+            values = []
+            for elt in elts:
+                if not isinstance(elt, ast.Constant) or not isinstance(
+                    elt.value, str | int | float | bool | type(None)
+                ):
+                    raise _annotation_error(node, "Literal values must be JSON constants")
+                values.append(elt.value)
+            return Literal[tuple(values)]
+        if origin is dict:
+            if len(elts) != 2:
+                raise _annotation_error(node, "dict needs two type arguments")
+            key = _eval_annotation(elts[0])
+            if key is not str:
+                raise _annotation_error(node, "JSON object keys must be str: use dict[str, ...]")
+            return dict[str, _eval_annotation(elts[1])]
+        if origin is list:
+            if len(elts) != 1:
+                raise _annotation_error(node, "list needs one type argument")
+            return list[_eval_annotation(elts[0])]
+        if origin is tuple:
+            if len(elts) == 2 and isinstance(elts[1], ast.Constant) and elts[1].value is Ellipsis:
+                return tuple[_eval_annotation(elts[0]), ...]
+            return tuple[tuple(_eval_annotation(e) for e in elts)]
+        if origin is Optional:
+            if len(elts) != 1:
+                raise _annotation_error(node, "Optional needs one type argument")
+            return Optional[_eval_annotation(elts[0])]  # noqa: UP045
+        if origin is Union:
+            return Union[tuple(_eval_annotation(e) for e in elts)]  # noqa: UP007
+        raise _annotation_error(node, f"type {ast.unparse(node.value)!r} takes no arguments")
+    raise _annotation_error(node, f"unsupported annotation {ast.unparse(node)}")
+
+
+@cache
+def _schema_for(annotation_src: str) -> dict[str, Any]:
+    tp = _eval_annotation(ast.parse(annotation_src, mode="eval").body)
+    return pydantic.TypeAdapter(tp).json_schema()
+
+
+def _is_json_value(value: Any) -> bool:
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+# --- loading --------------------------------------------------------------------------------
+
+
+def parse_source(source: str, filename: str = "tool.py") -> ast.Module:
+    if len(source.encode("utf-8", "surrogatepass")) > MAX_SOURCE_BYTES:
+        raise ToolContractError(
+            f"{filename} is larger than {MAX_SOURCE_BYTES // 1024} KiB",
+            hint="a tool is one small function",
+        )
+    try:
+        return ast.parse(source, filename=filename)
+    except SyntaxError as exc:
+        if exc.lineno is None:  # e.g. null bytes: no position to point at
+            raise ToolContractError(f"{filename}: cannot parse: {exc.msg}")
+        raise ToolContractError(
+            f"{filename}:{exc.lineno}:{exc.offset}: syntax error: {exc.msg}",
+            hint="fix the Python syntax; the file must parse on Python 3.11",
+        )
+    except ValueError as exc:  # e.g. null bytes
+        raise ToolContractError(f"{filename}: cannot parse: {exc}")
+
+
+def public_functions(tree: ast.Module) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+    return [
+        node
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and not node.name.startswith("_")
+    ]
+
+
+def load_tool_source(source: str, filename: str = "tool.py") -> ToolSpec:
+    """Describe the tool defined in `source` without executing it."""
+    tree = parse_source(source, filename)
+    funcs = public_functions(tree)
+    if not funcs:
+        raise ToolContractError(
+            f"{filename} defines no public function",
+            hint="define exactly one top-level function whose name does not start with _",
+        )
+    if len(funcs) > 1:
+        names = ", ".join(f.name for f in funcs)
+        raise ToolContractError(
+            f"{filename} defines several public functions ({names})",
+            hint="keep one public function; prefix helpers with _",
+        )
+    func = funcs[0]
+    if isinstance(func, ast.AsyncFunctionDef):
+        raise ToolContractError(
+            f"{filename}:{func.lineno}: {func.name} is async", hint="tools are plain functions"
+        )
+    if not is_valid_tool_name(func.name):
+        raise ToolContractError(
+            f"{filename}:{func.lineno}: function name {func.name!r} is not a valid tool name",
+            hint="use an ASCII snake_case name",
+        )
+    args = func.args
+    if args.vararg or args.kwarg or args.posonlyargs:
+        raise ToolContractError(
+            f"{filename}:{func.lineno}: {func.name} uses *args, **kwargs or positional-only "
+            "parameters",
+            hint="JSON arguments are named: declare each parameter explicitly",
+        )
+    doc = parse_docstring(ast.get_docstring(func))
+    if not doc.summary:
+        raise ToolContractError(
+            f"{filename}:{func.lineno}: {func.name} has no docstring",
+            hint="add a docstring: a one-line summary, then Args: and Returns: sections",
+        )
+
+    params: list[ToolParam] = []
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    defs: dict[str, Any] = {}
+    all_args = args.args + args.kwonlyargs
+    defaults: list[ast.expr | None] = [None] * (len(args.args) - len(args.defaults)) + list(
+        args.defaults
+    )
+    defaults += list(args.kw_defaults)
+    for arg, default_node in zip(all_args, defaults, strict=True):
+        if arg.annotation is None:
+            raise ToolContractError(
+                f"{filename}:{arg.lineno}: parameter {arg.arg!r} has no type hint",
+                hint="annotate every parameter with a JSON type, e.g. `text: str`",
+            )
+        annotation = ast.unparse(arg.annotation)
+        _eval_annotation(arg.annotation)  # raises a located error for non-JSON types
+        schema = dict(_schema_for(annotation))
+        defs.update(schema.pop("$defs", {}))
+        description = doc.args.get(arg.arg, "")
+        if description:
+            schema["description"] = description
+        has_default = default_node is not None
+        default: Any = None
+        if has_default:
+            assert default_node is not None
+            try:
+                default = ast.literal_eval(default_node)
+            except ValueError:
+                raise ToolContractError(
+                    f"{filename}:{arg.lineno}: default of {arg.arg!r} is not a literal",
+                    hint="defaults must be JSON literals (numbers, strings, None, [], {})",
+                )
+            if isinstance(default, tuple):
+                default = list(default)
+            if not _is_json_value(default):
+                raise ToolContractError(
+                    f"{filename}:{arg.lineno}: default of {arg.arg!r} is not JSON-serializable"
+                )
+            schema["default"] = default
+        else:
+            required.append(arg.arg)
+        properties[arg.arg] = schema
+        params.append(
+            ToolParam(
+                name=arg.arg,
+                annotation=annotation,
+                required=not has_default,
+                default=default,
+                description=description,
+            )
+        )
+    if func.returns is None:
+        raise ToolContractError(
+            f"{filename}:{func.lineno}: {func.name} has no return type hint",
+            hint="annotate the return value with a JSON type, e.g. `-> dict[str, int]`",
+        )
+    returns_annotation = ast.unparse(func.returns)
+    _eval_annotation(func.returns)
+    returns_schema = dict(_schema_for(returns_annotation))
+
+    parameters_schema: dict[str, Any] = {
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": False,
+    }
+    if defs:
+        parameters_schema["$defs"] = defs
+    signature = f"{func.name}({', '.join(_param_sig(p) for p in params)}) -> {returns_annotation}"
+    return ToolSpec(
+        name=func.name,
+        signature=signature,
+        summary=doc.summary,
+        docstring=doc.description,
+        params=params,
+        parameters_schema=parameters_schema,
+        returns_schema=returns_schema,
+        returns_annotation=returns_annotation,
+        returns_description=doc.returns,
+        raises=doc.raises,
+        line=func.lineno,
+    )
+
+
+def _param_sig(p: ToolParam) -> str:
+    text = f"{p.name}: {p.annotation}"
+    return text if p.required else f"{text} = {p.default!r}"
+
+
+def description_of(spec: ToolSpec) -> str:
+    """The text agents read: summary plus the documented return value."""
+    text = spec.summary
+    if spec.returns_description:
+        text += f" Returns: {spec.returns_description}"
+    return text
+
+
+__all__ = [
+    "ToolParam",
+    "ToolSpec",
+    "description_of",
+    "load_tool_source",
+    "parse_source",
+    "public_functions",
+]
