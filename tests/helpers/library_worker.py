@@ -23,8 +23,13 @@ def tool_source(name: str, salt: str) -> str:
     return (
         f"def {name}(text: str) -> str:\n"
         f'    """Tag a text ({salt}).\n\n    Args:\n        text: input.\n\n'
-        f'    Returns:\n        tagged text.\n    """\n    return text + {salt!r}\n'
+        f'    Returns:\n        tagged text.\n    """\n    return text + "!"  # {salt}\n'
     )
+
+
+def test_source(name: str, salt: str) -> str:
+    return (f"from tool import {name}\n\n\ndef test_tag():  # {salt}\n"
+            f"    assert {name}('x') == 'x!'\n")
 
 
 def main() -> None:
@@ -44,15 +49,22 @@ def main() -> None:
         while int(n_ops) == 0 or i < int(n_ops):
             i += 1
             name = rng.choice(POOL)
-            op = rng.choice(["add", "add", "add", "promote", "promote", "rollback"])
+            op = rng.choice(["add", "add", "add", "promote", "promote", "rollback", "retire",
+                             "reject"])
             if op == "add":
                 src = scratch / f"{name}.py"
-                src.write_text(tool_source(name, f"w{worker}-{i}"))
-                args = ["add", str(src)]
+                salt = f"w{worker}-{i}"
+                src.write_text(tool_source(name, salt))
+                (scratch / f"test_{name}.py").write_text(test_source(name, salt))
+                # Validation runs before promote; adds skip it to spend time in mutations.
+                args = ["add", str(src), "--no-validate"]
             elif op == "promote":
+                runner.invoke(app, ["validate", name, "-L", library, "--json"])
                 args = ["promote", name]
+            elif op == "reject":
+                args = ["reject", name, "--reason", f"worker {worker} says no"]
             else:
-                args = ["rollback", name]
+                args = [op, name]
             result = runner.invoke(app, [*args, "-L", library, "--json"])
             try:
                 doc = json.loads(result.stdout)

@@ -79,18 +79,27 @@ def add(
                                                                    "function's name).")] = None,
     tests: Annotated[Path | None, typer.Option("--tests", help="Test file (default: "
                                                "test_tool.py / test_<file> beside it).")] = None,
+    no_validate: Annotated[bool, typer.Option("--no-validate", help="Add now, validate later "
+                                              "(`toolforge validate NAME`).")] = False,
     library: LibraryOpt = None,
     json: JsonOpt = False,
 ) -> None:
-    """Import a hand-written tool as a candidate."""
+    """Import a hand-written tool as a candidate, and validate it."""
 
     def body(out: Output) -> None:
         code, test_src, origin = _read_tool_input(path, tests)
         with open_service(library) as svc:
-            result = svc.add(code, test_src, name=name, origin=origin)
-        from toolforge.cli.render import action_line
+            result = svc.add(code, test_src, name=name, origin=origin,
+                             validate=not no_validate)
+        from toolforge.cli.render import action_line, validation_report
 
-        out.emit(result, lambda c: action_line(result, c))
+        def render(c):  # type: ignore[no-untyped-def]
+            action_line(result, c)
+            report = result.details.get("validation")
+            if report:
+                validation_report(report, c, brief=True)
+
+        out.emit(result, render)
 
     run_command(json, body)
 
@@ -140,12 +149,46 @@ def show(
 
 
 @app.command()
-def promote(name: str, library: LibraryOpt = None, json: JsonOpt = False) -> None:
-    """Promote a candidate to the next active version."""
+def validate(
+    target: Annotated[str, typer.Argument(help="A tool name (its candidate, else the active "
+                                               "version) or a path to a tool file/directory.")],
+    library: LibraryOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Validate a tool: contract, static checks, sandboxed tests, property attack."""
+
+    def body(out: Output) -> None:
+        path = Path(target)
+        with open_service(library) as svc:
+            if path.exists():
+                code, test_src, _ = _read_tool_input(path, None)
+                report = svc.validate(code=code, tests=test_src)
+            else:
+                report = svc.validate(target)
+        from toolforge.cli.render import validation_report
+
+        data = report.model_dump(mode="json") if hasattr(report, "model_dump") else report
+        out.emit(data, lambda c: validation_report(data, c))
+        if data["verdict"] != "passed":
+            raise typer.Exit(1)
+
+    run_command(json, body)
+
+
+@app.command()
+def promote(
+    name: str,
+    allow_unisolated: Annotated[bool, typer.Option(
+        "--allow-unisolated", help="Accept a validation run without an isolating sandbox "
+        "(recorded in the tool's provenance).")] = False,
+    library: LibraryOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Promote a validated candidate to the next active version."""
 
     def body(out: Output) -> None:
         with open_service(library) as svc:
-            result = svc.promote(name)
+            result = svc.promote(name, allow_unisolated=allow_unisolated)
         from toolforge.cli.render import action_line
 
         out.emit(result, lambda c: action_line(result, c))

@@ -90,6 +90,52 @@ def tool_detail(d: ToolDetail, console: Console) -> None:
             console.print(f"  [dim]{h.commit[:12]} {h.date[:19]}[/] {escape(h.subject)}")
 
 
+VERDICT_STYLE = {"passed": "green", "failed": "red", "skipped": "dim", "error": "red"}
+
+
+def validation_report(report: dict, console: Console, *, brief: bool = False) -> None:
+    """A report layer by layer; `brief` keeps to the verdicts and what failed."""
+    verdict = report["verdict"]
+    head = (f"[bold]{escape(report['tool'])}[/] validation: "
+            f"[{VERDICT_STYLE[verdict]}]{verdict}[/]  [dim]backend {report['backend']}"
+            f"{'' if report['isolated'] else ' (NOT isolated)'}, "
+            f"{report['duration_ms']:.0f} ms, report {report['id']}[/]")
+    console.print(head)
+    for warning in report.get("warnings", []):
+        console.print(f"  [yellow]warning:[/] {escape(warning)}")
+    for layer in report["layers"]:
+        style = VERDICT_STYLE.get(layer["verdict"], "")
+        console.print(f"  [{style}]{layer['verdict']:>7}[/]  {layer['name']:<9} "
+                      f"[dim]{layer['duration_ms']:.0f} ms[/]  {escape(layer['summary'][:300])}")
+        for f in layer.get("findings", [])[: 5 if brief else None]:
+            console.print(f"           [red]{escape(f['file'])}:{f['line']}:{f['col']}[/] "
+                          f"{escape(f['code'])} {escape(f['message'])}")
+        if layer["name"] == "tests":
+            for t in layer.get("tests", []):
+                if brief and t["outcome"] == "passed":
+                    continue
+                mark = {"passed": "[green]✓[/]", "failed": "[red]✗[/]"}.get(t["outcome"],
+                                                                          "[red]![/]")
+                console.print(f"           {mark} {escape(t['suite'])}::{escape(t['name'])} "
+                              f"[dim]{t['duration_ms']:.0f} ms, {t['tool_calls']} call(s)[/]")
+                if t["outcome"] != "passed":
+                    for line in (t.get("message") or "").splitlines()[:8]:
+                        console.print(f"               {escape(line)}")
+                    if not brief and t.get("output"):
+                        console.print(f"               [dim]output: {escape(t['output'][:500])}[/]")
+            for problem in layer.get("problems", []):
+                console.print(f"           [red]problem:[/] {escape(problem)}")
+        for c in layer.get("counterexamples", []):
+            args = escape(repr(c["args"])[:200])
+            console.print(f"           [red]{escape(c['kind'])}[/] with {args}: "
+                          f"{escape(c['detail'][:300])}")
+        if layer.get("limit_hits"):
+            console.print(f"           [yellow]limits hit:[/] {', '.join(layer['limit_hits'])}")
+    if not brief:
+        limits = report.get("limits") or {}
+        console.print("  [dim]limits: " + ", ".join(f"{k}={v}" for k, v in limits.items()) + "[/]")
+
+
 def history_table(result: HistoryResult, console: Console) -> None:
     if not result.entries:
         console.print("[dim]no history[/]")

@@ -56,7 +56,13 @@ class GitRepo:
     def init(cls, root: Path) -> GitRepo:
         import git
 
-        git.Repo.init(root, initial_branch="main")
+        repo = git.Repo.init(root, initial_branch="main")
+        with repo.config_writer() as cfg:
+            # Index v4 + untracked cache: status/add stay fast with tens of thousands of files.
+            cfg.set_value("feature", "manyFiles", "true")
+            cfg.set_value("core", "untrackedCache", "true")
+            cfg.set_value("core", "commitGraph", "true")
+        repo.close()
         return cls(root)
 
     def close(self) -> None:
@@ -158,7 +164,7 @@ class GitRepo:
     ) -> list[LogEntry]:
         if self.head() is None:
             return []
-        fmt = FIELD.join(["%H", "%an", "%aI", "%s", "%(trailers:only,unfold)"]) + RECORD
+        fmt = FIELD.join(["%H", "%an", "%cI", "%s", "%(trailers:only,unfold)"]) + RECORD
         args = ["log", f"--format={fmt}"]
         if limit:
             args.append(f"-n{limit}")
@@ -189,11 +195,46 @@ class GitRepo:
 
     # --- writes --------------------------------------------------------------------------------
 
-    def commit_paths(self, message: str, paths: list[str]) -> str:
-        """Stage and commit exactly `paths` (other staged changes stay out of the commit)."""
+    def run_status(self, *args: str) -> int:
+        """Exit status of a git command that answers by status (e.g. diff-index --quiet)."""
+        status, _, _ = self.repo.git.execute(
+            ["git", *_SAFE_CONFIG, *args], env=self._env, with_extended_output=True,
+            with_exceptions=False,
+        )
+        return int(status)
+
+    def commit_paths(self, message: str, paths: list[str], base: str | None) -> str:
+        """Stage and commit exactly `paths` on top of `base`; other staged changes stay out.
+
+        Fast path (nothing else staged): write-tree + commit-tree + update-ref, where the
+        ref update names the old value, so it is an atomic compare-and-swap and the single
+        commit point. `git commit --only` costs ~3x more on a 10k-tool index (it builds a
+        temporary index and refreshes every entry), so it is kept for the case where the
+        person has staged changes of their own."""
         self.run("add", "-A", "--", *paths)
+        excludes = [f":(exclude){p}" for p in paths]
+        if base is not None and self.run_status(
+            "diff-index", "--cached", "--quiet", base, "--", ".", *excludes
+        ) == 0:
+            tree = self.run("write-tree")
+            commit = self.run("commit-tree", tree, "-p", base, "-m", message)
+            self.run("update-ref", "-m", f"toolforge: {message.splitlines()[0]}", "HEAD",
+                     commit, base)
+            return commit
         self.run("commit", "-q", "--no-verify", "-m", message, "--only", "--", *paths)
         return self.head() or ""
+
+    def write_commit_graph(self) -> None:
+        """Refresh the commit-graph with changed-path Bloom filters in the background, so
+        path-limited history stays fast on long histories. Never waited for."""
+        import subprocess
+
+        subprocess.Popen(
+            ["git", "-C", str(self.root), "commit-graph", "write", "--reachable",
+             "--changed-paths", "--split"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True, env=self._env,
+        )
 
     def commit_all(self, message: str) -> str:
         self.run("add", "-A", ".")

@@ -17,10 +17,22 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from toolforge.errors import ConflictError, LibraryError, NotFoundError, ToolforgeError
+from toolforge.errors import (
+    ConflictError,
+    LibraryError,
+    LockTimeoutError,
+    NotFoundError,
+    ToolforgeError,
+)
 from toolforge.library.fsutil import atomic_write_text
 from toolforge.library.gitrepo import GitRepo, LogEntry
-from toolforge.library.journal import JournalEntry, clear_journal, read_journal, write_journal
+from toolforge.library.journal import (
+    JournalEntry,
+    clear_journal,
+    journal_path,
+    read_journal,
+    write_journal,
+)
 from toolforge.library.lock import library_lock
 from toolforge.library.meta import ToolMeta, dump_meta, now_iso, parse_meta
 from toolforge.library.settings import (
@@ -268,11 +280,33 @@ class Library:
         return max(known, default=0) + 1
 
     def history(self, name: str | None = None, limit: int | None = None) -> list[LogEntry]:
-        paths = None
-        if name is not None:
-            validate_tool_name(name)
-            paths = [f"{TOOLS_DIR}/{name}", f"{CANDIDATES_DIR}/{name}"]
-        return self.git.log(paths, limit=limit)
+        if name is None:
+            return self.git.log(None, limit=limit)
+        validate_tool_name(name)
+        # One pathspec per query: git's Bloom filters only help single-pathspec walks
+        # (7x faster at 50k commits). Both lists are newest-first slices of one linear
+        # history; merge them by commit date, and settle same-second ties by ancestry.
+        a, b = (self.git.log([f"{loc}/{name}"], limit=limit)
+                for loc in (TOOLS_DIR, CANDIDATES_DIR))
+        merged: list[LogEntry] = []
+        seen: set[str] = set()
+        i = j = 0
+        while i < len(a) or j < len(b):
+            take_a = j >= len(b) or (i < len(a) and self._newer(a[i], b[j]))
+            entry = a[i] if take_a else b[j]
+            if take_a:
+                i += 1
+            else:
+                j += 1
+            if entry.commit not in seen:
+                seen.add(entry.commit)
+                merged.append(entry)
+        return merged[:limit] if limit else merged
+
+    def _newer(self, x: LogEntry, y: LogEntry) -> bool:
+        if x.commit == y.commit or x.date != y.date:
+            return x.date >= y.date
+        return self._is_ancestor(y.commit, x.commit)
 
     def hand_edits(self, paths: list[str] | None = None) -> list[tuple[str, str]]:
         """Uncommitted changes in the library's tracked area (tools, candidates, settings)."""
@@ -283,6 +317,17 @@ class Library:
     def recover(self) -> str | None:
         with self.locked():
             return self._recover()
+
+    def try_recover(self) -> None:
+        """For readers: clean up after a dead writer if there is one, never wait for a live
+        one (a live writer's journal is not stale). Costs one stat when there is nothing."""
+        if not journal_path(self.state_dir).exists():
+            return
+        try:
+            with self.locked(timeout_s=0):
+                self._recover()
+        except LockTimeoutError:
+            pass
 
     def _recover(self) -> str | None:
         """Finish or undo an operation interrupted by a crash. Returns what was done."""
@@ -335,7 +380,7 @@ class Library:
         )
         try:
             change.apply()
-            sha = self.git.commit_paths(message, change.paths)
+            sha = self.git.commit_paths(message, change.paths, base)
             for tag in change.tags:
                 self.git.tag(tag, sha)
         except BaseException:
@@ -343,8 +388,21 @@ class Library:
             self._recover()
             raise
         clear_journal(self.state_dir)
+        self._maintain()
         return CommitResult(commit=sha, subject=change.subject, version=change.version,
                             tags=list(change.tags))
+
+    def _maintain(self, every: int = 256) -> None:
+        """Every `every` commits, refresh the commit-graph (Bloom filters for history)."""
+        counter = self.state_dir / "commits-since-graph"
+        try:
+            count = int(counter.read_text() or 0) + 1
+        except (FileNotFoundError, ValueError):
+            count = 1
+        if count >= every:
+            self.git.write_commit_graph()
+            count = 0
+        counter.write_text(str(count))
 
     def write_tool_dir(self, name: str, location: Location, files: ToolFiles) -> None:
         d = self.tool_dir(name, location)

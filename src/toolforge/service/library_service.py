@@ -9,11 +9,17 @@ from __future__ import annotations
 import ast
 import difflib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from toolforge.errors import ConflictError, NotFoundError, ToolContractError, UsageError
+from toolforge.errors import (
+    ConflictError,
+    NotFoundError,
+    ToolContractError,
+    UsageError,
+    ValidationFailedError,
+)
 from toolforge.library.gitrepo import LogEntry
-from toolforge.library.meta import Provenance, ToolMeta, dump_meta, now_iso
+from toolforge.library.meta import Provenance, ToolMeta, ValidationSummary, dump_meta, now_iso
 from toolforge.library.store import (
     CANDIDATES_DIR,
     META_FILE,
@@ -40,6 +46,13 @@ from toolforge.service.models import (
 )
 from toolforge.tools.contract import ToolSpec, load_tool_source
 from toolforge.tools.export import export_tools
+
+if TYPE_CHECKING:
+    import threading
+    from collections.abc import Callable
+
+    from toolforge.validation.pipeline import ValidationOptions
+    from toolforge.validation.report import ReportStore, ValidationReport
 
 
 def init_library(path: Path, from_dir: Path | None = None) -> InitResult:
@@ -77,6 +90,15 @@ class LibraryService:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.library = Library.open(root)
+        self._reports: ReportStore | None = None
+
+    @property
+    def reports(self) -> ReportStore:
+        if self._reports is None:
+            from toolforge.validation.report import ReportStore
+
+            self._reports = ReportStore(self.library.state_dir / "reports.sqlite")
+        return self._reports
 
     def close(self) -> None:
         self.library.close()
@@ -84,6 +106,7 @@ class LibraryService:
     # --- reads ------------------------------------------------------------------------------
 
     def list_tools(self, status: StatusFilter = "all") -> ListResult:
+        self.library.try_recover()
         tools: list[ToolSummary] = []
         for entry in self.library.entries():
             meta = entry.meta
@@ -100,6 +123,7 @@ class LibraryService:
     def show(self, name: str, version: str | int | None = None) -> ToolDetail:
         validate_tool_name(name)
         lib = self.library
+        lib.try_recover()
         versions = lib.promoted_versions(name)
         if version is None:
             files = lib.find_current(name, TOOLS_DIR)
@@ -244,8 +268,10 @@ class LibraryService:
         name: str | None = None,
         origin: str | None = None,
         provenance: dict[str, Any] | None = None,
+        validate: bool = True,
     ) -> ActionResult:
-        """Import a tool as a candidate (the contract is checked before anything is written)."""
+        """Import a tool as a candidate (the contract is checked before anything is written),
+        then validate it; the report is stored and returned in `details["validation"]`."""
         spec = load_tool_source(code)
         tool_name = validate_tool_name(spec.name if name is None else name)
         if tests:
@@ -260,12 +286,20 @@ class LibraryService:
             return ToolFiles(meta=meta, code=code, tests=tests)
 
         result = self.library.add_candidate(tool_name, build)
-        version = result.version
         warnings = [] if tests else ["no test_tool.py: validation will fail until tests exist"]
-        return ActionResult(action="add", tool=tool_name, version=version, commit=result.commit,
-                            subject=result.subject, warnings=warnings)
+        details: dict[str, Any] = {}
+        if validate:
+            report = self.validate(tool_name)
+            details["validation"] = report.model_dump(mode="json")
+            if report.verdict != "passed":
+                warnings.append(f"validation failed: {report.failure_summary()}")
+        return ActionResult(action="add", tool=tool_name, version=result.version,
+                            commit=result.commit, subject=result.subject, warnings=warnings,
+                            details=details)
 
-    def promote(self, name: str) -> ActionResult:
+    def promote(self, name: str, *, allow_unisolated: bool = False) -> ActionResult:
+        """Promote the candidate; its latest validation must have passed on exactly these
+        files, with an isolating sandbox unless `allow_unisolated` (then recorded)."""
         validate_tool_name(name)
 
         def prepare(candidate: ToolFiles, version: int) -> ToolFiles:
@@ -273,13 +307,120 @@ class LibraryService:
             if spec is None:
                 raise ConflictError(f"candidate {name} breaks the tool contract: {err}",
                                     hint="fix it and `toolforge add` it again")
+            report = self._promotable_report(name, candidate, allow_unisolated)
             candidate.meta.promoted_at = now_iso()
+            candidate.meta.validation = ValidationSummary(
+                verdict=report.verdict, backend=report.backend, isolated=report.isolated,
+                tests_passed=report.tests_passed, tests_total=report.tests_total,
+                report_id=report.id, validated_at=report.created_at,
+            )
+            if not report.isolated:
+                candidate.meta.provenance.allow_unisolated = True
             return candidate
 
         result = self.library.promote(name, prepare)
         return ActionResult(action="promote", tool=name, version=result.version,
                             commit=result.commit,
                             subject=result.subject, tags=result.tags)
+
+    def _promotable_report(self, name: str, candidate: ToolFiles,
+                           allow_unisolated: bool) -> ValidationReport:
+        from toolforge.validation.report import files_hash
+
+        digest = files_hash(candidate.code, candidate.tests)
+        report = self.reports.latest(name, digest)
+        if report is None:
+            stale = self.reports.latest(name) is not None
+            raise ValidationFailedError(
+                f"candidate {name} v{candidate.meta.version} has "
+                + ("changed since its last validation" if stale else "not been validated"),
+                hint=f"run `toolforge validate {name}` first",
+            )
+        if report.verdict != "passed":
+            raise ValidationFailedError(
+                f"candidate {name} failed validation: {report.failure_summary()}",
+                hint=f"see `toolforge validate {name}`; fix the tool and add it again, or "
+                f"`toolforge reject {name} --reason ...`",
+            )
+        if not report.isolated and not allow_unisolated:
+            raise ValidationFailedError(
+                f"candidate {name} was validated with the {report.backend!r} backend, which "
+                "does not isolate network and filesystem",
+                hint="install bubblewrap and validate again, or pass --allow-unisolated "
+                "(recorded in the tool's provenance)",
+            )
+        return report
+
+    def validation_options(self) -> ValidationOptions:
+        from toolforge.safety.policy import SafetyPolicy
+        from toolforge.sandbox.limits import Limits
+        from toolforge.validation.pipeline import ValidationOptions
+
+        settings = self.library.settings()
+        sandbox = dict(settings.sandbox)
+        backend = sandbox.pop("backend", None)
+        fuzz = sandbox.pop("fuzz", True)
+        return ValidationOptions(
+            policy=SafetyPolicy.from_toml_table(settings.policy),
+            limits=Limits.model_validate(sandbox),
+            backend=None if backend in (None, "auto") else str(backend),
+            fuzz=bool(fuzz),
+        )
+
+    def regression_suites(self, name: str, exclude: str = "") -> list[tuple[str, str]]:
+        """Tests of every earlier promoted version, deduplicated, oldest first."""
+        seen = {exclude.strip()}
+        suites: list[tuple[str, str]] = []
+        for version, commit in sorted(self.library.promoted_versions(name).items()):
+            tests = self.library.git.read_blob(commit, f"{TOOLS_DIR}/{name}/{TEST_FILE}") or ""
+            if tests.strip() and tests.strip() not in seen:
+                seen.add(tests.strip())
+                suites.append((f"v{version}", tests))
+        return suites
+
+    def validate(
+        self,
+        name: str | None = None,
+        *,
+        code: str | None = None,
+        tests: str | None = None,
+        extra_suites: list[tuple[str, str]] | None = None,
+        store: bool = True,
+        log: Callable[[str], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> ValidationReport:
+        """Validate a candidate (or, without one, the active tool) by name, or given files.
+
+        The report is stored unless `store=False`."""
+        from toolforge.validation.pipeline import ValidationInput, validate
+
+        location = "path"
+        version = None
+        if code is None:
+            if name is None:
+                raise UsageError("name a tool or give its code")
+            validate_tool_name(name)
+            files = self.library.find_current(name, CANDIDATES_DIR)
+            location = CANDIDATES_DIR
+            if files is None:
+                files = self.library.find_current(name, TOOLS_DIR)
+                location = TOOLS_DIR
+            if files is None:
+                raise NotFoundError(f"no tool named {name!r}",
+                                    hint="see `toolforge list --status all`")
+            code, tests, version = files.code, files.tests, files.meta.version
+        tests = tests or ""
+        tool = name or _try_name(code)
+        item = ValidationInput(
+            tool=tool, code=code, tests=tests, location=location, version=version,
+            regression_suites=self.regression_suites(tool, exclude=tests)
+            if location != "path" and _is_valid_name(tool) else [],
+            extra_suites=extra_suites or [],
+        )
+        report = validate(item, self.validation_options(), log=log, cancel=cancel)
+        if store:
+            self.reports.save(report)
+        return report
 
     def reject(self, name: str, reason: str) -> ActionResult:
         validate_tool_name(name)
@@ -336,6 +477,17 @@ class LibraryService:
             return cand, CANDIDATES_DIR
         raise NotFoundError(f"{name} has no version {n}",
                             hint=f"see `toolforge history {name}` for its versions")
+
+
+def _try_name(code: str) -> str:
+    spec, _ = _try_spec(code)
+    return spec.name if spec else "unnamed"
+
+
+def _is_valid_name(name: str) -> bool:
+    from toolforge.names import is_valid_tool_name
+
+    return is_valid_tool_name(name)
 
 
 def _check_test_source(tests: str) -> None:

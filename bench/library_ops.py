@@ -1,0 +1,193 @@
+"""Library operation latencies at 100, 1,000 and 10,000 tools, beside DESIGN.md §7 budgets.
+
+    .venv/bin/python bench/library_ops.py            # 100, 1k, 10k tools (10k: 50k commits)
+    .venv/bin/python bench/library_ops.py --quick    # 100 and 1k tools, fewer repetitions
+
+Synthetic libraries are written with `git fast-import`, so a 50,000-commit history takes
+seconds to build. `add`, `promote` and `rollback` are timed through the service (what the
+daemon runs); `list` and `show` end to end as CLI processes (`--no-daemon`), as a user
+waits for them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from toolforge.library.settings import DEFAULT_SETTINGS_TOML  # noqa: E402
+from toolforge.library.store import GITIGNORE  # noqa: E402
+from toolforge.service.library_service import LibraryService  # noqa: E402
+
+BUDGET_MS = {"list": 150.0, "promote": 100.0, "rollback": 100.0}
+TOOLFORGE = str(Path(sys.executable).with_name("toolforge"))
+
+
+def tool_files(i: int, salt: int = 0) -> dict[str, str]:
+    name = f"tool_{i:05d}"
+    code = (
+        f"def {name}(text: str, n: int = {salt}) -> str:\n"
+        f'    """Synthetic tool {i}: repeat and tag a text (rev {salt}).\n\n'
+        "    Args:\n        text: input.\n        n: repetitions.\n\n"
+        '    Returns:\n        the tagged text.\n    """\n'
+        f"    return text * max(n, 1) + {str(i)!r}\n"
+    )
+    tests = f"from tool import {name}\n\n\ndef test_tag():\n    assert {name}('a', 1) == 'a{i}'\n"
+    meta = (
+        f'name = "{name}"\nversion = 1\nstatus = "active"\n'
+        f'description = "Synthetic tool {i}"\nentrypoint = "{name}"\n'
+        f'created_at = "2026-01-01T00:00:00Z"\n\n[provenance]\nsource = "bench"\n'
+    )
+    return {f"tools/{name}/tool.py": code, f"tools/{name}/test_tool.py": tests,
+            f"tools/{name}/tool.toml": meta}
+
+
+def build_library(root: Path, n_tools: int, n_commits: int) -> None:
+    """A library with n_tools promoted tools (tag v1 each) and n_commits commits."""
+    subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True)
+    stream: list[bytes] = []
+    mark = 0
+
+    def blob(text: str) -> bytes:
+        data = text.encode()
+        return b"data %d\n" % len(data) + data + b"\n"
+
+    def commit(files: dict[str, str], message: str, tag: str | None = None) -> None:
+        nonlocal mark
+        mark += 1
+        parts = [b"commit refs/heads/main\n", b"mark :%d\n" % mark,
+                 b"committer bench <bench@localhost> %d +0000\n" % (1_700_000_000 + mark),
+                 blob(message)]
+        if mark > 1:
+            parts.append(b"from :%d\n" % (mark - 1))
+        for path, text in files.items():
+            parts.append(b"M 100644 inline " + path.encode() + b"\n" + blob(text))
+        if tag:
+            parts.append(b"reset refs/tags/" + tag.encode() + b"\nfrom :%d\n" % mark)
+        stream.extend(parts)
+
+    commit({"toolforge.toml": DEFAULT_SETTINGS_TOML, ".gitignore": GITIGNORE,
+            "tools/.gitkeep": "", "candidates/.gitkeep": ""}, "initialize toolforge library\n")
+    early = min(n_tools, 100)
+
+    def promote(i: int) -> None:
+        commit(tool_files(i), f"promote tool_{i:05d} v1\n\nToolforge-Action: promote\n",
+               tag=f"tool/tool_{i:05d}/v1")
+
+    # History grows as a real library does: a small library churns for a long time, then
+    # grows; building churn on small trees keeps 50,000 commits to seconds, not minutes.
+    for i in range(early):
+        promote(i)
+    for j in range(max(0, n_commits - n_tools - 1)):
+        i = j % early
+        files = tool_files(i, salt=j + 1)
+        commit({f"tools/tool_{i:05d}/tool.py": files[f"tools/tool_{i:05d}/tool.py"]},
+               f"edit tool_{i:05d}\n")
+    for i in range(early, n_tools):
+        promote(i)
+    subprocess.run(["git", "-C", str(root), "fast-import", "--quiet"], input=b"".join(stream),
+                   check=True)
+    for key, value in (("feature.manyFiles", "true"), ("core.untrackedCache", "true")):
+        subprocess.run(["git", "-C", str(root), "config", key, value], check=True)
+    subprocess.run(["git", "-C", str(root), "checkout", "-q", "-f", "main"], check=True)
+    # The shape a long-lived library has: packed objects and refs, and the commit-graph
+    # with Bloom filters that toolforge's maintenance keeps fresh.
+    subprocess.run(["git", "-C", str(root), "gc", "-q"], check=True)
+    subprocess.run(["git", "-C", str(root), "commit-graph", "write", "--reachable",
+                    "--changed-paths"], check=True)
+
+
+def timed(fn: Callable[[], object], reps: int) -> list[float]:
+    out = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def report(size: int, op: str, ms: list[float]) -> None:
+    budget = BUDGET_MS.get(op)
+    p50 = statistics.median(ms)
+    verdict = ""
+    if budget is not None:
+        verdict = f"budget {budget:>5.0f} ms  {'ok' if p50 <= budget else 'OVER'}"
+    print(f"{size:>6} tools  {op:<9} p50 {p50:8.1f} ms  p95 {pct(ms, 0.95):8.1f} ms  "
+          f"(n={len(ms)})  {verdict}", flush=True)
+
+
+def bench_size(n_tools: int, n_commits: int, reps: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="tf-bench-") as tmp:
+        root = Path(tmp) / "lib"
+        t0 = time.perf_counter()
+        build_library(root, n_tools, n_commits)
+        commits = subprocess.run(["git", "-C", str(root), "rev-list", "--count", "HEAD"],
+                                 capture_output=True, text=True, check=True).stdout.strip()
+        print(f"-- {n_tools} tools, {commits} commits (built in "
+              f"{time.perf_counter() - t0:.1f} s)", flush=True)
+        svc = LibraryService(root)
+        counter = iter(range(10**9))
+
+        def add() -> None:
+            k = next(counter)
+            f = tool_files(k % n_tools, salt=10_000 + k)
+            name = f"tool_{k % n_tools:05d}"
+            svc.add(f[f"tools/{name}/tool.py"], f[f"tools/{name}/test_tool.py"])
+
+        report(n_tools, "add", timed(add, reps))
+        promote_ms = []
+        for k in range(reps):  # promote the candidates add just made (distinct tools)
+            name = f"tool_{k % n_tools:05d}"
+            start = time.perf_counter()
+            svc.promote(name)
+            promote_ms.append((time.perf_counter() - start) * 1000)
+        report(n_tools, "promote", promote_ms)
+        rollback_ms = []
+        for k in range(reps):
+            name = f"tool_{k % n_tools:05d}"
+            start = time.perf_counter()
+            svc.rollback(name)
+            rollback_ms.append((time.perf_counter() - start) * 1000)
+        report(n_tools, "rollback", rollback_ms)
+        svc.close()
+
+        env = dict(os.environ, TOOLFORGE_NO_DAEMON="1")
+
+        def cli(*args: str) -> None:
+            subprocess.run([TOOLFORGE, *args, "-L", str(root), "--json"], env=env,
+                           stdout=subprocess.DEVNULL, check=True)
+
+        cli("list")  # warm the page cache once
+        report(n_tools, "list", timed(lambda: cli("list"), reps))
+        report(n_tools, "show", timed(lambda: cli("show", "tool_00001"), reps))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="100 and 1k tools only")
+    args = parser.parse_args()
+    print("toolforge library benchmark (budgets: DESIGN.md §7)")
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; "
+          "add/promote/rollback via the service, list/show as CLI processes (--no-daemon)")
+    sizes = [(100, 500, 15), (1_000, 5_000, 15)]
+    if not args.quick:
+        sizes.append((10_000, 50_000, 15))
+    for n_tools, n_commits, reps in sizes:
+        bench_size(n_tools, n_commits, reps)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,844 @@
+"""Static safety checks on candidate tool and test files (DESIGN.md §5, layer 1).
+
+One AST pass over the file (after a small pre-pass that records what each import binds, so
+a use above its import is still judged). The checker never imports or runs the candidate.
+It is strict on purpose: generated code needs none of reflection, dynamic import, dunder
+walking or frame access, so anything that looks like them is refused with a located,
+plain-English finding the synthesizer can act on. The OS sandbox stays the real boundary;
+this layer makes escapes loud and cheap to reject.
+
+Rules are listed in `RULES`; the name tables below it say what each rule matches.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import importlib.util
+import string
+import sys
+import types
+import warnings
+from dataclasses import dataclass, field
+from functools import cache
+
+from pydantic import BaseModel, ConfigDict
+
+from toolforge.safety.policy import MODULE_RULES, Access, SafetyPolicy, rule_for
+
+# code -> (name, what it catches). Findings carry "code name", e.g. "TF101 forbidden-import".
+RULES: dict[str, tuple[str, str]] = {
+    "TF001": ("syntax-error", "the file does not parse"),
+    "TF002": ("too-complex", "nesting too deep to check; refused rather than half-checked"),
+    "TF101": ("forbidden-import", "an import outside the policy's allow-list, in any spelling"),
+    "TF102": ("relative-import", "`from . import x`: a tool is one file"),
+    "TF103": ("star-import", "`from m import *` hides what gets bound"),
+    "TF104": ("forbidden-member", "a private, gated or module-leaking member of a module"),
+    "TF105": ("module-as-value", "a module passed around instead of used as `m.member`"),
+    "TF106": ("module-mutation", "assigning to or deleting a module attribute (monkeypatch)"),
+    "TF107": ("forbidden-module-name", "`sys`, `os`, `builtins`... used without an import"),
+    "TF201": ("forbidden-builtin", "exec, eval, compile, __import__, globals, vars, exit..."),
+    "TF202": ("dynamic-attribute", "getattr & co. with a computed or internal attribute name"),
+    "TF203": ("builtin-as-value", "getattr & co. aliased or passed instead of called"),
+    "TF204": ("protected-name-binding", "rebinding checked builtins, __builtins__, dunders"),
+    "TF205": ("global-deletion", "`del` of a module-level name"),
+    "TF206": ("code-in-annotation", "an annotation string that is code, not a type"),
+    "TF301": ("dunder-access", "reading or writing a `__dunder__` attribute"),
+    "TF302": ("dunder-name", "a `__dunder__` name such as __builtins__ or __loader__"),
+    "TF303": ("interpreter-internals", "frame, code, generator or traceback internals"),
+    "TF304": ("format-string-attribute", "str.format reading attributes named in a string"),
+    "TF401": ("test-without-assert", "a test with no assert and no pytest.raises"),
+    "TF402": ("tool-never-referenced", "a test file that never uses the tool's function"),
+    "TF403": ("test-never-uses-tool", "a test that never uses the tool's function"),
+    "TF404": ("assert-swallowed", "an assert inside try/except or suppress that catches it"),
+    "TF405": ("entrypoint-rebound", "a test file rebinding the tool's function"),
+    "TF406": ("duplicate-test", "a test defined twice (the first never runs)"),
+    "TF407": ("no-tests", "a test file without test_* functions"),
+}
+
+
+# Builtins that run code, expose namespaces, or end the process (a test that exits 0 early
+# would look green). `input` is absent: the sandbox's stdin is empty, so it just fails.
+FORBIDDEN_BUILTINS: dict[str, str] = {
+    "exec": "runs code the checker never saw",
+    "eval": "runs code the checker never saw",
+    "compile": "builds code objects at runtime",
+    "__import__": "imports modules around the allow-list",
+    "globals": "exposes the module namespace, including __builtins__",
+    "locals": "exposes a frame's namespace",
+    "vars": "exposes an object's or module's namespace",
+    "breakpoint": "starts a debugger",
+    "exit": "ends the process instead of returning or raising",
+    "quit": "ends the process instead of returning or raising",
+    "SystemExit": "ends the process instead of returning or raising",
+    "KeyboardInterrupt": "is how the sandbox interrupts; raising it fakes a limit",
+}
+FILE_BUILTINS = frozenset({"open"})
+
+# Callables that take an attribute name as a string: the name must be a safe literal.
+# Value: index of the name argument, or -1 for "every argument" (attrgetter).
+GUARDED_CALLS: dict[str, int] = {
+    "getattr": 1,
+    "setattr": 1,
+    "delattr": 1,
+    "hasattr": 1,
+    "operator.attrgetter": -1,
+    "operator.methodcaller": 0,
+}
+
+# Frame, code, generator and traceback internals: the road from any object to globals.
+INTERNAL_ATTRS = frozenset(
+    {
+        *("gi_frame", "gi_code", "gi_yieldfrom", "gi_running", "gi_suspended"),
+        *("cr_frame", "cr_code", "cr_await", "cr_origin", "cr_running", "cr_suspended"),
+        *("ag_frame", "ag_code", "ag_await", "ag_running"),
+        *("f_back", "f_builtins", "f_code", "f_globals", "f_locals", "f_lasti", "f_trace"),
+        *("f_trace_lines", "f_trace_opcodes", "f_lineno"),
+        *("tb_frame", "tb_next", "tb_lasti", "tb_lineno"),
+        *("co_code", "co_consts", "co_names", "co_varnames", "co_filename", "co_lnotab"),
+        *("co_linetable", "co_freevars", "co_cellvars", "co_exceptiontable"),
+        *("func_globals", "func_code", "func_closure", "func_defaults", "func_dict"),
+        *("im_func", "im_self", "im_class", "cell_contents"),
+        # module handles that leak through other modules (typing.sys, shlex.os, ...)
+        *("sys", "os", "builtins", "subprocess", "importlib", "posix", "nt"),
+    }
+)
+
+# Dunders that are plain strings (no object behind them): fine to read anywhere.
+READABLE_DUNDERS = frozenset({"__name__", "__qualname__", "__doc__"})
+# Dunder names a file may read: `if __name__ == "__main__":` is common and harmless.
+READABLE_DUNDER_NAMES = frozenset({"__name__", "__doc__", "__debug__"})
+# Data-model methods and attributes a class body may define, and `super().` may call.
+# Absent on purpose: __getattribute__/__getattr__ (attribute interception), __reduce__*,
+# __setstate__ (serialisation hooks), __init_subclass__/__class_getitem__/__set_name__/
+# __prepare__/__mro_entries__ (class-creation hooks), __del__ (runs after the call).
+CLASS_DUNDERS = frozenset(
+    {
+        *("__init__", "__post_init__", "__new__", "__repr__", "__str__", "__format__"),
+        *("__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__hash__", "__bool__"),
+        *("__len__", "__iter__", "__next__", "__reversed__", "__contains__", "__getitem__"),
+        *("__setitem__", "__delitem__", "__missing__", "__enter__", "__exit__", "__call__"),
+        *("__add__", "__radd__", "__iadd__", "__sub__", "__rsub__", "__isub__", "__mul__"),
+        *("__rmul__", "__imul__", "__truediv__", "__rtruediv__", "__floordiv__", "__mod__"),
+        *("__rfloordiv__", "__rmod__", "__pow__", "__rpow__", "__divmod__", "__matmul__"),
+        *("__neg__", "__pos__", "__abs__", "__invert__", "__round__", "__trunc__"),
+        *("__floor__", "__ceil__", "__int__", "__float__", "__complex__", "__index__"),
+        *("__and__", "__or__", "__xor__", "__rand__", "__ror__", "__rxor__", "__lshift__"),
+        *("__rshift__", "__slots__", "__match_args__", "__copy__", "__deepcopy__"),
+    }
+)
+MODULE_DUNDERS = frozenset({"__all__", "__version__"})
+
+# Module names that mean an escape even without an import (`sys.modules[...]`).
+ESCAPE_MODULE_NAMES = frozenset({"sys", "os", "builtins", "importlib", "subprocess"})
+SWALLOWING_EXCEPTIONS = frozenset({"AssertionError", "Exception", "BaseException"})
+
+
+class Finding(BaseModel):
+    """One rule violation, located (line and col are 1-based, like compilers print them)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    file: str
+    line: int
+    col: int
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}: {self.code}: {self.message}"
+
+
+def _is_dunder(name: str) -> bool:
+    return len(name) > 4 and name.startswith("__") and name.endswith("__")
+
+
+# Packages the checker may import to see what their members are: the roots of entries the
+# policy can allow (so never `antigravity` or `this`, whose import has side effects).
+_IMPORTABLE_ROOTS = frozenset(
+    name.partition(".")[0] for name, access in MODULE_RULES.items() if access is not Access.DENIED
+)
+
+
+@cache
+def _submodule(module: str, member: str) -> str | None:
+    """The module `module.member` names, if it is one (stdlib only; never runs the tool).
+
+    A dotted name that is importable is the answer (so `os.path` stays `os.path`); otherwise
+    a member that is a module object answers with its real name (`typing.sys` is `sys`).
+    Only standard-library modules the policy can allow (or their parent packages) are
+    imported here: the checker must not execute third-party code to judge a file.
+    """
+    root = module.partition(".")[0]
+    if root not in _IMPORTABLE_ROOTS or root not in sys.stdlib_module_names:
+        return None
+    if member.startswith("_"):
+        return None
+    dotted = f"{module}.{member}"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            if dotted in sys.modules or importlib.util.find_spec(dotted) is not None:
+                return dotted
+        except (ImportError, ValueError):
+            pass
+        try:
+            obj = getattr(importlib.import_module(module), member, None)
+        except Exception:  # a stdlib module unavailable on this build (e.g. lzma)
+            return None
+    return obj.__name__ if isinstance(obj, types.ModuleType) else None
+
+
+def _attr_problem(name: str) -> tuple[str, str] | None:
+    """Why an attribute name (written or as a string literal) is refused, if it is."""
+    if _is_dunder(name):
+        return "TF301", f"attribute `{name}` reaches Python internals"
+    if name in INTERNAL_ATTRS:
+        return "TF303", f"attribute `{name}` reaches frames, code objects or hidden modules"
+    if name in ("format", "format_map"):
+        return "TF304", f"`{name}` looked up by name hides which fields a format string reads"
+    return None
+
+
+def _format_attrs(fmt: str, depth: int = 0) -> list[str]:
+    """Attribute names a str.format template reads (`{0.__class__}` reads `__class__`)."""
+    try:
+        parsed = list(string.Formatter().parse(fmt))
+    except ValueError:  # malformed: .format would raise at runtime, nothing is read
+        return []
+    attrs: list[str] = []
+    for _literal, field_name, spec, _conversion in parsed:
+        name = field_name or ""
+        i = next((k for k, ch in enumerate(name) if ch in ".["), len(name))
+        while i < len(name):
+            if name[i] == ".":
+                j = next((k for k in range(i + 1, len(name)) if name[k] in ".["), len(name))
+                attrs.append(name[i + 1 : j])
+                i = j
+            else:
+                close = name.find("]", i)
+                i = len(name) if close < 0 else close + 1
+        if spec and "{" in spec and depth < 2:
+            attrs += _format_attrs(spec, depth + 1)
+    return attrs
+
+
+_ANNOTATION_NODES = (
+    ast.Name, ast.Attribute, ast.Subscript, ast.Tuple, ast.List, ast.Constant, ast.BinOp,
+    ast.BitOr, ast.expr_context,
+)  # fmt: skip
+
+
+def _annotation_code(node: ast.expr, depth: int = 0) -> str | None:
+    """Why a string annotation is code rather than a type, if it is.
+
+    `typing.get_type_hints` and `functools.singledispatch(...).register` eval annotation
+    strings, so `x: "__import__('os').system('id')"` would run. A string annotation may
+    only spell a type: names, attributes, subscripts, tuples, lists, constants and `|`.
+    """
+    stack: list[ast.AST] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, ast.Subscript) and _subscript_name(current) in (
+            "Literal",
+            "Annotated",
+        ):
+            # Literal values and Annotated metadata are data, never evaluated as types
+            args = current.slice.elts if isinstance(current.slice, ast.Tuple) else [current.slice]
+            if _subscript_name(current) == "Annotated" and args:
+                stack.append(args[0])
+            continue
+        if isinstance(current, ast.Constant) and isinstance(current.value, str):
+            if depth >= 3:
+                return "string annotations nest too deeply"
+            try:
+                inner = ast.parse(current.value.strip(), mode="eval").body
+            except SyntaxError:
+                continue  # get_type_hints would raise before running anything
+            problem = _annotation_code(inner, depth + 1)
+            if problem:
+                return problem
+            continue
+        if not isinstance(current, _ANNOTATION_NODES):
+            return f"`{ast.unparse(current)}` is code, not a type"
+        if isinstance(current, ast.BinOp) and not isinstance(current.op, ast.BitOr):
+            return f"`{ast.unparse(current)}` is code, not a type"
+        if isinstance(current, ast.Name) and (
+            _is_dunder(current.id) or current.id in FORBIDDEN_BUILTINS
+        ):
+            return f"`{current.id}` in an annotation string"
+        if isinstance(current, ast.Attribute) and _attr_problem(current.attr):
+            return f"attribute `{current.attr}` in an annotation string"
+        stack.extend(ast.iter_child_nodes(current))
+    return None
+
+
+def _subscript_name(node: ast.Subscript) -> str:
+    value = node.value
+    return value.id if isinstance(value, ast.Name) else getattr(value, "attr", "")
+
+
+def _caught_names(handler_type: ast.expr | None) -> set[str]:
+    if handler_type is None:
+        return {"BaseException"}
+    elts = handler_type.elts if isinstance(handler_type, ast.Tuple) else [handler_type]
+    return {
+        e.id if isinstance(e, ast.Name) else e.attr
+        for e in elts
+        if isinstance(e, ast.Name | ast.Attribute)
+    }
+
+
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+
+
+def _walk_shallow(nodes: list[ast.stmt]) -> list[ast.AST]:
+    """All nodes under `nodes`, not descending into nested functions, lambdas or classes."""
+    out: list[ast.AST] = []
+    stack: list[ast.AST] = list(nodes)
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        for child in ast.iter_child_nodes(node):
+            if not isinstance(child, _SCOPES):
+                stack.append(child)
+    return out
+
+
+def _real_assert(node: ast.Assert) -> bool:
+    """`assert True`, `assert "msg"` or `assert (x, "msg")` can never fail."""
+    if isinstance(node.test, ast.Constant):
+        return not node.test.value
+    return not (isinstance(node.test, ast.Tuple) and node.test.elts)
+
+
+@dataclass
+class _Facts:
+    """What one top-level test-file definition does, for the end-of-pass test rules."""
+
+    has_assert: bool = False
+    uses_tool: bool = False
+    names: set[str] = field(default_factory=set)  # names it loads (helpers, constants)
+
+
+class _Checker(ast.NodeVisitor):
+    def __init__(
+        self, filename: str, policy: SafetyPolicy, is_test: bool, entrypoint: str | None
+    ) -> None:
+        self.filename = filename
+        self.policy = policy
+        self.is_test = is_test
+        self.entrypoint = entrypoint
+        self.findings: list[Finding] = []
+        self.stack: list[ast.AST] = []
+        # Filled by the pre-pass: local name -> module it is bound to by an import, and
+        # local name -> the guarded callable / pytest member / entrypoint it aliases.
+        self.modules: dict[str, str] = {}
+        self.imported: set[str] = set()  # modules named by an import statement (not parents)
+        self.guarded: dict[str, str] = {name: name for name in GUARDED_CALLS if "." not in name}
+        self.pytest_names: dict[str, str] = {}
+        self.entry_names: set[str] = set()
+        self.global_names: set[str] = set()
+        # Test-file facts: per top-level definition, and for the file as a whole.
+        self.facts: dict[str, _Facts] = {}
+        self.current: _Facts = _Facts()
+        self.file_uses_tool = False
+        self.tests: list[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]] = []
+
+    # --- reporting and context ------------------------------------------------------------
+
+    def report(self, node: ast.AST, code: str, message: str) -> None:
+        line = getattr(node, "lineno", 1) or 1
+        col = (getattr(node, "col_offset", 0) or 0) + 1
+        if isinstance(node, ast.Attribute) and node.end_lineno and node.end_col_offset:
+            # point at the attribute itself, not at the start of `a.b.c`
+            line, col = node.end_lineno, node.end_col_offset - len(node.attr) + 1
+        self.report_at(line, col, code, message)
+
+    def report_at(self, line: int, col: int, code: str, message: str) -> None:
+        self.findings.append(
+            Finding(
+                file=self.filename, line=line, col=col, code=f"{code} {RULES[code][0]}",
+                message=message,
+            )
+        )  # fmt: skip
+
+    @property
+    def parent(self) -> ast.AST | None:
+        return self.stack[-2] if len(self.stack) >= 2 else None
+
+    def scope(self) -> ast.AST | None:
+        """The innermost function or class around the current node (None: module level)."""
+        return next((n for n in reversed(self.stack[:-1]) if isinstance(n, _SCOPES)), None)
+
+    def visit(self, node: ast.AST) -> None:
+        self.stack.append(node)
+        try:
+            super().visit(node)
+        finally:
+            self.stack.pop()
+
+    # --- pre-pass: what names imports bind ------------------------------------------------
+
+    def bind_imports(self, tree: ast.Module) -> None:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    self.imported.add(alias.name)
+                    if alias.asname:
+                        self.modules[alias.asname] = alias.name
+                    else:
+                        root = alias.name.partition(".")[0]
+                        self.modules[root] = root
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                for alias in node.names:
+                    local = alias.asname or alias.name
+                    full = f"{node.module}.{alias.name}"
+                    sub = _submodule(node.module, alias.name)
+                    if sub is not None:
+                        self.modules[local] = sub
+                        self.imported.add(sub)
+                    elif full in GUARDED_CALLS:
+                        self.guarded[local] = full
+                    elif node.module == "pytest":
+                        self.pytest_names[local] = alias.name
+                    elif node.module == "tool" and alias.name == self.entrypoint:
+                        self.entry_names.add(local)
+            elif isinstance(node, ast.Global):
+                self.global_names.update(node.names)
+
+    def module_of(self, node: ast.expr) -> str | None:
+        """The module an expression statically denotes (`json`, `collections.abc`), if any."""
+        if isinstance(node, ast.Name):
+            return self.modules.get(node.id)
+        if isinstance(node, ast.Attribute):
+            base = self.module_of(node.value)
+            return None if base is None else _submodule(base, node.attr)
+        return None
+
+    def guarded_name(self, func: ast.expr) -> str | None:
+        if isinstance(func, ast.Name):
+            return self.guarded.get(func.id)
+        if isinstance(func, ast.Attribute) and self.module_of(func.value) == "operator":
+            full = f"operator.{func.attr}"
+            return full if full in GUARDED_CALLS else None
+        return None
+
+    # --- imports --------------------------------------------------------------------------
+
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            ok, why = self.policy.module_access(alias.name, is_test=self.is_test)
+            if not ok:
+                self.report(alias, "TF101", f"`import {alias.name}`: {why}")
+            if alias.asname:
+                self.check_binding(alias.asname, alias)
+        self.generic_visit(node)
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        if node.level or not node.module:
+            self.report(node, "TF102", "relative imports are not allowed: a tool is one file")
+            return
+        module = node.module
+        for alias in node.names:
+            if alias.name == "*":
+                self.report(alias, "TF103", f"`from {module} import *` hides what is bound")
+                continue
+            if alias.asname:
+                self.check_binding(alias.asname, alias, importing_tool=module == "tool")
+            self.check_member(alias, module, alias.name, importing=True)
+
+    def check_member(self, node: ast.AST, module: str, member: str, *, importing: bool) -> None:
+        """`module.member` or `from module import member` (module bound by an import)."""
+        where = f"from {module} import {member}" if importing else f"{module}.{member}"
+        if importing and _is_dunder(member):
+            self.report(node, "TF301", f"`{where}` reaches Python internals")
+            return
+        mod_ok, mod_why = self.policy.module_access(module, is_test=self.is_test)
+        if not mod_ok and not importing and module in self.imported:
+            return  # its import is already a finding; one per refused module is enough
+        if not mod_ok:
+            # `import os.path` binds `os`, `from urllib import parse` names `urllib`: only an
+            # allowed submodule of such a package may be reached, nothing else in it.
+            dotted = f"{module}.{member}"
+            sub_ok, sub_why = self.policy.module_access(dotted, is_test=self.is_test)
+            if dotted in self.imported and not importing:
+                return  # `import xml.sax` is the finding; `xml.sax.x` needs no second one
+            if not sub_ok and not self.policy.leads_to_allowed(dotted, is_test=self.is_test):
+                specific = rule_for(module) is None or rule_for(dotted) != rule_for(module)
+                code = "TF101" if importing else "TF104"
+                self.report(node, code, f"`{where}`: {sub_why if specific else mod_why}")
+            return
+        sub = _submodule(module, member)
+        if sub is not None:
+            ok, why = self.policy.module_access(sub, is_test=self.is_test)
+            if not ok:
+                self.report(node, "TF104", f"`{where}` reaches module {sub}: {why}")
+            return
+        if member.startswith("_") and module != "tool":
+            self.report(node, "TF104", f"`{where}` is a private implementation detail")
+            return
+        ok, why = self.policy.member_access(module, member)
+        if not ok:
+            self.report(node, "TF104", f"`{where}`: {why}" if importing else why)
+
+    # --- names ----------------------------------------------------------------------------
+
+    def visit_Name(self, node: ast.Name) -> None:
+        name = node.id
+        if isinstance(node.ctx, ast.Load):
+            self.load_name(node)
+        else:
+            self.check_binding(name, node)
+            if isinstance(node.ctx, ast.Del) and (
+                self.scope() is None or name in self.global_names
+            ):
+                self.report(node, "TF205", f"`del {name}` removes a global name")
+        self.current.names.add(name)
+
+    def load_name(self, node: ast.Name) -> None:
+        name, parent = node.id, self.parent
+        if name in FORBIDDEN_BUILTINS:
+            self.report(node, "TF201", f"`{name}` {FORBIDDEN_BUILTINS[name]}")
+            return
+        if name in FILE_BUILTINS and not self.policy.allow_file_access:
+            self.report(node, "TF201", f"`{name}()` needs `allow_file_access = true`")
+            return
+        if _is_dunder(name) and name not in READABLE_DUNDER_NAMES:
+            self.report(node, "TF302", f"the name `{name}` reaches Python internals")
+            return
+        if name in self.guarded and not (isinstance(parent, ast.Call) and parent.func is node):
+            self.report(
+                node,
+                "TF203",
+                f"`{name}` may only be called directly, with a literal attribute name",
+            )
+        if name in self.modules:
+            if not (isinstance(parent, ast.Attribute) and parent.value is node):
+                self.report(node, "TF105", f"module `{name}` may only be used as `{name}.member`")
+        elif name in ESCAPE_MODULE_NAMES:
+            self.report(node, "TF107", f"`{name}` names a module tools may never use")
+        if name in self.entry_names:
+            self.uses_tool()
+
+    def check_binding(self, name: str, node: ast.AST, *, importing_tool: bool = False) -> None:
+        """Names a file may not (re)bind: dangerous builtins, internals, the tool under test."""
+        if name in FORBIDDEN_BUILTINS or name in self.guarded or name in FILE_BUILTINS:
+            self.report(node, "TF204", f"binding `{name}` shadows a checked builtin: rename it")
+        elif name in ESCAPE_MODULE_NAMES:
+            self.report(node, "TF204", f"binding `{name}` shadows a forbidden module name")
+        elif _is_dunder(name):
+            scope = self.scope()
+            if scope is None:
+                allowed = MODULE_DUNDERS
+            else:
+                allowed = CLASS_DUNDERS if isinstance(scope, ast.ClassDef) else frozenset()
+            if name not in allowed:
+                self.report(node, "TF204", f"binding `{name}` is not allowed here")
+        if (
+            self.is_test
+            and not importing_tool
+            and (name in self.entry_names or name == self.entrypoint)
+        ):
+            self.report(
+                node, "TF405", f"rebinding `{name}` would test something other than the tool"
+            )
+
+    def visit_arg(self, node: ast.arg) -> None:
+        self.check_binding(node.arg, node)
+        self.check_annotation(node.annotation)
+        self.generic_visit(node)
+
+    def check_annotation(self, annotation: ast.expr | None) -> None:
+        if annotation is None:
+            return
+        problem = _annotation_code(annotation)
+        if problem:
+            self.report(annotation, "TF206", f"annotation: {problem}")
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
+        if node.name:
+            self.check_binding(node.name, node)
+        self.generic_visit(node)
+
+    def visit_MatchAs(self, node: ast.MatchAs) -> None:
+        if node.name:
+            self.check_binding(node.name, node)
+        self.generic_visit(node)
+
+    def visit_MatchStar(self, node: ast.MatchStar) -> None:
+        if node.name:
+            self.check_binding(node.name, node)
+        self.generic_visit(node)
+
+    def visit_MatchMapping(self, node: ast.MatchMapping) -> None:
+        if node.rest:
+            self.check_binding(node.rest, node)
+        self.generic_visit(node)
+
+    def visit_MatchClass(self, node: ast.MatchClass) -> None:
+        for attr in node.kwd_attrs:  # `case C(attr=x)` is a getattr
+            problem = _attr_problem(attr)
+            if problem:
+                self.report(node, *problem)
+        self.generic_visit(node)
+
+    # --- attributes and calls -------------------------------------------------------------
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        attr, parent = node.attr, self.parent
+        problem = _attr_problem(attr)
+        if problem and problem[0] == "TF301":
+            if not self.allowed_dunder(node):
+                self.report(node, *problem)
+        elif problem and problem[0] == "TF304":
+            self.check_format(node)
+        elif problem:
+            self.report(node, *problem)
+        if self.module_of(node) is not None and not (
+            isinstance(parent, ast.Attribute) and parent.value is node
+        ):
+            self.report(
+                node, "TF105", f"module `{ast.unparse(node)}` may only be used to reach its members"
+            )
+        base = self.module_of(node.value)
+        if base is not None:
+            if not isinstance(node.ctx, ast.Load):
+                self.report(
+                    node, "TF106", f"assigning or deleting `{base}.{attr}` monkeypatches a module"
+                )
+            elif problem is None:
+                self.check_member(node, base, attr, importing=False)
+            if f"{base}.{attr}" in GUARDED_CALLS and not (
+                isinstance(parent, ast.Call) and parent.func is node
+            ):
+                self.report(node, "TF203", f"`{base}.{attr}` may only be called directly")
+            if base == "tool" and attr == self.entrypoint:
+                self.uses_tool()
+            if base == "pytest" and attr == "raises" and isinstance(parent, ast.Call):
+                self.current.has_assert = True
+        self.generic_visit(node)
+
+    def allowed_dunder(self, node: ast.Attribute) -> bool:
+        if node.attr in READABLE_DUNDERS and isinstance(node.ctx, ast.Load):
+            return True
+        # super().__init__(...) and friends: only the data-model methods a class may define.
+        value = node.value
+        return (
+            node.attr in CLASS_DUNDERS
+            and isinstance(value, ast.Call)
+            and isinstance(value.func, ast.Name)
+            and value.func.id == "super"
+        )
+
+    def check_format(self, node: ast.Attribute) -> None:
+        parent = self.parent
+        template = node.value.value if isinstance(node.value, ast.Constant) else None
+        if not (isinstance(template, str) and isinstance(parent, ast.Call) and parent.func is node):
+            self.report(
+                node,
+                "TF304",
+                f"`.{node.attr}` is allowed only on a string literal; use an f-string",
+            )
+            return
+        for attr in _format_attrs(template):
+            problem = _attr_problem(attr)
+            if problem or attr.startswith("_"):
+                self.report(node, "TF304", f"the format string reads attribute `{attr}`")
+
+    def visit_Call(self, node: ast.Call) -> None:
+        guarded = self.guarded_name(node.func)
+        if guarded is not None:
+            self.check_guarded_call(node, guarded)
+        if isinstance(node.func, ast.Name) and self.pytest_names.get(node.func.id) == "raises":
+            self.current.has_assert = True
+        self.generic_visit(node)
+
+    def check_guarded_call(self, node: ast.Call, name: str) -> None:
+        index = GUARDED_CALLS[name]
+        args = node.args
+        if any(isinstance(a, ast.Starred) for a in args):
+            self.report(node, "TF202", f"`{name}` needs its attribute name as a plain literal")
+            return
+        candidates = args if index < 0 else args[index : index + 1]
+        if not candidates:
+            self.report(node, "TF202", f"`{name}` needs its attribute name as a literal")
+        for arg in candidates:
+            if not (isinstance(arg, ast.Constant) and isinstance(arg.value, str)):
+                self.report(
+                    arg,
+                    "TF202",
+                    f"`{name}` with a computed attribute name can reach "
+                    "anything: write the attribute out",
+                )
+                continue
+            parts = arg.value.split(".") if name == "operator.attrgetter" else [arg.value]
+            for part in parts:
+                problem = _attr_problem(part)
+                if problem:
+                    self.report(arg, "TF202", f"`{name}`: {problem[1]}")
+
+    # --- definitions and statements -------------------------------------------------------
+
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        self.check_binding(node.name, node)
+        self.check_annotation(node.returns)
+        scope = self.scope()
+        top_level = scope is None or (
+            isinstance(scope, ast.ClassDef) and len(self.stack) == 3
+        )  # a method of a top-level class
+        if self.is_test and top_level:
+            key = node.name if scope is None else f"{getattr(scope, 'name', '')}.{node.name}"
+            in_test_class = isinstance(scope, ast.ClassDef) and scope.name.startswith("Test")
+            if node.name.startswith("test") and (scope is None or in_test_class):
+                if any(key == k for k, _ in self.tests):
+                    self.report(node, "TF406", f"`{key}` is defined twice: the first is never run")
+                self.tests.append((key, node))
+            self.enter(key, node)
+            return
+        self.generic_visit(node)
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        self.check_binding(node.name, node)
+        self.generic_visit(node)
+
+    def visit_Assign(self, node: ast.Assign | ast.AnnAssign) -> None:
+        if isinstance(node, ast.AnnAssign):
+            self.check_annotation(node.annotation)
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        names = [t.id for t in targets if isinstance(t, ast.Name)]
+        if self.is_test and self.scope() is None and names:
+            # A module-level constant that uses the tool counts for the tests that read it.
+            self.enter(names[0], node)
+            for other in names[1:]:
+                self.facts[other] = self.facts[names[0]]
+            return
+        self.generic_visit(node)
+
+    visit_AnnAssign = visit_Assign
+
+    def enter(self, key: str, node: ast.AST) -> None:
+        saved = self.current
+        self.current = self.facts.setdefault(key, _Facts())
+        try:
+            self.generic_visit(node)
+        finally:
+            self.current = saved
+
+    def uses_tool(self) -> None:
+        self.current.uses_tool = True
+        self.file_uses_tool = True
+
+    def visit_Assert(self, node: ast.Assert) -> None:
+        if _real_assert(node):
+            self.current.has_assert = True
+        self.generic_visit(node)
+
+    def visit_Try(self, node: ast.Try | ast.TryStar) -> None:
+        if self.is_test and any(isinstance(n, ast.Assert) for n in _walk_shallow(node.body)):
+            for handler in node.handlers:
+                caught = _caught_names(handler.type) & SWALLOWING_EXCEPTIONS
+                if caught:
+                    self.report(
+                        handler,
+                        "TF404",
+                        f"catching {sorted(caught)[0]} around an assert makes a failing test pass",
+                    )
+        self.generic_visit(node)
+
+    visit_TryStar = visit_Try
+
+    def visit_With(self, node: ast.With | ast.AsyncWith) -> None:
+        if self.is_test and any(isinstance(n, ast.Assert) for n in _walk_shallow(node.body)):
+            for item in node.items:
+                call = item.context_expr
+                if not isinstance(call, ast.Call):
+                    continue
+                func = call.func
+                fname = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                caught = set().union(*(_caught_names(a) for a in call.args)) if call.args else set()
+                if fname == "suppress" and caught & SWALLOWING_EXCEPTIONS:
+                    self.report(
+                        item.context_expr,
+                        "TF404",
+                        "suppressing exceptions around an assert makes a failing test pass",
+                    )
+        self.generic_visit(node)
+
+    visit_AsyncWith = visit_With
+
+    # --- end of pass: test-file rules -----------------------------------------------------
+
+    def finish_tests(self, tree: ast.Module) -> None:
+        if not self.tests:
+            self.report(tree, "TF407", "the test file defines no test_* function")
+            return
+        if self.entrypoint and not self.file_uses_tool:
+            self.report_at(
+                1, 1, "TF402", f"the tests never reference `{self.entrypoint}`: "
+                f"add `from tool import {self.entrypoint}` and call it",
+            )  # fmt: skip
+        for key, node in self.tests:
+            if not self.reaches(key, "has_assert"):
+                self.report(
+                    node, "TF401", f"`{key}` has no assert and no pytest.raises: it cannot fail"
+                )
+            if self.entrypoint and self.file_uses_tool and not self.reaches(key, "uses_tool"):
+                self.report(node, "TF403", f"`{key}` never calls `{self.entrypoint}`")
+
+    def reaches(self, key: str, fact: str) -> bool:
+        """Whether `key`, or a top-level helper or constant it uses (transitively), has `fact`."""
+        seen: set[str] = set()
+        todo = [key]
+        while todo:
+            name = todo.pop()
+            facts = self.facts.get(name)
+            if facts is None or name in seen:
+                continue
+            seen.add(name)
+            if getattr(facts, fact):
+                return True
+            todo.extend(facts.names)
+        return False
+
+
+def check_source(
+    source: str,
+    *,
+    filename: str = "tool.py",
+    policy: SafetyPolicy | None = None,
+    is_test: bool = False,
+    entrypoint: str | None = None,
+) -> list[Finding]:
+    """Statically check a tool (or, with `is_test`, a test file); [] means nothing found.
+
+    `entrypoint` is the tool's function name; for test files it enables the checks that the
+    tests actually exercise the tool. Never raises on bad input: a file that does not parse
+    is one TF001 finding.
+    """
+    policy = policy or SafetyPolicy()
+    checker = _Checker(filename, policy, is_test, entrypoint)
+    try:
+        tree = ast.parse(source, filename=filename)
+    except SyntaxError as exc:
+        checker.report_at(exc.lineno or 1, exc.offset or 1, "TF001", f"syntax error: {exc.msg}")
+        return checker.findings
+    except (ValueError, RecursionError, MemoryError) as exc:  # NUL bytes, absurd nesting
+        checker.report_at(1, 1, "TF001", f"cannot parse: {exc}")
+        return checker.findings
+    try:
+        checker.bind_imports(tree)
+        checker.visit(tree)
+        if is_test:
+            checker.finish_tests(tree)
+    except RecursionError:  # fail closed: what cannot be checked is not accepted
+        checker.report_at(1, 1, "TF002", "the code is nested too deeply to check; simplify it")
+    unique: dict[tuple[int, int, str], Finding] = {}
+    for finding in checker.findings:  # one finding per rule and place: the first is clearest
+        unique.setdefault((finding.line, finding.col, finding.code), finding)
+    return [unique[key] for key in sorted(unique)]
+
+
+__all__ = ["RULES", "Finding", "check_source"]

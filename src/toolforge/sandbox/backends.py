@@ -1,0 +1,470 @@
+"""Sandbox backends: how a stdlib-only script is started in isolation and how it is killed.
+
+`bwrap` (bubblewrap) is the real one: every namespace unshared (network included), read-only
+binds of only what the interpreter needs (its executable, stdlib and shared libraries, with
+site-packages hidden), a private size-capped tmpfs as the work dir, a new session,
+`--die-with-parent`, an empty environment, and a pid namespace so that killing its init kills
+everything, double-forked daemons included.
+
+`rlimit` is the fallback for machines where bwrap cannot run: a plain subprocess in a new
+session with rlimits, a scrubbed environment and a private cwd. It does NOT isolate the
+network or the filesystem, says so in every report, and is not enough for promotion unless
+the user opts out (see `SandboxBackend.isolating`).
+
+Both run the sandboxed interpreter with `-I -S` (faster start; PYTHON* variables, user site
+and .pth files are ignored) and, when the daemon is root, as a fresh unprivileged uid
+(see `_uids`). The scripts set their own rlimits before they read any untrusted code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import importlib.util
+import logging
+import os
+import py_compile
+import shutil
+import signal
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from toolforge.errors import ToolforgeError
+from toolforge.sandbox import _uids
+from toolforge.sandbox.limits import Limits
+from toolforge.sandbox.sandboxed import (
+    FRAME_SLACK,
+    SandboxedProcess,
+    kill_quietly,
+    wait_for_exit,
+)
+
+log = logging.getLogger(__name__)
+
+GUEST_DIR = Path(__file__).resolve().parent / "guest"
+NOT_ISOLATED_WARNING = (
+    "rlimit backend: network and filesystem are NOT isolated (resource limits only); "
+    "not enough for promotion unless explicitly allowed"
+)
+_SANDBOX_WORK_DIR = "/sandbox"
+_SANDBOX_SCRIPT_DIR = "/opt/sandbox"
+
+
+class BackendUnavailableError(ToolforgeError):
+    """The requested sandbox backend cannot run on this machine."""
+
+    http_status = 503
+    kind = "sandbox_unavailable"
+
+
+@runtime_checkable
+class SandboxBackend(Protocol):
+    """Starts sandboxed interpreters; `isolating` is False when network/filesystem are shared."""
+
+    name: str
+    isolating: bool
+
+    def warnings(self) -> list[str]: ...
+
+    def spawn(self, role: str, *, limits: Limits) -> SandboxedProcess:
+        """Start guest/main.py as `role` ("worker" or "runner"), waiting for its init frame."""
+        ...
+
+
+# --- the interpreter the sandbox runs --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    executable: str
+    stdlib: str
+    libdir: str | None
+    hidden: tuple[str, ...]
+
+    @property
+    def binds(self) -> list[str]:
+        """Paths to bind read-only, without ones already inside another."""
+        paths = sorted({self.executable, self.stdlib, *([self.libdir] if self.libdir else [])})
+        kept: list[str] = []
+        for path in paths:
+            if not any(path == k or path.startswith(k.rstrip("/") + "/") for k in kept):
+                kept.append(path)
+        return kept
+
+
+@functools.cache
+def interpreter() -> Interpreter:
+    """The base interpreter behind this (possibly virtual) environment, by real paths."""
+    executable = os.path.realpath(sys.executable)
+    paths = sysconfig.get_paths(vars={"base": sys.base_prefix, "platbase": sys.base_prefix})
+    stdlib = os.path.realpath(paths["stdlib"])
+    libdir = None
+    if sysconfig.get_config_var("Py_ENABLE_SHARED"):
+        candidate = sysconfig.get_config_var("LIBDIR")
+        if candidate and os.path.isdir(candidate):
+            libdir = os.path.realpath(candidate)
+    hidden = tuple(
+        p for name in ("site-packages", "dist-packages")
+        if os.path.isdir(p := os.path.join(stdlib, name))
+    )
+    return Interpreter(executable, stdlib, libdir, hidden)
+
+
+ROLES = ("worker", "runner")
+
+
+def guest_entry(role: str) -> str:
+    """Host path of the guest entry script; also makes sure the guest modules have .pyc."""
+    if role not in ROLES:
+        raise ValueError(f"unknown sandbox role {role!r}")
+    _compile_guest_modules()
+    return str(GUEST_DIR / "main.py")
+
+
+@functools.cache
+def _compile_guest_modules() -> None:
+    # Sandboxes run with -B on a read-only bind: a .pyc must already exist to be used.
+    for module in GUEST_DIR.glob("*.py"):
+        with contextlib.suppress(OSError, py_compile.PyCompileError):
+            cached = importlib.util.cache_from_source(str(module))
+            if not os.path.exists(cached) or os.path.getmtime(cached) < module.stat().st_mtime:
+                py_compile.compile(str(module), cfile=cached, doraise=True)
+
+
+def _pipes() -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:
+    return os.pipe2(os.O_CLOEXEC), os.pipe2(os.O_CLOEXEC), os.pipe2(os.O_CLOEXEC)
+
+
+def _close(*fds: int | None) -> None:
+    for fd in fds:
+        if fd is not None and fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+# --- bubblewrap ------------------------------------------------------------------------------
+
+
+class BwrapBackend:
+    name = "bwrap"
+    isolating = True
+
+    def __init__(self, bwrap: str | None = None) -> None:
+        self.bwrap = bwrap or shutil.which("bwrap") or "/usr/bin/bwrap"
+
+    def warnings(self) -> list[str]:
+        return []
+
+    @functools.cached_property
+    def _system_binds(self) -> list[str]:
+        args: list[str] = []
+        for path in ("/usr/lib", "/usr/lib64", "/usr/lib32"):
+            if os.path.isdir(path) and not os.path.islink(path):
+                args += ["--ro-bind", path, path]
+        for path in ("/lib", "/lib64", "/lib32", "/libx32"):
+            if os.path.islink(path):
+                args += ["--symlink", os.readlink(path), path]
+            elif os.path.isdir(path):
+                args += ["--ro-bind", path, path]
+        # Time zone data is harmless and tools that convert dates need it.
+        args += ["--ro-bind-try", "/usr/share/zoneinfo", "/usr/share/zoneinfo"]
+        py = interpreter()
+        for path in py.binds:
+            args += ["--ro-bind", path, path]
+        for path in py.hidden:
+            args += ["--tmpfs", path]
+        return args
+
+    def command(self, argv: list[str], *, work_dir_bytes: int, uid: int | None,
+                userns_fd: int | None, extra_binds: list[str] | None = None) -> list[str]:
+        if userns_fd is not None and uid is not None:
+            identity = ["--userns", str(userns_fd), "--uid", str(uid), "--gid", str(uid),
+                        "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
+                        "--unshare-cgroup-try"]
+        else:
+            identity = ["--unshare-all", "--disable-userns"]
+        return [
+            self.bwrap, *identity,
+            "--die-with-parent", "--new-session", "--clearenv",
+            *self._system_binds,
+            *(extra_binds or []),
+            "--proc", "/proc",
+            "--dev", "/dev",
+            "--size", str(work_dir_bytes), "--tmpfs", _SANDBOX_WORK_DIR,
+            "--symlink", _SANDBOX_WORK_DIR, "/tmp",
+            "--chdir", _SANDBOX_WORK_DIR,
+            *argv,
+        ]
+
+    def spawn(self, role: str, *, limits: Limits) -> SandboxedProcess:
+        entry = guest_entry(role)
+        root = _uids.running_as_root()
+        userns_fd = _uids.shared_userns() if root else None
+        uid = _uids.allocate_uid() if root else None
+        (req_r, req_w), (resp_r, resp_w), (out_r, out_w) = _pipes()
+        try:
+            inside = f"{_SANDBOX_SCRIPT_DIR}/{os.path.basename(entry)}"
+            argv = [interpreter().executable, "-I", "-S", "-B", inside, role, str(req_r),
+                    str(resp_w)]
+            binds = ["--ro-bind", os.path.dirname(entry), _SANDBOX_SCRIPT_DIR]
+            cmd = self.command(argv, work_dir_bytes=limits.work_dir_bytes, uid=uid,
+                               userns_fd=userns_fd, extra_binds=binds)
+            fds = (req_r, resp_w) if userns_fd is None else (req_r, resp_w, userns_fd)
+            popen = subprocess.Popen(
+                cmd, stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w, pass_fds=fds,
+                env={}, start_new_session=True, close_fds=True,
+            )
+        except BaseException:
+            _close(req_r, req_w, resp_r, resp_w, out_r, out_w)
+            if uid is not None:
+                _uids.release_uid(uid)
+            raise
+        _close(req_r, resp_w, out_w)
+        return SandboxedProcess(
+            popen=popen, to_child=req_w, from_child=resp_r, output_fd=out_r, backend=self.name,
+            max_frame=limits.max_output_bytes + FRAME_SLACK, max_output=limits.max_output_bytes,
+            terminate=_terminate_bwrap, uid=uid,
+        )
+
+    def probe(self) -> str | None:
+        """None if a sandboxed interpreter starts here, else why not."""
+        if not os.access(self.bwrap, os.X_OK):
+            return f"bubblewrap not found ({self.bwrap})"
+        uid = _uids.allocate_uid() if _uids.running_as_root() else None
+        try:
+            userns_fd = _uids.shared_userns() if uid is not None else None
+            argv = [interpreter().executable, "-I", "-S", "-c", "import os; os.getcwd()"]
+            cmd = self.command(argv, work_dir_bytes=1 << 20, uid=uid, userns_fd=userns_fd)
+            fds = () if userns_fd is None else (userns_fd,)
+            done = subprocess.run(cmd, pass_fds=fds, env={}, capture_output=True, timeout=20,
+                                  stdin=subprocess.DEVNULL)
+        except (OSError, subprocess.SubprocessError) as exc:
+            return f"bubblewrap failed to start: {exc}"
+        finally:
+            if uid is not None:
+                _uids.release_uid(uid)
+        if done.returncode != 0:
+            detail = done.stderr.decode(errors="replace").strip().splitlines()
+            return f"bubblewrap failed: {detail[-1] if detail else done.returncode}"
+        return None
+
+
+def _bwrap_init_pid(bwrap_pid: int) -> int | None:
+    try:
+        with open(f"/proc/{bwrap_pid}/task/{bwrap_pid}/children") as f:
+            children = f.read().split()
+    except OSError:
+        return None
+    return int(children[0]) if children else None
+
+
+def _gone_or_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+    except OSError:
+        return True
+    return stat[stat.rfind(")") + 2 :].startswith(("Z", "X"))
+
+
+def _terminate_bwrap(proc: SandboxedProcess) -> Callable[[], None]:
+    """Kill the sandbox's pid-namespace init: the kernel then kills every process inside.
+
+    Killing init first (not bwrap's monitor) lets the monitor reap it, and init only finishes
+    dying once every process of its namespace is gone: when the monitor has exited, nothing
+    of the sandbox is left. The process group and --die-with-parent are backups. Returns the
+    wait, so that several sandboxes can be signalled first and waited for together.
+    """
+    popen = proc.popen
+    init_pid = _bwrap_init_pid(popen.pid) if popen.poll() is None else None
+    if init_pid is not None:
+        kill_quietly(init_pid)
+    else:
+        with contextlib.suppress(OSError):
+            os.killpg(popen.pid, signal.SIGKILL)
+
+    def reap() -> None:
+        if not wait_for_exit(popen, 2.0):
+            with contextlib.suppress(OSError):
+                os.killpg(popen.pid, signal.SIGKILL)
+            popen.wait()
+        if init_pid is not None:
+            deadline = time.monotonic() + 2.0
+            while not _gone_or_zombie(init_pid) and time.monotonic() < deadline:
+                time.sleep(0.0005)
+        if proc.uid is not None:
+            _uids.release_uid(proc.uid)
+
+    return reap
+
+
+# --- rlimit only -----------------------------------------------------------------------------
+
+
+class RlimitBackend:
+    name = "rlimit"
+    isolating = False
+
+    def warnings(self) -> list[str]:
+        return [NOT_ISOLATED_WARNING]
+
+    def spawn(self, role: str, *, limits: Limits) -> SandboxedProcess:
+        entry = guest_entry(role)
+        uid = _uids.allocate_uid() if _uids.running_as_root() else None
+        work_dir = tempfile.mkdtemp(prefix="toolforge-sandbox-")
+        (req_r, req_w), (resp_r, resp_w), (out_r, out_w) = _pipes()
+        try:
+            if uid is not None:
+                os.chown(work_dir, uid, uid)
+            argv = [interpreter().executable, "-I", "-S", "-B", entry, role, str(req_r),
+                    str(resp_w)]
+            popen = subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w,
+                pass_fds=(req_r, resp_w), env={}, cwd=work_dir, start_new_session=True,
+                close_fds=True,
+            )
+        except BaseException:
+            _close(req_r, req_w, resp_r, resp_w, out_r, out_w)
+            shutil.rmtree(work_dir, ignore_errors=True)
+            if uid is not None:
+                _uids.release_uid(uid)
+            raise
+        _close(req_r, resp_w, out_w)
+        # As root the script drops to `uid` itself, after its rlimits and before any untrusted
+        # code: started directly as that uid it could not even reach an interpreter under a
+        # 0700 home. Not root: the process count of our own uid is shared, so the script
+        # raises RLIMIT_NPROC by what is already running.
+        extra: dict[str, object] = {"uid": uid} if uid is not None else {"nproc_relative": True}
+        return SandboxedProcess(
+            popen=popen, to_child=req_w, from_child=resp_r, output_fd=out_r, backend=self.name,
+            max_frame=limits.max_output_bytes + FRAME_SLACK, max_output=limits.max_output_bytes,
+            terminate=_terminate_rlimit, uid=uid, init_extra=extra, work_dir=work_dir,
+        )
+
+    def probe(self) -> str | None:
+        return None
+
+
+def _kill_uid(uid: int) -> None:
+    """SIGKILL every process of `uid` at once: kill(-1) from a child running as that uid.
+
+    kill(-1) reaches exactly the processes whose real or saved uid is `uid` (a sandbox
+    process cannot change its uid), including ones that left our session with setsid(), and
+    the kernel refuses forks from processes with a pending SIGKILL, so nothing slips by.
+    """
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        try:
+            os.setgroups([])
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+            os.kill(-1, signal.SIGKILL)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+
+
+def _session_members(sid: int) -> list[int]:
+    members = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2 :].split()
+        if len(fields) > 3 and fields[0] not in ("Z", "X") and int(fields[3]) == sid:
+            members.append(int(entry))
+    return members
+
+
+def _terminate_rlimit(proc: SandboxedProcess) -> Callable[[], None]:
+    """Kill the process group, then everything of the sandbox's uid (root) or session.
+
+    Without root there is no dedicated uid: a child that calls setsid() and forks leaves
+    both the group and the session and survives. That residual risk is one reason this
+    backend never counts as isolating.
+    """
+    popen = proc.popen
+    with contextlib.suppress(OSError):
+        os.killpg(popen.pid, signal.SIGKILL)
+    if proc.uid is not None:
+        _kill_uid(proc.uid)
+    else:
+        for _ in range(5):
+            members = _session_members(popen.pid)
+            if not members:
+                break
+            for pid in members:
+                kill_quietly(pid)
+
+    def reap() -> None:
+        popen.wait()
+        if proc.work_dir:
+            shutil.rmtree(proc.work_dir, ignore_errors=True)
+        if proc.uid is not None:
+            _uids.release_uid(proc.uid)
+
+    return reap
+
+
+# --- choosing --------------------------------------------------------------------------------
+
+_BACKENDS: dict[str, SandboxBackend] = {"bwrap": BwrapBackend(), "rlimit": RlimitBackend()}
+_AUTO = "auto"
+ENV_VAR = "TOOLFORGE_SANDBOX"
+
+
+@functools.cache
+def _probe(name: str) -> str | None:
+    backend = _BACKENDS[name]
+    probe = getattr(backend, "probe", None)
+    return probe() if probe else None
+
+
+def available_backends() -> list[str]:
+    """Backends that work on this machine, most isolating first."""
+    return [name for name in _BACKENDS if _probe(name) is None]
+
+
+def select_backend(name: str | None = None) -> SandboxBackend:
+    """The backend called `name`; None or "auto" (or $TOOLFORGE_SANDBOX) picks the best.
+
+    "auto" falls back to rlimit with a loud warning when bwrap does not work here; asking
+    for "bwrap" by name when it does not work is an error, never a silent downgrade.
+    """
+    wanted = (name or os.environ.get(ENV_VAR) or _AUTO).strip().lower()
+    if wanted == _AUTO:
+        problem = _probe("bwrap")
+        if problem is None:
+            return _BACKENDS["bwrap"]
+        message = (
+            f"sandbox: bubblewrap is not usable ({problem}); falling back to the rlimit "
+            "backend, which does NOT isolate network or filesystem"
+        )
+        warnings.warn(message, RuntimeWarning, stacklevel=2)
+        log.warning(message)
+        return _BACKENDS["rlimit"]
+    if wanted not in _BACKENDS:
+        raise BackendUnavailableError(
+            f"unknown sandbox backend {wanted!r}",
+            hint=f"use one of: auto, {', '.join(_BACKENDS)}",
+        )
+    problem = _probe(wanted)
+    if problem is not None:
+        raise BackendUnavailableError(
+            f"sandbox backend {wanted!r} is not usable here: {problem}",
+            hint="apt-get install bubblewrap (and allow unprivileged user namespaces: "
+            "sysctl kernel.unprivileged_userns_clone=1), or choose --sandbox rlimit",
+        )
+    return _BACKENDS[wanted]

@@ -1,0 +1,46 @@
+"""Resource limits for one sandboxed process (DESIGN.md §5, layer 2).
+
+The defaults suit small tools: a JSON function that answers in milliseconds. Every limit
+is enforced per sandboxed process (the tool host and the test runner each get their own),
+except `wall_time_s`, which the parent enforces per tool call and per test suite.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Limits(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    wall_time_s: float = Field(
+        10.0, gt=0, le=3600, description="per tool call, and per test suite (parent-enforced)"
+    )
+    cpu_time_s: int = Field(10, ge=1, le=3600, description="RLIMIT_CPU per process")
+    memory_mb: int = Field(512, ge=64, le=65536, description="RLIMIT_AS per process")
+    max_processes: int = Field(
+        32, ge=4, le=4096, description="processes in one sandbox, its init included"
+    )
+    max_file_size_mb: int = Field(8, ge=1, le=4096, description="RLIMIT_FSIZE")
+    max_open_files: int = Field(64, ge=16, le=65536, description="RLIMIT_NOFILE")
+    max_output_bytes: int = Field(
+        1_000_000, ge=4096, le=1 << 30, description="stdout and result bytes per process"
+    )
+
+    @property
+    def work_dir_bytes(self) -> int:
+        """Size of the private tmpfs: a few files of the maximum size, never less than 16 MiB."""
+        return max(16, 4 * self.max_file_size_mb) << 20
+
+    def for_sandbox(self) -> dict[str, Any]:
+        """What the in-sandbox scripts need to apply (they are stdlib-only, no pydantic)."""
+        return {
+            "cpu_time_s": self.cpu_time_s,
+            "memory_bytes": self.memory_mb << 20,
+            "max_processes": self.max_processes,
+            "max_file_size_bytes": self.max_file_size_mb << 20,
+            "max_open_files": self.max_open_files,
+            "max_output_bytes": self.max_output_bytes,
+        }

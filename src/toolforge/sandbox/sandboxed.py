@@ -1,0 +1,296 @@
+"""One running sandbox, seen from the parent: a private message channel and a kill switch.
+
+Messages are length-prefixed JSON frames (4-byte big-endian length, then UTF-8 JSON) on a
+dedicated pipe pair whose fd numbers the sandboxed script gets in argv. stdout and stderr are
+a separate pipe the parent drains and caps; nothing printed there is ever parsed. Frames the
+parent receives are decoded by the parent's own `json` with NaN/Infinity refused, so a
+sandbox can only ever hand back plain JSON values.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import select
+import signal
+import struct
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+_HEADER = struct.Struct(">I")
+# Room for tracebacks and metadata around a result that may itself be max_output_bytes.
+FRAME_SLACK = 256 * 1024
+
+RecvKind = Literal["frame", "timeout", "closed", "oversize", "garbage", "output"]
+
+
+@dataclass
+class Received:
+    kind: RecvKind
+    message: dict[str, Any] | None = None
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def decode_frame(body: bytes) -> dict[str, Any] | None:
+    """Decode one frame body; None when it is not a JSON object (a protocol violation)."""
+    try:
+        obj = json.loads(body, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError, UnicodeDecodeError):
+        return None
+    return obj if isinstance(obj, dict) else None
+
+
+def encode_frame(message: dict[str, Any]) -> bytes:
+    body = json.dumps(message, allow_nan=False, separators=(",", ":")).encode()
+    return _HEADER.pack(len(body)) + body
+
+
+@dataclass
+class SandboxedProcess:
+    """A sandboxed interpreter running one of our stdlib-only scripts.
+
+    `terminate` is the backend's way of making sure nothing of the sandbox survives: it
+    sends the kill and returns the wait. The handle calls it exactly once.
+    """
+
+    popen: subprocess.Popen[bytes]
+    to_child: int
+    from_child: int
+    output_fd: int
+    backend: str
+    max_frame: int
+    max_output: int
+    terminate: Callable[[SandboxedProcess], Callable[[], None]]
+    uid: int | None = None
+    init_extra: dict[str, Any] = field(default_factory=dict)
+    work_dir: str | None = None
+    started: float = field(default_factory=time.monotonic)
+    output_total: int = 0
+    _buffer: bytearray = field(default_factory=bytearray)
+    _output: bytearray = field(default_factory=bytearray)
+    _dead: bool = False
+    _poll: Any = None
+    _output_open: bool = True
+    _terminated: bool = False
+    _ready: bool = False
+    _pending: Received | None = None
+
+    def __post_init__(self) -> None:
+        os.set_blocking(self.to_child, False)
+        os.set_blocking(self.from_child, False)
+        os.set_blocking(self.output_fd, False)
+        self._poll = select.poll()
+        self._poll.register(self.from_child, select.POLLIN)
+        self._poll.register(self.output_fd, select.POLLIN)
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    @property
+    def alive(self) -> bool:
+        return not self._dead and self.popen.poll() is None
+
+    @property
+    def output_exceeded(self) -> bool:
+        return self.output_total > self.max_output
+
+    # --- sending ------------------------------------------------------------------------
+
+    def send(self, message: dict[str, Any], deadline: float) -> bool:
+        """Write one frame; False if the sandbox is gone or does not read before `deadline`."""
+        data = memoryview(encode_frame(message))
+        while data:
+            try:
+                written = os.write(self.to_child, data)
+                data = data[written:]
+                continue
+            except BlockingIOError:
+                pass
+            except OSError:
+                return False
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            # Keep draining stdout while we wait, or a chatty child could deadlock us.
+            self._drain_output()
+            poller = select.poll()
+            poller.register(self.to_child, select.POLLOUT)
+            poller.poll(min(remaining, 0.05) * 1000)
+        return True
+
+    # --- receiving ----------------------------------------------------------------------
+
+    def wait_ready(self, deadline: float) -> bool:
+        """Wait for the guest's first frame, sent once it has booted."""
+        if self._ready:
+            return True
+        received = self.recv(deadline)
+        if received.kind == "frame":  # a guest sends nothing before "ready"
+            self._pending = received
+        return self._ready
+
+    def recv(self, deadline: float) -> Received:
+        """Wait for the next frame until `deadline` (time.monotonic), draining stdout meanwhile."""
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            return pending
+        while True:
+            parsed = self._parse_frame()
+            if parsed is not None and not self._ready:
+                self._ready = parsed.kind == "frame" and parsed.message == {"t": "ready"}
+                if self._ready:
+                    continue
+            if parsed is not None:
+                return parsed
+            if self.output_exceeded:
+                return Received("output")
+            if self._dead:
+                return Received("closed")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return Received("timeout")
+            for fd, _events in self._poll.poll(max(1, int(remaining * 1000 + 0.999))):
+                if fd == self.output_fd:
+                    self._drain_output()
+                elif fd == self.from_child:
+                    self._read_channel()
+
+    def _read_channel(self) -> None:
+        try:
+            chunk = os.read(self.from_child, 1 << 20)
+        except BlockingIOError:
+            return
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self._dead = True
+            with contextlib.suppress(KeyError):
+                self._poll.unregister(self.from_child)
+            self._drain_output()
+            return
+        self._buffer += chunk
+
+    def _parse_frame(self) -> Received | None:
+        if len(self._buffer) < _HEADER.size:
+            return None
+        (length,) = _HEADER.unpack_from(self._buffer)
+        if length > self.max_frame:
+            return Received("oversize")
+        if len(self._buffer) < _HEADER.size + length:
+            return None
+        body = bytes(self._buffer[_HEADER.size : _HEADER.size + length])
+        del self._buffer[: _HEADER.size + length]
+        message = decode_frame(body)
+        return Received("garbage") if message is None else Received("frame", message)
+
+    def _drain_output(self) -> None:
+        while self._output_open and self.output_fd >= 0:
+            try:
+                chunk = os.read(self.output_fd, 1 << 16)
+            except BlockingIOError:
+                return
+            except OSError:
+                chunk = b""
+            if not chunk:
+                self._output_open = False
+                with contextlib.suppress(KeyError):
+                    self._poll.unregister(self.output_fd)
+                return
+            self.output_total += len(chunk)
+            room = self.max_output - len(self._output)
+            if room > 0:
+                self._output += chunk[:room]
+
+    def take_output(self) -> str:
+        """Raw stdout/stderr written since the last call (capped), decoded leniently."""
+        self._drain_output()
+        text = self._output.decode("utf-8", "replace")
+        self._output.clear()
+        return text
+
+    # --- ending -------------------------------------------------------------------------
+
+    def exit_signal(self) -> int | None:
+        """The signal that ended the sandboxed program, if that is how it ended."""
+        code = self.popen.poll()
+        if code is None:
+            return None
+        if code < 0:
+            return -code
+        # bwrap reports a child killed by signal N as exit status 128 + N.
+        if self.backend == "bwrap" and code > 128:
+            return code - 128
+        return None
+
+    def wait_exit(self, timeout: float) -> int | None:
+        wait_for_exit(self.popen, timeout)
+        return self.popen.poll()
+
+    def kill(self) -> None:
+        """Kill the whole sandbox tree and wait until it is gone (idempotent)."""
+        self.begin_kill()()
+
+    def begin_kill(self) -> Callable[[], None]:
+        """Send the kill now; the returned callable waits until nothing is left."""
+        if self._terminated:
+            return _nothing
+        self._terminated = True
+        self._dead = True
+        for fd in (self.to_child, self.from_child, self.output_fd):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self.to_child = self.from_child = self.output_fd = -1
+        self._output_open = False
+        return self.terminate(self)
+
+
+def kill_all(processes: list[SandboxedProcess]) -> None:
+    """Kill several sandboxes, signalling all of them before waiting for any."""
+    for reap in [p.begin_kill() for p in processes]:
+        reap()
+
+
+def _nothing() -> None:
+    return None
+
+
+def wait_for_exit(popen: subprocess.Popen[bytes], timeout: float) -> bool:
+    """Block until `popen` exits (True) or `timeout` passes (False), without polling loops."""
+    if popen.poll() is not None:
+        return True
+    try:
+        pidfd = os.pidfd_open(popen.pid)
+    except OSError:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            popen.wait(timeout)
+        return popen.poll() is not None
+    try:
+        poller = select.poll()
+        poller.register(pidfd, select.POLLIN)
+        poller.poll(timeout * 1000)
+    finally:
+        os.close(pidfd)
+    return popen.poll() is not None
+
+
+def signal_name(signum: int) -> str:
+    with contextlib.suppress(ValueError):
+        return signal.Signals(signum).name
+    return f"signal {signum}"
+
+
+def kill_quietly(pid: int, sig: int = signal.SIGKILL) -> bool:
+    try:
+        os.kill(pid, sig)
+    except OSError as exc:
+        return exc.errno == errno.EPERM
+    return True

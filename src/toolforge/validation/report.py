@@ -1,0 +1,124 @@
+"""Validation reports: one per run, layer by layer, stored outside git."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import uuid
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from toolforge.library.meta import now_iso
+
+Verdict = Literal["passed", "failed", "skipped", "error"]
+
+
+class LayerResult(BaseModel):
+    name: str  # contract | static | tests | property
+    verdict: Verdict
+    summary: str = ""
+    duration_ms: float = 0.0
+    findings: list[dict[str, Any]] = Field(default_factory=list)  # static findings
+    tests: list[dict[str, Any]] = Field(default_factory=list)  # TestOutcome dicts
+    problems: list[str] = Field(default_factory=list)
+    counterexamples: list[dict[str, Any]] = Field(default_factory=list)
+    limit_hits: list[str] = Field(default_factory=list)
+
+
+class ValidationReport(BaseModel):
+    id: str = Field(default_factory=lambda: uuid.uuid4().hex[:12])
+    tool: str
+    version: int | None = None
+    location: str  # candidates | tools | path
+    files_hash: str
+    verdict: Literal["passed", "failed"]
+    backend: str
+    isolated: bool
+    limits: dict[str, Any] = Field(default_factory=dict)
+    warnings: list[str] = Field(default_factory=list)
+    layers: list[LayerResult]
+    created_at: str = Field(default_factory=now_iso)
+    duration_ms: float = 0.0
+
+    def layer(self, name: str) -> LayerResult | None:
+        return next((layer for layer in self.layers if layer.name == name), None)
+
+    @property
+    def tests_passed(self) -> int:
+        layer = self.layer("tests")
+        return sum(1 for t in layer.tests if t.get("outcome") == "passed") if layer else 0
+
+    @property
+    def tests_total(self) -> int:
+        layer = self.layer("tests")
+        return len(layer.tests) if layer else 0
+
+    def failure_summary(self) -> str:
+        """The reasons it failed, in a few lines (for errors and LLM refinement prompts)."""
+        lines = []
+        for layer in self.layers:
+            if layer.verdict in ("failed", "error"):
+                lines.append(f"{layer.name}: {layer.summary}")
+        return "\n".join(lines) or "passed"
+
+
+def files_hash(code: str, tests: str) -> str:
+    """What a validation is valid for: the exact tool and test sources."""
+    digest = hashlib.sha256()
+    for part in (code, tests):
+        data = part.encode("utf-8", "surrogatepass")
+        digest.update(len(data).to_bytes(8, "big"))
+        digest.update(data)
+    return digest.hexdigest()
+
+
+class ReportStore:
+    """SQLite store of reports in the library's local state directory."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS validation_reports ("
+                " id TEXT PRIMARY KEY, tool TEXT NOT NULL, version INTEGER,"
+                " files_hash TEXT NOT NULL, verdict TEXT NOT NULL, created_at TEXT NOT NULL,"
+                " report TEXT NOT NULL)"
+            )
+            db.execute(
+                "CREATE INDEX IF NOT EXISTS reports_by_tool ON validation_reports"
+                " (tool, created_at)"
+            )
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30)
+        db.execute("PRAGMA journal_mode=WAL")
+        return db
+
+    def save(self, report: ValidationReport) -> None:
+        with self._connect() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO validation_reports VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (report.id, report.tool, report.version, report.files_hash, report.verdict,
+                 report.created_at, report.model_dump_json()),
+            )
+
+    def latest(self, tool: str, files_hash: str | None = None) -> ValidationReport | None:
+        query = "SELECT report FROM validation_reports WHERE tool = ?"
+        params: list[Any] = [tool]
+        if files_hash is not None:
+            query += " AND files_hash = ?"
+            params.append(files_hash)
+        query += " ORDER BY created_at DESC, rowid DESC LIMIT 1"
+        with self._connect() as db:
+            row = db.execute(query, params).fetchone()
+        return ValidationReport.model_validate(json.loads(row[0])) if row else None
+
+    def get(self, report_id: str) -> ValidationReport | None:
+        with self._connect() as db:
+            row = db.execute("SELECT report FROM validation_reports WHERE id = ?",
+                             (report_id,)).fetchone()
+        return ValidationReport.model_validate(json.loads(row[0])) if row else None
