@@ -26,6 +26,9 @@ def _isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for kind in ("AUTHOR", "COMMITTER"):  # a person's identity, for hand commits in tests
+        monkeypatch.setenv(f"GIT_{kind}_NAME", "Test Person")
+        monkeypatch.setenv(f"GIT_{kind}_EMAIL", "person@example.test")
     monkeypatch.setenv("TOOLFORGE_LOG_DIR", str(home / "logs"))
     monkeypatch.setenv("TOOLFORGE_NO_DAEMON", "1")
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(home / "run"))

@@ -12,11 +12,29 @@ import os
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 import typer
+from typer.core import TyperGroup
 
 from toolforge import __version__
-from toolforge.cli import library_cmds
+from toolforge.cli import daemon_cmds, evolve_cmds, jobs_cmds, library_cmds
+from toolforge.cli.common import set_no_daemon
+from toolforge.cli.trajectory_cmds import report, trajectories_app
+
+
+class RootGroup(TyperGroup):
+    """Takes `--no-daemon` wherever it appears (`toolforge --no-daemon list` and
+    `toolforge list --no-daemon`), so no command needs its own copy of the option."""
+
+    def parse_args(self, ctx, args):  # type: ignore[no-untyped-def]
+        end = args.index("--") if "--" in args else len(args)
+        found = "--no-daemon" in args[:end]
+        set_no_daemon(found)
+        if found:
+            args = [a for a in args[:end] if a != "--no-daemon"] + args[end:]
+        return super().parse_args(ctx, args)
+
 
 app = typer.Typer(
+    cls=RootGroup,
     name="toolforge",
     help="Create, test, version, review and promote LLM agent tools.",
     no_args_is_help=True,
@@ -26,6 +44,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.registered_commands.extend(library_cmds.app.registered_commands)
+app.registered_commands.extend(jobs_cmds.app.registered_commands)
+app.registered_commands.extend(evolve_cmds.app.registered_commands)
+app.add_typer(trajectories_app, name="trajectories")
+app.command("report")(report)
+app.add_typer(daemon_cmds.app, name="daemon")
 
 
 def _version(value: bool) -> None:
@@ -38,6 +61,9 @@ def _version(value: bool) -> None:
 def root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                  help="Print the version and exit."),
+    no_daemon: bool = typer.Option(
+        False, "--no-daemon", help="Run in-process instead of through the library's daemon "
+        "(also TOOLFORGE_NO_DAEMON=1); accepted after the command too."),
 ) -> None:
     """Create, test, version, review and promote LLM agent tools."""
 

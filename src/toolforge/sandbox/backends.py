@@ -24,18 +24,21 @@ import importlib.util
 import logging
 import os
 import py_compile
+import queue
+import select
 import shutil
 import signal
 import subprocess
 import sys
 import sysconfig
 import tempfile
-import time
+import threading
 import warnings
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, cast, runtime_checkable
 
 from toolforge.errors import ToolforgeError
 from toolforge.sandbox import _uids
@@ -54,6 +57,7 @@ NOT_ISOLATED_WARNING = (
     "rlimit backend: network and filesystem are NOT isolated (resource limits only); "
     "not enough for promotion unless explicitly allowed"
 )
+BWRAP_ENV_VAR = "TOOLFORGE_BWRAP"
 _SANDBOX_WORK_DIR = "/sandbox"
 _SANDBOX_SCRIPT_DIR = "/opt/sandbox"
 
@@ -150,6 +154,50 @@ def _close(*fds: int | None) -> None:
                 os.close(fd)
 
 
+class _SpawnerThread:
+    """A thread that lives as long as the process and starts bwrap on behalf of others.
+
+    `--die-with-parent` uses PR_SET_PDEATHSIG, which fires when the *thread* that started
+    bwrap exits, not the process. A sandbox started from a short-lived worker thread would
+    be killed when that thread ends, so such threads hand the start-up to this one.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Callable[[], object], Future[object]]] = (
+            queue.SimpleQueue()
+        )
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def run(self, job: Callable[[], _T]) -> _T:
+        if threading.current_thread() is threading.main_thread():
+            return job()
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._serve, name="sandbox-spawner",
+                                                daemon=True)
+                self._thread.start()
+        future: Future[object] = Future()
+        self._jobs.put((job, future))
+        return cast(_T, future.result())
+
+    def _serve(self) -> None:
+        while True:
+            job, future = self._jobs.get()
+            try:
+                future.set_result(job())
+            except BaseException as exc:
+                future.set_exception(exc)
+
+
+_spawner = _SpawnerThread()
+_T = TypeVar("_T")
+
+
+def _popen_from_lasting_thread(cmd: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
+    return _spawner.run(lambda: subprocess.Popen(cmd, **kwargs))
+
+
 # --- bubblewrap ------------------------------------------------------------------------------
 
 
@@ -158,7 +206,13 @@ class BwrapBackend:
     isolating = True
 
     def __init__(self, bwrap: str | None = None) -> None:
-        self.bwrap = bwrap or shutil.which("bwrap") or "/usr/bin/bwrap"
+        self._bwrap = bwrap
+
+    @property
+    def bwrap(self) -> str:
+        """The bwrap binary: the constructor's, else $TOOLFORGE_BWRAP, else from PATH."""
+        return (self._bwrap or os.environ.get(BWRAP_ENV_VAR) or shutil.which("bwrap")
+                or "/usr/bin/bwrap")
 
     def warnings(self) -> list[str]:
         return []
@@ -190,7 +244,7 @@ class BwrapBackend:
                         "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
                         "--unshare-cgroup-try"]
         else:
-            identity = ["--unshare-all", "--disable-userns"]
+            identity = ["--unshare-all", "--unshare-user", "--disable-userns"]
         return [
             self.bwrap, *identity,
             "--die-with-parent", "--new-session", "--clearenv",
@@ -200,6 +254,8 @@ class BwrapBackend:
             "--dev", "/dev",
             "--size", str(work_dir_bytes), "--tmpfs", _SANDBOX_WORK_DIR,
             "--symlink", _SANDBOX_WORK_DIR, "/tmp",
+            # bwrap's root is an unlimited tmpfs: freeze it, only the work dir stays writable.
+            "--remount-ro", "/",
             "--chdir", _SANDBOX_WORK_DIR,
             *argv,
         ]
@@ -218,7 +274,7 @@ class BwrapBackend:
             cmd = self.command(argv, work_dir_bytes=limits.work_dir_bytes, uid=uid,
                                userns_fd=userns_fd, extra_binds=binds)
             fds = (req_r, resp_w) if userns_fd is None else (req_r, resp_w, userns_fd)
-            popen = subprocess.Popen(
+            popen = _popen_from_lasting_thread(
                 cmd, stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w, pass_fds=fds,
                 env={}, start_new_session=True, close_fds=True,
             )
@@ -231,7 +287,8 @@ class BwrapBackend:
         return SandboxedProcess(
             popen=popen, to_child=req_w, from_child=resp_r, output_fd=out_r, backend=self.name,
             max_frame=limits.max_output_bytes + FRAME_SLACK, max_output=limits.max_output_bytes,
-            terminate=_terminate_bwrap, uid=uid,
+            terminate=_terminate_bwrap, uid=uid, on_ready=_note_bwrap_init,
+            init_extra={"kill_scope": "all"},  # a pid namespace of its own
         )
 
     def probe(self) -> str | None:
@@ -266,44 +323,60 @@ def _bwrap_init_pid(bwrap_pid: int) -> int | None:
     return int(children[0]) if children else None
 
 
-def _gone_or_zombie(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            stat = f.read()
-    except OSError:
-        return True
-    return stat[stat.rfind(")") + 2 :].startswith(("Z", "X"))
+def _note_bwrap_init(proc: SandboxedProcess) -> None:
+    """Hold a pidfd on the namespace's init while bwrap's monitor is surely alive.
+
+    The monitor may exit (and orphan its init) before we come to kill it, and a pidfd,
+    unlike a pid, can never point at some unrelated process that reused the number.
+    """
+    init_pid = _bwrap_init_pid(proc.popen.pid)
+    if init_pid is not None and proc.init_pidfd is None:
+        with contextlib.suppress(OSError):
+            proc.init_pidfd = os.pidfd_open(init_pid)
 
 
 def _terminate_bwrap(proc: SandboxedProcess) -> Callable[[], None]:
     """Kill the sandbox's pid-namespace init: the kernel then kills every process inside.
 
-    Killing init first (not bwrap's monitor) lets the monitor reap it, and init only finishes
-    dying once every process of its namespace is gone: when the monitor has exited, nothing
-    of the sandbox is left. The process group and --die-with-parent are backups. Returns the
-    wait, so that several sandboxes can be signalled first and waited for together.
+    Init only finishes dying once every other process of its namespace is gone, so when
+    its pidfd turns readable nothing of the sandbox is left. Killing init (not bwrap's
+    monitor) also lets the monitor reap it. The process group and --die-with-parent are
+    backups. Returns the wait, so several sandboxes can be signalled before any is waited on.
     """
     popen = proc.popen
-    init_pid = _bwrap_init_pid(popen.pid) if popen.poll() is None else None
-    if init_pid is not None:
-        kill_quietly(init_pid)
-    else:
+    monitor_alive = popen.poll() is None  # once reaped, its pid may belong to someone else
+    if proc.init_pidfd is None and monitor_alive:
+        _note_bwrap_init(proc)
+    pidfd = proc.init_pidfd
+    proc.init_pidfd = None
+    if pidfd is not None:
+        with contextlib.suppress(OSError):
+            signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+    elif monitor_alive:
         with contextlib.suppress(OSError):
             os.killpg(popen.pid, signal.SIGKILL)
 
     def reap() -> None:
-        if not wait_for_exit(popen, 2.0):
-            with contextlib.suppress(OSError):
-                os.killpg(popen.pid, signal.SIGKILL)
-            popen.wait()
-        if init_pid is not None:
-            deadline = time.monotonic() + 2.0
-            while not _gone_or_zombie(init_pid) and time.monotonic() < deadline:
-                time.sleep(0.0005)
-        if proc.uid is not None:
-            _uids.release_uid(proc.uid)
+        try:
+            if pidfd is not None:
+                _wait_readable(pidfd, 2.0)
+            if not wait_for_exit(popen, 2.0):
+                with contextlib.suppress(OSError):
+                    os.killpg(popen.pid, signal.SIGKILL)
+                popen.wait()
+        finally:
+            if pidfd is not None:
+                os.close(pidfd)
+            if proc.uid is not None:
+                _uids.release_uid(proc.uid)
 
     return reap
+
+
+def _wait_readable(fd: int, timeout: float) -> None:
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    poller.poll(timeout * 1000)
 
 
 # --- rlimit only -----------------------------------------------------------------------------
@@ -342,7 +415,10 @@ class RlimitBackend:
         # code: started directly as that uid it could not even reach an interpreter under a
         # 0700 home. Not root: the process count of our own uid is shared, so the script
         # raises RLIMIT_NPROC by what is already running.
-        extra: dict[str, object] = {"uid": uid} if uid is not None else {"nproc_relative": True}
+        extra: dict[str, object] = (
+            {"uid": uid, "kill_scope": "all"} if uid is not None
+            else {"nproc_relative": True, "kill_scope": "group"}
+        )
         return SandboxedProcess(
             popen=popen, to_child=req_w, from_child=resp_r, output_fd=out_r, backend=self.name,
             max_frame=limits.max_output_bytes + FRAME_SLACK, max_output=limits.max_output_bytes,
@@ -396,8 +472,9 @@ def _terminate_rlimit(proc: SandboxedProcess) -> Callable[[], None]:
     backend never counts as isolating.
     """
     popen = proc.popen
-    with contextlib.suppress(OSError):
-        os.killpg(popen.pid, signal.SIGKILL)
+    if popen.poll() is None:  # once reaped, its pid may belong to someone else
+        with contextlib.suppress(OSError):
+            os.killpg(popen.pid, signal.SIGKILL)
     if proc.uid is not None:
         _kill_uid(proc.uid)
     else:
@@ -425,11 +502,17 @@ _AUTO = "auto"
 ENV_VAR = "TOOLFORGE_SANDBOX"
 
 
-@functools.cache
+_probes: dict[tuple[str, str], str | None] = {}
+
+
 def _probe(name: str) -> str | None:
+    """Why backend `name` cannot run here (None: it can); remembered per binary."""
     backend = _BACKENDS[name]
-    probe = getattr(backend, "probe", None)
-    return probe() if probe else None
+    key = (name, getattr(backend, "bwrap", ""))
+    if key not in _probes:
+        probe = getattr(backend, "probe", None)
+        _probes[key] = probe() if probe else None
+    return _probes[key]
 
 
 def available_backends() -> list[str]:

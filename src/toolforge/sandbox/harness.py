@@ -24,8 +24,9 @@ from pydantic import BaseModel, Field
 
 from toolforge.sandbox.backends import SandboxBackend, select_backend
 from toolforge.sandbox.limits import Limits
+from toolforge.sandbox.pool import WarmPool
 from toolforge.sandbox.process import CallResult, ToolProcess
-from toolforge.sandbox.sandboxed import SandboxedProcess, kill_all
+from toolforge.sandbox.sandboxed import SandboxedProcess
 from toolforge.sandbox.testfile import SuiteFile, analyse
 
 ROLE = "runner"
@@ -77,23 +78,23 @@ def _text(value: Any, limit: int = _MAX_TEXT) -> str:
 
 def run_tests(tool_source: str, entrypoint: str, suites: list[tuple[str, str]], *,
               limits: Limits | None = None, backend: SandboxBackend | None = None,
-              pool: Any = None) -> TestRunReport:
+              pool: WarmPool | None = None) -> TestRunReport:
     """Validate `tool_source` against `suites` = [(label, test_file_source), ...]."""
     started = time.monotonic()
     limits = limits or Limits()
     backend = backend or select_backend()
     report = TestRunReport(backend=backend.name, isolated=backend.isolating, limits=limits,
                            warnings=backend.warnings())
-    files = [analyse(label, source, entrypoint) for label, source in suites]
-    if not files:
+    if not suites:
         report.problems.append("no test suites given")
-    runs: list[_SuiteRun] = []
+    runs = [_SuiteRun(label, source, limits) for label, source in suites]
     try:
-        # Start every sandbox first: their interpreter start-ups overlap.
-        for suite in files:
-            report.problems.extend(suite.problems)
-            if suite.code_b64 is not None:
-                runs.append(_SuiteRun(suite, tool_source, entrypoint, limits, backend, pool))
+        # Sandboxes first, parsing while they boot; every run gets its own fresh pair.
+        for run in runs:
+            run.start(tool_source, entrypoint, backend, pool)
+        for run in runs:
+            run.analyse(entrypoint)
+            report.problems.extend(run.suite.problems)
         for run in runs:
             run.drive(report)
     finally:
@@ -107,22 +108,32 @@ def run_tests(tool_source: str, entrypoint: str, suites: list[tuple[str, str]], 
 
 
 class _SuiteRun:
-    def __init__(self, suite: SuiteFile, tool_source: str, entrypoint: str, limits: Limits,
-                 backend: SandboxBackend, pool: Any) -> None:
-        self.suite = suite
+    def __init__(self, label: str, source: str, limits: Limits) -> None:
+        self.suite = SuiteFile(label, source)
         self.limits = limits
-        self.tool = ToolProcess(tool_source, entrypoint, limits=limits, backend=backend,
-                                pool=pool)
+        self.tool: ToolProcess | None = None
         self.runner: SandboxedProcess | None = None
+
+    def start(self, tool_source: str, entrypoint: str, backend: SandboxBackend,
+              pool: WarmPool | None) -> None:
+        self.tool = ToolProcess(tool_source, entrypoint, limits=self.limits, backend=backend,
+                                pool=pool)
         self.tool.start()
-        runner = pool.take(ROLE, limits) if pool is not None else None
-        self.runner = runner or backend.spawn(ROLE, limits=limits)
-        init = {"entrypoint": entrypoint, "code": suite.code_b64, "source": suite.source,
-                "limits": limits.for_sandbox(), **self.runner.init_extra}
-        self.runner.send(init, time.monotonic() + limits.wall_time_s)
+        runner = pool.take(ROLE, self.limits) if pool is not None else None
+        self.runner = runner or backend.spawn(ROLE, limits=self.limits)
+
+    def analyse(self, entrypoint: str) -> None:
+        """Check and compile the test file, then hand it to the runner (if it is usable)."""
+        self.suite = analyse(self.suite.label, self.suite.source, entrypoint)
+        if self.suite.code_b64 is None or self.runner is None:
+            return
+        init = {"entrypoint": entrypoint, "code": self.suite.code_b64,
+                "source": self.suite.source, "limits": self.limits.for_sandbox(),
+                **self.runner.init_extra}
+        self.runner.send(init, time.monotonic() + self.limits.wall_time_s)
 
     def begin_close(self) -> list[Callable[[], None]]:
-        reaps = [self.tool.begin_close()]
+        reaps = [self.tool.begin_close()] if self.tool is not None else []
         if self.runner is not None:
             reaps.append(self.runner.begin_kill())
         return reaps
@@ -130,7 +141,8 @@ class _SuiteRun:
     def drive(self, report: TestRunReport) -> None:
         """Relay the runner's tool calls and record its reports until done or out of time."""
         label, runner = self.suite.label, self.runner
-        assert runner is not None
+        if self.suite.code_b64 is None or runner is None:
+            return  # the parser already reported why
         deadline = time.monotonic() + self.limits.wall_time_s
         collected: list[str] | None = None
         outcomes: dict[str, TestOutcome] = {}
@@ -139,6 +151,7 @@ class _SuiteRun:
         current_calls = 0
         current_output: list[str] = []
         suite_calls = 0
+        finished = False
         stop_reason = "the test runner stopped before reporting this test"
         while True:
             received = runner.recv(deadline)
@@ -177,9 +190,10 @@ class _SuiteRun:
                 current, current_started, current_calls = name, time.monotonic(), 0
                 current_output = [runner.take_output()]
             elif kind == "end" and current is not None and message.get("name") == current:
-                outcome = message.get("outcome")
-                if outcome not in ("passed", "failed", "error"):
-                    outcome = "error"
+                reported = message.get("outcome")
+                outcome: Literal["passed", "failed", "error"] = (
+                    reported if reported in ("passed", "failed") else "error"
+                )
                 output = _text(message.get("output")) + "".join(current_output)
                 output += runner.take_output()
                 test = TestOutcome(
@@ -195,11 +209,20 @@ class _SuiteRun:
                 outcomes[current] = test
                 current = None
             elif kind == "done" and current is None:
+                finished = True
                 break
             else:
                 stop_reason = f"the test runner broke the protocol ({_text(kind, 40)!r})"
                 break
-        self._finish(report, collected, outcomes, current, stop_reason, suite_calls)
+        if current is not None:  # the runner died or ran out of time inside this test
+            outcomes[current] = TestOutcome(
+                name=current, suite=label, outcome="error", message=stop_reason,
+                output=_text("".join(current_output) + runner.take_output()),
+                duration_ms=(time.monotonic() - current_started) * 1000,
+                tool_calls=current_calls,
+            )
+        self._finish(report, collected, outcomes, stop_reason,
+                     suite_calls if finished else None)
 
     def _relay(self, message: dict[str, Any], deadline: float) -> CallResult:
         args, kwargs = message.get("args"), message.get("kwargs")
@@ -207,6 +230,7 @@ class _SuiteRun:
             return CallResult(ok=False, error_type="TypeError",
                               error_message="malformed tool call", limit_hit=None)
         remaining = max(0.001, min(self.limits.wall_time_s, deadline - time.monotonic()))
+        assert self.tool is not None
         return self.tool.call_raw(args, kwargs, remaining)
 
     def _stop_reason(self, kind: str, runner: SandboxedProcess, report: TestRunReport) -> str:
@@ -223,8 +247,9 @@ class _SuiteRun:
         return f"the test runner exited (status {code}) before reporting this test"
 
     def _finish(self, report: TestRunReport, collected: list[str] | None,
-                outcomes: dict[str, TestOutcome], current: str | None, stop_reason: str,
-                suite_calls: int) -> None:
+                outcomes: dict[str, TestOutcome], stop_reason: str,
+                suite_calls: int | None) -> None:
+        """Record every test; `suite_calls` is None when the runner did not finish."""
         label = self.suite.label
         names = list(collected or [])
         # Tests the parser saw but the runner never listed (deleted, renamed at import...).
@@ -239,12 +264,9 @@ class _SuiteRun:
                 reason = stop_reason if collected is not None and name in collected else (
                     "not collected: " + stop_reason if collected is None
                     else "defined in test_tool.py but never collected")
-                test = TestOutcome(name=name, suite=label, outcome="error", message=reason,
-                                   output=_text(self.runner.take_output() if self.runner and
-                                                name == current else ""),
-                                   tool_calls=0)
+                test = TestOutcome(name=name, suite=label, outcome="error", message=reason)
             report.tests.append(test)
-        if suite_calls == 0 and names:
+        if suite_calls == 0 and names:  # only meaningful for a runner that finished
             report.problems.append(f"{label}: test_tool.py never calls the tool")
 
 

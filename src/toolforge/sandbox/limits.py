@@ -16,17 +16,17 @@ class Limits(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     wall_time_s: float = Field(
-        10.0, gt=0, le=3600, description="per tool call, and per test suite (parent-enforced)"
+        default=10.0, gt=0, le=3600, description="per tool call and per suite (parent-enforced)"
     )
-    cpu_time_s: int = Field(10, ge=1, le=3600, description="RLIMIT_CPU per process")
-    memory_mb: int = Field(512, ge=64, le=65536, description="RLIMIT_AS per process")
+    cpu_time_s: int = Field(default=10, ge=1, le=3600, description="RLIMIT_CPU per process")
+    memory_mb: int = Field(default=512, ge=64, le=65536, description="RLIMIT_AS per process")
     max_processes: int = Field(
-        32, ge=4, le=4096, description="processes in one sandbox, its init included"
+        default=32, ge=4, le=4096, description="processes in one sandbox, its init included"
     )
-    max_file_size_mb: int = Field(8, ge=1, le=4096, description="RLIMIT_FSIZE")
-    max_open_files: int = Field(64, ge=16, le=65536, description="RLIMIT_NOFILE")
+    max_file_size_mb: int = Field(default=8, ge=1, le=4096, description="RLIMIT_FSIZE")
+    max_open_files: int = Field(default=64, ge=16, le=65536, description="RLIMIT_NOFILE")
     max_output_bytes: int = Field(
-        1_000_000, ge=4096, le=1 << 30, description="stdout and result bytes per process"
+        default=1_000_000, ge=4096, le=1 << 30, description="stdout and result bytes per process"
     )
 
     @property

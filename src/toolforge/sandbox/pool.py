@@ -32,9 +32,13 @@ class WarmPool:
     """
 
     def __init__(self, backend: SandboxBackend | None = None, *, size: int = 2,
-                 limits: Limits | None = None) -> None:
+                 limits: Limits | None = None, settle_s: float = 0.05) -> None:
         self.backend = backend or select_backend()
         self.size = max(1, size)
+        # Refill only after `settle_s` without a take: on a small machine, starting the
+        # replacements while the job that just took the spares runs would slow that job.
+        self.settle_s = settle_s
+        self._last_take = 0.0
         self.limits = limits or Limits()
         self._spares: dict[str, deque[SandboxedProcess]] = {role: deque() for role in ROLES}
         self._lock = threading.Lock()
@@ -66,6 +70,7 @@ class WarmPool:
     def _take(self, role: str, limits: Limits, dead: list[SandboxedProcess]
               ) -> SandboxedProcess | None:
         with self._lock:
+            self._last_take = time.monotonic()
             spares = self._spares[role]
             while spares:
                 proc = spares.popleft()
@@ -107,6 +112,10 @@ class WarmPool:
         while True:
             with self._lock:
                 self._wanted.wait_for(lambda: self._closed or self._missing() is not None)
+                quiet = self._last_take + self.settle_s - time.monotonic()
+                if quiet > 0 and not self._closed:
+                    self._wanted.wait(quiet)
+                    continue
                 if self._closed:
                     return
                 role = self._missing()

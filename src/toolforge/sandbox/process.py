@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 
 from toolforge.sandbox.backends import SandboxBackend, select_backend
 from toolforge.sandbox.limits import Limits
+from toolforge.sandbox.pool import WarmPool
 from toolforge.sandbox.sandboxed import Received, SandboxedProcess, signal_name
 
 ROLE = "worker"
@@ -32,15 +33,17 @@ class CallResult(BaseModel):
     value: Any = None
     error_type: str | None = None
     error_builtin: str | None = Field(
-        None, description="first builtin exception class in the error's MRO, e.g. ValueError"
+        default=None, description="first builtin exception class in its MRO, e.g. ValueError"
     )
-    error_args: list[Any] | None = Field(None, description="the exception's args, if plain JSON")
+    error_args: list[Any] | None = Field(
+        default=None, description="the exception's args, if plain JSON"
+    )
     error_message: str | None = None
     traceback: str | None = None
     stdout: str = ""
     duration_ms: float = 0.0
     limit_hit: str | None = Field(
-        None,
+        default=None,
         description='"wall_time" | "cpu_time" | "memory" | "output" | "file_size" | "crash" '
         '| "non_json_result"',
     )
@@ -63,7 +66,7 @@ class ToolProcess:
 
     def __init__(self, tool_source: str, entrypoint: str, *, limits: Limits | None = None,
                  backend: SandboxBackend | None = None, files: dict[str, str] | None = None,
-                 pool: Any = None) -> None:
+                 pool: WarmPool | None = None) -> None:
         self.tool_source = tool_source
         self.entrypoint = entrypoint
         self.limits = limits or Limits()
@@ -162,7 +165,12 @@ class ToolProcess:
                     return self._load_error.model_copy()
             call_id = self._next_id
             self._next_id += 1
-            if not proc.send({"id": call_id, "args": args, "kwargs": kwargs}, deadline):
+            try:
+                sent = proc.send({"id": call_id, "args": args, "kwargs": kwargs}, deadline)
+            except (TypeError, ValueError, RecursionError) as exc:  # raised before any write
+                return CallResult(ok=False, error_type="TypeError",
+                                  error_message=f"arguments are not plain JSON: {exc}")
+            if not sent:
                 return self._failed(proc, Received("closed"), timeout, during="the call")
             reply = proc.recv(deadline)
             if reply.kind != "frame" or reply.message is None:

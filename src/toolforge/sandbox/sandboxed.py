@@ -26,6 +26,7 @@ _HEADER = struct.Struct(">I")
 # Room for tracebacks and metadata around a result that may itself be max_output_bytes.
 FRAME_SLACK = 256 * 1024
 
+_READY = {"t": "ready"}
 RecvKind = Literal["frame", "timeout", "closed", "oversize", "garbage", "output"]
 
 
@@ -82,6 +83,8 @@ class SandboxedProcess:
     _terminated: bool = False
     _ready: bool = False
     _pending: Received | None = None
+    init_pidfd: int | None = None
+    on_ready: Callable[[SandboxedProcess], None] | None = None
 
     def __post_init__(self) -> None:
         os.set_blocking(self.to_child, False)
@@ -130,12 +133,14 @@ class SandboxedProcess:
     # --- receiving ----------------------------------------------------------------------
 
     def wait_ready(self, deadline: float) -> bool:
-        """Wait for the guest's first frame, sent once it has booted."""
+        """Wait for the guest's first frame, which it sends once it has booted."""
         if self._ready:
             return True
-        received = self.recv(deadline)
-        if received.kind == "frame":  # a guest sends nothing before "ready"
-            self._pending = received
+        received = self._next(deadline)
+        if received.kind == "frame" and received.message == _READY:
+            self._became_ready()
+        elif received.kind != "timeout":
+            self._pending = received  # whatever it is, recv() must report it
         return self._ready
 
     def recv(self, deadline: float) -> Received:
@@ -144,11 +149,20 @@ class SandboxedProcess:
             pending, self._pending = self._pending, None
             return pending
         while True:
+            received = self._next(deadline)
+            if not self._ready and received.kind == "frame" and received.message == _READY:
+                self._became_ready()
+                continue
+            return received
+
+    def _became_ready(self) -> None:
+        self._ready = True
+        if self.on_ready is not None:
+            self.on_ready(self)
+
+    def _next(self, deadline: float) -> Received:
+        while True:
             parsed = self._parse_frame()
-            if parsed is not None and not self._ready:
-                self._ready = parsed.kind == "frame" and parsed.message == {"t": "ready"}
-                if self._ready:
-                    continue
             if parsed is not None:
                 return parsed
             if self.output_exceeded:
@@ -245,12 +259,15 @@ class SandboxedProcess:
             return _nothing
         self._terminated = True
         self._dead = True
+        # Kill before closing our ends: a guest that saw EOF would exit by itself, and then
+        # bwrap's monitor leaves its init for the host's init to reap.
+        reap = self.terminate(self)
         for fd in (self.to_child, self.from_child, self.output_fd):
             with contextlib.suppress(OSError):
                 os.close(fd)
         self.to_child = self.from_child = self.output_fd = -1
         self._output_open = False
-        return self.terminate(self)
+        return reap
 
 
 def kill_all(processes: list[SandboxedProcess]) -> None:

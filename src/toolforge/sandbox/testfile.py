@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import ast
 import base64
+import functools
 import marshal
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 TEST_FILE = "test_tool.py"
 _CHECK_CALLS = {"raises", "fail", "warns", "deprecated_call"}
@@ -32,7 +33,16 @@ class SuiteFile:
 
 
 def analyse(label: str, source: str, entrypoint: str) -> SuiteFile:
-    """Parse, check and compile one suite's test file (never executes it)."""
+    """Parse, check and compile one suite's test file (never executes it).
+
+    Cached: the same regression suites are re-validated against every new candidate.
+    """
+    cached = _analyse(label, source, entrypoint)
+    return replace(cached, test_names=list(cached.test_names), problems=list(cached.problems))
+
+
+@functools.lru_cache(maxsize=256)
+def _analyse(label: str, source: str, entrypoint: str) -> SuiteFile:
     suite = SuiteFile(label, source)
     try:
         tree = ast.parse(source, TEST_FILE)
@@ -123,11 +133,23 @@ class _AssertRewriter(ast.NodeTransformer):
     """`assert a == b, msg` -> explain-on-failure calls into the runner's helpers."""
 
     def __init__(self, source: str) -> None:
-        self.source = source
+        self.lines = source.encode().splitlines()
+
+    def _segment(self, node: ast.expr) -> str:
+        # ast.get_source_segment re-splits the whole file on every call; offsets are bytes.
+        start, end = node.lineno, node.end_lineno or node.lineno
+        first, last = node.col_offset, node.end_col_offset
+        if last is None or end > len(self.lines):
+            return ast.unparse(node)
+        if start == end:
+            return self.lines[start - 1][first:last].decode(errors="replace")
+        chunk = [self.lines[start - 1][first:], *self.lines[start:end - 1],
+                 self.lines[end - 1][:last]]
+        return b"\n".join(chunk).decode(errors="replace")
 
     def visit_Assert(self, node: ast.Assert) -> list[ast.stmt]:
         test = node.test
-        text = ast.get_source_segment(self.source, test) or ast.unparse(test)
+        text = self._segment(test)
         message = node.msg if node.msg is not None else ast.Constant(None)
         if isinstance(test, ast.Compare) and len(test.ops) == 1:
             op = _OPERATORS[type(test.ops[0])]

@@ -386,6 +386,7 @@ class LibraryService:
         tests: str | None = None,
         extra_suites: list[tuple[str, str]] | None = None,
         store: bool = True,
+        fuzz: bool | None = None,
         log: Callable[[str], None] | None = None,
         cancel: threading.Event | None = None,
     ) -> ValidationReport:
@@ -411,13 +412,20 @@ class LibraryService:
             code, tests, version = files.code, files.tests, files.meta.version
         tests = tests or ""
         tool = name or _try_name(code)
+        if name is not None and location == "path":
+            location = "proposed"  # code for a named tool, not yet in the library
+            validate_tool_name(name)
         item = ValidationInput(
             tool=tool, code=code, tests=tests, location=location, version=version,
+            # Earlier versions' tests apply to any code proposed for a named tool.
             regression_suites=self.regression_suites(tool, exclude=tests)
-            if location != "path" and _is_valid_name(tool) else [],
+            if name is not None else [],
             extra_suites=extra_suites or [],
         )
-        report = validate(item, self.validation_options(), log=log, cancel=cancel)
+        options = self.validation_options()
+        if fuzz is not None:
+            options.fuzz = options.fuzz and fuzz
+        report = validate(item, options, log=log, cancel=cancel)
         if store:
             self.reports.save(report)
         return report
@@ -482,12 +490,6 @@ class LibraryService:
 def _try_name(code: str) -> str:
     spec, _ = _try_spec(code)
     return spec.name if spec else "unnamed"
-
-
-def _is_valid_name(name: str) -> bool:
-    from toolforge.names import is_valid_tool_name
-
-    return is_valid_tool_name(name)
 
 
 def _check_test_source(tests: str) -> None:

@@ -138,7 +138,8 @@ def validate(item: ValidationInput, options: ValidationOptions | None = None, *,
     failed = [t for t in tests if t["outcome"] != "passed"]
     verdict = "passed" if run.passed else "failed"
     parts = [f"{len(tests) - len(failed)}/{len(tests)} passed"]
-    parts += [f"{t['suite']}::{t['name']} {t['outcome']}: {t['message'][:200]}"
+    parts += [f"{t['suite']}::{t['name']} {t['outcome']}: "
+              f"{(t['message'] or '').splitlines()[0][:200] if t['message'] else ''}"
               for t in failed[:5]]
     parts += run.problems[:5]
     layers.append(LayerResult(name="tests", verdict=verdict, summary="; ".join(parts),

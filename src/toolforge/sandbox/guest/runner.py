@@ -17,13 +17,14 @@ parent decides the verdict: a test passes only if its "passed" report arrived.
 
 from __future__ import annotations
 
+import _thread
+import binascii
+import builtins
+import marshal
 import os
 import sys
 
 import wire
-import binascii
-import builtins
-import marshal
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -45,18 +46,17 @@ class _State:
 
 
 class Channel:
-    def __init__(self, rfd: int, wfd: int) -> None:
-        self.rfd, self.wfd = rfd, wfd
+    def __init__(self, inbox: wire.Lifeline, wfd: int) -> None:
+        self.inbox, self.wfd = inbox, wfd
+        self.lock = _thread.allocate_lock()
 
     def send(self, message: dict[str, Any]) -> None:
         wire.write_frame(self.wfd, message)
 
     def request(self, message: dict[str, Any]) -> dict[str, Any]:
-        self.send(message)
-        reply = wire.read_frame(self.rfd)
-        if reply is None:
-            raise SystemExit("the parent closed the channel")
-        return reply
+        with self.lock:  # test code may call the tool from several threads
+            self.send(message)
+            return self.inbox.get()
 
 
 # --- the tool proxy ----------------------------------------------------------------------
@@ -107,7 +107,8 @@ def _exception_from(reply: dict[str, Any]) -> BaseException:
     limit = reply.get("limit_hit")
     exc: BaseException
     if limit:
-        exc = ToolLimitError(f"the tool hit its {limit} limit: {message}")
+        what = "crashed" if limit == "crash" else f"hit its {limit} limit"
+        exc = ToolLimitError(f"the tool {what}: {message}")
         exc.limit = limit  # type: ignore[attr-defined]
     else:
         builtin = reply.get("error_builtin")
@@ -220,7 +221,7 @@ def raises(expected: Any, *args: Any, match: str | None = None, **kwargs: Any) -
     return context.info
 
 
-class approx:  # noqa: N801 - mirrors pytest.approx
+class approx:
     def __init__(self, expected: Any, rel: float | None = None, abs: float | None = None,
                  nan_ok: bool = False) -> None:
         self.expected, self.rel, self.abs, self.nan_ok = expected, rel, abs, nan_ok
@@ -228,7 +229,7 @@ class approx:  # noqa: N801 - mirrors pytest.approx
     def _close(self, actual: Any, expected: Any) -> bool:
         if isinstance(expected, (list, tuple)):
             return (isinstance(actual, (list, tuple)) and len(actual) == len(expected)
-                    and all(self._close(a, e) for a, e in zip(actual, expected)))
+                    and all(self._close(a, e) for a, e in zip(actual, expected, strict=True)))
         if isinstance(expected, dict):
             return (isinstance(actual, dict) and actual.keys() == expected.keys()
                     and all(self._close(actual[k], expected[k]) for k in expected))
@@ -292,7 +293,7 @@ class _Mark:
                 value = (value,)
             if ids is not None and not callable(ids) and index < len(ids):
                 case_id = ids[index]
-            cases.append((dict(zip(names, value)), case_id))
+            cases.append((dict(zip(names, value, strict=True)), case_id))
 
         def decorate(function: Any) -> Any:
             existing = getattr(function, "__tf_params__", [])
@@ -524,7 +525,7 @@ def main(rfd: int, wfd: int) -> int:
     wire.apply_limits(init["limits"], nproc_relative=bool(init.get("nproc_relative")))
     if init.get("uid") is not None:
         wire.drop_privileges(int(init["uid"]))
-    channel = Channel(rfd, wfd)
+    channel = Channel(wire.Lifeline(rfd, str(init.get("kill_scope") or "group")), wfd)
     max_output = int(init["limits"]["max_output_bytes"])
     _State.sources[TEST_FILE] = str(init.get("source") or "")
     sys.modules["pytest"] = make_pytest_module()

@@ -7,6 +7,7 @@ the `json` package would import `re`, several milliseconds per sandbox start.
 from __future__ import annotations
 
 import _json
+import _thread
 import os
 import resource
 import sys
@@ -112,6 +113,57 @@ def _read_exact(fd: int, size: int) -> bytes | None:
     return b"".join(chunks)
 
 
+class Lifeline:
+    """Reads the parent's frames on a thread of its own, so that the parent's death is seen
+    even while the tool or a test is busy (or asleep) in the main thread.
+
+    bwrap's --die-with-parent does not reach the sandbox's init once bwrap has switched it
+    to the sandbox uid (a credential change clears the parent-death signal), and the rlimit
+    backend has no such thing at all. So: end of file on the parent's pipe means the parent
+    is gone, and everything this sandbox started is killed. A tool could defeat this only by
+    stopping its own process, which leaves a frozen, idle, unprivileged process behind.
+    """
+
+    def __init__(self, rfd: int, scope: str) -> None:
+        self.rfd = rfd
+        self.scope = scope
+        self._slot: dict[str, Any] | None = None
+        self._got = _thread.allocate_lock()
+        self._got.acquire()
+        self._free = _thread.allocate_lock()
+        _thread.start_new_thread(self._pump, ())
+
+    def get(self) -> dict[str, Any]:
+        """The next frame (the protocol has at most one outstanding)."""
+        self._got.acquire()
+        frame, self._slot = self._slot, None
+        self._free.release()
+        assert frame is not None
+        return frame
+
+    def _pump(self) -> None:
+        while True:
+            try:
+                frame = read_frame(self.rfd)
+            except BaseException:
+                frame = None
+            if frame is None:
+                self._kill_everything()
+            self._free.acquire()
+            self._slot = frame
+            self._got.release()
+
+    def _kill_everything(self) -> None:
+        try:
+            if self.scope == "all" and os.getuid() != 0:
+                # Own pid namespace, or a uid of our own: -1 reaches exactly our processes.
+                os.kill(-1, 9)
+            else:
+                os.killpg(0, 9)
+        finally:
+            os._exit(70)
+
+
 def write_frame(fd: int, message: dict[str, Any]) -> None:
     write_raw(fd, dumps(message))
 
@@ -182,9 +234,18 @@ def drop_privileges(uid: int) -> None:
     os.setgroups([])
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)
+    moved = {}
     for i, path in enumerate(sys.path):
         if path in held and not os.access(path, os.R_OK | os.X_OK):
-            sys.path[i] = f"/proc/self/fd/{held[path]}"
+            moved[path] = sys.path[i] = f"/proc/self/fd/{held[path]}"
+    # Packages imported before the drop (encodings...) search their own __path__.
+    for module in list(sys.modules.values()):
+        search = getattr(module, "__path__", None)
+        if type(search) is list:
+            for i, entry in enumerate(search):
+                for old, new in moved.items():
+                    if entry == old or entry.startswith(old + "/"):
+                        search[i] = new + entry[len(old):]
     sys.path_importer_cache.clear()
 
 

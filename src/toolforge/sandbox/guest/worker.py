@@ -15,11 +15,11 @@ parent, which decode its replies with their own `json` and compare values themse
 
 from __future__ import annotations
 
+import _signal
 import os
 import sys
 
 import wire
-import _signal
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -159,11 +159,9 @@ def main(rfd: int, wfd: int) -> int:
     _signal.signal(_signal.SIGXFSZ, _signal.SIG_IGN)
     if init.get("uid") is not None:
         wire.drop_privileges(int(init["uid"]))
+    inbox = wire.Lifeline(rfd, str(init.get("kill_scope") or "group"))
     host = ToolHost(init)
     wire.write_frame(wfd, host.load(dict(init.get("files") or {})))
     while True:
-        request = wire.read_frame(rfd)
-        if request is None:
-            return 0
-        wire.write_raw(wfd, host.call(request))
+        wire.write_raw(wfd, host.call(inbox.get()))
 

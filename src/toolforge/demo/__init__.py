@@ -1,0 +1,1 @@
+"""`toolforge demo`: the whole evolution loop, offline, on a fictional company's tasks."""

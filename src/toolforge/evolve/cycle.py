@@ -1,0 +1,332 @@
+"""One evolution cycle (the ARISE shape): failures -> gaps -> for each gap, in parallel:
+synthesize tool + tests -> static check -> sandbox tests -> adversarial tests + property
+attack -> refine with the failure report (up to R attempts) -> candidate -> promotion by
+policy. Every step lands in the CycleReport; every model call in the usage ledger.
+
+Synthesis, verification and registration are separate functions so the per-problem loop
+(decompose, retrieve, dedup, prune) can reuse them.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, Field
+
+from toolforge.errors import ToolforgeError
+from toolforge.evolve.prompts import prompt_hashes
+from toolforge.evolve.synthesis import (
+    FailureView,
+    Gap,
+    SynthesisError,
+    find_gaps,
+    merge_tests,
+    refine_tool,
+    synthesize_tool,
+    write_adversarial_tests,
+    write_tests,
+)
+from toolforge.library.store import CANDIDATES_DIR, TOOLS_DIR
+from toolforge.llm.client import LLMClient
+from toolforge.llm.config import ROLES
+from toolforge.llm.usage import UsageLedger, UsageTotals
+from toolforge.validation.report import files_hash
+
+if TYPE_CHECKING:
+    from toolforge.evolve.trajectories import Trajectory
+    from toolforge.service.library_service import LibraryService
+    from toolforge.validation.report import ValidationReport
+
+Log = Callable[[str], None]
+Status = Literal["promoted", "candidate", "rejected", "refused", "failed"]
+
+
+class Attempt(BaseModel):
+    number: int
+    verdict: str
+    summary: str
+
+
+class CandidateOutcome(BaseModel):
+    gap: Gap
+    status: Status
+    reason: str = ""
+    version: int | None = None
+    attempts: list[Attempt] = Field(default_factory=list)
+    report_id: str | None = None
+    commit: str | None = None
+    usage: UsageTotals = Field(default_factory=UsageTotals)
+
+
+class CycleReport(BaseModel):
+    cycle_id: str
+    reason: str
+    dry_run: bool = False
+    trajectory_ids: list[str] = Field(default_factory=list)
+    gaps: list[Gap] = Field(default_factory=list)
+    outcomes: list[CandidateOutcome] = Field(default_factory=list)
+    usage: UsageTotals = Field(default_factory=UsageTotals)
+    duration_ms: float = 0.0
+    llm_ms: float = 0.0
+    error: str | None = None
+
+    @property
+    def framework_ms(self) -> float:
+        """Time spent outside model calls: the overhead DESIGN.md §7 budgets."""
+        return max(0.0, self.duration_ms - self.llm_ms)
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for o in self.outcomes:
+            out[o.status] = out.get(o.status, 0) + 1
+        return out
+
+
+class Evolver:
+    def __init__(self, service: LibraryService, llm: LLMClient, ledger: UsageLedger, *,
+                 max_refinements: int = 2, max_gaps: int = 3, parallel: int = 4,
+                 log: Log | None = None) -> None:
+        self.service = service
+        self.llm = llm
+        self.ledger = ledger
+        self.max_refinements = max_refinements
+        self.max_gaps = max_gaps
+        self.parallel = parallel
+        self.log = log or (lambda _msg: None)
+        self._slots = threading.Lock()
+        self._reserved = 0
+        # Gaps run in parallel so model calls overlap; validation is CPU-bound Python
+        # (hypothesis) that only fights over the GIL when run side by side, so one at a time.
+        self._validating = threading.Lock()
+
+    # --- the cycle ---------------------------------------------------------------------------
+
+    def run_cycle(self, cycle_id: str, failures: list[Trajectory], *, reason: str,
+                  dry_run: bool = False) -> CycleReport:
+        started = time.perf_counter()
+        report = CycleReport(cycle_id=cycle_id, reason=reason, dry_run=dry_run,
+                             trajectory_ids=[t.id for t in failures])
+        try:
+            with self.ledger.cycle(cycle_id):
+                self.log(f"analysing {len(failures)} failed run(s)")
+                report.gaps = find_gaps(self.llm, [_view(t) for t in failures],
+                                        self._tool_descriptions(), max_gaps=self.max_gaps)
+            for gap in report.gaps:
+                kind = "new version of" if gap.existing_tool else "missing tool"
+                self.log(f"gap: {kind} {gap.name} — {gap.description}")
+            examples = {t.id: t.task for t in failures}
+            with ThreadPoolExecutor(max_workers=max(1, min(self.parallel, len(report.gaps)))
+                                    ) as pool:
+                futures = [pool.submit(self._gap_in_cycle, cycle_id, gap,
+                                       [examples[e] for e in gap.evidence if e in examples],
+                                       dry_run)
+                           for gap in report.gaps]
+                report.outcomes = [f.result() for f in futures]
+        except SynthesisError as exc:
+            report.error = exc.message
+            self.log(f"cycle failed: {exc.message}")
+        records = [r for r in self.ledger.records() if r.cycle_id
+                   and (r.cycle_id == cycle_id or r.cycle_id.startswith(cycle_id + ":"))]
+        report.usage = _totals(records)
+        report.llm_ms = round(sum(r.latency_ms for r in records), 1)
+        report.duration_ms = round((time.perf_counter() - started) * 1000, 1)
+        return report
+
+    def _gap_in_cycle(self, cycle_id: str, gap: Gap, examples: list[str],
+                      dry_run: bool) -> CandidateOutcome:
+        tag = f"{cycle_id}:{gap.name}"
+        with self.ledger.cycle(tag):
+            try:
+                outcome = self.evolve_gap(gap, examples, cycle_id=cycle_id, dry_run=dry_run)
+            except ToolforgeError as exc:  # e.g. a library conflict: report, don't crash
+                outcome = CandidateOutcome(gap=gap, status="failed", reason=exc.message)
+        outcome.usage = self.ledger.totals(tag)
+        self.log(f"{gap.name}: {outcome.status}" + (f" ({outcome.reason})" if outcome.reason
+                                                    else ""))
+        return outcome
+
+    # --- one gap -----------------------------------------------------------------------------
+
+    def evolve_gap(self, gap: Gap, examples: list[str], *, cycle_id: str,
+                   dry_run: bool = False) -> CandidateOutcome:
+        outcome = CandidateOutcome(gap=gap, status="failed")
+        if not gap.existing_tool and not self._reserve_slot():
+            cap = self.service.library.settings().capacity
+            outcome.status = "refused"
+            outcome.reason = (f"library full: capacity is {cap} active tools; retire unused "
+                              "tools or raise `capacity` in toolforge.toml")
+            return outcome
+        try:
+            existing = self.service.library.find_current(gap.name, TOOLS_DIR)
+            try:
+                code = synthesize_tool(self.llm, gap, examples,
+                                       existing.code if existing else None)
+                tests = write_tests(self.llm, gap, examples)
+            except SynthesisError as exc:
+                outcome.reason = exc.message
+                return outcome
+            code, tests, adversarial, final = self.verify_and_refine(gap, code, tests,
+                                                                     outcome)
+            if final is None:  # a model reply we could not use during refinement
+                return outcome
+            if dry_run:
+                outcome.status = "candidate" if final.verdict == "passed" else "rejected"
+                outcome.reason = "dry run: nothing written" + (
+                    "" if final.verdict == "passed" else f"; {final.failure_summary()}")
+                return outcome
+            return self.register(gap, code, tests, adversarial, final, outcome, cycle_id)
+        finally:
+            if not gap.existing_tool:
+                self._release_slot()
+
+    def verify_and_refine(self, gap: Gap, code: str, tests: str, outcome: CandidateOutcome
+                          ) -> tuple[str, str, str, ValidationReport | None]:
+        """Validate, attack, refine: returns the last code, tests, adversarial tests and the
+        final report (None when a refinement reply was unusable)."""
+        adversarial = ""
+        report: ValidationReport | None = None
+        for attempt in range(1, self.max_refinements + 2):
+            extra = [("adversarial", adversarial)] if adversarial else []
+            with self._validating:
+                report = self.service.validate(gap.name, code=code, tests=tests,
+                                               extra_suites=extra, store=False)
+            outcome.attempts.append(Attempt(number=attempt, verdict=report.verdict,
+                                            summary=report.failure_summary()[:500]))
+            self.log(f"{gap.name}: attempt {attempt}: {report.verdict}"
+                     + ("" if report.verdict == "passed" else f" — {report.failure_summary()}"))
+            if report.verdict == "passed" and not adversarial:
+                try:
+                    adversarial = write_adversarial_tests(self.llm, gap, code)
+                except SynthesisError as exc:
+                    self.log(f"{gap.name}: no adversarial tests ({exc.message})")
+                    return code, tests, "", report
+                # Same code: its property attack already passed, so run only the tests.
+                attacked = report.layer("property")
+                with self._validating:
+                    report = self.service.validate(
+                        gap.name, code=code, tests=tests,
+                        extra_suites=[("adversarial", adversarial)], store=False, fuzz=False)
+                if attacked is not None:
+                    report = _with_layer(report, attacked)
+                self.log(f"{gap.name}: adversarial tests: {report.verdict}")
+            if report.verdict == "passed":
+                return code, tests, adversarial, report
+            if attempt > self.max_refinements:
+                break
+            try:
+                code = refine_tool(self.llm, gap, code, merge_tests(tests, adversarial),
+                                   report.failure_summary())
+            except SynthesisError as exc:
+                outcome.reason = exc.message
+                return code, tests, adversarial, None
+        return code, tests, adversarial, report
+
+    def register(self, gap: Gap, code: str, tests: str, adversarial: str,
+                 final: ValidationReport, outcome: CandidateOutcome,
+                 cycle_id: str) -> CandidateOutcome:
+        svc = self.service
+        passed = final.verdict == "passed"
+        all_tests = merge_tests(tests, adversarial) if passed and adversarial else tests
+        provenance = self._provenance(gap, cycle_id, outcome)
+        if not passed and (svc.root / CANDIDATES_DIR / gap.name).is_dir():
+            # Do not overwrite a candidate waiting for review with one that failed.
+            outcome.status = "rejected"
+            outcome.reason = f"failed validation: {final.failure_summary()}"
+            return outcome
+        added = svc.add(code, all_tests, name=gap.name, provenance=provenance,
+                        origin=f"evolve cycle {cycle_id[:12]}", validate=False)
+        outcome.version = added.version
+        outcome.commit = added.commit
+        if passed:
+            # The final run covered exactly these files (own + adversarial tests, regression
+            # suites, the attack): store it for them instead of validating a third time.
+            stored = final.model_copy(update={
+                "tool": gap.name, "version": added.version, "location": CANDIDATES_DIR,
+                "files_hash": files_hash(code, all_tests)})
+            svc.reports.save(stored)
+            outcome.report_id = stored.id
+        else:
+            svc.reports.save(final.model_copy(update={"tool": gap.name}))
+            outcome.report_id = final.id
+            reason = f"failed validation after {len(outcome.attempts)} attempt(s): " \
+                     f"{final.failure_summary()}"
+            rejected = svc.reject(gap.name, reason)
+            outcome.status, outcome.reason, outcome.commit = "rejected", reason, rejected.commit
+            return outcome
+        if svc.library.settings().promotion == "auto":
+            promoted = svc.promote(gap.name)
+            outcome.status, outcome.version, outcome.commit = (
+                "promoted", promoted.version, promoted.commit)
+        else:
+            outcome.status = "candidate"
+            outcome.reason = f"waiting for review: `toolforge review` or `promote {gap.name}`"
+        return outcome
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def _provenance(self, gap: Gap, cycle_id: str, outcome: CandidateOutcome) -> dict[str, Any]:
+        settings = self.llm.settings
+        models = {}
+        for role in ROLES:
+            if settings.configured(role):
+                models[role] = settings.for_role(role).model
+        usage = self.ledger.totals(f"{cycle_id}:{gap.name}")
+        return {
+            "source": "evolve",
+            "cycle": cycle_id,
+            "rationale": gap.rationale[:500],
+            "evidence": gap.evidence[:20],
+            "models": models,
+            "prompts": prompt_hashes(),
+            "attempts": len(outcome.attempts),
+            "cost_usd": round(usage.cost_usd, 6),
+            "tokens": usage.total_tokens,
+        }
+
+    def _tool_descriptions(self) -> dict[str, str]:
+        out = {}
+        for entry in self.service.library.entries():
+            if entry.location == TOOLS_DIR and entry.meta and entry.meta.status == "active":
+                out[entry.name] = entry.meta.description
+        return out
+
+    def _reserve_slot(self) -> bool:
+        with self._slots:
+            active = sum(1 for e in self.service.library.entries()
+                         if e.location == TOOLS_DIR and e.meta and e.meta.status == "active")
+            if active + self._reserved >= self.service.library.settings().capacity:
+                return False
+            self._reserved += 1
+            return True
+
+    def _release_slot(self) -> None:
+        with self._slots:
+            self._reserved -= 1
+
+
+def _with_layer(report: ValidationReport, layer: Any) -> ValidationReport:
+    layers = [layer if current.name == layer.name else current for current in report.layers]
+    return report.model_copy(update={"layers": layers})
+
+
+def _view(t: Trajectory) -> FailureView:
+    return FailureView(id=t.id, task=t.task, answer=t.final_answer, expected=t.expected,
+                       tool_calls=[s.tool for s in t.steps if s.kind == "tool_call" and s.tool],
+                       error=t.error)
+
+
+def _totals(records: list[Any]) -> UsageTotals:
+    return UsageTotals(
+        calls=len(records),
+        failed_calls=sum(1 for r in records if not r.ok),
+        prompt_tokens=sum(r.prompt_tokens for r in records),
+        completion_tokens=sum(r.completion_tokens for r in records),
+        total_tokens=sum(r.prompt_tokens + r.completion_tokens for r in records),
+        cost_usd=sum(r.cost_usd for r in records),
+        cost_known=all(r.cost_known for r in records),
+        latency_ms=sum(r.latency_ms for r in records),
+    )

@@ -1,0 +1,167 @@
+"""Model calls of an evolution cycle: find gaps, write a tool, its tests, attacks, fixes.
+
+Model output is untrusted text. Every function here either returns parsed, checked content
+or raises SynthesisError with a reason that ends up in the cycle report; nothing else.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+
+from toolforge.errors import ToolforgeError
+from toolforge.evolve.prompts import (
+    ADVERSARIAL_TESTS,
+    GAP_ANALYSIS,
+    REFINE_TOOL,
+    SYNTHESIZE_TOOL,
+    WRITE_TESTS,
+)
+from toolforge.llm.client import LLMClient, LLMError
+from toolforge.llm.parsing import ParseError, detect_refusal, extract_code, extract_json
+from toolforge.names import is_valid_tool_name
+
+
+class SynthesisError(ToolforgeError):
+    kind = "synthesis"
+
+
+class Gap(BaseModel):
+    name: str
+    description: str
+    signature: str = ""
+    rationale: str = ""
+    evidence: list[str] = Field(default_factory=list)
+    existing_tool: bool = False  # the gap names a tool we have: a new version of it
+
+
+class FailureView(BaseModel):
+    """What the analyst sees of one failed run."""
+
+    id: str
+    task: str
+    answer: str | None
+    expected: Any = None
+    tool_calls: list[str] = Field(default_factory=list)
+    error: str | None = None
+
+
+def _ask(llm: LLMClient, role: str, prompt: str) -> str:
+    try:
+        completion = llm.complete(role, [{"role": "user", "content": prompt}])
+    except LLMError as exc:
+        raise SynthesisError(f"model call failed: {exc.message}")
+    text = completion.content or ""
+    refusal = completion.refusal or detect_refusal(text)
+    if refusal:
+        raise SynthesisError(f"the model refused: {refusal}")
+    if completion.truncated:
+        raise SynthesisError("the model's output was truncated (max tokens reached)")
+    return text
+
+
+def find_gaps(llm: LLMClient, failures: list[FailureView], tools: dict[str, str], *,
+              max_gaps: int = 3) -> list[Gap]:
+    tool_lines = "\n".join(f"- {name}: {desc}" for name, desc in sorted(tools.items())) or "none"
+    failure_lines = "\n".join(
+        f"- [{f.id}] task: {f.task[:600]!r}; tool calls: {', '.join(f.tool_calls) or 'none'}; "
+        f"answer: {str(f.answer)[:200]!r}; expected: {str(f.expected)[:200]!r}"
+        + (f"; error: {f.error[:200]}" if f.error else "")
+        for f in failures
+    )
+    text = _ask(llm, "synthesis", GAP_ANALYSIS.render(
+        tools=tool_lines, failures=failure_lines, max_gaps=str(max_gaps)))
+    try:
+        data = extract_json(text)
+    except ParseError as exc:
+        raise SynthesisError(f"gap analysis is not JSON: {exc.message}")
+    raw = data.get("gaps") if isinstance(data, dict) else data
+    if not isinstance(raw, list):
+        raise SynthesisError("gap analysis has no list of gaps")
+    known_ids = {f.id for f in failures}
+    gaps: list[Gap] = []
+    for item in raw[:max_gaps]:
+        try:
+            gap = Gap.model_validate(item)
+        except ValidationError as exc:
+            raise SynthesisError(f"malformed gap: {str(exc).splitlines()[0]}")
+        if not is_valid_tool_name(gap.name):
+            raise SynthesisError(f"gap names an invalid tool name {gap.name[:80]!r}")
+        gap.evidence = [e for e in gap.evidence if e in known_ids] or sorted(known_ids)
+        gap.existing_tool = gap.name in tools
+        if all(g.name != gap.name for g in gaps):
+            gaps.append(gap)
+    return gaps
+
+
+def _code(text: str, what: str) -> str:
+    try:
+        code = extract_code(text)
+    except ParseError as exc:
+        raise SynthesisError(f"no usable {what} in the model's reply: {exc.message}")
+    return code.strip() + "\n"
+
+
+def _examples(gap: Gap, examples: list[str]) -> str:
+    return "\n".join(f"- {e[:500]}" for e in examples[:5]) or "- (none)"
+
+
+def synthesize_tool(llm: LLMClient, gap: Gap, examples: list[str],
+                    existing_code: str | None = None) -> str:
+    existing = (f"\nThe current version, which you replace (keep its name and stay compatible):"
+                f"\n```python\n{existing_code}\n```\n" if existing_code else "")
+    text = _ask(llm, "synthesis", SYNTHESIZE_TOOL.render(
+        name=gap.name, signature=gap.signature or gap.name, description=gap.description,
+        rationale=gap.rationale or "-", examples=_examples(gap, examples), existing=existing))
+    return _code(text, "tool code")
+
+
+def write_tests(llm: LLMClient, gap: Gap, examples: list[str]) -> str:
+    text = _ask(llm, "tests", WRITE_TESTS.render(
+        name=gap.name, signature=gap.signature or gap.name, description=gap.description,
+        examples=_examples(gap, examples)))
+    return _code(text, "tests")
+
+
+def write_adversarial_tests(llm: LLMClient, gap: Gap, code: str) -> str:
+    text = _ask(llm, "adversarial", ADVERSARIAL_TESTS.render(
+        name=gap.name, description=gap.description, code=code))
+    return _code(text, "adversarial tests")
+
+
+def refine_tool(llm: LLMClient, gap: Gap, code: str, tests: str, report: str) -> str:
+    text = _ask(llm, "synthesis", REFINE_TOOL.render(
+        name=gap.name, signature=gap.signature or gap.name, description=gap.description,
+        code=code, tests=tests, report=report[:4000]))
+    return _code(text, "refined tool code")
+
+
+def merge_tests(own: str, extra: str, *, prefix: str = "adversarial") -> str:
+    """One test file from two: the extra file's tests are renamed test_<prefix>_*, imports
+    are kept once. Either file failing to parse leaves the own file unchanged."""
+    try:
+        own_tree, extra_tree = ast.parse(own), ast.parse(extra)
+    except SyntaxError:
+        return own
+    own_names = {n.name for n in own_tree.body if isinstance(n, ast.FunctionDef)}
+    own_imports = {ast.unparse(n) for n in own_tree.body if isinstance(n, ast.Import |
+                                                                       ast.ImportFrom)}
+    added: list[str] = []
+    new_imports: list[str] = []
+    for node in extra_tree.body:
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            text = ast.unparse(node)
+            if text not in own_imports and text not in new_imports:
+                new_imports.append(text)
+        elif isinstance(node, ast.FunctionDef):
+            if node.name.startswith("test_"):
+                node.name = f"test_{prefix}_{node.name[5:]}"
+            elif node.name in own_names:
+                continue
+            added.append(ast.unparse(node))
+    if not added:
+        return own
+    head = "\n".join(new_imports)
+    return own.rstrip() + "\n\n" + (head + "\n\n" if head else "") + "\n\n\n".join(added) + "\n"

@@ -1,0 +1,557 @@
+"""Trajectories: every agent run, recorded in SQLite next to the library.
+
+The state db (``<library>/.toolforge/state.sqlite``, git-ignored) is shared by the daemon,
+the CLI and agents reporting runs, so it runs in WAL mode with a busy timeout, and every
+write is one short ``BEGIN IMMEDIATE`` transaction: writers queue instead of failing, and
+readers never block. A connection is opened per operation, which keeps the store safe
+across threads and forks at the cost of ~0.1 ms.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import re
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import closing, contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
+
+from toolforge.errors import ConflictError, NotFoundError, ToolforgeError
+from toolforge.evolve.rewards import DEFAULT_REWARD_THRESHOLD, dump_expectation
+
+STATE_DB = "state.sqlite"
+BUSY_TIMEOUT_MS = 30_000
+SCHEMA_VERSION = 1
+SOURCES = ("builtin-agent", "report", "api")
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def normalize_time(value: str | datetime) -> str:
+    """One ISO format in UTC, so timestamps sort as text (naive times are taken as UTC)."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f"not an ISO 8601 time: {value!r}") from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+class Step(BaseModel):
+    """One step of a run: a tool call (with its result or error), a message, or an error."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    index: int = Field(ge=0)
+    kind: Literal["tool_call", "message", "error"]
+    tool: str | None = None
+    arguments: dict[str, Any] | None = None
+    result: Any = None
+    error: str | None = None
+    duration_ms: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _infer_kind(cls, data: Any) -> Any:
+        # Reporters outside Python often leave `kind` out; the other fields say what it was.
+        if isinstance(data, dict) and "kind" not in data:
+            kind = "tool_call" if data.get("tool") else "error" if data.get("error") else \
+                "message"
+            data = {**data, "kind": kind}
+        return data
+
+
+class Trajectory(BaseModel):
+    """One agent run. ``reward`` decides failure when present (see TrajectoryStore.record)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    task_id: str | None = None
+    task: str
+    group: str | None = None
+    steps: list[Step] = Field(default_factory=list)
+    final_answer: str | None = None
+    expected: Any = None
+    reward: float | None = Field(default=None, ge=0.0, le=1.0, allow_inf_nan=False)
+    success: bool | None = None
+    tools_offered: list[str] = Field(default_factory=list)
+    tools_used: list[str] = Field(default_factory=list)
+    model: str | None = None
+    prompt_tokens: int = Field(default=0, ge=0)
+    completion_tokens: int = Field(default=0, ge=0)
+    cost_usd: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    duration_ms: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    started_at: str = Field(default_factory=now_iso)
+    error: str | None = None
+    source: str = "builtin-agent"  # builtin-agent | report | api
+    handled_by: str | None = None  # the evolution cycle that consumed this failure
+    metadata: dict[str, Any] = Field(default_factory=dict)  # free data from the agent
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        steps = data.get("steps")
+        if isinstance(steps, list):  # reporters may leave step indexes to their position
+            data["steps"] = [
+                {**s, "index": i} if isinstance(s, dict) and "index" not in s else s
+                for i, s in enumerate(steps)
+            ]
+        if data.get("id") is None:
+            data.pop("id", None)
+        if data.get("started_at") is None:
+            data.pop("started_at", None)
+        return data
+
+    @field_validator("id")
+    @classmethod
+    def _valid_id(cls, v: str) -> str:
+        if not _ID.match(v):
+            raise ValueError("must be 1-128 letters, digits or . _ : - (starting with a "
+                             "letter or digit)")
+        return v
+
+    @field_validator("started_at", mode="before")
+    @classmethod
+    def _time(cls, v: Any) -> Any:
+        return normalize_time(v) if isinstance(v, str | datetime) else v
+
+    @field_validator("task_id", mode="before")
+    @classmethod
+    def _task_id_text(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, int) and not isinstance(v, bool) else v
+
+    @model_validator(mode="after")
+    def _tools_used(self) -> Trajectory:
+        if not self.tools_used:
+            used = dict.fromkeys(s.tool for s in self.steps if s.kind == "tool_call" and s.tool)
+            self.tools_used = [t for t in used if t is not None]
+        return self
+
+    @field_serializer("expected")
+    def _dump_expected(self, value: Any) -> Any:
+        return dump_expectation(value)
+
+    def is_failure(self, threshold: float = DEFAULT_REWARD_THRESHOLD) -> bool:
+        """Reward below threshold; without a reward, an explicit success=False."""
+        if self.reward is not None:
+            return self.reward < threshold
+        return self.success is False
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+class GroupStats(BaseModel):
+    total: int = 0
+    failures: int = 0
+    mean_reward: float | None = None
+
+
+class TrajectoryStats(BaseModel):
+    total: int = 0
+    failures: int = 0
+    unhandled_failures: int = 0
+    handled: int = 0
+    mean_reward: float | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    by_group: dict[str, GroupStats] = Field(default_factory=dict)  # "" = no group
+    by_source: dict[str, int] = Field(default_factory=dict)
+
+
+# --- the store ------------------------------------------------------------------------------
+
+_COLUMNS = (
+    "id", "task_id", "task", "group_name", "steps", "final_answer", "expected", "reward",
+    "success", "tools_offered", "tools_used", "model", "prompt_tokens", "completion_tokens",
+    "cost_usd", "duration_ms", "started_at", "error", "source", "handled_by", "metadata",
+    "recorded_at",
+)
+_JSON_COLUMNS = ("steps", "expected", "tools_offered", "tools_used", "metadata")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS trajectories (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    task_id TEXT,
+    task TEXT NOT NULL,
+    group_name TEXT,
+    steps TEXT NOT NULL,
+    final_answer TEXT,
+    expected TEXT,
+    reward REAL,
+    success INTEGER,
+    tools_offered TEXT NOT NULL,
+    tools_used TEXT NOT NULL,
+    model TEXT,
+    prompt_tokens INTEGER NOT NULL DEFAULT 0,
+    completion_tokens INTEGER NOT NULL DEFAULT 0,
+    cost_usd REAL NOT NULL DEFAULT 0,
+    duration_ms REAL NOT NULL DEFAULT 0,
+    started_at TEXT NOT NULL,
+    error TEXT,
+    source TEXT NOT NULL,
+    handled_by TEXT,
+    metadata TEXT NOT NULL DEFAULT '{}',
+    recorded_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS trajectories_started ON trajectories (started_at, seq);
+CREATE INDEX IF NOT EXISTS trajectories_task ON trajectories (task_id, started_at);
+CREATE INDEX IF NOT EXISTS trajectories_group ON trajectories (group_name, started_at);
+CREATE INDEX IF NOT EXISTS trajectories_unhandled ON trajectories (handled_by, reward, success);
+"""
+
+# "Failed" in SQL, with the threshold as parameter :thr (mirrors Trajectory.is_failure).
+_FAILED = "(CASE WHEN reward IS NOT NULL THEN reward < :thr ELSE success = 0 END)"
+
+
+def connect(db_path: Path) -> sqlite3.Connection:
+    """A connection in autocommit mode (we BEGIN explicitly) with the busy timeout set."""
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(db_path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                           check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable across app crashes
+    return conn
+
+
+def ensure_schema(db_path: Path, component: str, version: int, ddl: str) -> None:
+    """Create ``component``'s tables once; refuse a db written by a newer toolforge."""
+    with closing(connect(db_path)) as conn:
+        try:  # fast path, no write lock: the tables are there already
+            row = conn.execute("SELECT version FROM schema_version WHERE component = ?",
+                               (component,)).fetchone()
+        except sqlite3.OperationalError:
+            row = None
+        if row is not None and row[0] == version:
+            return
+        _set_wal(conn)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("CREATE TABLE IF NOT EXISTS schema_version "
+                         "(component TEXT PRIMARY KEY, version INTEGER NOT NULL)")
+            row = conn.execute("SELECT version FROM schema_version WHERE component = ?",
+                               (component,)).fetchone()
+            if row is not None and row[0] > version:
+                raise ToolforgeError(
+                    f"{db_path} holds {component} schema v{row[0]}; this toolforge knows "
+                    f"v{version}",
+                    hint="upgrade toolforge (the state db was written by a newer version)",
+                )
+            for statement in ddl.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute("INSERT OR REPLACE INTO schema_version VALUES (?, ?)",
+                         (component, version))  # older schemas: v1 has no migrations yet
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+
+def _set_wal(conn: sqlite3.Connection) -> None:
+    # Switching to WAL needs a moment of exclusive access; another process doing the same
+    # at the same moment is the only expected contention, so retry briefly.
+    for attempt in range(50):
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError:
+            if attempt == 49:
+                raise
+            time.sleep(0.02)
+
+
+class TrajectoryStore:
+    """Trajectories in SQLite. Safe for concurrent writers in several processes."""
+
+    def __init__(self, db_path: str | Path,
+                 reward_threshold: float = DEFAULT_REWARD_THRESHOLD) -> None:
+        self.db_path = Path(db_path)
+        self.reward_threshold = reward_threshold
+        ensure_schema(self.db_path, "trajectories", SCHEMA_VERSION, _SCHEMA)
+
+    # --- connections ----------------------------------------------------------------------
+
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        with closing(connect(self.db_path)) as conn:
+            yield conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction (BEGIN IMMEDIATE: take the write lock up front, so two
+        writers queue on the busy timeout instead of deadlocking on a lock upgrade)."""
+        with closing(connect(self.db_path)) as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    # --- writing --------------------------------------------------------------------------
+
+    def prepare(self, t: Trajectory) -> Trajectory:
+        """Fill ``success`` from the reward (or from an error) when the caller left it out."""
+        if t.success is not None and t.reward is None:
+            return t
+        if t.reward is not None:
+            success: bool | None = t.reward >= self.reward_threshold
+        else:
+            success = False if t.error else None
+        return t.model_copy(update={"success": success})
+
+    def record(self, t: Trajectory) -> Trajectory:
+        return self.record_many([t])[0]
+
+    def record_many(self, items: Iterable[Trajectory]) -> list[Trajectory]:
+        """Record all or nothing (one transaction). A known id raises ConflictError."""
+        prepared = [self.prepare(t) for t in items]
+        recorded_at = now_iso()
+        rows = [_to_row(t, recorded_at) for t in prepared]
+        placeholders = ", ".join("?" for _ in _COLUMNS)
+        with self.transaction() as conn:
+            try:
+                conn.executemany(
+                    f"INSERT INTO trajectories ({', '.join(_COLUMNS)}) VALUES ({placeholders})",
+                    rows,
+                )
+            except sqlite3.IntegrityError:
+                ids = [t.id for t in prepared]
+                known = _existing_ids(conn, ids)
+                dup = known[0] if known else next(i for i in ids if ids.count(i) > 1)
+                raise ConflictError(f"trajectory {dup} is already recorded",
+                                    hint="leave `id` out to get a fresh one") from None
+        return prepared
+
+    def mark_handled(self, ids: Iterable[str], cycle_id: str) -> list[str]:
+        """Mark failures consumed by ``cycle_id``; returns the ids it claimed (ones already
+        handled by another cycle are left to it)."""
+        with self.transaction() as conn:
+            return mark_handled_in(conn, list(ids), cycle_id)
+
+    def release(self, cycle_id: str) -> int:
+        """Undo a cycle's claim (e.g. it crashed before analysing anything)."""
+        with self.transaction() as conn:
+            return conn.execute("UPDATE trajectories SET handled_by = NULL WHERE handled_by = ?",
+                                (cycle_id,)).rowcount
+
+    # --- reading --------------------------------------------------------------------------
+
+    def get(self, id_or_prefix: str) -> Trajectory:
+        """By full id, or by a unique prefix of one."""
+        key = id_or_prefix.strip()
+        if not key:
+            raise NotFoundError("no trajectory id given")
+        with self.reading() as conn:
+            row = conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM trajectories WHERE id = ?",
+                               (key,)).fetchone()
+            if row is None:
+                # A range scan on the unique index: no LIKE, so `_` and `%` are literal.
+                rows = conn.execute(
+                    f"SELECT {', '.join(_COLUMNS)} FROM trajectories "
+                    "WHERE id >= ? AND id < ? ORDER BY id LIMIT 6",
+                    (key, key + "\U0010ffff"),
+                ).fetchall()
+                if not rows:
+                    raise NotFoundError(f"no trajectory {key!r}",
+                                        hint="see `toolforge trajectories list`")
+                if len(rows) > 1:
+                    shown = ", ".join(r[0] for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
+                    raise ToolforgeError(f"{key!r} matches several trajectories: {shown}",
+                                         hint="give more characters of the id")
+                row = rows[0]
+        return _from_row(row)
+
+    def list(
+        self,
+        *,
+        failed: bool | None = None,
+        unhandled: bool | None = None,
+        task_id: str | None = None,
+        group: str | None = None,
+        limit: int | None = 50,
+        since: str | datetime | None = None,
+        source: str | None = None,
+        oldest_first: bool = False,
+    ) -> list[Trajectory]:
+        """Matching trajectories, newest first (by started_at). ``limit=None``: all."""
+        return list(self.iter(failed=failed, unhandled=unhandled, task_id=task_id, group=group,
+                              limit=limit, since=since, source=source,
+                              oldest_first=oldest_first))
+
+    def iter(self, **filters: Any) -> Iterator[Trajectory]:
+        sql, params = self._query(**filters)
+        with self.reading() as conn:
+            for row in conn.execute(sql, params):
+                yield _from_row(row)
+
+    def _query(self, *, failed: bool | None = None, unhandled: bool | None = None,
+               task_id: str | None = None, group: str | None = None,
+               limit: int | None = 50, since: str | datetime | None = None,
+               source: str | None = None, oldest_first: bool = False,
+               threshold: float | None = None) -> tuple[str, dict[str, Any]]:
+        where: list[str] = []
+        params: dict[str, Any] = {
+            "thr": self.reward_threshold if threshold is None else threshold
+        }
+        if failed is not None:
+            where.append(_FAILED if failed else f"NOT {_FAILED}")
+        if unhandled is not None:
+            where.append("handled_by IS NULL" if unhandled else "handled_by IS NOT NULL")
+        if task_id is not None:
+            where.append("task_id = :task_id")
+            params["task_id"] = task_id
+        if group is not None:
+            where.append("group_name = :group")
+            params["group"] = group
+        if source is not None:
+            where.append("source = :source")
+            params["source"] = source
+        if since is not None:
+            where.append("started_at >= :since")
+            params["since"] = normalize_time(since)
+        order = "ASC" if oldest_first else "DESC"
+        sql = (f"SELECT {', '.join(_COLUMNS)} FROM trajectories"
+               + (f" WHERE {' AND '.join(where)}" if where else "")
+               + f" ORDER BY started_at {order}, seq {order}")
+        if limit is not None:
+            sql += " LIMIT :limit"
+            params["limit"] = max(0, int(limit))
+        return sql, params
+
+    def unhandled_failures(self, threshold: float | None = None) -> builtins.list[Trajectory]:
+        """Failures no cycle has consumed yet, oldest first."""
+        sql, params = self._query(failed=True, unhandled=True, limit=None, oldest_first=True,
+                                  threshold=threshold)
+        with self.reading() as conn:
+            return [_from_row(r) for r in conn.execute(sql, params)]
+
+    def recent_rewards(self, n: int) -> builtins.list[float]:
+        """Rewards of the last ``n`` scored runs, newest first."""
+        with self.reading() as conn:
+            rows = conn.execute(
+                "SELECT reward FROM trajectories WHERE reward IS NOT NULL "
+                "ORDER BY started_at DESC, seq DESC LIMIT ?", (n,)).fetchall()
+        return [r[0] for r in rows]
+
+    def export_jsonl(self, fh: IO[str], **filters: Any) -> int:
+        """Write matching trajectories as JSON lines, oldest first; returns the count.
+        Filters as for :meth:`list` (default: no limit)."""
+        filters.setdefault("limit", None)
+        filters.setdefault("oldest_first", True)
+        count = 0
+        for t in self.iter(**filters):
+            fh.write(t.model_dump_json() + "\n")
+            count += 1
+        return count
+
+    def count(self) -> int:
+        with self.reading() as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM trajectories").fetchone()[0])
+
+    def stats(self, threshold: float | None = None) -> TrajectoryStats:
+        thr = {"thr": self.reward_threshold if threshold is None else threshold}
+        agg = (f"COUNT(*), SUM({_FAILED}), AVG(reward)")
+        with self.reading() as conn:
+            total, failures, mean = conn.execute(f"SELECT {agg} FROM trajectories",
+                                                 thr).fetchone()
+            unhandled = conn.execute(
+                f"SELECT COUNT(*) FROM trajectories WHERE handled_by IS NULL AND {_FAILED}",
+                thr).fetchone()[0]
+            handled = conn.execute(
+                "SELECT COUNT(*) FROM trajectories WHERE handled_by IS NOT NULL").fetchone()[0]
+            tokens = conn.execute(
+                "SELECT COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0), "
+                "COALESCE(SUM(cost_usd), 0) FROM trajectories").fetchone()
+            groups = conn.execute(
+                f"SELECT COALESCE(group_name, ''), {agg} FROM trajectories GROUP BY 1 ORDER BY 1",
+                thr).fetchall()
+            sources = conn.execute(
+                "SELECT source, COUNT(*) FROM trajectories GROUP BY 1 ORDER BY 1").fetchall()
+        return TrajectoryStats(
+            total=total, failures=failures or 0, unhandled_failures=unhandled, handled=handled,
+            mean_reward=mean, prompt_tokens=tokens[0], completion_tokens=tokens[1],
+            cost_usd=tokens[2],
+            by_group={g: GroupStats(total=n, failures=f or 0, mean_reward=m)
+                      for g, n, f, m in groups},
+            by_source=dict(sources),
+        )
+
+
+def mark_handled_in(conn: sqlite3.Connection, ids: list[str], cycle_id: str) -> list[str]:
+    """Claim unhandled trajectories for ``cycle_id`` inside the caller's transaction."""
+    claimed: list[str] = []
+    for i in range(0, len(ids), 500):  # stay under SQLite's bound-parameter limit
+        chunk = ids[i:i + 500]
+        marks = ", ".join("?" for _ in chunk)
+        rows = conn.execute(
+            f"UPDATE trajectories SET handled_by = ? WHERE handled_by IS NULL AND id IN ({marks})"
+            " RETURNING id", (cycle_id, *chunk)).fetchall()
+        claimed += [r[0] for r in rows]
+    order = {id_: n for n, id_ in enumerate(ids)}
+    return sorted(claimed, key=order.__getitem__)
+
+
+def _existing_ids(conn: sqlite3.Connection, ids: list[str]) -> list[str]:
+    marks = ", ".join("?" for _ in ids[:500])
+    return [r[0] for r in conn.execute(f"SELECT id FROM trajectories WHERE id IN ({marks})",
+                                       ids[:500])]
+
+
+def _to_row(t: Trajectory, recorded_at: str) -> tuple[Any, ...]:
+    doc = t.model_dump(mode="json", fallback=repr)
+    doc["group_name"] = doc.pop("group")
+    doc["recorded_at"] = recorded_at
+    for col in _JSON_COLUMNS:
+        doc[col] = json.dumps(doc[col], ensure_ascii=False)
+    if doc["success"] is not None:
+        doc["success"] = int(doc["success"])
+    return tuple(doc[c] for c in _COLUMNS)
+
+
+def _from_row(row: tuple[Any, ...]) -> Trajectory:
+    doc = dict(zip(_COLUMNS, row, strict=True))
+    for col in _JSON_COLUMNS:
+        doc[col] = json.loads(doc[col]) if doc[col] is not None else None
+    doc["group"] = doc.pop("group_name")
+    doc.pop("recorded_at")
+    if doc["success"] is not None:
+        doc["success"] = bool(doc["success"])
+    return Trajectory.model_validate(doc)
+
+
+def default_store(library_root: str | Path,
+                  reward_threshold: float = DEFAULT_REWARD_THRESHOLD) -> TrajectoryStore:
+    """The store of a library: ``<library>/.toolforge/state.sqlite``."""
+    from toolforge.library.store import STATE_DIR
+
+    return TrajectoryStore(Path(library_root) / STATE_DIR / STATE_DB, reward_threshold)

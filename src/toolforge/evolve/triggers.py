@@ -1,0 +1,225 @@
+"""When to run an evolution cycle (ARISE's trigger), and the log of cycles run.
+
+Rules, in order (docs/tasks.md#triggers):
+1. no unhandled failure -> never fire: success streaks do not evolve the library;
+2. fire when unhandled failures >= failure_threshold, or on a plateau (the mean reward of
+   the last W scored runs is below the reward threshold and improved by no more than the
+   minimum over the W runs before);
+3. but not past max_cycles_per_hour (the reason says so);
+``decide(..., manual=True)`` (``toolforge evolve``) fires regardless.
+
+A cycle *consumes* the failures it analyses: :meth:`CycleLog.start` marks them handled in
+the same transaction that records the cycle, so two workers never analyse the same failures
+and a consumed failure never counts towards the next trigger.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from toolforge.errors import ConfigError, NotFoundError
+from toolforge.evolve.trajectories import (
+    TrajectoryStore,
+    ensure_schema,
+    mark_handled_in,
+    normalize_time,
+    now_iso,
+)
+
+CYCLES_SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS cycles (
+    id TEXT PRIMARY KEY,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    status TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    trajectory_ids TEXT NOT NULL,
+    summary TEXT,
+    error TEXT,
+    prompt_tokens INTEGER NOT NULL DEFAULT 0,
+    completion_tokens INTEGER NOT NULL DEFAULT 0,
+    cost_usd REAL NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS cycles_started ON cycles (started_at)
+"""
+
+
+class TriggerPolicy(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    failure_threshold: int = Field(default=5, ge=1)
+    reward_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    plateau_window: int = Field(default=10, ge=1)
+    plateau_min_improvement: float = Field(default=0.05, ge=0.0)
+    max_cycles_per_hour: int = Field(default=3, ge=0)
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> TriggerPolicy:
+        """From LibrarySettings: its failure/reward thresholds, overlaid by the keys of an
+        ``[evolve]`` table in toolforge.toml (other keys there belong to others)."""
+        data: dict[str, Any] = {
+            "failure_threshold": settings.failure_threshold,
+            "reward_threshold": settings.reward_threshold,
+        }
+        extra = (getattr(settings, "model_extra", None) or {}).get("evolve") or {}
+        if not isinstance(extra, dict):
+            raise ConfigError("[evolve] in toolforge.toml must be a table")
+        data.update({k: v for k, v in extra.items() if k in cls.model_fields})
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            raise ConfigError(
+                f"toolforge.toml: evolve.{'.'.join(map(str, err['loc']))}: {err['msg']}",
+                hint="see docs/tasks.md#triggers for the trigger settings",
+            ) from None
+
+
+class TriggerDecision(BaseModel):
+    fire: bool
+    reason: str
+    failure_ids: list[str] = Field(default_factory=list)  # oldest first
+
+
+class CycleRecord(BaseModel):
+    id: str
+    started_at: str
+    finished_at: str | None = None
+    status: str  # running | done | failed
+    reason: str
+    trajectory_ids: list[str]
+    summary: Any = None
+    error: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+
+
+_CYCLE_COLUMNS = tuple(CycleRecord.model_fields)
+
+
+class CycleLog:
+    """Evolution cycles, in the same state db as the trajectories they consume."""
+
+    def __init__(self, store: TrajectoryStore | str | Path) -> None:
+        self.store = store if isinstance(store, TrajectoryStore) else TrajectoryStore(store)
+        ensure_schema(self.store.db_path, "cycles", CYCLES_SCHEMA_VERSION, _SCHEMA)
+
+    def start(self, reason: str, trajectory_ids: list[str], *,
+              now: datetime | None = None) -> str:
+        """Record a running cycle and claim its failures, atomically. Failures another cycle
+        claimed first are left out of this cycle's list (see :meth:`get`)."""
+        cycle_id = uuid.uuid4().hex
+        started = normalize_time(now) if now else now_iso()
+        with self.store.transaction() as conn:
+            claimed = mark_handled_in(conn, list(trajectory_ids), cycle_id)
+            conn.execute(
+                "INSERT INTO cycles (id, started_at, status, reason, trajectory_ids) "
+                "VALUES (?, ?, 'running', ?, ?)",
+                (cycle_id, started, reason, json.dumps(claimed)),
+            )
+        return cycle_id
+
+    def finish(self, cycle_id: str, summary: Any = None, *, error: str | None = None,
+               usage: Any = None, cost_usd: float | None = None,
+               release_failures: bool = False) -> CycleRecord:
+        """Close a cycle with its summary (JSON data or a pydantic model) and cost.
+
+        ``usage`` may be a :class:`toolforge.llm.usage.UsageTotals` (tokens and cost);
+        ``error`` marks the cycle failed, and ``release_failures`` hands its failures back
+        to the trigger (for a cycle that never got to analyse them).
+        """
+        if isinstance(summary, BaseModel):
+            summary = summary.model_dump(mode="json")
+        prompt = int(getattr(usage, "prompt_tokens", 0) or 0)
+        completion = int(getattr(usage, "completion_tokens", 0) or 0)
+        if cost_usd is None:
+            cost_usd = float(getattr(usage, "cost_usd", 0.0) or 0.0)
+        with self.store.transaction() as conn:
+            updated = conn.execute(
+                "UPDATE cycles SET finished_at = ?, status = ?, summary = ?, error = ?, "
+                "prompt_tokens = ?, completion_tokens = ?, cost_usd = ? WHERE id = ?",
+                (now_iso(), "failed" if error else "done",
+                 json.dumps(summary, default=repr), error, prompt, completion, cost_usd,
+                 cycle_id),
+            ).rowcount
+            if not updated:
+                raise NotFoundError(f"no evolution cycle {cycle_id!r}")
+            if release_failures:
+                conn.execute("UPDATE trajectories SET handled_by = NULL WHERE handled_by = ?",
+                             (cycle_id,))
+        return self.get(cycle_id)
+
+    def get(self, cycle_id: str) -> CycleRecord:
+        with self.store.reading() as conn:
+            row = conn.execute(f"SELECT {', '.join(_CYCLE_COLUMNS)} FROM cycles WHERE id = ?",
+                               (cycle_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"no evolution cycle {cycle_id!r}")
+        return _cycle(row)
+
+    def recent(self, n: int = 10) -> list[CycleRecord]:
+        """The last ``n`` cycles, newest first."""
+        with self.store.reading() as conn:
+            rows = conn.execute(
+                f"SELECT {', '.join(_CYCLE_COLUMNS)} FROM cycles "
+                "ORDER BY started_at DESC, rowid DESC LIMIT ?", (n,)).fetchall()
+        return [_cycle(r) for r in rows]
+
+    def count_since(self, ts: str | datetime) -> int:
+        with self.store.reading() as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM cycles WHERE started_at >= ?",
+                                    (normalize_time(ts),)).fetchone()[0])
+
+
+def _cycle(row: tuple[Any, ...]) -> CycleRecord:
+    doc = dict(zip(_CYCLE_COLUMNS, row, strict=True))
+    doc["trajectory_ids"] = json.loads(doc["trajectory_ids"])
+    doc["summary"] = json.loads(doc["summary"]) if doc["summary"] is not None else None
+    return CycleRecord.model_validate(doc)
+
+
+def decide(store: TrajectoryStore, cycles: CycleLog, policy: TriggerPolicy,
+           now: datetime | None = None, *, manual: bool = False) -> TriggerDecision:
+    """Whether to start a cycle now, why, and which failures it would consume."""
+    failures = store.unhandled_failures(policy.reward_threshold)
+    ids = [t.id for t in failures]
+    if manual:
+        return TriggerDecision(fire=True, reason=f"manual: {len(ids)} unhandled failures",
+                               failure_ids=ids)
+    n, need = len(ids), policy.failure_threshold
+    if n >= need:
+        reason = f"failure_threshold: {n} unhandled failures >= {need}"
+    elif n and (plateau := _plateau(store, policy)) is not None:
+        reason = plateau
+    else:
+        # Covers success streaks: without an unhandled failure nothing ever fires.
+        return TriggerDecision(fire=False, reason=f"not enough failures ({n}/{need})")
+    now = now or datetime.now(UTC)
+    recent = cycles.count_since(now - timedelta(hours=1))
+    if recent >= policy.max_cycles_per_hour:
+        return TriggerDecision(
+            fire=False, failure_ids=ids,
+            reason=f"rate limit: {recent} cycles in the last hour (would fire: {reason})",
+        )
+    return TriggerDecision(fire=True, reason=reason, failure_ids=ids)
+
+
+def _plateau(store: TrajectoryStore, policy: TriggerPolicy) -> str | None:
+    w = policy.plateau_window
+    rewards = store.recent_rewards(2 * w)
+    if len(rewards) < 2 * w:
+        return None  # too little history to call anything a plateau
+    last, before = sum(rewards[:w]) / w, sum(rewards[w:]) / w
+    if last - before > policy.plateau_min_improvement or last >= policy.reward_threshold:
+        return None
+    return (f"plateau: mean reward over last {w} runs improved < "
+            f"{policy.plateau_min_improvement:g} and below threshold "
+            f"({before:.2f} -> {last:.2f}, threshold {policy.reward_threshold:g})")

@@ -1,0 +1,226 @@
+"""Running agents over tasks, recording trajectories, and evolving the library.
+
+Same service in every client: `toolforge run/evolve/demo`, the Python API (`Forge`) and the
+daemon. Model calls happen here, through the one LLM client, with one usage ledger.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from toolforge.evolve.agent import AgentRun, BuiltinAgent
+from toolforge.evolve.cycle import CycleReport, Evolver
+from toolforge.evolve.rewards import score
+from toolforge.evolve.tasks import Task
+from toolforge.evolve.toolbox import ToolBox, load_active_tools
+from toolforge.evolve.trajectories import Step, Trajectory, default_store
+from toolforge.evolve.triggers import CycleLog, TriggerDecision, TriggerPolicy, decide
+from toolforge.llm.client import LLMClient
+from toolforge.llm.config import LLMSettings, load_llm_settings
+from toolforge.llm.usage import UsageLedger, UsageTotals
+from toolforge.service.library_service import LibraryService
+
+Log = Callable[[str], None]
+
+
+class TaskResult(BaseModel):
+    task_id: str
+    group: str | None = None
+    reward: float | None = None
+    success: bool | None = None
+    answer: str | None = None
+    expected: Any = None
+    tools_used: list[str] = Field(default_factory=list)
+    trajectory_id: str
+    error: str | None = None
+    duration_ms: float = 0.0
+
+
+class GroupSummary(BaseModel):
+    group: str
+    tasks: int
+    successes: int
+    mean_reward: float | None
+
+
+class RunSummary(BaseModel):
+    results: list[TaskResult] = Field(default_factory=list)
+    groups: list[GroupSummary] = Field(default_factory=list)
+    cycles: list[CycleReport] = Field(default_factory=list)
+    usage: UsageTotals = Field(default_factory=UsageTotals)
+
+    @property
+    def success_rate(self) -> float:
+        scored = [r for r in self.results if r.success is not None]
+        return sum(1 for r in scored if r.success) / len(scored) if scored else 0.0
+
+
+class EvolutionService:
+    def __init__(self, root: Path, *, llm_settings: LLMSettings | None = None,
+                 library: LibraryService | None = None, log: Log | None = None,
+                 max_steps: int = 8, top_k: int = 8) -> None:
+        self.root = root
+        self.library = library or LibraryService(root)
+        self._own_library = library is None
+        settings = self.library.library.settings()
+        self.policy = TriggerPolicy.from_settings(settings)
+        self.store = default_store(root, self.policy.reward_threshold)
+        self.cycles = CycleLog(self.store)
+        self.ledger = UsageLedger()
+        self._llm_settings = llm_settings
+        self._llm: LLMClient | None = None
+        self.log = log or (lambda _msg: None)
+        self.max_steps = max_steps
+        self.top_k = top_k
+
+    def close(self) -> None:
+        if self._own_library:
+            self.library.close()
+
+    @property
+    def llm(self) -> LLMClient:
+        """The client; ConfigError (with how to configure one) when no model is set."""
+        if self._llm is None:
+            settings = self._llm_settings or load_llm_settings(
+                self.library.library.settings().llm or None)
+            self._llm = LLMClient(settings, self.ledger)
+        return self._llm
+
+    def toolbox(self) -> ToolBox:
+        opts = self.library.validation_options()
+        return ToolBox(load_active_tools(self.root), limits=opts.limits, backend=opts.backend)
+
+    # --- running tasks -------------------------------------------------------------------------
+
+    def run_task(self, task: Task, toolbox: ToolBox) -> Trajectory:
+        self.llm.settings.for_role("agent")  # fail early, with the how-to hint
+        prompt = render_task(task)
+        agent = BuiltinAgent(self.llm, toolbox, max_steps=task.max_steps or self.max_steps,
+                             top_k=self.top_k)
+        run = agent.run(prompt)
+        reward = score(run.answer, task.expected) if task.expected is not None else None
+        trajectory = trajectory_from_run(task, prompt, run, reward, self.policy.reward_threshold)
+        return self.store.record(trajectory)
+
+    def run_tasks(self, tasks: list[Task], *, evolve: bool = False,
+                  on_result: Callable[[TaskResult], None] | None = None,
+                  on_cycle: Callable[[CycleReport], None] | None = None) -> RunSummary:
+        summary = RunSummary()
+        toolbox = self.toolbox()
+        try:
+            for task in tasks:
+                t = self.run_task(task, toolbox)
+                result = TaskResult(task_id=t.task_id or t.id, group=t.group, reward=t.reward,
+                                    success=t.success, answer=t.final_answer,
+                                    expected=task.expected.model_dump(mode="json")
+                                    if task.expected is not None and hasattr(task.expected,
+                                                                             "model_dump")
+                                    else task.expected,
+                                    tools_used=t.tools_used, trajectory_id=t.id,
+                                    error=t.error, duration_ms=t.duration_ms)
+                summary.results.append(result)
+                if on_result:
+                    on_result(result)
+                if evolve:
+                    report = self.maybe_evolve()
+                    if report is not None:
+                        summary.cycles.append(report)
+                        if on_cycle:
+                            on_cycle(report)
+                        toolbox.close()  # pick up what the cycle promoted
+                        toolbox = self.toolbox()
+        finally:
+            toolbox.close()
+        summary.groups = summarize_groups(summary.results)
+        summary.usage = self.ledger.totals()
+        return summary
+
+    # --- evolving ------------------------------------------------------------------------------
+
+    def decision(self, *, manual: bool = False) -> TriggerDecision:
+        return decide(self.store, self.cycles, self.policy, manual=manual)
+
+    def maybe_evolve(self) -> CycleReport | None:
+        decision = self.decision()
+        if not decision.fire:
+            return None
+        return self._cycle(decision, dry_run=False)
+
+    def evolve(self, *, dry_run: bool = False) -> CycleReport:
+        """One cycle now (manual trigger): over the unhandled failures."""
+        decision = self.decision(manual=True)
+        return self._cycle(decision, dry_run=dry_run)
+
+    def _cycle(self, decision: TriggerDecision, *, dry_run: bool) -> CycleReport:
+        for role in ("synthesis", "tests", "adversarial"):
+            self.llm.settings.for_role(role)  # fail early, with the how-to hint
+        failures = [self.store.get(i) for i in decision.failure_ids]
+        if not failures:
+            return CycleReport(cycle_id="-", reason=decision.reason, dry_run=dry_run,
+                               error="no unhandled failures to learn from")
+        if dry_run:  # consumes nothing, writes nothing
+            cycle_id = f"dry-{uuid.uuid4().hex[:12]}"
+        else:
+            cycle_id = self.cycles.start(decision.reason, [t.id for t in failures])
+        self.log(f"evolution cycle {cycle_id[:12]}: {decision.reason}")
+        evolver = Evolver(self.library, self.llm, self.ledger, log=self.log)
+        report = evolver.run_cycle(cycle_id, failures, reason=decision.reason, dry_run=dry_run)
+        if not dry_run:
+            self.cycles.finish(cycle_id, report.model_dump(mode="json"), error=report.error,
+                               usage=report.usage, release_failures=report.error is not None)
+        return report
+
+
+def render_task(task: Task) -> str:
+    """The prompt: the task text plus its context (`data` verbatim; `fetch` URLs fetched
+    here, outside any sandbox, as the environment of the task)."""
+    parts = [task.task]
+    ctx = task.context or {}
+    if "data" in ctx:
+        parts.append(str(ctx["data"]))
+    fetch = ctx.get("fetch")
+    urls = [fetch] if isinstance(fetch, str) else list(fetch or [])
+    if urls:
+        import httpx
+
+        for url in urls:
+            try:
+                response = httpx.get(str(url), timeout=10)
+                parts.append(f"GET {url} -> {response.status_code}\n{response.text[:20000]}")
+            except httpx.HTTPError as exc:
+                parts.append(f"GET {url} failed: {exc}")
+    return "\n\n".join(parts)
+
+
+def trajectory_from_run(task: Task, prompt: str, run: AgentRun, reward: float | None,
+                        threshold: float) -> Trajectory:
+    success = None if reward is None else reward >= threshold
+    if run.error and reward is None:
+        success = False
+    steps = [Step.model_validate(s.model_dump()) for s in run.steps]
+    return Trajectory(
+        task_id=task.id, task=prompt, group=task.group, steps=steps,
+        final_answer=run.answer, expected=task.expected, reward=reward, success=success,
+        tools_offered=run.tools_offered, tools_used=run.tools_used, model=run.model,
+        prompt_tokens=run.prompt_tokens, completion_tokens=run.completion_tokens,
+        cost_usd=run.cost_usd, duration_ms=run.duration_ms, error=run.error,
+        source="builtin-agent",
+    )
+
+
+def summarize_groups(results: list[TaskResult]) -> list[GroupSummary]:
+    groups: dict[str, list[TaskResult]] = {}
+    for r in results:
+        groups.setdefault(r.group or "(none)", []).append(r)
+    out = []
+    for name, items in sorted(groups.items()):
+        rewards = [r.reward for r in items if r.reward is not None]
+        out.append(GroupSummary(group=name, tasks=len(items),
+                                successes=sum(1 for r in items if r.success),
+                                mean_reward=sum(rewards) / len(rewards) if rewards else None))
+    return out

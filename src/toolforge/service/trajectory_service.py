@@ -1,0 +1,186 @@
+"""Recording and reading agent runs: the one place the CLI (`toolforge report`,
+`toolforge trajectories ...`), the daemon (`POST /v1/trajectories`) and the agent loop go
+through, so a run is validated and scored the same way whoever reports it.
+
+Trajectories live in SQLite (WAL), not in git, so recording needs no library lock.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import IO, Any
+
+from pydantic import ValidationError
+
+from toolforge.errors import NotFoundError, ToolforgeError
+from toolforge.evolve.rewards import ExpectationError, coerce_expectation, score
+from toolforge.evolve.trajectories import (
+    Trajectory,
+    TrajectoryStats,
+    TrajectoryStore,
+    default_store,
+)
+from toolforge.library.store import Library
+
+_MAX_SHOWN_ERRORS = 10
+_REPORT_HINT = "each trajectory is a JSON object with at least \"task\"; see docs/tasks.md" \
+    "#reporting-runs"
+
+
+class ReportError(ToolforgeError):
+    """A reported trajectory (or the file holding them) is invalid; nothing was recorded."""
+
+    http_status = 422
+    kind = "report"
+
+
+class TrajectoryService:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.library = Library.open(root)
+        self.reward_threshold = self.library.settings().reward_threshold
+        self.store: TrajectoryStore = default_store(root, self.reward_threshold)
+
+    def close(self) -> None:
+        self.library.close()
+
+    # --- writing --------------------------------------------------------------------------
+
+    def record(self, t: Trajectory | dict[str, Any]) -> Trajectory:
+        """Record one run (the built-in agent's path); scores it when it has an expectation
+        but no reward."""
+        if not isinstance(t, Trajectory):
+            t = Trajectory.model_validate(t)
+        return self.store.record(_scored(t))
+
+    def report(self, objects: list[Any], *, labels: list[str] | None = None,
+               source: str = "report") -> list[Trajectory]:
+        """Validate and record runs reported from outside; all or nothing.
+
+        ``labels`` name each object in errors (e.g. "runs.jsonl:3"). A reporter cannot mark
+        its runs handled; ``source`` is set by us ("report" for files, "api" over HTTP).
+        """
+        labels = labels or [f"item {i}" for i in range(1, len(objects) + 1)]
+        ready: list[Trajectory] = []
+        errors: list[str] = []
+        seen: dict[str, str] = {}
+        for label, obj in zip(labels, objects, strict=True):
+            try:
+                t = _validate_report(obj, source)
+            except _Invalid as exc:
+                errors.append(f"{label}: {exc}")
+                continue
+            if t.id in seen:
+                errors.append(f"{label}: duplicate id {t.id!r} (also {seen[t.id]})")
+                continue
+            seen[t.id] = label
+            ready.append(t)
+        if errors:
+            shown = errors[:_MAX_SHOWN_ERRORS]
+            more = len(errors) - len(shown)
+            raise ReportError(
+                f"nothing recorded: {len(errors)} of {len(objects)} trajectories are invalid\n  "
+                + "\n  ".join(shown) + (f"\n  ... and {more} more" if more > 0 else ""),
+                hint=_REPORT_HINT,
+            )
+        if not ready:
+            raise ReportError("nothing to record: no trajectories given", hint=_REPORT_HINT)
+        return self.store.record_many(ready)
+
+    def report_text(self, text: str, name: str = "<report>",
+                    source: str = "report") -> list[Trajectory]:
+        """A JSON object, a JSON array of objects, or JSONL (one object per line)."""
+        objects, labels = parse_report(text, name)
+        return self.report(objects, labels=labels, source=source)
+
+    def report_file(self, path: Path) -> list[Trajectory]:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise NotFoundError(f"{path} does not exist")
+        except (IsADirectoryError, UnicodeDecodeError):
+            raise ReportError(f"{path} is not a UTF-8 text file", hint=_REPORT_HINT)
+        return self.report_text(text, str(path))
+
+    # --- reading --------------------------------------------------------------------------
+
+    def get(self, id_or_prefix: str) -> Trajectory:
+        return self.store.get(id_or_prefix)
+
+    def list(self, **filters: Any) -> list[Trajectory]:
+        return self.store.list(**filters)
+
+    def export(self, fh: IO[str], **filters: Any) -> int:
+        return self.store.export_jsonl(fh, **filters)
+
+    def stats(self) -> TrajectoryStats:
+        return self.store.stats()
+
+
+class _Invalid(Exception):
+    pass
+
+
+def _validate_report(obj: Any, source: str) -> Trajectory:
+    if not isinstance(obj, dict):
+        raise _Invalid(f"expected a JSON object, got {type(obj).__name__}")
+    data = {k: v for k, v in obj.items() if k != "handled_by"}
+    data["source"] = source
+    try:
+        t = Trajectory.model_validate(data)
+    except ValidationError as exc:
+        raise _Invalid(_pydantic_message(exc)) from None
+    try:
+        return _scored(t)
+    except ExpectationError as exc:
+        raise _Invalid(f"expected: {exc.message}") from None
+
+
+def _scored(t: Trajectory) -> Trajectory:
+    if t.reward is not None or t.expected is None:
+        return t
+    check = coerce_expectation(t.expected)
+    return t.model_copy(update={"reward": score(t.final_answer, check)})
+
+
+def _pydantic_message(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:3]:
+        loc = ".".join(str(p) for p in err["loc"])
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        parts.append(f"{loc}: {msg}" if loc else msg)
+    more = exc.error_count() - len(parts)
+    return "; ".join(parts) + (f" (+{more} more)" if more > 0 else "")
+
+
+def parse_report(text: str, name: str) -> tuple[list[Any], list[str]]:
+    """(objects, labels) from a JSON object, a JSON array, or JSONL text."""
+    stripped = text.strip()
+    if not stripped:
+        raise ReportError(f"{name} is empty", hint=_REPORT_HINT)
+    try:
+        whole = json.loads(stripped)
+    except (json.JSONDecodeError, RecursionError):
+        whole = None
+    else:
+        if isinstance(whole, dict):
+            return [whole], [name]
+        if isinstance(whole, list):
+            return whole, [f"{name}: item {i}" for i in range(1, len(whole) + 1)]
+    objects: list[Any] = []
+    labels: list[str] = []
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            objects.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise ReportError(f"nothing recorded: {name}:{lineno}: bad JSON: {exc.msg} "
+                              f"(column {exc.colno})", hint=_REPORT_HINT)
+        except RecursionError:
+            raise ReportError(f"nothing recorded: {name}:{lineno}: bad JSON: nested too deeply",
+                              hint=_REPORT_HINT)
+        labels.append(f"{name}:{lineno}")
+    return objects, labels

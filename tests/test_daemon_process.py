@@ -1,0 +1,618 @@
+"""The daemon as a real process on a real Unix socket: start, stop, auto-start, crash and
+restart, concurrent clients, events, jobs, the watcher. Each test uses a private runtime
+dir (XDG_RUNTIME_DIR from conftest) and kills whatever daemon it started."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import selectors
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import PYTHON, git, make_tests, make_tool, python_env, run_cli
+from library_checks import assert_library_valid
+from test_daemon_api import build_template
+from toolforge import __version__
+from toolforge.daemon import client as client_mod
+from toolforge.daemon.client import DaemonClient, connect
+from toolforge.daemon.runtime import daemon_paths, lock_held, pid_alive, read_status
+from toolforge.service.library_service import LibraryService
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "lib"
+    with pytest.MonkeyPatch.context() as mp:
+        home = tmp_path_factory.mktemp("template-home")
+        mp.setenv("HOME", str(home))
+        mp.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
+        mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
+        build_template(path)
+    return path
+
+
+@pytest.fixture
+def lib(template: Path, tmp_path: Path) -> Path:
+    path = tmp_path / "lib"
+    shutil.copytree(template, path, symlinks=True)
+    return path
+
+
+@pytest.fixture
+def daemons(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+            ) -> Iterator[Path]:
+    """Daemon mode on (conftest turns it off), test jobs on; afterwards no daemon survives."""
+    monkeypatch.delenv("TOOLFORGE_NO_DAEMON", raising=False)
+    monkeypatch.setenv("TOOLFORGE_DAEMON_TEST_JOBS", "1")
+    monkeypatch.setenv("TOOLFORGE_DAEMON_JOBS", "2")
+    runtime = Path(os.environ["XDG_RUNTIME_DIR"]) / "toolforge"
+    yield runtime
+    kill_all(runtime, tmp_path_factory.getbasetemp())
+
+
+def kill_all(runtime: Path, basetemp: Path) -> None:
+    """SIGKILL every daemon of this test session's libraries, including starters still in
+    their lock race (one of them would take over from a killed daemon)."""
+    deadline = time.monotonic() + 15
+    quiet_since = None
+    while time.monotonic() < deadline:
+        pids = {p for p in map(_pid_in, runtime.glob("*.json")) if p and pid_alive(p)}
+        pids |= set(_servers_under(basetemp))
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+        if pids or any(_held(lock) for lock in runtime.glob("*.lock")):
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since > 0.3:
+            break
+        time.sleep(0.05)
+    client_mod.reap_children()
+    assert not _servers_under(basetemp), "a daemon survived"
+
+
+def _servers_under(base: Path) -> list[int]:
+    return _servers(lambda argv: any(a.startswith(str(base).encode()) for a in argv))
+
+
+def _servers(match: Callable[[list[bytes]], bool]) -> list[int]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"toolforge.daemon.server" in argv and match(argv) and pid_alive(int(proc.name)):
+            found.append(int(proc.name))
+    return found
+
+
+def _pid_in(status: Path) -> int | None:
+    try:
+        return int(json.loads(status.read_text())["pid"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _held(lock: Path) -> bool:
+    import fcntl
+
+    fd = os.open(lock, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def wait_for(cond: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = cond()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def daemon_pid(lib: Path) -> int | None:
+    doc = read_status(daemon_paths(lib))
+    return int(doc["pid"]) if doc else None
+
+
+def cli_process(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([PYTHON, "-m", "toolforge", *map(str, args)], capture_output=True,
+                          text=True, env=python_env(), timeout=60)
+
+
+# --- lifecycle -------------------------------------------------------------------------------
+
+
+def test_start_status_stop(lib: Path, daemons: Path) -> None:
+    started = run_cli("daemon", "start", "-L", lib, "--json")
+    assert started.exit_code == 0, started.stdout + started.stderr
+    assert started.json["started"] is True
+    pid = started.json["health"]["pid"]
+    paths = daemon_paths(lib)
+    assert stat.S_IMODE(paths.runtime_dir.stat().st_mode) == 0o700
+    assert stat.S_ISSOCK(paths.socket.stat().st_mode)
+    assert stat.S_IMODE(paths.socket.stat().st_mode) == 0o600
+    assert len(str(paths.socket)) < 108
+    doc = read_status(paths)
+    assert doc is not None and set(doc) == {"pid", "socket", "version", "library", "started_at"}
+    assert doc["pid"] == pid and doc["library"] == str(lib) and doc["version"] == __version__
+
+    again = run_cli("daemon", "start", "-L", lib, "--json")
+    assert again.json["started"] is False and again.json["health"]["pid"] == pid
+    status = run_cli("daemon", "status", "-L", lib, "--json").json
+    assert status["running"] is True and status["pid"] == pid
+
+    if shutil.which("curl"):  # what docs/daemon.md shows
+        out = subprocess.run(["curl", "-s", "--unix-socket", str(paths.socket),
+                              "http://localhost/v1/tools?status=active"],
+                             capture_output=True, text=True, check=True).stdout
+        assert [t["name"] for t in json.loads(out)["tools"]] == ["shout"]
+
+    logs = run_cli("daemon", "logs", "-n", "50", "-L", lib)
+    assert logs.exit_code == 0 and f"[{pid}] serving {lib}" in logs.stdout
+
+    restarted = run_cli("daemon", "restart", "-L", lib, "--json").json
+    assert restarted["stopped"]["pid"] == pid and restarted["started"]["started"] is True
+    wait_for(lambda: not pid_alive(pid), what="the old daemon to exit")
+    pid = restarted["started"]["health"]["pid"]
+
+    stopped = run_cli("daemon", "stop", "-L", lib, "--json")
+    assert stopped.exit_code == 0 and stopped.json == {
+        "was_running": True, "pid": pid, "how": "shutdown", "stale_cleaned": None}
+    assert not paths.socket.exists() and not paths.status.exists()
+    assert not lock_held(paths)
+    wait_for(lambda: not pid_alive(pid), what="the daemon to exit")
+    assert "stopped" in paths.log.read_text()
+    assert run_cli("daemon", "stop", "-L", lib, "--json").json["was_running"] is False
+    assert run_cli("daemon", "status", "-L", lib, "--json").json["running"] is False
+
+
+def test_cli_autostarts_the_daemon_and_prints_what_in_process_prints(
+    lib: Path, daemons: Path
+) -> None:
+    commands = [
+        ["list", "--json"], ["list"], ["list", "--status", "candidate", "--json"],
+        ["show", "shout", "--json"], ["show", "shout", "--version", "candidate", "--json"],
+        ["history", "--json"], ["history", "shout", "-n", "2"], ["diff", "shout", "--json"],
+        ["export", "--format", "mcp"],
+        ["show", "nobody", "--json"], ["show", "Bad-Name", "--json"], ["show", "nobody"],
+        ["promote", "nobody", "--json"], ["reject", "whisper", "--reason", " ", "--json"],
+        ["rollback", "--library", "HEAD", "shout", "--json"], ["export", "--format", "yaml"],
+    ]
+    assert daemon_pid(lib) is None
+    for cmd in commands:
+        via_daemon = run_cli(*cmd, "-L", lib)
+        in_process = run_cli("--no-daemon", *cmd, "-L", lib)
+        assert (via_daemon.exit_code, via_daemon.stdout, via_daemon.stderr) == \
+            (in_process.exit_code, in_process.stdout, in_process.stderr), cmd
+    pid = daemon_pid(lib)
+    assert pid is not None and pid_alive(pid)  # started by the first command, still there
+    # --no-daemon after the command works too, and leaves the daemon alone
+    assert run_cli("list", "--json", "-L", lib, "--no-daemon").json["tools"]
+    # a mutation through the daemon is a normal commit
+    src = write_src(lib.parent / "src", "echo_text")
+    added = run_cli("add", src, "--no-validate", "-L", lib, "--json")
+    assert added.exit_code == 0, added.stdout
+    assert git(lib, "log", "-1", "--format=%s").strip() == "add candidate echo_text v1"
+    assert daemon_pid(lib) == pid
+
+
+def write_src(base: Path, name: str, body: str = "return text.upper()") -> Path:
+    d = base / name
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "tool.py").write_text(make_tool(name, body=body))
+    (d / "test_tool.py").write_text(make_tests(name))
+    return d
+
+
+def test_two_simultaneous_starts_give_one_daemon(lib: Path, daemons: Path) -> None:
+    procs = [subprocess.Popen([PYTHON, "-m", "toolforge", "daemon", "start", "-L", str(lib),
+                               "--json"], stdout=subprocess.PIPE, text=True, env=python_env())
+             for _ in range(3)]
+    docs = [json.loads(p.communicate(timeout=60)[0]) for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    assert len({d["health"]["pid"] for d in docs}) == 1
+    assert sum(d["started"] for d in docs) <= 1
+    pid = docs[0]["health"]["pid"]
+    wait_for(lambda: _servers_of(lib) == [pid], timeout=5, what="the losers to exit")
+
+
+def _servers_of(lib: Path) -> list[int]:
+    return _servers(lambda argv: str(lib).encode() in argv)
+
+
+def test_sigkill_leaves_stale_files_that_are_cleaned_and_the_next_call_restarts(
+    lib: Path, daemons: Path
+) -> None:
+    pid = run_cli("daemon", "start", "-L", lib, "--json").json["health"]["pid"]
+    paths = daemon_paths(lib)
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: not pid_alive(pid), what="the kill")
+    client_mod.reap_children()
+    assert paths.socket.exists() and paths.status.exists()  # stale
+    status = run_cli("daemon", "status", "-L", lib, "--json").json
+    assert status["running"] is False and status["stale_cleaned"]["pid"] == pid
+    assert not paths.socket.exists() and not paths.status.exists()
+    # Crash again, and go straight to a command: it cleans up and brings the daemon back.
+    pid2 = run_cli("daemon", "start", "-L", lib, "--json").json["health"]["pid"]
+    os.kill(pid2, signal.SIGKILL)
+    wait_for(lambda: not pid_alive(pid2), what="the kill")
+    listing = run_cli("list", "--json", "-L", lib)
+    assert listing.exit_code == 0, listing.stdout + listing.stderr
+    pid3 = daemon_pid(lib)
+    assert pid3 not in (None, pid, pid2) and pid_alive(pid3)
+
+
+WORKER = r"""
+import json, random, sys, tempfile
+from pathlib import Path
+from typer.testing import CliRunner
+from toolforge.cli.app import app
+from conftest import make_tests, make_tool
+
+library, seed, log = sys.argv[1:4]
+rng = random.Random(int(seed))
+runner = CliRunner()
+scratch = Path(tempfile.mkdtemp())
+i = 0
+with open(log, "a", buffering=1) as out:
+    while True:
+        i += 1
+        name = rng.choice(["alpha", "beta", "gamma"])
+        roll = rng.random()
+        if roll < 0.2:
+            args = ["validate", name]  # a validation job on the daemon
+        elif roll < 0.6:
+            d = scratch / f"{name}{i}"
+            d.mkdir()
+            # Same behaviour, new code: every version passes the tests of the earlier ones.
+            (d / "tool.py").write_text(make_tool(name, body=f"return text.upper()  # {i}"))
+            (d / "test_tool.py").write_text(make_tests(name))
+            args = ["add", str(d), "--name", name]
+        else:
+            args = ["promote", name, "--allow-unisolated"]
+        result = runner.invoke(app, [*args, "-L", library, "--json"])
+        try:
+            doc = json.loads(result.stdout)
+        except ValueError:
+            doc = {"raw": result.stdout}
+        out.write(json.dumps({"args": args, "exit": result.exit_code, "result": doc}) + "\n")
+"""
+
+
+@pytest.mark.slow
+def test_kill9_during_adds_promotes_and_validations_never_corrupts_or_loses_a_change(
+    lib: Path, daemons: Path, tmp_path: Path
+) -> None:
+    log = tmp_path / "ops.jsonl"
+    worker = subprocess.Popen([PYTHON, "-c", WORKER, str(lib), "7", str(log)],
+                              env=python_env(), stdout=subprocess.DEVNULL)
+    rng = random.Random(1)
+    killed: list[int] = []
+    try:
+        for _ in range(10):
+            # Let the client get something done after each restart, then strike mid-stream.
+            wait_for(lambda n=_acked(log): _acked(log) > n, timeout=60, what="progress")
+            pid = wait_for(lambda: (p := daemon_pid(lib)) and pid_alive(p) and p not in killed
+                           and p, timeout=30, what="a daemon")
+            time.sleep(rng.uniform(0.0, 0.5))
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+            assert worker.poll() is None, "the client loop died"
+    finally:
+        worker.kill()
+        worker.wait()
+    ops = [json.loads(line) for line in log.read_text().splitlines()]
+    assert sum(op["exit"] == 0 for op in ops) >= 10
+    # The next command brings the daemon back; it finishes or undoes what a kill cut off.
+    probe = run_cli("add", write_src(tmp_path / "src", "probe"), "--no-validate", "-L", lib,
+                    "--json")
+    assert probe.exit_code == 0, probe.stdout
+    assert run_cli("daemon", "stop", "-L", lib).exit_code == 0
+    assert_library_valid(lib)
+    commits = set(git(lib, "rev-list", "HEAD").split())
+    acked = [op for op in ops if op["exit"] == 0 and op["args"][0] != "validate"]
+    assert acked
+    for op in acked:  # every change a client saw acknowledged is in the history
+        assert op["result"]["commit"] in commits, op
+
+
+def _acked(log: Path) -> int:
+    try:
+        return sum('"exit": 0' in line for line in log.read_text().splitlines())
+    except FileNotFoundError:
+        return 0
+
+
+def test_concurrent_clients(lib: Path, daemons: Path) -> None:
+    errors: list[BaseException] = []
+    results: dict[str, Any] = {}
+
+    def client_loop(n: int) -> None:
+        try:
+            client = connect(lib)  # several may race to start the daemon: one wins
+            try:
+                for _ in range(3):
+                    client.list_tools()
+                name = f"tool_{n}"
+                results[name] = client.add(make_tool(name), make_tests(name), validate=False)
+                assert name in {t.name for t in client.list_tools().tools}
+            finally:
+                client.close()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=client_loop, args=(n,)) for n in range(5)]
+    for t in threads:
+        t.start()
+    # Meanwhile an in-process (--no-daemon) writer, under the same library lock.
+    svc = LibraryService(lib)
+    try:
+        local = svc.add(make_tool("local_tool"), make_tests("local_tool"), validate=False)
+    finally:
+        svc.close()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    wait_for(lambda: len(_servers_of(lib)) == 1, timeout=5, what="one daemon")
+    commits = set(git(lib, "rev-list", "HEAD").split())
+    assert {r.commit for r in results.values()} | {local.commit} <= commits
+    assert len(results) == 5
+    assert_library_valid(lib)
+
+
+def test_a_slow_event_consumer_does_not_block_other_clients(lib: Path, daemons: Path) -> None:
+    client = connect(lib)
+    slow = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    try:
+        slow.connect(str(daemon_paths(lib).socket))
+        slow.sendall(b"GET /v1/events HTTP/1.1\r\nHost: x\r\n\r\n")
+        slow.settimeout(10)
+        head = b""
+        while b"subscribed" not in head:  # subscribed; from now on it never reads
+            chunk = slow.recv(4096)
+            assert chunk, head
+            head += chunk
+        job = client.submit_job("sleep", params={"lines": 20_000})  # ~20k events, MBs
+        worst = 0.0
+        while client.job(job.id).state not in ("succeeded", "failed"):
+            started = time.monotonic()
+            assert client.list_tools().tools
+            worst = max(worst, time.monotonic() - started)
+        assert client.job(job.id).state == "succeeded"
+        assert worst < 2.0, worst
+        seen = b""
+        slow.settimeout(5)
+        while b"lagged" not in seen:  # once it reads again, it learns what it missed
+            chunk = slow.recv(65536)
+            assert chunk, "stream closed"
+            seen = seen[-100:] + chunk
+    finally:
+        slow.close()
+        client.close()
+
+
+def test_watch_json_prints_a_promote_made_by_another_client(lib: Path, daemons: Path) -> None:
+    assert run_cli("daemon", "start", "-L", lib).exit_code == 0
+    watch = subprocess.Popen([PYTHON, "-m", "toolforge", "watch", "--json", "-L", str(lib)],
+                             stdout=subprocess.PIPE, text=True, env=python_env())
+    try:
+        assert watch.stdout is not None
+        lines = _lines(watch.stdout, timeout=20)
+        assert json.loads(next(lines))["type"] == "subscribed"
+        promoted = run_cli("promote", "whisper", "--allow-unisolated", "-L", lib, "--json")
+        assert promoted.exit_code == 0, promoted.stdout
+        for line in lines:
+            event = json.loads(line)
+            if event["type"] == "tool_promoted":
+                assert event["tool"] == "whisper"
+                assert event["commit"] == promoted.json["commit"]
+                break
+    finally:
+        watch.send_signal(signal.SIGINT)
+        assert watch.wait(10) == 0
+
+
+def _lines(stream: Any, timeout: float) -> Iterator[str]:
+    sel = selectors.DefaultSelector()
+    sel.register(stream, selectors.EVENT_READ)
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        assert left > 0 and sel.select(left), "no output in time"
+        line = stream.readline()
+        assert line, "stream ended"
+        yield line
+
+
+def test_jobs_queue_run_cancel_follow_and_outlive_the_daemon(
+    lib: Path, daemons: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TOOLFORGE_DAEMON_JOBS", "1")
+    client = connect(lib)
+    try:
+        quick = client.submit_job("sleep", params={"lines": 2, "seconds": 0.2})
+        followed = run_cli("jobs", str(quick.id), "--follow", "-L", lib)
+        assert followed.exit_code == 0 and followed.stdout == "line 0\nline 1\n"
+        assert "succeeded" in followed.stderr
+        long = client.submit_job("sleep", params={"seconds": 60})
+        queued = client.submit_job("sleep")
+        wait_for(lambda: client.job(long.id).state == "running", what="the long job")
+        assert client.job(queued.id).state == "queued"
+        cancelled = run_cli("jobs", str(queued.id), "--cancel", "-L", lib, "--json")
+        assert cancelled.json["state"] == "cancelled"
+        client.cancel_job(long.id)
+        wait_for(lambda: client.job(long.id).state == "cancelled", timeout=5)
+        listing = run_cli("jobs", "-L", lib, "--json").json["jobs"]
+        assert [(j["id"], j["state"]) for j in listing] == [
+            (queued.id, "cancelled"), (long.id, "cancelled"), (quick.id, "succeeded")]
+        # A job running when the daemon dies: failed, "daemon stopped", after the restart.
+        doomed = client.submit_job("sleep", params={"seconds": 60})
+        wait_for(lambda: client.job(doomed.id).state == "running", what="the doomed job")
+        os.kill(client.health().pid, signal.SIGKILL)
+    finally:
+        client.close()
+    offline = run_cli("--no-daemon", "jobs", "-L", lib, "--json").json["jobs"]
+    assert offline[0]["id"] == doomed.id and offline[0]["state"] == "running"
+    after = run_cli("jobs", str(doomed.id), "-L", lib, "--json")  # restarts the daemon
+    assert after.json["state"] == "failed" and after.json["error"] == "daemon stopped"
+    # A graceful stop cancels a running job cleanly.
+    with DaemonClient(lib) as again:
+        running = again.submit_job("sleep", params={"seconds": 60})
+        wait_for(lambda: again.job(running.id).state == "running", what="a job")
+    assert run_cli("daemon", "stop", "-L", lib, "--json").json["how"] == "shutdown"
+    final = run_cli("--no-daemon", "jobs", str(running.id), "-L", lib, "--json").json
+    assert final["state"] == "cancelled"
+
+
+def test_watcher_announces_a_hand_edit_and_commits_nothing(lib: Path, daemons: Path) -> None:
+    client = connect(lib)
+    events: list[dict[str, Any]] = []
+    subscribed = threading.Event()
+
+    def collect() -> None:
+        with DaemonClient(lib) as listener:
+            for event in listener.events():
+                events.append(event)
+                subscribed.set()
+
+    thread = threading.Thread(target=collect, daemon=True)
+    thread.start()
+    try:
+        assert subscribed.wait(10)
+        promoted = client.promote("whisper", allow_unisolated=True)  # the daemon's own write
+        head = git(lib, "rev-parse", "HEAD")
+        assert head.strip() == promoted.commit
+        path = lib / "tools/shout/tool.py"
+        path.write_text(path.read_text() + "# edited by hand\n")
+        edit = wait_for(lambda: next((e for e in events if e["type"] == "hand_edit"), None),
+                        what="the hand_edit event")
+        assert edit["tool"] == "shout" and edit["paths"] == ["tools/shout/tool.py"]
+        wait_for(lambda: any(e["type"] == "job_finished" and e["kind"] == "hand_edit"
+                             for e in events), what="the hand_edit job")
+        assert not any(e["type"] == "hand_edit" and e["tool"] == "whisper" for e in events)
+        assert git(lib, "rev-parse", "HEAD") == head  # nothing committed
+        assert git(lib, "status", "--porcelain").strip() == "M tools/shout/tool.py"
+    finally:
+        client.shutdown()
+        client.close()
+        thread.join(10)
+    assert events[-1]["type"] == "daemon_stopping"
+
+
+def test_the_daemon_keeps_its_stdio_away_from_the_client(lib: Path, daemons: Path) -> None:
+    # A command whose output is piped must finish even though it started a daemon that
+    # lives on (the daemon must not hold the pipe open).
+    done = cli_process("list", "--json", "-L", lib)
+    assert done.returncode == 0 and json.loads(done.stdout)["tools"]
+    assert daemon_pid(lib) is not None
+
+
+def test_validate_runs_as_a_daemon_job_and_reports_like_in_process(
+    lib: Path, daemons: Path
+) -> None:
+    via_daemon = run_cli("validate", "whisper", "--json", "-L", lib)
+    in_process = run_cli("--no-daemon", "validate", "whisper", "--json", "-L", lib)
+    assert via_daemon.exit_code == in_process.exit_code == 0, via_daemon.stdout
+    volatile = {"id", "created_at", "duration_ms", "layers"}
+    strip = lambda doc: {k: v for k, v in doc.items() if k not in volatile}  # noqa: E731
+    assert strip(via_daemon.json) == strip(in_process.json)
+    assert [layer["name"] for layer in via_daemon.json["layers"]] == \
+        [layer["name"] for layer in in_process.json["layers"]]
+    jobs = run_cli("jobs", "-L", lib, "--json").json["jobs"]
+    assert [(j["kind"], j["tool"], j["state"]) for j in jobs] == [
+        ("validate", "whisper", "succeeded")]
+    with DaemonClient(lib) as client:
+        latest = client.latest_report("whisper")
+        assert latest is not None and latest.id == in_process.json["id"]  # the newest
+        assert client.latest_report("nobody") is None
+    missing = run_cli("validate", "nobody", "--json", "-L", lib)
+    assert (missing.exit_code, missing.json["error"]) == (1, "not_found")
+    assert missing.stdout == run_cli("--no-daemon", "validate", "nobody", "--json",
+                                     "-L", lib).stdout
+
+
+def test_a_daemon_of_another_version_gets_a_warning(
+    lib: Path, daemons: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run_cli("daemon", "start", "-L", lib).exit_code == 0
+    monkeypatch.setattr(client_mod, "__version__", "0.0.0-other")
+    result = run_cli("list", "-L", lib, "--json")
+    assert result.exit_code == 0 and result.json["tools"]
+    assert "warning:" in result.stderr and "toolforge daemon restart" in result.stderr
+
+
+PROBE = """
+import json, sys
+from toolforge.cli.app import app
+sys.argv = ["toolforge", "list", "--json", "-L", sys.argv[1]]
+try:
+    app()
+except SystemExit:
+    pass
+print("@@" + json.dumps(sorted({m.split(".")[0] for m in sys.modules})))
+"""
+
+
+def test_the_thin_client_imports_no_server_side_modules(lib: Path, daemons: Path) -> None:
+    assert run_cli("daemon", "start", "-L", lib).exit_code == 0
+    out = subprocess.run([PYTHON, "-c", PROBE, str(lib)], capture_output=True, text=True,
+                         env=python_env(), check=True).stdout
+    modules = set(json.loads(out.rsplit("@@", 1)[1]))
+    assert "httpx" in modules  # it did go through the daemon
+    assert not modules & {"fastapi", "starlette", "uvicorn", "watchdog", "textual", "litellm"}
+
+
+def test_cached_listing_follows_every_writer(lib: Path, daemons: Path) -> None:
+    client = connect(lib)
+    try:
+        first = client.list_tools()
+        assert client.list_tools() == first
+        # a hand edit of a tool.toml (no commit)
+        meta = lib / "tools/shout/tool.toml"
+        meta.write_text(meta.read_text().replace("Upper-case a text.", "Louder."))
+        wait_for(lambda: next(t for t in client.list_tools().tools
+                              if t.name == "shout" and t.location == "tools"
+                              ).description == "Louder.", timeout=5, what="the edit to show")
+        git(lib, "checkout", "--", "tools/shout")
+        # an in-process writer (another process would do the same)
+        svc = LibraryService(lib)
+        try:
+            svc.add(make_tool("newcomer"), make_tests("newcomer"), validate=False)
+        finally:
+            svc.close()
+        assert "newcomer" in {t.name for t in client.list_tools().tools}  # HEAD moved
+        assert client.list_tools() == LibraryService(lib).list_tools()
+    finally:
+        client.close()
+
+
+def test_a_daemon_whose_library_is_deleted_stops(lib: Path, daemons: Path) -> None:
+    pid = run_cli("daemon", "start", "-L", lib, "--json").json["health"]["pid"]
+    shutil.rmtree(lib)
+    wait_for(lambda: not pid_alive(pid), timeout=15, what="the daemon to stop")
+    assert not daemon_paths(lib).socket.exists()

@@ -1,0 +1,441 @@
+"""Validation runs and the unforgeable verdict, with the REAL sandbox (no mocks).
+
+Each spoofing attempt is its own test: a tool (or test module) that fails honestly, plus
+one trick, must still produce a report that is not passed.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from toolforge.sandbox.backends import SandboxBackend, select_backend
+from toolforge.sandbox.harness import TestRunReport, run_tests
+from toolforge.sandbox.limits import Limits
+from toolforge.sandbox.pool import WarmPool
+
+ADD = '''
+def add(a: int, b: int) -> int:
+    """Add two integers."""
+    return a + b
+'''
+
+# A tool that is simply wrong: add(2, 2) is 5.
+WRONG_ADD = '''
+def add(a: int, b: int) -> int:
+    """Add two integers (badly)."""
+    return a + b + (1 if (a, b) == (2, 2) else 0)
+'''
+
+TESTS = '''
+import pytest
+from tool import add
+
+
+def test_small():
+    assert add(1, 2) == 3
+
+
+def test_two_and_two():
+    assert add(2, 2) == 4
+
+
+@pytest.mark.parametrize("a,b,total", [(0, 0, 0), (-1, 1, 0)])
+def test_table(a, b, total):
+    assert add(a, b) == total
+
+
+def test_type_error():
+    with pytest.raises(TypeError, match="unsupported operand|can only concatenate"):
+        add("x", 1)
+
+
+def test_approx():
+    assert add(0.1, 0.2) == pytest.approx(0.3)
+'''
+
+
+@pytest.fixture(params=["bwrap", "rlimit"])
+def backend(request: pytest.FixtureRequest) -> SandboxBackend:
+    return select_backend(request.param)
+
+
+@pytest.fixture
+def bwrap() -> SandboxBackend:
+    return select_backend("bwrap")
+
+
+def _outcomes(report: TestRunReport) -> dict[str, str]:
+    return {f"{t.suite}:{t.name}": t.outcome for t in report.tests}
+
+
+def _with_trick(trick: str, *, at_import: str = "") -> str:
+    """WRONG_ADD plus `trick` run inside add() before it returns its wrong answer."""
+    body = "".join(f"    {line}\n" for line in trick.strip().splitlines())
+    return (
+        f"{at_import}\n"
+        "def add(a: int, b: int) -> int:\n"
+        '    """Add two integers (badly)."""\n'
+        f"{body}"
+        "    return a + b + (1 if (a, b) == (2, 2) else 0)\n"
+    )
+
+
+def _assert_still_fails(report: TestRunReport) -> None:
+    assert not report.passed, report
+    assert _outcomes(report)["candidate:test_two_and_two"] != "passed", report
+
+
+# --- honest runs ---------------------------------------------------------------------------
+
+
+def test_a_correct_tool_passes(backend: SandboxBackend) -> None:
+    report = run_tests(ADD, "add", [("candidate", TESTS)], backend=backend)
+    assert report.passed, report
+    assert report.backend == backend.name
+    assert report.isolated is backend.isolating
+    assert set(_outcomes(report).values()) == {"passed"}
+    assert len(report.tests) == 6
+    assert "candidate:test_table[-1-1-0]" in _outcomes(report)
+    assert all(t.tool_calls == 1 for t in report.tests)
+    assert report.problems == report.limit_hits == []
+    assert report.duration_ms > 0
+
+
+def test_a_wrong_tool_fails_with_an_explanation(backend: SandboxBackend) -> None:
+    report = run_tests(WRONG_ADD, "add", [("candidate", TESTS)], backend=backend)
+    assert not report.passed
+    failed = [t for t in report.tests if t.outcome != "passed"]
+    assert [t.name for t in failed] == ["test_two_and_two"]
+    assert "assert add(2, 2) == 4" in failed[0].message
+    assert "left:  5" in failed[0].message
+    assert "test_tool.py:11" in failed[0].message
+
+
+def test_rlimit_reports_say_they_are_not_isolated_and_cannot_promote() -> None:
+    report = run_tests(ADD, "add", [("candidate", TESTS)], backend=select_backend("rlimit"))
+    assert report.passed
+    assert report.isolated is False
+    assert any("NOT isolated" in w for w in report.warnings)
+    assert "NOT isolated" in report.summary()
+    assert not report.promotable()
+    assert report.promotable(allow_unisolated=True)
+    bwrap_report = run_tests(ADD, "add", [("candidate", TESTS)], backend=select_backend("bwrap"))
+    assert bwrap_report.promotable()
+
+
+def test_tool_exceptions_keep_their_builtin_class_and_custom_names(bwrap: SandboxBackend) -> None:
+    source = (
+        "class ParseError(ValueError):\n    pass\n\n"
+        "def parse(text: str) -> dict:\n"
+        "    if text == 'bad':\n        raise ParseError('cannot parse bad')\n"
+        "    if text == 'key':\n        raise KeyError('missing')\n"
+        "    return {'text': text}\n"
+    )
+    tests = (
+        "import pytest\nfrom tool import parse, ParseError\n\n"
+        "def test_custom_by_builtin_base():\n"
+        "    with pytest.raises(ValueError, match='cannot parse'):\n        parse('bad')\n\n"
+        "def test_custom_by_name():\n"
+        "    with pytest.raises(ParseError):\n        parse('bad')\n\n"
+        "def test_key_error_message():\n"
+        "    with pytest.raises(KeyError) as info:\n        parse('key')\n"
+        "    assert str(info.value) == \"'missing'\"\n\n"
+        "def test_value():\n    assert parse('ok') == {'text': 'ok'}\n"
+    )
+    report = run_tests(source, "parse", [("candidate", tests)], backend=bwrap)
+    assert report.passed, report
+
+
+def test_an_unexpected_tool_exception_shows_the_tool_traceback(bwrap: SandboxBackend) -> None:
+    source = "def add(a: int, b: int) -> int:\n    return a / 0\n"
+    report = run_tests(source, "add", [("candidate", TESTS)], backend=bwrap)
+    message = _outcomes(report) and report.tests[0].message
+    assert "ZeroDivisionError: division by zero" in message
+    assert 'File "tool.py", line 2, in add' in message
+
+
+def test_a_hanging_tool_fails_its_tests_at_wall_time(bwrap: SandboxBackend) -> None:
+    source = _with_trick("import time\nif a == 2:\n    time.sleep(60)")
+    report = run_tests(source, "add", [("candidate", TESTS)], backend=bwrap,
+                       limits=Limits(wall_time_s=1.0))
+    _assert_still_fails(report)
+    assert any("wall_time" in hit for hit in report.limit_hits)
+    assert report.duration_ms < 5000
+
+
+# --- regression suites ---------------------------------------------------------------------
+
+
+def test_earlier_versions_tests_keep_running_and_regressions_fail(
+    backend: SandboxBackend,
+) -> None:
+    v1_tests = "from tool import add\n\ndef test_v1_contract():\n    assert add(2, 2) == 4\n"
+    candidate_tests = "from tool import add\n\ndef test_new():\n    assert add(1, 1) == 2\n"
+    suites = [("candidate", candidate_tests), ("v1", v1_tests)]
+    good = run_tests(ADD, "add", suites, backend=backend)
+    bad = run_tests(WRONG_ADD, "add", suites, backend=backend)
+    assert good.passed
+    assert not bad.passed
+    assert _outcomes(bad) == {"candidate:test_new": "passed", "v1:test_v1_contract": "failed"}
+
+
+def test_a_candidate_test_file_cannot_patch_a_regression_suite(bwrap: SandboxBackend) -> None:
+    sneaky_candidate = (
+        "import builtins, sys\nfrom tool import add\n\n"
+        "builtins.AssertionError = type('Nope', (Exception,), {})\n"
+        "sys.modules['tool'].add = lambda a, b: 4\n\n"
+        "def test_new():\n    assert add(1, 1) == 2\n"
+    )
+    v1_tests = "from tool import add\n\ndef test_v1_contract():\n    assert add(2, 2) == 4\n"
+    report = run_tests(WRONG_ADD, "add", [("candidate", sneaky_candidate), ("v1", v1_tests)],
+                       backend=bwrap)
+    assert _outcomes(report)["v1:test_v1_contract"] == "failed"
+    assert not report.passed
+
+
+# --- test files that cannot validate anything ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("tests", "problem"),
+    [
+        ("from tool import add\n\nX = add(1, 2)\n", "has no test functions"),
+        ("from tool import add\n\ndef test_nothing():\n    add(1, 2)\n",
+         "test_nothing asserts nothing"),
+        ("def test_math():\n    assert 1 + 1 == 2\n", "never imports the tool"),
+        ("import tool\n\ndef test_math():\n    assert 1 + 1 == 2\n",
+         "never calls the tool"),
+        ("from tool import add\n\ndef test_x(:\n", "does not parse"),
+        ("from tool import add\n\ndef test_never_checks():\n    if False:\n"
+         "        assert add(1, 2) == 3\n    add(1, 2)\n",
+         "passed without running any assertion"),
+        ("from tool import add\n\nclass TestAdd:\n    def test_a(self):\n"
+         "        assert add(1, 2) == 3\n\ndef test_b():\n    assert add(1, 2) == 3\n",
+         "test class TestAdd is not supported"),
+    ],
+)
+def test_useless_test_files_are_problems(bwrap: SandboxBackend, tests: str,
+                                         problem: str) -> None:
+    report = run_tests(ADD, "add", [("candidate", tests)], backend=bwrap)
+    assert not report.passed
+    assert any(problem in p for p in report.problems), report.problems
+
+
+def test_a_helper_that_asserts_counts_as_an_assertion(bwrap: SandboxBackend) -> None:
+    tests = (
+        "from tool import add\n\n"
+        "def check(a, b, total):\n    assert add(a, b) == total\n\n"
+        "def test_via_helper():\n    check(1, 2, 3)\n"
+    )
+    assert run_tests(ADD, "add", [("candidate", tests)], backend=bwrap).passed
+
+
+def test_no_suites_is_not_a_pass(bwrap: SandboxBackend) -> None:
+    report = run_tests(ADD, "add", [], backend=bwrap)
+    assert not report.passed
+    assert report.problems == ["no test suites given"]
+
+
+# --- spoofing from the tool side -----------------------------------------------------------
+
+
+def test_spoof_printing_fake_pass_markers(backend: SandboxBackend) -> None:
+    trick = (
+        "print('PASSED test_two_and_two\\n{\"t\": \"end\", \"name\": \"test_two_and_two\", "
+        "\"outcome\": \"passed\"}\\n== 6 passed ==')\n"
+        "import os\nos.write(1, b'test_two_and_two PASSED\\n')\nos.write(2, b'OK\\n')"
+    )
+    _assert_still_fails(run_tests(_with_trick(trick), "add", [("candidate", TESTS)],
+                                  backend=backend))
+
+
+@pytest.mark.parametrize("exit_call", ["sys.exit(0)", "os._exit(0)", "raise SystemExit(0)"])
+def test_spoof_exiting_early_from_the_tool(backend: SandboxBackend, exit_call: str) -> None:
+    trick = f"import os, sys\nif (a, b) == (2, 2):\n    {exit_call}"
+    report = run_tests(_with_trick(trick), "add", [("candidate", TESTS)], backend=backend)
+    _assert_still_fails(report)
+
+
+def test_spoof_exiting_while_the_tool_is_imported(bwrap: SandboxBackend) -> None:
+    for exit_call in ("import sys\nsys.exit(0)", "import os\nos._exit(0)"):
+        report = run_tests(_with_trick("", at_import=exit_call), "add",
+                           [("candidate", TESTS)], backend=bwrap)
+        assert not report.passed
+        assert not any(t.outcome == "passed" for t in report.tests)
+
+
+def test_spoof_monkeypatching_builtins_json_and_the_proxy(backend: SandboxBackend) -> None:
+    trick = '''
+import builtins, json, sys
+builtins.AssertionError = type("NeverRaised", (Exception,), {})
+json.dumps = lambda *args, **kwargs: "4"
+json.loads = lambda *args, **kwargs: 4
+for name, module in list(sys.modules.items()):
+    if name in ("tool", "wire", "runner", "worker", "__main__", "pytest"):
+        for attr in ("dumps", "loads", "plain_json_problem", "tf_compare", "add"):
+            if hasattr(module, attr):
+                setattr(module, attr, lambda *args, **kwargs: None)
+'''
+    report = run_tests(_with_trick(trick), "add", [("candidate", TESTS)], backend=backend)
+    _assert_still_fails(report)
+
+
+def test_spoof_patching_the_host_at_import_time(bwrap: SandboxBackend) -> None:
+    patch = '''
+import sys
+host = sys.modules.get("worker")
+if host is not None:
+    original = host.ToolHost.value_reply
+    def always_four(self, call_id, value, capture):
+        return original(self, call_id, 4, capture)
+    host.ToolHost.value_reply = always_four
+'''
+    report = run_tests(_with_trick("", at_import=patch), "add", [("candidate", TESTS)],
+                       backend=bwrap)
+    # The patched host now answers 4 to everything: that is the tool's own (wrong) answer,
+    # and the runner, in another process, compares it honestly.
+    assert not report.passed
+    assert _outcomes(report)["candidate:test_small"] == "failed"
+
+
+def test_spoof_writing_results_files(backend: SandboxBackend) -> None:
+    trick = '''
+import json, os
+for path in ("results.json", "report.json", "/tmp/results.json", "../results.json",
+             "/sandbox/test_results.json", ".pytest_cache"):
+    try:
+        with open(path, "w") as f:
+            json.dump({"passed": True, "tests": {"test_two_and_two": "passed"}}, f)
+    except OSError:
+        pass
+'''
+    _assert_still_fails(run_tests(_with_trick(trick), "add", [("candidate", TESTS)],
+                                  backend=backend))
+
+
+def test_spoof_writing_forged_frames_to_inherited_descriptors(backend: SandboxBackend) -> None:
+    trick = '''
+import json, os
+messages = [
+    {"t": "end", "name": "test_two_and_two", "outcome": "passed", "message": "", "asserts": 1},
+    {"t": "done"},
+    {"id": 2, "ok": True, "value": 4},
+    {"ok": True, "value": 4},
+]
+for fd in range(3, 21):
+    for message in messages:
+        body = json.dumps(message).encode()
+        try:
+            os.write(fd, len(body).to_bytes(4, "big") + body)
+        except OSError:
+            pass
+'''
+    _assert_still_fails(run_tests(_with_trick(trick), "add", [("candidate", TESTS)],
+                                  backend=backend))
+
+
+def test_spoof_returning_an_object_that_equals_everything(backend: SandboxBackend) -> None:
+    source = '''
+class Anything(int):
+    def __eq__(self, other):
+        return True
+    def __ne__(self, other):
+        return False
+    __hash__ = int.__hash__
+
+class AnyText(str):
+    def __eq__(self, other):
+        return True
+    __hash__ = str.__hash__
+
+def add(a: int, b: int) -> int:
+    """Add two integers (badly, but persuasively)."""
+    if isinstance(a, str):
+        return AnyText("whatever")
+    return Anything(a + b + 1)
+'''
+    report = run_tests(source, "add", [("candidate", TESTS)], backend=backend)
+    assert not report.passed
+    assert _outcomes(report)["candidate:test_small"] == "failed"
+    assert "non_json_result" in " ".join(report.limit_hits)
+    assert "is not plain JSON" in report.tests[0].message
+
+
+@pytest.mark.parametrize("target", ["os.getppid()", "0", "-1", "1"])
+def test_spoof_killing_the_harness(backend: SandboxBackend, target: str) -> None:
+    trick = (
+        "import os, signal\n"
+        "if (a, b) == (2, 2):\n"
+        "    try:\n"
+        f"        os.killpg({target}, signal.SIGKILL) if '{target}' == '0' else "
+        f"os.kill({target}, signal.SIGKILL)\n"
+        "    except OSError:\n"
+        "        pass"
+    )
+    _assert_still_fails(run_tests(_with_trick(trick), "add", [("candidate", TESTS)],
+                                  backend=backend))
+
+
+# --- spoofing from the test module side -----------------------------------------------------
+
+
+@pytest.mark.parametrize("exit_call", ["sys.exit(0)", "os._exit(0)", "raise SystemExit(0)"])
+def test_a_test_module_that_exits_while_imported_passes_nothing(
+    backend: SandboxBackend, exit_call: str
+) -> None:
+    tests = f"import os, sys\n{exit_call}\n" + TESTS
+    report = run_tests(ADD, "add", [("candidate", tests)], backend=backend)
+    assert not report.passed
+    assert not any(t.outcome == "passed" for t in report.tests)
+
+
+@pytest.mark.parametrize("exit_call", ["sys.exit(0)", "os._exit(0)", "raise SystemExit(0)"])
+def test_a_test_that_exits_does_not_pass_the_rest(backend: SandboxBackend,
+                                                  exit_call: str) -> None:
+    tests = TESTS.replace(
+        "def test_small():\n", f"def test_small():\n    import os, sys\n    {exit_call}\n"
+    )
+    report = run_tests(WRONG_ADD, "add", [("candidate", tests)], backend=backend)
+    _assert_still_fails(report)
+    assert _outcomes(report)["candidate:test_small"] != "passed"
+
+
+def test_a_runner_killed_mid_suite_leaves_errors_not_passes(bwrap: SandboxBackend) -> None:
+    tests = TESTS.replace(
+        "def test_two_and_two():\n",
+        "def test_two_and_two():\n    import os, signal\n    os.kill(os.getpid(), 9)\n",
+    )
+    report = run_tests(ADD, "add", [("candidate", tests)], backend=bwrap)
+    assert not report.passed
+    outcomes = _outcomes(report)
+    assert outcomes["candidate:test_small"] == "passed"
+    assert outcomes["candidate:test_two_and_two"] == "error"
+    assert outcomes["candidate:test_approx"] == "error"
+
+
+def test_a_test_that_loops_forever_is_stopped_at_the_suite_wall_time(
+    bwrap: SandboxBackend,
+) -> None:
+    tests = TESTS.replace("def test_approx():\n", "def test_approx():\n    while True:\n"
+                                                   "        pass\n")
+    report = run_tests(ADD, "add", [("candidate", tests)], backend=bwrap,
+                       limits=Limits(wall_time_s=1.0))
+    assert not report.passed
+    assert _outcomes(report)["candidate:test_approx"] == "error"
+    assert "wall time" in next(t.message for t in report.tests if t.name == "test_approx")
+
+
+# --- the warm pool ---------------------------------------------------------------------------
+
+
+def test_the_warm_pool_serves_validations_and_never_reuses_a_sandbox(
+    bwrap: SandboxBackend,
+) -> None:
+    with WarmPool(bwrap, size=1) as pool:
+        assert pool.wait_ready()
+        first = run_tests(ADD, "add", [("candidate", TESTS)], backend=bwrap, pool=pool)
+        assert pool.wait_ready()
+        second = run_tests(WRONG_ADD, "add", [("candidate", TESTS)], backend=bwrap, pool=pool)
+        assert pool.hits >= 4
+    assert first.passed
+    assert not second.passed
