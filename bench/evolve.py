@@ -18,9 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from toolforge.demo.run import demo_files, prepare_library  # noqa: E402
-from toolforge.evolve.tasks import load_tasks  # noqa: E402
-from toolforge.service.evolution_service import EvolutionService  # noqa: E402
+from toolforge.demo.run import demo_files, prepare_library
+from toolforge.evolve.tasks import load_tasks
+from toolforge.service.evolution_service import EvolutionService
 
 BUDGET_MS = 1000.0
 

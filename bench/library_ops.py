@@ -23,9 +23,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from toolforge.library.settings import DEFAULT_SETTINGS_TOML  # noqa: E402
-from toolforge.library.store import GITIGNORE  # noqa: E402
-from toolforge.service.library_service import LibraryService  # noqa: E402
+from toolforge.library.settings import DEFAULT_SETTINGS_TOML
+from toolforge.library.store import GITIGNORE
+from toolforge.service.library_service import LibraryService
 
 BUDGET_MS = {"list": 150.0, "promote": 100.0, "rollback": 100.0}
 TOOLFORGE = str(Path(sys.executable).with_name("toolforge"))
@@ -116,7 +116,7 @@ def timed(fn: Callable[[], object], reps: int) -> list[float]:
 
 def pct(values: list[float], q: float) -> float:
     values = sorted(values)
-    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
 
 
 def report(size: int, op: str, ms: list[float]) -> None:

@@ -188,6 +188,18 @@ async def test_mutations_commit_and_publish_events(api: Api, lib: Path) -> None:
     assert git(lib, "status", "--porcelain") == ""
 
 
+async def test_validations_started_by_the_service_run_as_jobs(api: Api) -> None:
+    client, _ = api
+    resp = await client.post("/v1/tools", json={"code": make_tool("echo_text"),
+                                                 "tests": make_tests("echo_text")})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["details"]["validation"]["verdict"] == "passed"  # add's own report
+    jobs = (await client.get("/v1/jobs")).json()["jobs"]
+    assert [(j["kind"], j["tool"], j["state"]) for j in jobs] == [
+        ("validate", "echo_text", "succeeded")]
+    assert jobs[0]["result"]["id"] == resp.json()["details"]["validation"]["id"]
+
+
 async def test_malformed_requests_get_4xx(api: Api, lib: Path) -> None:
     client, _ = api
     head = git(lib, "rev-parse", "HEAD")
@@ -485,3 +497,38 @@ def test_client_methods_have_the_service_signatures(method: str) -> None:
         return [(p.name, p.kind, p.default) for p in inspect.signature(fn).parameters.values()]
 
     assert shape(getattr(DaemonClient, method)) == shape(service_method)
+
+
+# --- trajectories ------------------------------------------------------------------------------
+
+
+async def test_agents_outside_python_report_runs(api: Api) -> None:
+    client, _ = api
+    runs = "\n".join([
+        '{"task": "count errors in log A", "final_answer": "3", "expected": 3}',
+        '{"task": "count errors in log B", "final_answer": "no idea", "expected": 5,'
+        ' "steps": [{"tool": "grep_log", "arguments": {"q": "E"}, "error": "boom"}]}',
+    ])
+    resp = await client.post("/v1/trajectories", content=runs)
+    assert resp.status_code == 201, resp.text
+    body = resp.json()
+    assert body["recorded"] == 2
+    assert [t["success"] for t in body["trajectories"]] == [True, False]
+    assert {t["source"] for t in body["trajectories"]} == {"api"}
+    failed = (await client.get("/v1/trajectories", params={"failed": True})).json()
+    assert [t["task"] for t in failed] == ["count errors in log B"]
+    one = (await client.get(f"/v1/trajectories/{failed[0]['id'][:8]}")).json()
+    assert one["steps"][0]["tool"] == "grep_log"
+
+
+async def test_malformed_trajectory_reports_are_4xx_and_record_nothing(api: Api) -> None:
+    client, _ = api
+    bad = '{"task": "ok", "final_answer": "1"}\n{"final_answer": "no task"}'
+    resp = await client.post("/v1/trajectories", content=bad)
+    assert 400 <= resp.status_code < 500, resp.text
+    assert resp.json()["message"]
+    garbage = await client.post("/v1/trajectories", content="{not json")
+    assert 400 <= garbage.status_code < 500
+    assert (await client.get("/v1/trajectories")).json() == []
+    missing = await client.get("/v1/trajectories/nosuchid")
+    assert missing.status_code == 404

@@ -550,6 +550,10 @@ def test_validate_runs_as_a_daemon_job_and_reports_like_in_process(
         latest = client.latest_report("whisper")
         assert latest is not None and latest.id == in_process.json["id"]  # the newest
         assert client.latest_report("nobody") is None
+    added = run_cli("add", write_src(lib.parent / "src", "echo_text"), "-L", lib, "--json")
+    assert added.exit_code == 0 and added.json["details"]["validation"]["verdict"] == "passed"
+    jobs = run_cli("jobs", "-L", lib, "--json").json["jobs"]
+    assert (jobs[0]["kind"], jobs[0]["tool"]) == ("validate", "echo_text")  # add's, as a job
     missing = run_cli("validate", "nobody", "--json", "-L", lib)
     assert (missing.exit_code, missing.json["error"]) == (1, "not_found")
     assert missing.stdout == run_cli("--no-daemon", "validate", "nobody", "--json",
@@ -616,3 +620,36 @@ def test_a_daemon_whose_library_is_deleted_stops(lib: Path, daemons: Path) -> No
     shutil.rmtree(lib)
     wait_for(lambda: not pid_alive(pid), timeout=15, what="the daemon to stop")
     assert not daemon_paths(lib).socket.exists()
+
+
+def test_commits_made_without_the_daemon_are_announced_once(lib: Path, daemons: Path) -> None:
+    client = connect(lib)
+    events: list[dict[str, Any]] = []
+    subscribed = threading.Event()
+
+    def collect() -> None:
+        with DaemonClient(lib) as listener:
+            for event in listener.events():
+                events.append(event)
+                subscribed.set()
+
+    thread = threading.Thread(target=collect, daemon=True)
+    thread.start()
+    try:
+        assert subscribed.wait(10)
+        own = client.retire("shout")  # the daemon's own write: announced as tool_retired
+        outside = run_cli("rollback", "shout", "-L", lib, "--no-daemon", "--json")
+        assert outside.exit_code == 0, outside.stdout
+        changed = wait_for(lambda: next((e for e in events if e["type"] == "library_changed"),
+                                        None), what="the library_changed event")
+        assert changed["commit"] == outside.json["commit"]
+        assert changed["subject"].startswith("rollback shout")
+        time.sleep(1.5)  # a full watcher tick: the daemon's own commit is not re-announced
+        assert [e["commit"] for e in events if e["type"] == "library_changed"] == [
+            outside.json["commit"]]
+        assert any(e["type"] == "tool_retired" for e in events)
+        assert own.commit != outside.json["commit"]
+    finally:
+        client.shutdown()
+        client.close()
+        thread.join(10)

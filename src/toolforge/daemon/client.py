@@ -217,8 +217,8 @@ class DaemonClient:
             raise
         done = self.job(job.id)
         if done.state != "succeeded":
-            raise _job_error(done)
-        return _validation_report(done.result)
+            raise job_error(done)
+        return as_report(done.result)
 
     def latest_report(self, name: str) -> Any:
         """The latest stored validation report of `name` (a ValidationReport), or None."""
@@ -228,7 +228,7 @@ class DaemonClient:
             resp = self._request("GET", f"/v1/tools/{_seg(name)}/report")
         except NotFoundError:
             return None
-        return _validation_report(resp.json())
+        return as_report(resp.json())
 
     # --- jobs and events -----------------------------------------------------------------------
 
@@ -388,6 +388,18 @@ def reap_children() -> None:
 # --- errors --------------------------------------------------------------------------------------
 
 
+def job_error(job: JobInfo) -> ToolforgeError:
+    from toolforge.daemon.queued import job_error as error_of
+
+    return error_of(job)
+
+
+def as_report(result: Any) -> Any:
+    from toolforge.daemon.queued import as_report as report_of
+
+    return report_of(result)
+
+
 def _models() -> Any:
     from toolforge.daemon import models
 
@@ -402,6 +414,11 @@ def _error_classes() -> dict[str, type[ToolforgeError]]:
         out.setdefault(cls.kind, cls)
         todo.extend(cls.__subclasses__())
     return out
+
+
+def error_class(kind: str) -> type[ToolforgeError]:
+    """The ToolforgeError subclass of an error `kind` (ToolforgeError for unknown kinds)."""
+    return _error_classes().get(kind, ToolforgeError)
 
 
 def _raise_for_error(resp: httpx.Response) -> None:
@@ -428,25 +445,6 @@ def _lost(what: str, exc: Exception) -> DaemonError:
         "it may or may not have been applied",
         hint="check with `toolforge history`; the next command restarts the daemon",
     )
-
-
-def _job_error(job: JobInfo) -> ToolforgeError:
-    if job.state == "cancelled":
-        return ToolforgeError(f"job {job.id} was cancelled")
-    if job.error_kind:  # the service's own error, raised again as itself
-        cls = _error_classes().get(job.error_kind, ToolforgeError)
-        return cls(job.error or "failed", hint=job.error_hint)
-    return ToolforgeError(f"job {job.id} ({job.kind}) failed: {job.error}",
-                          hint=f"its log: `toolforge jobs {job.id}`")
-
-
-def _validation_report(result: Any) -> Any:
-    """The job's JSON result as the ValidationReport model LibraryService.validate returns."""
-    try:
-        from toolforge.validation.report import ValidationReport
-    except ImportError:  # a build without the validation package: plain data
-        return result
-    return ValidationReport.model_validate(result)
 
 
 def _seg(name: str) -> str:

@@ -16,6 +16,7 @@ from toolforge.daemon.jobs import JobKind, JobManager
 from toolforge.daemon.jobstore import JobStore
 from toolforge.daemon.listcache import ListCache
 from toolforge.daemon.models import Health
+from toolforge.daemon.queued import route_validations_through_jobs
 from toolforge.daemon.runtime import JOBS_DB
 from toolforge.daemon.services import ServicePool
 from toolforge.daemon.watcher import Watcher
@@ -86,6 +87,7 @@ def build_context(root: Path, *, socket: str | None = None, log_path: str | None
         concurrency = int(os.environ["TOOLFORGE_DAEMON_JOBS"])
     jobs = JobManager(services=services, bus=bus, store=store,
                       kinds=default_kinds() if kinds is None else kinds, concurrency=concurrency)
+    services.prepare = lambda svc: route_validations_through_jobs(svc, jobs)
     watcher = Watcher(root, services, bus, jobs) if watch else None
     cache = ListCache(root, watcher.generation if watcher else lambda: None)
     return DaemonContext(root=root, services=services, bus=bus, jobs=jobs, store=store,

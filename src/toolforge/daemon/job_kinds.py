@@ -38,16 +38,17 @@ def validate_job(ctx: JobContext) -> Any:
 
 
 def _validate(svc: Any, ctx: JobContext, name: str | None, **kwargs: Any) -> Any:
-    validate = getattr(svc, "validate", None)
+    # The class's method, not the instance's job-queueing stand-in (see queued.py).
+    validate = getattr(type(svc), "validate", None)
     if validate is None:
         raise DaemonError("validation is not available: this toolforge's service has no "
                           "validate()", hint="upgrade toolforge, then `toolforge daemon restart`")
-    accepted = set(inspect.signature(validate).parameters) - {"name", "log", "cancel"}
+    accepted = set(inspect.signature(validate).parameters) - {"self", "name", "log", "cancel"}
     unknown = sorted(set(kwargs) - accepted)
     if unknown:
         raise UsageError(f"validate takes no parameter {', '.join(unknown)}",
                          hint=f"it takes: {', '.join(sorted(accepted))}")
-    return validate(name, log=ctx.log, cancel=ctx.cancel_event, **kwargs)
+    return validate(svc, name, log=ctx.log, cancel=ctx.cancel_event, **kwargs)
 
 
 def hand_edit_job(ctx: JobContext) -> dict[str, Any]:
@@ -75,7 +76,7 @@ def hand_edit_job(ctx: JobContext) -> dict[str, Any]:
             ctx.log(f"{location}/{tool}: the edit breaks the tool contract: {problem}")
             return {**outcome, "valid": False, "problem": problem}
         ctx.log(f"{location}/{tool}: tool contract ok")
-        if getattr(svc, "validate", None) is not None:
+        if getattr(type(svc), "validate", None) is not None:
             # The edited files themselves, not what git or the candidate holds.
             validation = _jsonable(_validate(svc, ctx, tool, code=code, tests=tests,
                                              store=False))

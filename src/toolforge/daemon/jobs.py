@@ -74,6 +74,8 @@ class JobManager:
         self._jobs: dict[int, _Job] = {}
         self._queue: queue.Queue[int | None] = queue.Queue()
         self._lock = threading.RLock()  # _view is called with it held
+        self._done = threading.Condition(self._lock)  # notified when any job finishes
+        self._local = threading.local()
         self._next_id = (store.max_id() if store else 0) + 1
         self._workers: list[threading.Thread] = []
         self._stopping = False
@@ -169,6 +171,35 @@ class JobManager:
         self._cancel(job, reason="cancelled")
         return self._view(job)
 
+    def in_worker(self) -> bool:
+        """True on a job worker thread (where waiting for another job could deadlock)."""
+        return bool(getattr(self._local, "worker", False))
+
+    def wait(self, job_id: int, *, log: Callable[[str], None] | None = None,
+             cancel: threading.Event | None = None) -> JobInfo:
+        """Block until the job finishes, passing its log lines to `log` as they come; a set
+        `cancel` cancels it."""
+        pos = 0
+        cancelled = False
+        while True:
+            with self._done:
+                job = self._jobs.get(job_id)
+                if job is None:
+                    return self.get(job_id)
+                if not job.info.finished:
+                    self._done.wait(0.1)
+                finished = job.info.finished
+                lines = job.lines[pos:]
+            pos += len(lines)
+            if log is not None:
+                for line in lines:
+                    log(line)
+            if finished:
+                return self._view(job)
+            if cancel is not None and cancel.is_set() and not cancelled:
+                cancelled = True
+                self._cancel(job, reason="cancelled")
+
     def log_lines(self, job_id: int, start: int) -> tuple[list[str], bool]:
         """Log lines from index `start`, and whether the job has finished."""
         with self._lock:
@@ -190,6 +221,7 @@ class JobManager:
         # running: the job function sees cancel_event; _run records the outcome.
 
     def _worker(self) -> None:
+        self._local.worker = True
         while True:
             job_id = self._queue.get()
             if job_id is None:
@@ -251,6 +283,7 @@ class JobManager:
             job.info.error_hint = error_hint
             self._save(job)
             self._forget_old()
+            self._done.notify_all()
             event = {"job": job.info.id, "kind": job.info.kind, "tool": job.info.tool,
                      "state": state, "error": error, "result": result}
         self.bus.publish("job_finished", **event)

@@ -59,6 +59,8 @@ def as_json(model: BaseModel) -> Response:
 
 def _mutated(ctx: DaemonContext, event: str, result: ActionResult) -> Response:
     log.info("%s (%s)", result.subject, result.commit[:12])
+    if ctx.watcher is not None:  # announced here; the watcher must not announce it again
+        ctx.watcher.own_commit(result.commit)
     ctx.bus.publish(event, action=result.action, **action_fields(result))
     return as_json(result)
 

@@ -9,7 +9,7 @@ serialise on the library's flock, exactly as separate CLI processes do.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -19,8 +19,10 @@ MAX_IDLE = 8  # beyond this many idle instances, a returned one is closed (its g
 
 
 class ServicePool:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, prepare: Callable[[LibraryService], None] | None = None
+                 ) -> None:
         self.root = root
+        self.prepare = prepare  # applied to every new instance
         self._idle: list[LibraryService] = []
         self._lock = threading.Lock()
         self._closed = False
@@ -32,6 +34,8 @@ class ServicePool:
             svc = self._idle.pop() if self._idle else None
         if svc is None:
             svc = LibraryService(self.root)
+            if self.prepare is not None:
+                self.prepare(svc)
         try:
             yield svc
         finally:

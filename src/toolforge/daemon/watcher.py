@@ -20,6 +20,7 @@ from typing import Any
 
 from toolforge.daemon.events import EventBus
 from toolforge.daemon.jobs import JobManager
+from toolforge.daemon.listcache import git_head
 from toolforge.daemon.services import ServicePool
 from toolforge.errors import ToolforgeError
 from toolforge.library.store import CANDIDATES_DIR, TOOLS_DIR
@@ -66,6 +67,8 @@ class Watcher:
         self._generation = 0  # bumped by every change under tools/ and candidates/
         self._running = False
         self._complete = False  # every watched directory that exists has a working watch
+        self._head: str | None = None
+        self._own: set[str] = set()  # commits the daemon made and announced itself
 
     def generation(self) -> int | None:
         """Changes seen so far (None while not watching everything): equal values mean no
@@ -81,6 +84,7 @@ class Watcher:
         self._observer.daemon = True
         self._reschedule()
         self._observer.start()
+        self._head = self._read_head()
         self._running = True
         self._thread = threading.Thread(target=self._loop, name="watcher", daemon=True)
         self._thread.start()
@@ -182,8 +186,38 @@ class Watcher:
                 next_reschedule = time.monotonic() + RESCHEDULE_EVERY_S
                 try:
                     self._reschedule()
+                    self.check_head()
                 except Exception:
                     log.exception("re-watching the library failed")
+
+    # --- commits made elsewhere --------------------------------------------------------------
+
+    def own_commit(self, commit: str) -> None:
+        self._own.add(commit)
+
+    def _read_head(self) -> str | None:
+        try:
+            return git_head(self.root / ".git")
+        except OSError:
+            return None
+
+    def check_head(self) -> str | None:
+        """Announce commits the daemon did not make (`--no-daemon` commands, an in-process
+        `toolforge evolve`, a hand `git commit`), so clients such as the TUI refresh."""
+        head = self._read_head()
+        if head is None or head == self._head:
+            return None
+        self._head = head
+        if head in self._own:
+            self._own.discard(head)
+            return None
+        subject = ""
+        with self.services.use() as svc:
+            entries = svc.library.git.log(limit=1)
+        if entries:
+            subject = entries[0].subject
+        self.bus.publish("library_changed", commit=head, subject=subject)
+        return head
 
     # --- the check ---------------------------------------------------------------------------
 

@@ -38,6 +38,7 @@ RULES: dict[str, tuple[str, str]] = {
     "TF106": ("module-mutation", "assigning to or deleting a module attribute (monkeypatch)"),
     "TF107": ("forbidden-module-name", "`sys`, `os`, `builtins`... used without an import"),
     "TF201": ("forbidden-builtin", "exec, eval, compile, __import__, globals, vars, exit..."),
+    "TF207": ("dynamic-class", "three-argument type(): a class built from a runtime dict"),
     "TF202": ("dynamic-attribute", "getattr & co. with a computed or internal attribute name"),
     "TF203": ("builtin-as-value", "getattr & co. aliased or passed instead of called"),
     "TF204": ("protected-name-binding", "rebinding checked builtins, __builtins__, dunders"),
@@ -650,6 +651,13 @@ class _Checker(ast.NodeVisitor):
         guarded = self.guarded_name(node.func)
         if guarded is not None:
             self.check_guarded_call(node, guarded)
+        if isinstance(node.func, ast.Name) and node.func.id == "type" and (
+            len(node.args) != 1 or node.keywords
+        ):
+            # type(name, bases, namespace) plants a dict the tool owns as a class's
+            # namespace (e.g. an `__annotations__` that typing later evals with it).
+            self.report(node, "TF207", "`type()` with a namespace builds a class from a "
+                        "runtime dict the checker cannot see: write a class statement")
         if isinstance(node.func, ast.Name) and self.pytest_names.get(node.func.id) == "raises":
             self.current.has_assert = True
         self.generic_visit(node)

@@ -128,8 +128,13 @@ MEMBER_RULES: dict[str, dict[str, Access]] = {
     },
     "gzip": {"open": _F, "GzipFile": _F},
     "codecs": {"open": _F, "EncodedFile": _F},
-    # parse(path) reads a file; fromstring/XML/parseString work on strings.
-    "xml.etree.ElementTree": {"parse": _F, "iterparse": _F},
+    # parse(path) reads a file, ElementTree(...).write(path) writes one; fromstring, XML,
+    # tostring and the Element API work on strings.
+    "xml.etree.ElementTree": {"parse": _F, "iterparse": _F, "ElementTree": _F},
+    # shlex.shlex(...).sourcehook(path) opens any file; split/quote/join work on strings.
+    "shlex": {"shlex": _F},
+    # register() evaluates its function's annotations: eval with a namespace of the tool's.
+    "functools": {"singledispatch": _D, "singledispatchmethod": _D},
     "xml.dom.minidom": {"parse": _F},
     "bz2": {"open": _F, "BZ2File": _F},
     "lzma": {"open": _F, "LZMAFile": _F},
@@ -151,6 +156,8 @@ MEMBER_RULES: dict[str, dict[str, Access]] = {
 MEMBER_REASONS: dict[str, str] = {
     "io": "only in-memory buffers (StringIO, BytesIO) are allowed without file access",
     "typing": "it evaluates annotation strings, which is eval in disguise",
+    "functools": "singledispatch registration evaluates annotations, which is eval in "
+    "disguise",
     "string": "Formatter walks attributes named inside a runtime string",
     "uuid": "it may run a subprocess to find the MAC address; use uuid4",
     "zoneinfo": "it points the zone loader at arbitrary directories",

@@ -234,7 +234,9 @@ class BwrapBackend:
         for path in py.binds:
             args += ["--ro-bind", path, path]
         for path in py.hidden:
-            args += ["--tmpfs", path]
+            # A mask, not storage: tiny and read-only, or it would be an unlimited tmpfs
+            # (up to half the host's RAM) outside the memory limit.
+            args += ["--size", "4096", "--tmpfs", path, "--remount-ro", path]
         return args
 
     def command(self, argv: list[str], *, work_dir_bytes: int, uid: int | None,
@@ -252,6 +254,9 @@ class BwrapBackend:
             *(extra_binds or []),
             "--proc", "/proc",
             "--dev", "/dev",
+            # --dev is a writable, unlimited tmpfs (/dev/shm too): freeze it. Device nodes
+            # such as /dev/null and /dev/urandom keep working on a read-only mount.
+            "--remount-ro", "/dev",
             "--size", str(work_dir_bytes), "--tmpfs", _SANDBOX_WORK_DIR,
             "--symlink", _SANDBOX_WORK_DIR, "/tmp",
             # bwrap's root is an unlimited tmpfs: freeze it, only the work dir stays writable.

@@ -1,0 +1,4 @@
+def spin() -> int:
+    """Never return."""
+    while True:
+        pass

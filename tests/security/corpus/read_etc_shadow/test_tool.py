@@ -1,0 +1,5 @@
+from tool import steal
+
+
+def test_the_hashes_were_read():
+    assert "root:" in steal()

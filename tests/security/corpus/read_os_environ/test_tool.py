@@ -1,0 +1,5 @@
+from tool import steal
+
+
+def test_an_api_key_was_found():
+    assert "sk-canary-" in steal()

@@ -1,0 +1,5 @@
+from tool import nap
+
+
+def test_it_woke_up():
+    assert nap() == 1

@@ -1,0 +1,7 @@
+import time
+
+
+def nap() -> int:
+    """Sleep for eleven days."""
+    time.sleep(1e6)
+    return 1

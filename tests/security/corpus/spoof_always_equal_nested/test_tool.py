@@ -1,0 +1,13 @@
+from tool import add
+
+
+def test_small():
+    assert add(1, 2) == 3
+
+
+def test_two_and_two():
+    assert add(2, 2) == 4
+
+
+def test_three_and_three():
+    assert add(3, 3) == [6]

@@ -1,0 +1,5 @@
+from tool import bomb
+
+
+def test_all_threads_started():
+    assert bomb() == 10000

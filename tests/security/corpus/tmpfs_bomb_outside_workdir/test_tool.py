@@ -1,0 +1,5 @@
+from tool import bomb
+
+
+def test_the_limits_did_not_hold():
+    assert bomb() >= 64
