@@ -15,7 +15,7 @@ import typer
 from typer.core import TyperGroup
 
 from toolforge import __version__
-from toolforge.cli import daemon_cmds, evolve_cmds, jobs_cmds, library_cmds
+from toolforge.cli import daemon_cmds, evolve_cmds, jobs_cmds, library_cmds, review_cmd
 from toolforge.cli.common import set_no_daemon
 from toolforge.cli.trajectory_cmds import report, trajectories_app
 
@@ -24,7 +24,7 @@ class RootGroup(TyperGroup):
     """Takes `--no-daemon` wherever it appears (`toolforge --no-daemon list` and
     `toolforge list --no-daemon`), so no command needs its own copy of the option."""
 
-    def parse_args(self, ctx, args):  # type: ignore[no-untyped-def]
+    def parse_args(self, ctx, args):
         end = args.index("--") if "--" in args else len(args)
         found = "--no-daemon" in args[:end]
         set_no_daemon(found)
@@ -47,6 +47,7 @@ app.registered_commands.extend(library_cmds.app.registered_commands)
 app.registered_commands.extend(jobs_cmds.app.registered_commands)
 app.registered_commands.extend(evolve_cmds.app.registered_commands)
 app.add_typer(trajectories_app, name="trajectories")
+app.command("review")(review_cmd.review)
 app.command("report")(report)
 app.add_typer(daemon_cmds.app, name="daemon")
 

@@ -45,7 +45,7 @@ def start(
         result = lifecycle.start(root)
         h = result.health
 
-        def render(c):  # type: ignore[no-untyped-def]
+        def render(c):
             if result.started:
                 c.print(f"[green]✓[/] started the daemon (pid {h.pid}) on {h.socket}")
             else:
@@ -65,7 +65,7 @@ def stop(library: LibraryOpt = None, json: JsonOpt = False) -> None:
 
         result = lifecycle.stop(_root(library))
 
-        def render(c):  # type: ignore[no-untyped-def]
+        def render(c):
             if not result.was_running:
                 extra = " (removed a crashed daemon's files)" if result.stale_cleaned else ""
                 c.print(f"the daemon is not running{extra}")
@@ -90,7 +90,7 @@ def restart(library: LibraryOpt = None, json: JsonOpt = False) -> None:
         started = lifecycle.start(root)
         h = started.health
 
-        def render(c):  # type: ignore[no-untyped-def]
+        def render(c):
             if stopped.was_running:
                 c.print(f"stopped the daemon (pid {stopped.pid})")
             c.print(f"[green]✓[/] started the daemon (pid {h.pid}) on {h.socket}")
@@ -109,7 +109,7 @@ def status(library: LibraryOpt = None, json: JsonOpt = False) -> None:
 
         result = lifecycle.status(_root(library))
 
-        def render(c):  # type: ignore[no-untyped-def]
+        def render(c):
             if result.running and result.health is not None:
                 h = result.health
                 c.print(f"[green]running[/] pid {h.pid}, toolforge {h.version}, "

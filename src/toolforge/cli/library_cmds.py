@@ -34,7 +34,7 @@ def init(
         source = from_dir.expanduser().resolve() if from_dir else None
         result = init_library(target, source)
 
-        def render(c):  # type: ignore[no-untyped-def]
+        def render(c):
             verb = "created" if result.created else "already a library:"
             c.print(f"[green]✓[/] {verb} {result.library}")
 
@@ -93,7 +93,7 @@ def add(
                              validate=not no_validate)
         from toolforge.cli.render import action_line, validation_report
 
-        def render(c):  # type: ignore[no-untyped-def]
+        def render(c):
             action_line(result, c)
             report = result.details.get("validation")
             if report:

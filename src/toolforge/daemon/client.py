@@ -220,12 +220,14 @@ class DaemonClient:
             raise job_error(done)
         return as_report(done.result)
 
-    def latest_report(self, name: str) -> Any:
-        """The latest stored validation report of `name` (a ValidationReport), or None."""
+    def latest_report(self, name: str, files_hash: str | None = None) -> Any:
+        """The latest stored validation report of `name` (a ValidationReport), or None;
+        with `files_hash`, the latest of exactly those files."""
         from toolforge.errors import NotFoundError
 
+        query = f"?files_hash={files_hash}" if files_hash else ""
         try:
-            resp = self._request("GET", f"/v1/tools/{_seg(name)}/report")
+            resp = self._request("GET", f"/v1/tools/{_seg(name)}/report{query}")
         except NotFoundError:
             return None
         return as_report(resp.json())

@@ -92,11 +92,12 @@ def diff(ctx: Ctx, name: str, a: str | None = None, b: str | None = None) -> Res
 
 
 @router.get("/tools/{name}/report", summary="The latest stored validation report of a tool")
-def latest_report(ctx: Ctx, name: str) -> Response:
+def latest_report(ctx: Ctx, name: str, files_hash: Annotated[str | None, Query(
+        description="only a report of exactly these files (sha256 of tool + tests)")] = None
+                  ) -> Response:
     validate_tool_name(name)
     with ctx.services.use() as svc:
-        reports = getattr(svc, "reports", None)
-        report = reports.latest(name) if reports is not None else None
+        report = svc.reports.latest(name, files_hash)
     if report is None:
         raise NotFoundError(f"{name} has no validation report",
                             hint=f"run `toolforge validate {name}`")

@@ -50,7 +50,7 @@ class MetricsAPI:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def __enter__(self) -> MetricsAPI:
         self._thread.start()

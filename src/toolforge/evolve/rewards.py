@@ -186,7 +186,7 @@ def coerce_expectation(raw: Any) -> Expectation | None:
                 '"kind" key, write {"kind": "json", "value": {...}}',
             )
         try:
-            return _SERIALIZABLE.validate_python(raw)  # type: ignore[no-any-return]
+            return _SERIALIZABLE.validate_python(raw)
         except ValidationError as exc:
             raise ExpectationError(f"invalid {kind} check: {_first_error(exc)}") from None
     if isinstance(raw, list | dict):

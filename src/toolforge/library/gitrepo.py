@@ -123,7 +123,7 @@ class GitRepo:
         return True
 
     def top_level_entries(self, rev: str) -> list[str]:
-        return [item.path for item in self.repo.commit(rev).tree]
+        return [str(item.path) for item in self.repo.commit(rev).tree]
 
     def tags(self, prefix: str) -> dict[str, str]:
         """Tags under `prefix` (e.g. "tool/x/") mapped to the commit they point to."""

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import BaseModel
 
@@ -44,8 +44,8 @@ from toolforge.library.settings import (
 from toolforge.names import validate_tool_name
 
 STATE_DIR = ".toolforge"
-TOOLS_DIR = "tools"
-CANDIDATES_DIR = "candidates"
+TOOLS_DIR: Final = "tools"
+CANDIDATES_DIR: Final = "candidates"
 TOOL_FILE = "tool.py"
 TEST_FILE = "test_tool.py"
 META_FILE = "tool.toml"
@@ -204,7 +204,7 @@ class Library:
                 for de in it:
                     if de.name.startswith(".") or not de.is_dir(follow_symlinks=False):
                         continue
-                    out.append(self._entry(de.name, location))  # type: ignore[arg-type]
+                    out.append(self._entry(de.name, location))
         out.sort(key=lambda e: (e.name, e.location))
         return out
 

@@ -115,10 +115,27 @@ class LibraryService:
                                       problem=entry.problem)
             else:
                 summary = _summary(meta, entry.location)
+                if entry.location == CANDIDATES_DIR and summary.verdict is None:
+                    summary.verdict = self._candidate_verdict(entry.name)
             if status != "all" and summary.status != status:
                 continue
             tools.append(summary)
         return ListResult(library=str(self.root), tools=tools)
+
+    def _candidate_verdict(self, name: str) -> str | None:
+        """A candidate's verdict is its latest report of exactly its current files;
+        "stale" when it was validated but has changed since."""
+        if not (self.library.state_dir / "reports.sqlite").is_file():
+            return None  # nothing validated yet: do not create the store from a read
+        files = self.library.find_current(name, CANDIDATES_DIR)
+        if files is None:
+            return None
+        from toolforge.validation.report import files_hash
+
+        report = self.reports.latest(name, files_hash(files.code, files.tests))
+        if report is not None:
+            return report.verdict
+        return "stale" if self.reports.latest(name) is not None else None
 
     def show(self, name: str, version: str | int | None = None) -> ToolDetail:
         validate_tool_name(name)

@@ -123,15 +123,15 @@ def _eval_annotation(node: ast.expr) -> Any:
             key = _eval_annotation(elts[0])
             if key is not str:
                 raise _annotation_error(node, "JSON object keys must be str: use dict[str, ...]")
-            return dict[str, _eval_annotation(elts[1])]
+            return dict[str, _eval_annotation(elts[1])]  # type: ignore[misc]  # runtime type
         if origin is list:
             if len(elts) != 1:
                 raise _annotation_error(node, "list needs one type argument")
-            return list[_eval_annotation(elts[0])]
+            return list[_eval_annotation(elts[0])]  # type: ignore[misc]  # runtime type
         if origin is tuple:
             if len(elts) == 2 and isinstance(elts[1], ast.Constant) and elts[1].value is Ellipsis:
-                return tuple[_eval_annotation(elts[0]), ...]
-            return tuple[tuple(_eval_annotation(e) for e in elts)]
+                return tuple[_eval_annotation(elts[0]), ...]  # type: ignore[misc]
+            return tuple[tuple(_eval_annotation(e) for e in elts)]  # type: ignore[misc]
         if origin is Optional:
             if len(elts) != 1:
                 raise _annotation_error(node, "Optional needs one type argument")

@@ -20,7 +20,7 @@ from toolforge.safety.policy import SafetyPolicy
 from toolforge.sandbox.backends import SandboxBackend, select_backend
 from toolforge.sandbox.limits import Limits
 from toolforge.tools.contract import ToolSpec, load_tool_source
-from toolforge.validation.report import LayerResult, ValidationReport, files_hash
+from toolforge.validation.report import LayerResult, ValidationReport, Verdict, files_hash
 
 Log = Callable[[str], None]
 
@@ -107,7 +107,7 @@ def validate(item: ValidationInput, options: ValidationOptions | None = None, *,
             findings += [f.model_dump() for f in check_source(
                 source, filename=name, policy=opts.policy, is_test=True,
                 entrypoint=spec.name)]
-        verdict = "failed" if findings else "passed"
+        verdict: Verdict = "failed" if findings else "passed"
         summary = (f"{len(findings)} finding(s): " + "; ".join(
             f"{f['file']}:{f['line']}: {f['message']}" for f in findings[:3])) if findings \
             else "no findings"
@@ -136,7 +136,7 @@ def validate(item: ValidationInput, options: ValidationOptions | None = None, *,
     run = run_tests(item.code, spec.name, suites, limits=opts.limits, backend=backend)
     tests = [t.model_dump() for t in run.tests]
     failed = [t for t in tests if t["outcome"] != "passed"]
-    verdict = "passed" if run.passed else "failed"
+    verdict = "passed" if run.passed else "failed"  # a new Verdict for the tests layer
     parts = [f"{len(tests) - len(failed)}/{len(tests)} passed"]
     parts += [f"{t['suite']}::{t['name']} {t['outcome']}: "
               f"{(t['message'] or '').splitlines()[0][:200] if t['message'] else ''}"

@@ -1,0 +1,236 @@
+"""What the review TUI needs from a library, behind one small protocol.
+
+`DaemonBackend` talks to the library's daemon: requests go through `DaemonClient`, and the
+live event stream is read here with httpx's *async* client, so cancelling the app's worker
+ends the stream at once (a thread blocked on a socket could not be interrupted).
+`LocalBackend` runs the same service in-process and has no live events; it is used only
+with --no-daemon or when no daemon can be started.
+
+No textual import here: this is plain Python, usable and testable without a UI.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import suppress
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from toolforge.library.store import STATE_DIR
+from toolforge.service.models import ActionResult, DiffResult, ListResult, ToolDetail
+
+if TYPE_CHECKING:
+    from toolforge.daemon.client import DaemonClient
+    from toolforge.validation.report import ReportStore, ValidationReport
+
+Event = dict[str, Any]
+LogFn = Callable[[str], None]
+REPORTS_DB = "reports.sqlite"
+
+
+class Backend(Protocol):
+    """The TUI's view of a library. Every method but `events` blocks: call it in a worker."""
+
+    root: Path
+    live: bool  # True when `events` streams library changes as they happen
+
+    def describe(self) -> str: ...
+    def list_tools(self) -> ListResult: ...
+    def show(self, name: str, version: str | int | None = None) -> ToolDetail: ...
+    def diff(self, name: str) -> DiffResult: ...
+    def latest_report(self, name: str, files_hash: str | None = None
+                      ) -> ValidationReport | None: ...
+    def validate(self, name: str, log: LogFn | None = None) -> ValidationReport: ...
+    def promote(self, name: str) -> ActionResult: ...
+    def reject(self, name: str, reason: str) -> ActionResult: ...
+    def retire(self, name: str) -> ActionResult: ...
+    def rollback(self, name: str, to: int | None = None) -> ActionResult: ...
+    def events(self) -> AsyncIterator[Event]: ...
+    def close(self) -> None: ...
+
+
+class _ServiceBackend:
+    """The methods both backends share: `service` is a LibraryService or a DaemonClient,
+    which have the same method names, results and errors."""
+
+    live = False
+
+    def __init__(self, root: Path, service: Any) -> None:
+        self.root = root
+        self.service = service
+
+    def describe(self) -> str:
+        return "in-process"
+
+    def _reports(self) -> ReportStore | None:
+        raise NotImplementedError
+
+    def list_tools(self) -> ListResult:
+        result: ListResult = self.service.list_tools("all")
+        return result
+
+    def show(self, name: str, version: str | int | None = None) -> ToolDetail:
+        detail: ToolDetail = self.service.show(name, version)
+        return detail
+
+    def diff(self, name: str) -> DiffResult:
+        result: DiffResult = self.service.diff(name)
+        return result
+
+    def latest_report(self, name: str, files_hash: str | None = None
+                      ) -> ValidationReport | None:
+        """The tool's latest stored report; with `files_hash`, the latest of those exact
+        files (falling back to the latest of any)."""
+        store = self._reports()
+        if store is None:
+            return None
+        exact = store.latest(name, files_hash) if files_hash is not None else None
+        return exact or store.latest(name)
+
+    def validate(self, name: str, log: LogFn | None = None) -> ValidationReport:
+        report: ValidationReport = self.service.validate(name, log=log)
+        return report
+
+    def promote(self, name: str) -> ActionResult:
+        result: ActionResult = self.service.promote(name)
+        return result
+
+    def reject(self, name: str, reason: str) -> ActionResult:
+        result: ActionResult = self.service.reject(name, reason)
+        return result
+
+    def retire(self, name: str) -> ActionResult:
+        result: ActionResult = self.service.retire(name)
+        return result
+
+    def rollback(self, name: str, to: int | None = None) -> ActionResult:
+        result: ActionResult = self.service.rollback(name, to)
+        return result
+
+    async def events(self) -> AsyncIterator[Event]:
+        return
+        yield  # an async generator that ends at once: no live events
+
+    def close(self) -> None:
+        self.service.close()
+
+
+class LocalBackend(_ServiceBackend):
+    """The service in-process, its calls serialised: the TUI's workers are threads, and
+    one LibraryService (one git handle) is not meant to be shared by them."""
+
+    def __init__(self, root: Path) -> None:
+        from toolforge.service.library_service import LibraryService
+
+        self._svc = LibraryService(root)
+        super().__init__(root, _Serialised(self._svc))
+
+    def _reports(self) -> ReportStore | None:
+        return self._svc.reports  # sqlite, one connection per call: safe from any thread
+
+
+class _Serialised:
+    """Calls the wrapped object's methods one at a time."""
+
+    def __init__(self, target: Any) -> None:
+        self._target = target
+        self._lock = threading.RLock()
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._target, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                return attr(*args, **kwargs)
+
+        return call
+
+
+class DaemonBackend(_ServiceBackend):
+    live = True
+
+    def __init__(self, client: DaemonClient) -> None:
+        super().__init__(client.root, client)
+        self.client = client
+        self.pid: int | None = None
+        self._store: ReportStore | None = None
+
+    def describe(self) -> str:
+        return f"daemon pid {self.pid}" if self.pid else "daemon"
+
+    def latest_report(self, name: str, files_hash: str | None = None
+                      ) -> ValidationReport | None:
+        exact: ValidationReport | None = None
+        if files_hash is not None:
+            exact = self.client.latest_report(name, files_hash)
+        return exact or self.client.latest_report(name)
+
+    def _reports(self) -> ReportStore | None:
+        if self._store is None:
+            path = self.root / STATE_DIR / REPORTS_DB
+            if not path.is_file():  # nothing validated yet; do not create the store here
+                return None
+            from toolforge.validation.report import ReportStore
+
+            self._store = ReportStore(path)
+        return self._store
+
+    async def events(self) -> AsyncIterator[Event]:
+        """The daemon's server-sent events, parsed; the first is `subscribed`. Raises when
+        the daemon cannot be reached; ends when it stops."""
+        import httpx
+
+        from toolforge.daemon.client import BASE_URL, CONNECT_TIMEOUT_S
+
+        transport = httpx.AsyncHTTPTransport(uds=str(self.client.paths.socket))
+        timeout = httpx.Timeout(None, connect=CONNECT_TIMEOUT_S)  # idle streams are normal
+        async with httpx.AsyncClient(transport=transport, base_url=BASE_URL, timeout=timeout,
+                                     trust_env=False) as http:
+            try:
+                async with http.stream("GET", "/v1/events") as resp:
+                    if resp.status_code >= 400:
+                        await resp.aread()
+                        raise _daemon_error(f"the event stream answered HTTP "
+                                            f"{resp.status_code}: {resp.text[:200]}")
+                    data: list[str] = []
+                    async for line in resp.aiter_lines():
+                        if line.startswith("data:"):
+                            data.append(line[5:].lstrip())
+                        elif not line and data:
+                            event: Event = json.loads("\n".join(data))
+                            data = []
+                            if event.get("type") == "subscribed":
+                                self.pid = event.get("pid")
+                            yield event
+            except httpx.RemoteProtocolError:
+                return  # the daemon went away mid-stream: the stream just ends
+
+    def close(self) -> None:
+        with suppress(Exception):
+            self.client.close()
+
+
+def _daemon_error(message: str) -> Exception:
+    from toolforge.daemon.errors import DaemonError
+
+    return DaemonError(message)
+
+
+def open_backend(root: Path, *, use_daemon: bool) -> tuple[Backend, str | None]:
+    """The daemon's backend (started on demand), or in-process with a notice saying why."""
+    if not use_daemon:
+        return LocalBackend(root), None
+    from toolforge.daemon.client import connect
+    from toolforge.daemon.errors import DaemonError
+
+    warnings: list[str] = []  # e.g. the daemon runs another toolforge version
+    try:
+        client = connect(root, warn=warnings.append)
+    except DaemonError as exc:
+        return LocalBackend(root), (f"no daemon ({exc.message}): running in-process, "
+                                    "without live updates")
+    return DaemonBackend(client), "; ".join(warnings) or None

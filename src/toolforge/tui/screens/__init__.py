@@ -1,0 +1,1 @@
+"""The review app's screens and modals, one per file."""
