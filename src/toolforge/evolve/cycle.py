@@ -99,9 +99,6 @@ class Evolver:
         self.log = log or (lambda _msg: None)
         self._slots = threading.Lock()
         self._reserved = 0
-        # Gaps run in parallel so model calls overlap; validation is CPU-bound Python
-        # (hypothesis) that only fights over the GIL when run side by side, so one at a time.
-        self._validating = threading.Lock()
 
     # --- the cycle ---------------------------------------------------------------------------
 
@@ -191,9 +188,8 @@ class Evolver:
         report: ValidationReport | None = None
         for attempt in range(1, self.max_refinements + 2):
             extra = [("adversarial", adversarial)] if adversarial else []
-            with self._validating:
-                report = self.service.validate(gap.name, code=code, tests=tests,
-                                               extra_suites=extra, store=False)
+            report = self.service.validate(gap.name, code=code, tests=tests,
+                                           extra_suites=extra, store=False)
             outcome.attempts.append(Attempt(number=attempt, verdict=report.verdict,
                                             summary=report.failure_summary()[:500]))
             self.log(f"{gap.name}: attempt {attempt}: {report.verdict}"
@@ -206,10 +202,9 @@ class Evolver:
                     return code, tests, "", report
                 # Same code: its property attack already passed, so run only the tests.
                 attacked = report.layer("property")
-                with self._validating:
-                    report = self.service.validate(
-                        gap.name, code=code, tests=tests,
-                        extra_suites=[("adversarial", adversarial)], store=False, fuzz=False)
+                report = self.service.validate(
+                    gap.name, code=code, tests=tests,
+                    extra_suites=[("adversarial", adversarial)], store=False, fuzz=False)
                 if attacked is not None:
                     report = _with_layer(report, attacked)
                 self.log(f"{gap.name}: adversarial tests: {report.verdict}")
