@@ -82,9 +82,9 @@ def _candidate_dirs() -> list[Path]:
     if xdg:
         dirs.append(Path(xdg) / "toolforge")
     else:
-        from platformdirs import user_runtime_dir
-
-        base = Path(user_runtime_dir(appauthor=False))
+        # systemd's per-user runtime dir, which platformdirs would pick too (it warns on
+        # every call when the directory is missing, as on most servers and in CI).
+        base = Path(f"/run/user/{os.getuid()}")
         if base.is_dir():  # never create /run/user/<uid> ourselves
             dirs.append(base / "toolforge")
     dirs.append(Path(tempfile.gettempdir()) / f"toolforge-{os.getuid()}")
