@@ -16,6 +16,8 @@ lint:
     {{venv}}/mypy src/toolforge
 
 # run the benchmarks (figures printed beside the budgets of DESIGN.md §7)
-bench *args:
-    {{venv}}/python bench/library_ops.py {{args}}
-    {{venv}}/python bench/validation.py {{args}}
+bench:
+    {{venv}}/python bench/library_ops.py
+    {{venv}}/python bench/validation.py
+    {{venv}}/python bench/daemon.py
+    {{venv}}/python bench/evolve.py
