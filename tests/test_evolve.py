@@ -243,3 +243,31 @@ def test_forge_api_wraps_any_agent_and_runs_tools_in_the_sandbox(example_library
                     "--json").json
     assert shown["steps"][0]["tool"] == "sha256_hex"
     assert shown["source"] == "api"
+
+
+def test_run_evolves_mid_run_and_later_tasks_use_the_new_tools(tmp_path: Path,
+                                                              monkeypatch) -> None:
+    from toolforge.demo.metrics_api import MetricsAPI
+    from toolforge.demo.run import prepare_library
+
+    library = tmp_path / "lib"
+    prepare_library(library)  # the example tools, promotion = "auto"
+    with MetricsAPI() as api, ScriptedModelServer(DEMO / "script.json") as model:
+        monkeypatch.setenv("TOOLFORGE_MODEL", "openai/scripted")
+        monkeypatch.setenv("TOOLFORGE_API_BASE", model.base_url)
+        monkeypatch.setenv("TOOLFORGE_API_KEY", "scripted")
+        tasks = tmp_path / "tasks.jsonl"
+        tasks.write_text((DEMO / "tasks.jsonl").read_text().replace("{metrics_url}", api.url))
+        result = run_cli("run", tasks, "--evolve", "-L", library, "--json")
+    assert result.exit_code == 0, result.stdout[-2000:]
+    summary = result.json
+    # five failures fire the trigger; the sixth task runs with the evolved tools
+    assert [r["success"] for r in summary["results"]] == [False] * 5 + [True]
+    assert summary["results"][-1]["tools_used"] == ["acme_metric"]
+    assert len(summary["cycles"]) == 1
+    assert summary["cycles"][0]["reason"].startswith("failure_threshold")
+    groups = {g["group"]: g for g in summary["groups"]}
+    assert groups["logs"]["successes"] == 0 and groups["metrics"]["successes"] == 1
+    assert summary["usage"]["calls"] > 6
+    text = run_cli("trajectories", "list", "--failed", "-L", library, "--json").json
+    assert text["count"] == 5
