@@ -36,6 +36,27 @@ class ValidationSummary(BaseModel):
     validated_at: str | None = None
 
 
+class ToolAnnotations(BaseModel):
+    """What a tool declares about its behaviour, for clients (MCP's tool annotations). Set in
+    the `[annotations]` table of tool.toml; unset means "not declared". They are hints for
+    agents and their users: the sandbox isolates every tool whatever it declares."""
+
+    # Unknown keys are ignored when loading (a newer toolforge may add hints); `add` refuses
+    # them, so a typo is caught where it is made.
+    model_config = ConfigDict(extra="ignore")
+
+    read_only: bool | None = Field(default=None, description="MCP readOnlyHint")
+    destructive: bool | None = Field(default=None, description="MCP destructiveHint")
+    idempotent: bool | None = Field(default=None, description="MCP idempotentHint")
+    open_world: bool | None = Field(default=None, description="MCP openWorldHint")
+
+    def mcp_hints(self) -> dict[str, bool]:
+        """The declared hints under their MCP names (`readOnlyHint`, ...)."""
+        names = {"read_only": "readOnlyHint", "destructive": "destructiveHint",
+                 "idempotent": "idempotentHint", "open_world": "openWorldHint"}
+        return {names[k]: v for k, v in self.model_dump().items() if v is not None}
+
+
 class ToolMeta(BaseModel):
     model_config = ConfigDict(extra="allow")
 
@@ -43,6 +64,8 @@ class ToolMeta(BaseModel):
     version: int = Field(ge=1)
     status: ToolStatus
     description: str = ""
+    title: str | None = Field(default=None, description="human-readable name for clients")
+    annotations: ToolAnnotations | None = None
     entrypoint: str
     signature: str = ""
     created_at: str = Field(default_factory=lambda: now_iso())
