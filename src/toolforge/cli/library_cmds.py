@@ -297,14 +297,23 @@ def rollback(
 @app.command()
 def export(
     format: Annotated[str, typer.Option("--format", "-f", help="openai | mcp")] = "openai",
+    strict: Annotated[bool, typer.Option(
+        "--strict", help="openai: OpenAI strict mode (every property required, optional ones "
+        "nullable, no additional properties).")] = False,
     library: LibraryOpt = None,
     json: JsonOpt = False,
 ) -> None:
-    """Print the active tools as OpenAI function schemas or MCP tool definitions (JSON)."""
+    """Print the active tools as OpenAI function schemas or MCP tool definitions (JSON):
+    the promoted versions agents can call, never uncommitted edits."""
 
     def body(out: Output) -> None:
         with open_service(library) as svc:
-            result = svc.export(format)
+            result = svc.export(format, strict) if strict else svc.export(format)
+        if strict:
+            loose = [t["function"]["name"] for t in result if not t["function"].get("strict")]
+            if loose:
+                out.warn(f"no strict form for {', '.join(loose)} (free-form maps, Any or "
+                         "tuples in their arguments): exported with \"strict\": false")
         # Export is JSON by nature; --json is accepted for symmetry.
         Output(True).emit(result)
 

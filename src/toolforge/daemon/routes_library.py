@@ -112,9 +112,9 @@ def history(ctx: Ctx, tool: str | None = None,
 
 
 @router.get("/export", summary="Active tools as OpenAI or MCP definitions")
-def export(ctx: Ctx, format: str = "openai") -> JSONResponse:
+def export(ctx: Ctx, format: str = "openai", strict: bool = False) -> JSONResponse:
     with ctx.services.use() as svc:
-        return JSONResponse(svc.export(format))
+        return JSONResponse(svc.export(format, strict))
 
 
 # --- mutations -------------------------------------------------------------------------------

@@ -139,6 +139,7 @@ class LibraryService:
         """Call an active tool (its promoted code, in the sandbox). An unknown tool or bad
         arguments raise (UnknownToolError, BadArgumentsError); a call that ran and failed
         is a result with `ok = False` and the error's kind."""
+        validate_tool_name(name)
         result = self.runtime.call(name, arguments, caller=caller, session=session,
                                    timeout_s=timeout_s)
         return result.raise_for_request_error()
