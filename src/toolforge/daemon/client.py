@@ -182,9 +182,14 @@ class DaemonClient:
 
     def add(self, code: str, tests: str = "", *, name: str | None = None,
             origin: str | None = None, provenance: dict[str, Any] | None = None,
-            validate: bool = True) -> ActionResult:
-        body = {"code": code, "tests": tests, "name": name, "origin": origin,
-                "provenance": provenance, "validate": validate}
+            validate: bool = True, title: str | None = None,
+            annotations: dict[str, Any] | None = None) -> ActionResult:
+        body: dict[str, Any] = {"code": code, "tests": tests, "name": name, "origin": origin,
+                                "provenance": provenance, "validate": validate}
+        if title is not None:
+            body["title"] = title
+        if annotations is not None:
+            body["annotations"] = annotations
         return self._post(ActionResult, "/v1/tools", body, what="add")
 
     def promote(self, name: str, *, allow_unisolated: bool = False) -> ActionResult:

@@ -25,8 +25,8 @@ from toolforge.library.store import STATE_DIR
 
 if TYPE_CHECKING:
     from toolforge.runtime.runtime import Runtime
-    from toolforge.service.library_service import LibraryService
     from toolforge.sandbox.pool import WarmPool
+    from toolforge.service.library_service import LibraryService
 
 log = logging.getLogger("toolforge.daemon")
 

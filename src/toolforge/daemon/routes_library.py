@@ -124,7 +124,8 @@ def export(ctx: Ctx, format: str = "openai", strict: bool = False) -> JSONRespon
 def add(ctx: Ctx, body: AddRequest) -> Response:
     with ctx.services.use() as svc:
         result = svc.add(body.code, body.tests, name=body.name, origin=body.origin,
-                         provenance=body.provenance, validate=body.validate_)
+                         provenance=body.provenance, validate=body.validate_,
+                         title=body.title, annotations=body.annotations)
     return _mutated(ctx, "tool_added", result)
 
 

@@ -75,6 +75,39 @@ class ToolMeta(BaseModel):
     validation: ValidationSummary | None = None
 
 
+def check_presentation(title: Any, annotations: Any, where: str = "tool.toml"
+                       ) -> tuple[str | None, ToolAnnotations | None]:
+    """A tool's declared `title` and `[annotations]`, checked strictly (unknown hints are
+    refused here, where a typo is made, rather than ignored)."""
+    if title is not None and (not isinstance(title, str) or not title.strip()
+                              or len(title) > 120 or not title.isprintable()):
+        raise LibraryError(f"{where}: title must be one printable line of at most 120 "
+                           "characters")
+    if annotations is None:
+        return (title.strip() if title else None), None
+    if not isinstance(annotations, dict):
+        raise LibraryError(f"{where}: [annotations] must be a table")
+    allowed = set(ToolAnnotations.model_fields)
+    unknown = sorted(set(annotations) - allowed)
+    if unknown:
+        raise LibraryError(f"{where}: unknown annotation(s) {', '.join(unknown)}",
+                           hint=f"the annotations are: {', '.join(sorted(allowed))}")
+    bad = sorted(k for k, v in annotations.items() if not isinstance(v, bool))
+    if bad:
+        raise LibraryError(f"{where}: annotation(s) {', '.join(bad)} must be true or false")
+    return (title.strip() if title else None), ToolAnnotations.model_validate(annotations)
+
+
+def presentation_from_toml(text: str, where: str = "tool.toml"
+                           ) -> tuple[str | None, ToolAnnotations | None]:
+    """`title` and `[annotations]` from a tool.toml (the rest of it is toolforge's own)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise LibraryError(f"{where} is malformed: {exc}")
+    return check_presentation(data.get("title"), data.get("annotations"), where)
+
+
 def now_iso() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 import socket as socketlib
 import uuid
 import weakref
@@ -111,8 +112,8 @@ class LibraryServer:
                     params: types.CallToolRequestParams) -> str:
         """The client's own id (`_meta["toolforge/session"]`), else the server's --session,
         else the transport's session id, else one id per connection."""
-        meta = params.meta.model_dump() if params.meta is not None else {}
-        given = meta.get(f"{META_PREFIX}session")
+        meta: Any = params.meta or {}  # a TypedDict: the client's _meta as sent
+        given = meta.get(f"{META_PREFIX}session") if isinstance(meta, dict) else None
         if isinstance(given, str) and given:
             return given[:200]
         if self.session:
@@ -206,8 +207,18 @@ async def _serve_stdio(server: LibraryServer, options: ServeOptions) -> None:
 
     async with stdio_server() as (read, write), anyio.create_task_group() as tg:
         tg.start_soon(server.watch, options.poll_s)
+        tg.start_soon(_stop_on_signal, tg.cancel_scope.cancel)
         await server.server.run(read, write, server.initialization_options())
         tg.cancel_scope.cancel()
+
+
+async def _stop_on_signal(stop: Callable[[], None]) -> None:
+    """SIGTERM/SIGINT end the server the normal way, so its sandboxes are killed and its
+    usage records written before the process exits."""
+    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async for _ in signals:
+            stop()
+            return
 
 
 async def _serve_http(server: LibraryServer, options: ServeOptions,
@@ -231,11 +242,12 @@ async def _serve_http(server: LibraryServer, options: ServeOptions,
         host, port = sock.getsockname()[:2]
         where = f"http://{host}:{port}{MCP_PATH}"
     config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
-    uv = uvicorn.Server(config)
+    uv = _Uvicorn(config)
     say(f"toolforge mcp: serving {options.root} at {where}")
     try:
         async with anyio.create_task_group() as tg:
             tg.start_soon(server.watch, options.poll_s)
+            tg.start_soon(_stop_on_signal, lambda: setattr(uv, "should_exit", True))
             await uv.serve(sockets=[sock])
             tg.cancel_scope.cancel()
     finally:
@@ -243,6 +255,24 @@ async def _serve_http(server: LibraryServer, options: ServeOptions,
         if options.socket is not None:
             with contextlib.suppress(OSError):
                 options.socket.unlink()
+
+
+def _uvicorn_server() -> type:
+    import uvicorn
+
+    class Uvicorn(uvicorn.Server):
+        """uvicorn re-raises SIGTERM after it stops, which would kill the process before
+        our own clean-up; `_stop_on_signal` handles the signals instead."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Any:
+            yield
+
+    return Uvicorn
+
+
+def _Uvicorn(config: Any) -> Any:  # noqa: N802  (a class, built on first use)
+    return _uvicorn_server()(config)
 
 
 def _listen(options: ServeOptions) -> socketlib.socket:

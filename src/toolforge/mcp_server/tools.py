@@ -85,7 +85,8 @@ class LibraryTools:
         cached = self._listed
         if cached is not None and cached[0] is catalog:
             return cached[1]
-        listed = [types.Tool.model_validate(tool.mcp()) for _, tool in sorted(catalog.tools.items())]
+        listed = [types.Tool.model_validate(tool.mcp())
+                  for _, tool in sorted(catalog.tools.items())]
         self._listed = (catalog, listed)
         return listed
 

@@ -263,9 +263,12 @@ def _from_sandbox(tool: ActiveTool, raw: CallResult, limits: Limits) -> ToolCall
     kind: ErrorKind = LIMIT_KINDS.get(raw.limit_hit or "", "exception")
     if raw.error_type == "ToolCrashed":
         kind = "crash"
+    message = raw.error_message or ""
+    if kind == "memory" and not message.strip(" :") or message == "MemoryError":
+        message = f"out of memory (the sandbox allows {limits.memory_mb} MiB)"
     return ToolCallResult(
         tool=tool.name, version=tool.version, commit=tool.commit, stdout=raw.stdout, ok=False,
-        error=CallError(kind=kind, message=raw.error_message or raw.error_type or "failed",
+        error=CallError(kind=kind, message=message or raw.error_type or "failed",
                         type=raw.error_type, traceback=raw.traceback,
                         hint=_limit_hint(kind, limits)))
 

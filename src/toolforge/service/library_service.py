@@ -19,7 +19,15 @@ from toolforge.errors import (
     ValidationFailedError,
 )
 from toolforge.library.gitrepo import LogEntry
-from toolforge.library.meta import Provenance, ToolMeta, ValidationSummary, dump_meta, now_iso
+from toolforge.library.meta import (
+    Provenance,
+    ToolMeta,
+    ValidationSummary,
+    check_presentation,
+    dump_meta,
+    now_iso,
+    presentation_from_toml,
+)
 from toolforge.library.store import (
     CANDIDATES_DIR,
     META_FILE,
@@ -318,8 +326,14 @@ class LibraryService:
                 test_file = d / TEST_FILE
                 tests = test_file.read_text(encoding="utf-8") if test_file.is_file() else ""
                 origin = f"{src.name}/{location}/{d.name}"
-                results.append(self.add(code_file.read_text(encoding="utf-8"), tests,
-                                        name=d.name, origin=origin))
+                title, hints = None, None
+                if (d / META_FILE).is_file():
+                    title, hints = presentation_from_toml(
+                        (d / META_FILE).read_text(encoding="utf-8"), f"{origin}/{META_FILE}")
+                results.append(self.add(
+                    code_file.read_text(encoding="utf-8"), tests, name=d.name, origin=origin,
+                    title=title,
+                    annotations=hints.model_dump(exclude_none=True) if hints else None))
                 if location == TOOLS_DIR:
                     results.append(self.promote(d.name))
                     meta_file = d / META_FILE
@@ -336,20 +350,25 @@ class LibraryService:
         origin: str | None = None,
         provenance: dict[str, Any] | None = None,
         validate: bool = True,
+        title: str | None = None,
+        annotations: dict[str, Any] | None = None,
     ) -> ActionResult:
         """Import a tool as a candidate (the contract is checked before anything is written),
-        then validate it; the report is stored and returned in `details["validation"]`."""
+        then validate it; the report is stored and returned in `details["validation"]`.
+        `title` and `annotations` (MCP hints such as read_only) go into its tool.toml."""
         spec = load_tool_source(code)
         tool_name = validate_tool_name(spec.name if name is None else name)
         if tests:
             _check_test_source(tests)
         prov = Provenance.model_validate({"source": "manual", "origin": origin,
                                           **(provenance or {})})
+        shown_title, hints = check_presentation(title, annotations)
 
         def build(version: int) -> ToolFiles:
             meta = ToolMeta(name=tool_name, version=version, status="candidate",
                             description=spec.summary, entrypoint=spec.name,
-                            signature=spec.signature, provenance=prov)
+                            signature=spec.signature, provenance=prov, title=shown_title,
+                            annotations=hints)
             return ToolFiles(meta=meta, code=code, tests=tests)
 
         result = self.library.add_candidate(tool_name, build)
