@@ -178,17 +178,18 @@ def _usage_table(report: Any, console: Any) -> None:
         console.print(f"[dim]no tool calls recorded{since}[/]")
         return
     table = Table(box=None, pad_edge=False, header_style="bold")
-    for col in ("tool", "version", "calls", "errors", "error rate", "p50 ms", "p99 ms",
-                "last call", "callers"):
-        table.add_column(col, no_wrap=True,
-                         justify="right" if col in ("calls", "errors", "error rate",
-                                                    "p50 ms", "p99 ms") else "left")
+    table.add_column("tool", no_wrap=True)
+    for col in ("calls", "errors", "p50 ms", "p99 ms"):
+        table.add_column(col, justify="right", no_wrap=True)
+    table.add_column("last call", no_wrap=True)
+    table.add_column("callers")
     for row in report.tools:
+        version = f" v{row.version}" if row.version else " (unknown)"
+        errors = f"{row.errors} ({row.error_rate:.0%})" if row.errors else "0"
         callers = ", ".join(f"{k} {v}" for k, v in sorted(row.callers.items()))
-        table.add_row(escape(visible(row.tool)), f"v{row.version}" if row.version else "-",
-                      str(row.calls), str(row.errors), f"{row.error_rate:.0%}",
+        table.add_row(escape(visible(row.tool)) + version, str(row.calls), errors,
                       f"{row.p50_ms:.1f}", f"{row.p99_ms:.1f}",
-                      row.last_at.replace("T", " ").removesuffix("Z"), escape(callers))
+                      row.last_at.replace("T", " ")[:16], escape(callers))
     console.print(table)
 
 

@@ -155,6 +155,10 @@ class UsageStore:
     # --- reads -----------------------------------------------------------------------------
 
     def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        # A read sees every call this process made, even ones a recorder still buffers.
+        for recorder in list(_live_recorders):
+            if recorder.store.path == self.path:
+                recorder.flush()
         db = self._connect(write=False)
         if db is None:
             return []

@@ -45,8 +45,13 @@ class ActiveTool:
     code_blob: str  # git object id of that tool.py
     spec: ToolSpec
     meta: ToolMeta
-    drift: bool = False  # HEAD's committed tool.py is not the tag's (a commit made by hand)
+    head_blob: str = ""  # git object id of HEAD's committed tool.py
     _edit_check: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def drift(self) -> bool:
+        """HEAD's committed tool.py is not the tag's (a commit made outside toolforge)."""
+        return self.head_blob != self.code_blob
 
     @property
     def entrypoint(self) -> str:
@@ -73,8 +78,8 @@ class ActiveTool:
         return mcp_tool(self.name, self.spec, self.meta)
 
     def edited(self, root: Path) -> bool:
-        """Whether tools/<name>/tool.py on disk differs from the code that runs. A stat per
-        call; the file is hashed again only when its stat changed."""
+        """Whether tools/<name>/tool.py on disk has uncommitted edits. A stat per call; the
+        file is hashed again only when its stat changed."""
         path = root / TOOLS_DIR / self.name / TOOL_FILE
         try:
             st = os.stat(path)
@@ -85,7 +90,7 @@ class ActiveTool:
         if cached == key:
             return bool(self._edit_check["edited"])
         try:
-            edited = blob_id(path.read_bytes()) != self.code_blob
+            edited = blob_id(path.read_bytes()) != self.head_blob
         except OSError:
             edited = True
         self._edit_check.update(key=key, edited=edited)
@@ -179,9 +184,9 @@ class CatalogReader:
                 problems[name] = f"tag {tag} holds no {TOOLS_DIR}/{name}/{TOOL_FILE}"
                 continue
             commit, code_blob = commit_obj[0], code_obj[0]
-            drift = files[name].get(TOOL_FILE) != code_blob
+            head_blob = files[name].get(TOOL_FILE, "")
             reused = self._reuse.get((name, commit, code_blob))
-            if reused is not None and reused.drift == drift:
+            if reused is not None and reused.head_blob == head_blob:
                 tools[name] = reused
                 continue
             try:
@@ -196,5 +201,5 @@ class CatalogReader:
                 continue
             tools[name] = ActiveTool(name=name, version=version, tag=tag, commit=commit,
                                      code=code, code_blob=code_blob, spec=spec, meta=meta,
-                                     drift=drift)
+                                     head_blob=head_blob)
         return tools
