@@ -88,9 +88,9 @@ class Forge:
         return self._toolbox.callable(name)(**arguments)
 
     def _new_toolbox(self) -> ToolBox:
-        # A custom agent calls tools as Python functions; the built-in one is "agent".
-        caller = "python" if self.agent_fn is not None else "agent"
-        return self.service.toolbox(caller=caller, session=self.session)
+        # Calls through Python functions (tools(), call(), a custom agent) are "python";
+        # the built-in agent's runs get a toolbox of their own ("agent").
+        return self.service.toolbox(caller="python", session=self.session)
 
     # --- runs --------------------------------------------------------------------------------
 
@@ -98,8 +98,9 @@ class Forge:
             task_id: str | None = None, group: str | None = None) -> RunResult:
         """Run the agent on one task, score it, record it, and evolve when triggered."""
         if self.agent_fn is None:
+            agent_tools = self.service.toolbox(caller="agent", session=self.session)
             t = self.service.run_task(Task(id=task_id or "api", task=task, group=group,
-                                           expected=expected), self._toolbox)
+                                           expected=expected), agent_tools)
         else:
             t = self._run_custom(task, expected, check, task_id, group)
         cycle = None

@@ -241,8 +241,16 @@ async def _serve_http(server: LibraryServer, options: ServeOptions,
     else:
         host, port = sock.getsockname()[:2]
         where = f"http://{host}:{port}{MCP_PATH}"
+    class Uvicorn(uvicorn.Server):
+        """uvicorn re-raises SIGTERM after it stops, which would kill the process before
+        our clean-up (sandboxes, usage records); `_stop_on_signal` handles signals."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Any:
+            yield
+
     config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
-    uv = _Uvicorn(config)
+    uv = Uvicorn(config)
     say(f"toolforge mcp: serving {options.root} at {where}")
     try:
         async with anyio.create_task_group() as tg:
@@ -255,24 +263,6 @@ async def _serve_http(server: LibraryServer, options: ServeOptions,
         if options.socket is not None:
             with contextlib.suppress(OSError):
                 options.socket.unlink()
-
-
-def _uvicorn_server() -> type:
-    import uvicorn
-
-    class Uvicorn(uvicorn.Server):
-        """uvicorn re-raises SIGTERM after it stops, which would kill the process before
-        our own clean-up; `_stop_on_signal` handles the signals instead."""
-
-        @contextlib.contextmanager
-        def capture_signals(self) -> Any:
-            yield
-
-    return Uvicorn
-
-
-def _Uvicorn(config: Any) -> Any:  # noqa: N802  (a class, built on first use)
-    return _uvicorn_server()(config)
 
 
 def _listen(options: ServeOptions) -> socketlib.socket:

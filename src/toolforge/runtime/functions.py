@@ -80,6 +80,7 @@ def make_function(tool: ActiveTool, invoke: Invoke) -> ToolFunction:
     call.json_schema = tool.spec.parameters_schema  # type: ignore[attr-defined]
     call.returns_schema = tool.spec.returns_schema  # type: ignore[attr-defined]
     call.openai_schema = tool.schema()  # type: ignore[attr-defined]
+    call.openai_strict_schema = tool.schema(strict=True)  # type: ignore[attr-defined]
     call.mcp_schema = tool.mcp()  # type: ignore[attr-defined]
     call.description = tool.mcp()["description"]  # type: ignore[attr-defined]
     return call

@@ -264,7 +264,7 @@ def _from_sandbox(tool: ActiveTool, raw: CallResult, limits: Limits) -> ToolCall
     if raw.error_type == "ToolCrashed":
         kind = "crash"
     message = raw.error_message or ""
-    if kind == "memory" and not message.strip(" :") or message == "MemoryError":
+    if (kind == "memory" and not message.strip(" :")) or message == "MemoryError":
         message = f"out of memory (the sandbox allows {limits.memory_mb} MiB)"
     return ToolCallResult(
         tool=tool.name, version=tool.version, commit=tool.commit, stdout=raw.stdout, ok=False,
