@@ -130,9 +130,12 @@ class GitRepo:
             return False
         return True
 
-    def ls_tree(self, rev: str, path: str) -> list[TreeEntry]:
-        """Every file under `path` at `rev`, recursively, with its object id."""
-        out = self.run("ls-tree", "-r", "-z", rev, "--", path, strip=False)
+    def ls_tree(self, rev: str, path: str, *, recursive: bool = True) -> list[TreeEntry]:
+        """The entries under directory `path` at `rev` with their object ids: every file,
+        or (not `recursive`) its direct children, trees included."""
+        spec = path.rstrip("/") + "/"
+        out = self.run("ls-tree", *(["-r"] if recursive else []), "-z", rev, "--", spec,
+                       strip=False)
         entries = []
         for record in out.split("\0"):
             head, tab, name = record.partition("\t")

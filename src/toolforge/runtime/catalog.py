@@ -121,13 +121,29 @@ class Catalog:
         return not any(p.startswith("no tag") for p in self.problems.values())
 
 
+@dataclass(frozen=True)
+class _Dir:
+    """What HEAD's tools/<name> says, keyed by its tree id (unchanged tree: same answer)."""
+
+    tree: str
+    status: str | None = None  # None: unreadable (see problem)
+    version: int = 0
+    meta: ToolMeta | None = None
+    code_blob: str = ""
+    code: bytes = b""
+    problem: str | None = None
+
+
 class CatalogReader:
-    """Builds catalogs of one library, reusing what did not change since the last one."""
+    """Builds catalogs of one library, re-reading only the tool directories whose git tree
+    changed since the last one (a promotion re-reads one tool, not the library)."""
 
     def __init__(self, git: GitRepo) -> None:
         self.git = git
         self._lock = threading.Lock()
-        self._reuse: dict[tuple[str, str, str], ActiveTool] = {}
+        self._dirs: dict[str, _Dir] = {}
+        self._reuse: dict[tuple[str, str, str, str], ActiveTool] = {}
+        self._by_tree: dict[tuple[str, str], ActiveTool] = {}  # (name, HEAD's tree) -> tool
 
     def read(self) -> Catalog:
         with self._lock:
@@ -137,69 +153,111 @@ class CatalogReader:
         head = self.git.head()
         if head is None:
             return Catalog(head=None, tools={}, problems={}, inactive={})
-        files: dict[str, dict[str, str]] = {}
-        for entry in self.git.ls_tree(head, TOOLS_DIR):
-            parts = entry.path.split("/")
-            if len(parts) == 3 and entry.kind == "blob" and is_valid_tool_name(parts[1]):
-                files.setdefault(parts[1], {})[parts[2]] = entry.sha
-        metas = self.git.read_many([f[META_FILE] for f in files.values() if META_FILE in f])
+        trees = {e.path.split("/", 1)[1]: e.sha
+                 for e in self.git.ls_tree(head, TOOLS_DIR, recursive=False)
+                 if e.kind == "tree" and is_valid_tool_name(e.path.split("/", 1)[1])}
+        self._dirs = self._read_dirs(trees)
         problems: dict[str, str] = {}
         inactive: dict[str, str] = {}
-        wanted: dict[str, int] = {}
-        for name, blobs in sorted(files.items()):
-            found = metas.get(blobs.get(META_FILE, ""))
-            if found is None:
-                problems[name] = f"{TOOLS_DIR}/{name}/{META_FILE} is missing"
+        wanted: dict[str, _Dir] = {}
+        for name, info in sorted(self._dirs.items()):
+            if info.problem is not None:
+                problems[name] = info.problem
+            elif info.status != "active":
+                inactive[name] = str(info.status)
+            else:
+                wanted[name] = info
+        # A tool whose directory did not change keeps its tag's reading: tags are written
+        # once, by promote and rollback (a tag moved by hand is seen when the tool changes).
+        tools = {name: tool for name, info in wanted.items()
+                 if (tool := self._by_tree.get((name, info.tree))) is not None}
+        tools.update(self._load_tags({n: i for n, i in wanted.items() if n not in tools},
+                                     problems))
+        self._reuse = {(t.name, t.commit, t.code_blob, t.head_blob): t for t in tools.values()}
+        self._by_tree = {(name, wanted[name].tree): tool for name, tool in tools.items()}
+        return Catalog(head=head, tools=dict(sorted(tools.items())), problems=problems,
+                       inactive=inactive)
+
+    def _read_dirs(self, trees: dict[str, str]) -> dict[str, _Dir]:
+        known = {name: self._dirs[name] for name, tree in trees.items()
+                 if name in self._dirs and self._dirs[name].tree == tree}
+        fresh = [name for name in trees if name not in known]
+        objects = self.git.read_many([f"{trees[n]}:{f}" for n in fresh
+                                      for f in (META_FILE, TOOL_FILE)])
+        for name in fresh:
+            tree = trees[name]
+            meta_obj, code_obj = objects.get(f"{tree}:{META_FILE}"), \
+                objects.get(f"{tree}:{TOOL_FILE}")
+            where = f"{TOOLS_DIR}/{name}"
+            if meta_obj is None or code_obj is None:
+                missing = META_FILE if meta_obj is None else TOOL_FILE
+                known[name] = _Dir(tree, problem=f"{where}/{missing} is missing")
                 continue
             try:
-                meta = parse_meta(found[1].decode("utf-8", "replace"), f"{name}/{META_FILE}")
+                meta = parse_meta(meta_obj[1].decode("utf-8", "replace"), f"{where}/{META_FILE}")
             except ToolforgeError as exc:
-                problems[name] = exc.message
+                known[name] = _Dir(tree, problem=exc.message)
                 continue
-            if meta.status != "active":
-                inactive[name] = meta.status
-                continue
-            wanted[name] = meta.version
-        tools = self._load_tags(wanted, files, problems)
-        self._reuse = {(t.name, t.commit, t.code_blob): t for t in tools.values()}
-        return Catalog(head=head, tools=tools, problems=problems, inactive=inactive)
+            known[name] = _Dir(tree, status=meta.status, version=meta.version, meta=meta,
+                               code_blob=code_obj[0], code=code_obj[1])
+        return known
 
-    def _load_tags(self, wanted: dict[str, int], files: dict[str, dict[str, str]],
-                   problems: dict[str, str]) -> dict[str, ActiveTool]:
-        def names(name: str, version: int) -> tuple[str, str, str]:
-            ref = f"refs/tags/{version_tag(name, version)}"
-            return (f"{ref}^{{commit}}", f"{ref}:{TOOLS_DIR}/{name}/{META_FILE}",
-                    f"{ref}:{TOOLS_DIR}/{name}/{TOOL_FILE}")
+    def _load_tags(self, wanted: dict[str, _Dir], problems: dict[str, str]
+                   ) -> dict[str, ActiveTool]:
+        def ref(name: str) -> str:
+            return f"refs/tags/{version_tag(name, wanted[name].version)}"
 
-        objects = self.git.read_many([n for name, v in wanted.items() for n in names(name, v)])
+        # The tag's commit, and its tools/<name> tree: the same tree as HEAD's (the usual
+        # case) means the same files, so nothing more needs reading.
+        found = self.git.read_many([n for name in wanted for n in (
+            f"{ref(name)}^{{commit}}", f"{ref(name)}:{TOOLS_DIR}/{name}")])
+        differing = [name for name in wanted
+                     if (tree := found.get(f"{ref(name)}:{TOOLS_DIR}/{name}")) is not None
+                     and tree[0] != wanted[name].tree]
+        tag_files = self.git.read_many([f"{ref(n)}:{TOOLS_DIR}/{n}/{f}" for n in differing
+                                        for f in (META_FILE, TOOL_FILE)])
         tools: dict[str, ActiveTool] = {}
-        for name, version in wanted.items():
-            commit_obj, meta_obj, code_obj = (objects.get(n) for n in names(name, version))
-            tag = version_tag(name, version)
+        for name, info in wanted.items():
+            tag = version_tag(name, info.version)
+            commit_obj = found.get(f"{ref(name)}^{{commit}}")
+            tree_obj = found.get(f"{ref(name)}:{TOOLS_DIR}/{name}")
             if commit_obj is None:
-                problems[name] = (f"no tag {tag}: v{version} was not promoted by toolforge "
-                                  "(or its promotion is still being written)")
+                problems[name] = (f"no tag {tag}: v{info.version} was not promoted by "
+                                  "toolforge (or its promotion is still being written)")
                 continue
-            if meta_obj is None or code_obj is None:
-                problems[name] = f"tag {tag} holds no {TOOLS_DIR}/{name}/{TOOL_FILE}"
+            if tree_obj is None:
+                problems[name] = f"tag {tag} holds no {TOOLS_DIR}/{name}"
                 continue
-            commit, code_blob = commit_obj[0], code_obj[0]
-            head_blob = files[name].get(TOOL_FILE, "")
-            reused = self._reuse.get((name, commit, code_blob))
-            if reused is not None and reused.head_blob == head_blob:
+            meta, code, code_blob = info.meta, info.code, info.code_blob
+            if name in differing:
+                meta_obj = tag_files.get(f"{ref(name)}:{TOOLS_DIR}/{name}/{META_FILE}")
+                code_obj = tag_files.get(f"{ref(name)}:{TOOLS_DIR}/{name}/{TOOL_FILE}")
+                if meta_obj is None or code_obj is None:
+                    problems[name] = f"tag {tag} holds no {TOOLS_DIR}/{name}/{TOOL_FILE}"
+                    continue
+                try:
+                    meta = parse_meta(meta_obj[1].decode("utf-8", "replace"),
+                                      f"{tag}:{META_FILE}")
+                except ToolforgeError as exc:
+                    problems[name] = f"{tag}: {exc.message}"
+                    continue
+                code, code_blob = code_obj[1], code_obj[0]
+            assert meta is not None
+            commit = commit_obj[0]
+            reused = self._reuse.get((name, commit, code_blob, info.code_blob))
+            if reused is not None:
                 tools[name] = reused
                 continue
             try:
-                meta = parse_meta(meta_obj[1].decode("utf-8", "replace"), f"{tag}:{META_FILE}")
-                code = code_obj[1].decode("utf-8")
-                spec = load_tool_source(code)
+                source = code.decode("utf-8")
+                spec = load_tool_source(source)
             except (ToolforgeError, UnicodeDecodeError, RecursionError, MemoryError) as exc:
                 problems[name] = f"{tag}: {getattr(exc, 'message', exc)}"
                 continue
-            if meta.version != version or meta.status != "active":
-                problems[name] = f"tag {tag} does not hold an active v{version}"
+            if meta.version != info.version or meta.status != "active":
+                problems[name] = f"tag {tag} does not hold an active v{info.version}"
                 continue
-            tools[name] = ActiveTool(name=name, version=version, tag=tag, commit=commit,
-                                     code=code, code_blob=code_blob, spec=spec, meta=meta,
-                                     head_blob=head_blob)
+            tools[name] = ActiveTool(name=name, version=info.version, tag=tag, commit=commit,
+                                     code=source, code_blob=code_blob, spec=spec, meta=meta,
+                                     head_blob=info.code_blob)
         return tools
