@@ -221,6 +221,28 @@ async def test_streamable_http_on_a_unix_socket(lib: Path, tmp_path: Path) -> No
     assert {e.caller for e in events} == {"mcp"} and all(e.session for e in events)
 
 
+async def test_streamable_http_on_a_local_port(lib: Path) -> None:
+    from mcp.client.streamable_http import streamable_http_client
+
+    server = subprocess.Popen([PYTHON, "-m", "toolforge", "mcp", "--transport", "http",
+                               "--port", "0", "-L", str(lib)], stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        assert server.stderr is not None
+        banner = server.stderr.readline()  # "toolforge mcp: serving ... at http://..."
+        assert " at http://127.0.0.1:" in banner, banner
+        url = banner.rsplit(" at ", 1)[1].strip()
+        async with streamable_http_client(url) as (read, write), \
+                ClientSession(read, write) as session:
+            with anyio.fail_after(60):
+                await session.initialize()
+            assert (await session.call_tool("add", {"a": 3})).structured_content == \
+                {"result": 5}
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
 def test_mcp_command_refuses_bad_options(lib: Path) -> None:
     out = run_cli("mcp", "--transport", "carrier-pigeon", "-L", lib)
     assert out.exit_code == 2 and "unknown transport" in out.stderr

@@ -224,6 +224,7 @@ def mcp(
         serve(ServeOptions(root=resolve_library_path(library), transport=transport,
                            host=host, port=port, socket=socket, discover=discover,
                            session=session),
-              say=lambda text: out.err.print(text, markup=False, highlight=False))
+              say=lambda text: out.err.print(text, markup=False, highlight=False,
+                                             soft_wrap=True))
 
     run_command(False, body)
