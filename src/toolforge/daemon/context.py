@@ -50,11 +50,12 @@ class DaemonContext:
     _stop_lock: threading.Lock = field(default_factory=threading.Lock)
     _runtime: Runtime | None = None
     _pool: WarmPool | None = None
-    _runtime_lock: threading.Lock = field(default_factory=threading.Lock)
+    _runtime_lock: threading.RLock = field(default_factory=threading.RLock)
 
     def runtime(self) -> Runtime:
-        """The daemon's one runtime (started on the first tool call): every tool call the
-        daemon serves runs on its warm sandboxes and is recorded by its usage recorder."""
+        """The daemon's one runtime: every tool call the daemon serves runs on its warm
+        hosts and is recorded by its usage recorder. Reading the catalog (export) starts
+        no sandbox; the first call starts the pool."""
         with self._runtime_lock:
             if self._runtime is None:
                 if self.stopping.is_set():
@@ -62,6 +63,19 @@ class DaemonContext:
 
                     raise DaemonError("the daemon is stopping", hint="retry in a moment")
                 from toolforge.runtime.runtime import Runtime
+
+                with self.services.use() as svc:
+                    options = svc.validation_options()
+                self._runtime = Runtime(self.root, limits=options.limits,
+                                        backend=options.backend, pool=self.sandbox_pool,
+                                        caller="daemon")
+            return self._runtime
+
+    def sandbox_pool(self) -> WarmPool:
+        """The daemon's one pool of pre-started sandboxes (made on first use), kept warm for
+        as long as the daemon runs."""
+        with self._runtime_lock:
+            if self._pool is None:
                 from toolforge.sandbox.backends import select_backend
                 from toolforge.sandbox.pool import WarmPool
 
@@ -69,10 +83,7 @@ class DaemonContext:
                     options = svc.validation_options()
                 self._pool = WarmPool(select_backend(options.backend), size=1,
                                       limits=options.limits)
-                self._runtime = Runtime(self.root, limits=options.limits,
-                                        backend=options.backend, pool=self._pool,
-                                        caller="daemon")
-            return self._runtime
+            return self._pool
 
     def health(self) -> Health:
         return Health(version=__version__, pid=self.pid, library=str(self.root),

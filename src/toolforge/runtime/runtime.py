@@ -18,6 +18,7 @@ from __future__ import annotations
 import difflib
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,18 +46,18 @@ _REREAD_INCOMPLETE_S = 1.0
 class Runtime:
     """Runs the promoted tools of one library. Thread-safe; `close()` kills its sandboxes.
 
-    `pool`: pre-started sandboxes to share (the daemon's); with `warm=True` and no pool the
-    runtime starts its own on the first call. `record_usage=False` records nothing (for
-    benchmarks of the bare path)."""
+    `pool`: pre-started sandboxes to share (the daemon's), or a function that gives them
+    when the first call needs them; with `warm=True` and no pool the runtime starts its own
+    on the first call. `record_usage=False` records nothing (benchmarks of the bare path)."""
 
     def __init__(self, root: Path, *, limits: Limits | None = None, backend: str | None = None,
-                 pool: WarmPool | None = None, warm: bool = True, caller: str = "python",
-                 record_usage: bool = True) -> None:
+                 pool: WarmPool | Callable[[], WarmPool] | None = None, warm: bool = True,
+                 caller: str = "python", record_usage: bool = True) -> None:
         self.root = root
         self.limits = limits or Limits()
         self.backend_name = backend
         self.default_caller = caller
-        self._pool = pool
+        self._pool: WarmPool | Callable[[], WarmPool] | None = pool
         self._own_pool = False
         self._warm = warm
         self._library = Library.open(root)
@@ -83,7 +84,7 @@ class Runtime:
             hosts, self._hosts = self._hosts, None
         if hosts is not None:
             hosts.close()
-        if self._own_pool and self._pool is not None:
+        if self._own_pool and self._pool is not None and not callable(self._pool):
             self._pool.close()
         if self.recorder is not None:
             self.recorder.close()
@@ -200,12 +201,15 @@ class Runtime:
                 from toolforge.sandbox.backends import select_backend
 
                 backend = select_backend(self.backend_name)
+                if callable(self._pool):
+                    self._pool = self._pool()
                 if self._pool is None and self._warm:
                     from toolforge.sandbox.pool import WarmPool
 
                     self._pool = WarmPool(backend, size=1, limits=self.limits)
                     self._own_pool = True
-                self._hosts = ToolHosts(limits=self.limits, backend=backend, pool=self._pool)
+                pool = self._pool if not callable(self._pool) else None
+                self._hosts = ToolHosts(limits=self.limits, backend=backend, pool=pool)
             return self._hosts
 
     # --- usage ---------------------------------------------------------------------------------
