@@ -113,6 +113,8 @@ class LibraryTools:
                     f"{name!r} through {CALL_TOOL}(name, arguments)")
         result = self.runtime.call(name, arguments, caller="mcp", session=session)
         tool = self.runtime.active().get(name) if result.ok else None
+        if tool is not None and tool.commit != result.commit:
+            tool = None  # promoted meanwhile: describe the value without the new spec
         return to_mcp_result(result, tool)
 
     def _find(self, arguments: dict[str, Any] | None) -> types.CallToolResult:

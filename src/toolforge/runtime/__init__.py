@@ -17,7 +17,9 @@ Modules:
 
 from __future__ import annotations
 
+import atexit
 import os
+import threading
 from typing import TYPE_CHECKING
 
 from toolforge.runtime.results import CallError, ErrorKind, ToolCallResult
@@ -50,11 +52,37 @@ def tools(library: str | os.PathLike[str] | Runtime | None = None, *,
     """The active tools of `library` as Python functions, no agent needed. Each has a real
     signature, annotations, docstring and JSON schema, checks its arguments, runs the
     promoted code in the sandbox, and is recorded as a "python" call. Given a path, the
-    runtime behind them lives as long as they do (its sandboxes end with the process)."""
+    functions share one runtime per library for the whole process (closed at exit)."""
     from toolforge.runtime.runtime import Runtime
 
-    runtime = library if isinstance(library, Runtime) else open_runtime(library)
+    runtime = library if isinstance(library, Runtime) else _shared(library)
     return runtime.functions(session=session)
+
+
+_runtimes: dict[str, Runtime] = {}
+_runtimes_lock = threading.Lock()
+
+
+def _shared(library: str | os.PathLike[str] | None) -> Runtime:
+    """One runtime per library for `tools()`: asking again reuses its warm sandboxes
+    instead of starting another pool."""
+    from toolforge.library.store import resolve_library_path
+
+    key = str(resolve_library_path(library))
+    with _runtimes_lock:
+        runtime = _runtimes.get(key)
+        if runtime is None or runtime.closed:
+            runtime = _runtimes[key] = open_runtime(key)
+        return runtime
+
+
+@atexit.register
+def _close_shared() -> None:
+    with _runtimes_lock:
+        runtimes = list(_runtimes.values())
+        _runtimes.clear()
+    for runtime in runtimes:
+        runtime.close()
 
 
 __all__ = ["CallError", "ErrorKind", "ToolCallResult", "open_runtime", "tools"]
