@@ -20,6 +20,7 @@ from toolforge.cli import (
     evolve_cmds,
     jobs_cmds,
     library_cmds,
+    remote_cmds,
     review_cmd,
     runtime_cmds,
 )
@@ -58,6 +59,8 @@ app.add_typer(trajectories_app, name="trajectories")
 app.command("review")(review_cmd.review)
 app.command("report")(report)
 app.add_typer(daemon_cmds.app, name="daemon")
+app.add_typer(remote_cmds.remote_app, name="remote")
+app.command("sync")(remote_cmds.sync)
 
 
 def _version(value: bool) -> None:

@@ -242,7 +242,7 @@ class Evolver:
             stored = final.model_copy(update={
                 "tool": gap.name, "version": added.version, "location": CANDIDATES_DIR,
                 "files_hash": files_hash(code, all_tests)})
-            svc.reports.save(stored)
+            svc.save_report(stored, code)
             outcome.report_id = stored.id
         else:
             svc.reports.save(final.model_copy(update={"tool": gap.name}))

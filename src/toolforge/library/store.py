@@ -77,6 +77,7 @@ class CommitResult(BaseModel):
     subject: str
     version: int | None = None
     tags: list[str] = []
+    warnings: list[str] = []
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,9 @@ class Library:
         self.root = root
         self.state_dir = root / STATE_DIR
         self._git: GitRepo | None = None
+        # Called after every commit, under the lock (LibraryService publishes a change to a
+        # shared library's remote here); returns the result as it ended up.
+        self.after_commit: Callable[[CommitResult], CommitResult] | None = None
 
     # --- opening --------------------------------------------------------------------------
 
@@ -389,8 +393,9 @@ class Library:
             raise
         clear_journal(self.state_dir)
         self._maintain()
-        return CommitResult(commit=sha, subject=change.subject, version=change.version,
-                            tags=list(change.tags))
+        result = CommitResult(commit=sha, subject=change.subject, version=change.version,
+                              tags=list(change.tags))
+        return self.after_commit(result) if self.after_commit is not None else result
 
     def _maintain(self, every: int = 256) -> None:
         """Every `every` commits, refresh the commit-graph (Bloom filters for history)."""

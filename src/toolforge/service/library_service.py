@@ -34,6 +34,7 @@ from toolforge.library.store import (
     TEST_FILE,
     TOOL_FILE,
     TOOLS_DIR,
+    CommitResult,
     Library,
     ToolFiles,
     version_tag,
@@ -60,6 +61,7 @@ if TYPE_CHECKING:
     import threading
     from collections.abc import Callable
 
+    from toolforge.library.remote import RemoteInfo, SyncResult
     from toolforge.runtime.results import ToolCallResult
     from toolforge.runtime.runtime import Runtime
     from toolforge.validation.pipeline import ValidationOptions
@@ -106,6 +108,7 @@ class LibraryService:
         self._shared_runtime: Callable[[], Runtime] | None = None
         # A one-shot command calls once: pre-starting spare sandboxes would only cost CPU.
         self._warm_runtime = warm_runtime
+        self.library.after_commit = self._publish
 
     @property
     def reports(self) -> ReportStore:
@@ -185,17 +188,47 @@ class LibraryService:
     def _candidate_verdict(self, name: str) -> str | None:
         """A candidate's verdict is its latest report of exactly its current files;
         "stale" when it was validated but has changed since."""
-        if not (self.library.state_dir / "reports.sqlite").is_file():
-            return None  # nothing validated yet: do not create the store from a read
         files = self.library.find_current(name, CANDIDATES_DIR)
         if files is None:
             return None
-        from toolforge.validation.report import files_hash
-
-        report = self.reports.latest(name, files_hash(files.code, files.tests))
+        have_store = (self.library.state_dir / "reports.sqlite").is_file()
+        report = self.report_for(name, files, create_store=False)
         if report is not None:
             return report.verdict
-        return "stale" if self.reports.latest(name) is not None else None
+        return "stale" if have_store and self.reports.latest(name) is not None else None
+
+    def report_for(self, name: str, files: ToolFiles, *, create_store: bool = True
+                   ) -> ValidationReport | None:
+        """The latest report of exactly these files: from the local store, else from the
+        notes that came with the library (a report validated on another clone), which is
+        then kept in the local store."""
+        from toolforge.library.notes import reports_for
+        from toolforge.validation.report import files_hash
+
+        digest = files_hash(files.code, files.tests)
+        if create_store or (self.library.state_dir / "reports.sqlite").is_file():
+            report = self.reports.latest(name, digest)
+            if report is not None:
+                return report
+        noted = [r for r in reports_for(self.library.git, name, files.code)
+                 if r.files_hash == digest]
+        if not noted:
+            return None
+        for report in noted:
+            self.reports.save(report)
+        return noted[0]
+
+    def save_report(self, report: ValidationReport, code: str) -> None:
+        """Store a report, and note it on the code's blob so that it travels with the
+        library (library/notes.py): candidates validated here can be promoted on a clone."""
+        from toolforge.library.notes import attach_report
+
+        self.reports.save(report)
+        if report.location != CANDIDATES_DIR:
+            return
+        with self.library.locked():
+            if attach_report(self.library.git, report, code):
+                self._publish_notes()
 
     def show(self, name: str, version: str | int | None = None) -> ToolDetail:
         validate_tool_name(name)
@@ -372,7 +405,9 @@ class LibraryService:
             return ToolFiles(meta=meta, code=code, tests=tests)
 
         result = self.library.add_candidate(tool_name, build)
-        warnings = [] if tests else ["no test_tool.py: validation will fail until tests exist"]
+        warnings = list(result.warnings)
+        if not tests:
+            warnings.append("no test_tool.py: validation will fail until tests exist")
         details: dict[str, Any] = {}
         if validate:
             report = self.validate(tool_name)
@@ -406,15 +441,12 @@ class LibraryService:
 
         result = self.library.promote(name, prepare)
         return ActionResult(action="promote", tool=name, version=result.version,
-                            commit=result.commit,
-                            subject=result.subject, tags=result.tags)
+                            commit=result.commit, subject=result.subject, tags=result.tags,
+                            warnings=result.warnings)
 
     def _promotable_report(self, name: str, candidate: ToolFiles,
                            allow_unisolated: bool) -> ValidationReport:
-        from toolforge.validation.report import files_hash
-
-        digest = files_hash(candidate.code, candidate.tests)
-        report = self.reports.latest(name, digest)
+        report = self.report_for(name, candidate)
         if report is None:
             stale = self.reports.latest(name) is not None
             raise ValidationFailedError(
@@ -513,7 +545,7 @@ class LibraryService:
             options.fuzz = options.fuzz and fuzz
         report = validate(item, options, log=log, cancel=cancel)
         if store:
-            self.reports.save(report)
+            self.save_report(report, code)
         return report
 
     def reject(self, name: str, reason: str) -> ActionResult:
@@ -522,15 +554,15 @@ class LibraryService:
             raise UsageError("a reason is required", hint='--reason "why it is rejected"')
         result = self.library.reject(name, reason)
         return ActionResult(action="reject", tool=name, version=result.version,
-                            commit=result.commit,
-                            subject=result.subject)
+                            commit=result.commit, subject=result.subject,
+                            warnings=result.warnings)
 
     def retire(self, name: str) -> ActionResult:
         validate_tool_name(name)
         result = self.library.retire(name)
         return ActionResult(action="retire", tool=name, version=result.version,
-                            commit=result.commit,
-                            subject=result.subject)
+                            commit=result.commit, subject=result.subject,
+                            warnings=result.warnings)
 
     def rollback(self, name: str | None = None, to: int | None = None,
                  library_rev: str | None = None) -> ActionResult:
@@ -539,14 +571,73 @@ class LibraryService:
                 raise UsageError("--library takes no tool name or --to")
             result = self.library.rollback_library(library_rev)
             return ActionResult(action="rollback-library", commit=result.commit,
-                                subject=result.subject)
+                                subject=result.subject, warnings=result.warnings)
         if name is None:
             raise UsageError("name a tool, or use --library REV to restore the whole library")
         validate_tool_name(name)
         result = self.library.rollback_tool(name, to)
         return ActionResult(action="rollback", tool=name, version=result.version,
-                            commit=result.commit,
-                            subject=result.subject, tags=result.tags)
+                            commit=result.commit, subject=result.subject, tags=result.tags,
+                            warnings=result.warnings)
+
+    # --- remotes: a library shared by several clones (library/remote.py) ---------------------
+
+    def remotes(self) -> list[RemoteInfo]:
+        from toolforge.library.remote import LibraryRemote
+
+        return LibraryRemote(self.library.git).remotes()
+
+    def add_remote(self, name: str, url: str) -> RemoteInfo:
+        """Register a git remote as this library's shared remote (publish with `sync`)."""
+        from toolforge.library.remote import LibraryRemote
+
+        with self.library.locked():
+            return LibraryRemote(self.library.git).add(name, url)
+
+    def remove_remote(self, name: str) -> None:
+        from toolforge.library.remote import LibraryRemote
+
+        with self.library.locked():
+            LibraryRemote(self.library.git).remove(name)
+
+    def sync(self, *, read_only: bool = False) -> SyncResult:
+        """Pull the shared remote's commits and publish ours (`read_only`: only move this
+        clone forward to the remote's head, as an agent on a pinned commit does)."""
+        from toolforge.library.remote import LibraryRemote
+
+        with self.library.locked():
+            self.library._recover()
+            return LibraryRemote(self.library.git).sync(read_only=read_only)
+
+    def _publish(self, result: CommitResult) -> CommitResult:
+        """After every commit (under the lock): a shared library publishes it at once, a
+        compare-and-swap on the remote branch. The commit may come back re-applied on a
+        newer remote head; an unreachable remote leaves it unpublished, with a warning."""
+        from toolforge.library.remote import LibraryRemote, RemoteUnreachable
+
+        try:
+            synced = LibraryRemote(self.library.git).publish()
+        except RemoteUnreachable as exc:
+            return result.model_copy(update={"warnings": [
+                *result.warnings, f"not published yet: {exc.message} (`toolforge sync` "
+                "publishes it)"]})
+        if synced is None:
+            return result
+        head = self.library.git.head() or result.commit
+        return result.model_copy(update={"commit": head,
+                                         "warnings": [*result.warnings, *synced.warnings]})
+
+    def _publish_notes(self) -> None:
+        from toolforge.library.remote import LibraryRemote, RemoteUnreachable, SyncResult
+
+        remote = LibraryRemote(self.library.git)
+        name = remote.shared_name()
+        if name is None:
+            return
+        try:
+            remote.push_notes(name, SyncResult(remote=name, branch=""))
+        except RemoteUnreachable:
+            pass  # the next sync publishes them
 
     # --- helpers ----------------------------------------------------------------------------
 
