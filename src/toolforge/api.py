@@ -48,13 +48,17 @@ class RunResult(BaseModel):
 class Forge:
     def __init__(self, agent_fn: AgentFn | None = None, *, library: str | Path | None = None,
                  reward_fn: RewardFn | None = None, llm_settings: LLMSettings | None = None,
-                 auto_evolve: bool = True, session: str | None = None) -> None:
+                 auto_evolve: bool = True, session: str | None = None,
+                 queue: str | None = None) -> None:
+        """`queue`: report runs to this trajectory log (e.g. redis://host:6379/0) for the
+        workers to evolve from, instead of this library's store (default: the user
+        config's `[queue] url` or TOOLFORGE_QUEUE). No cycle then runs in this process."""
         self.root = resolve_library_path(library)
         self.agent_fn = agent_fn
         self.reward_fn = reward_fn
         self.auto_evolve = auto_evolve
         self.session = session  # recorded with every tool call made through this Forge
-        self.service = EvolutionService(self.root, llm_settings=llm_settings)
+        self.service = EvolutionService(self.root, llm_settings=llm_settings, queue=queue)
         self._toolbox = self._new_toolbox()
 
     def __enter__(self) -> Forge:
@@ -146,9 +150,9 @@ class Forge:
             expected=expectation if not isinstance(expectation, CallableCheck) else None,
             reward=reward, success=success, tools_offered=sorted(self._toolbox.tools),
             duration_ms=round((time.perf_counter() - started) * 1000, 1), error=error,
-            source="api",
+            source="api", metadata=self._toolbox.run_metadata(first_call),
         )
-        return self.service.store.record(trajectory)
+        return self.service.record(trajectory)
 
     def _reward(self, answer: str | None, expected: Any,
                 check: Callable[[str], float] | None) -> float | None:

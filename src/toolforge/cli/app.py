@@ -16,6 +16,8 @@ from typer.core import TyperGroup
 
 from toolforge import __version__
 from toolforge.cli import (
+    curate_cmd,
+    cycles_cmds,
     daemon_cmds,
     evolve_cmds,
     jobs_cmds,
@@ -23,6 +25,7 @@ from toolforge.cli import (
     remote_cmds,
     review_cmd,
     runtime_cmds,
+    trials_cmds,
 )
 from toolforge.cli.common import set_no_daemon
 from toolforge.cli.trajectory_cmds import report, trajectories_app
@@ -61,6 +64,9 @@ app.command("report")(report)
 app.add_typer(daemon_cmds.app, name="daemon")
 app.add_typer(remote_cmds.remote_app, name="remote")
 app.command("sync")(remote_cmds.sync)
+app.command("cycles")(cycles_cmds.cycles)
+app.add_typer(trials_cmds.trials_app, name="trials")
+app.command("curate")(curate_cmd.curate)
 
 
 def _version(value: bool) -> None:

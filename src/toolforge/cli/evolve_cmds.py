@@ -69,6 +69,9 @@ def run(
 def evolve(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Analyse and synthesize, but "
                                           "write nothing and consume no failure.")] = False,
+    ignore_budget: Annotated[bool, typer.Option(
+        "--ignore-budget", help="Run even if the cycle would pass an evolution budget of "
+        "the user config ([evolution]).")] = False,
     library: LibraryOpt = None,
     json: JsonOpt = False,
 ) -> None:
@@ -77,7 +80,7 @@ def evolve(
     def body(out: Output) -> None:
         evo = _evolution_service(library, out)
         try:
-            report = evo.evolve(dry_run=dry_run)
+            report = evo.evolve(dry_run=dry_run, ignore_budget=ignore_budget)
         finally:
             evo.close()
         from toolforge.cli.render_evolve import cycle_report

@@ -45,6 +45,8 @@ def create_app(ctx: DaemonContext) -> FastAPI:
         ctx.jobs.start()
         if ctx.watcher is not None:
             ctx.watcher.start()
+        if ctx.worker is not None:
+            ctx.worker.start()
         guard = asyncio.create_task(_exit_when_library_gone(ctx))
         log.info("serving %s", ctx.root)
         try:

@@ -498,6 +498,35 @@ class Library:
                 version=current.meta.version,
             ))
 
+    def edit_meta(self, targets: list[tuple[str, Location]],
+                  edit: Callable[[str, ToolFiles], bool], *, action: str, subject: str,
+                  body: str = "", trailers: tuple[tuple[str, str], ...] = ()
+                  ) -> CommitResult | None:
+        """One commit rewriting the tool.toml of several tools: `edit(name, files)` changes
+        `files.meta` in place and says whether it changed anything (None: nothing did).
+        A/B trials and the curator record their decisions this way."""
+        with self.locked():
+            self._recover()
+            changed: dict[tuple[str, Location], ToolFiles] = {}
+            for name, location in targets:
+                files = self.read_current(name, location)
+                if edit(name, files):
+                    changed[(name, location)] = files
+            if not changed:
+                return None
+
+            def apply() -> None:
+                for (name, location), files in changed.items():
+                    self.write_tool_dir(name, location, files)
+
+            names = sorted({name for name, _ in changed})
+            return self._mutate(Change(
+                action=action, subject=subject,
+                paths=[f"{location}/{name}" for name, location in sorted(changed)],
+                apply=apply, tool=names[0] if len(names) == 1 else None,
+                version=next(iter(changed.values())).meta.version if len(names) == 1
+                else None, trailers=trailers, body=body))
+
     def rollback_tool(self, name: str, to: int | None = None) -> CommitResult:
         with self.locked():
             self._recover()

@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any
 from toolforge.errors import ToolforgeError
 from toolforge.library.meta import ToolMeta, parse_meta
 from toolforge.library.refs import blob_id
-from toolforge.library.store import META_FILE, TOOL_FILE, TOOLS_DIR, version_tag
+from toolforge.library.store import CANDIDATES_DIR, META_FILE, TOOL_FILE, TOOLS_DIR, version_tag
 from toolforge.names import is_valid_tool_name
+from toolforge.runtime.routing import TrialSpec
 from toolforge.tools.contract import ToolSpec, load_tool_source
 from toolforge.tools.export import mcp_tool, openai_function
 
@@ -46,6 +47,7 @@ class ActiveTool:
     spec: ToolSpec
     meta: ToolMeta
     head_blob: str = ""  # git object id of HEAD's committed tool.py
+    location: str = TOOLS_DIR  # candidates: a new version on A/B trial (see trials)
     _edit_check: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -80,7 +82,7 @@ class ActiveTool:
     def edited(self, root: Path) -> bool:
         """Whether tools/<name>/tool.py on disk has uncommitted edits. A stat per call; the
         file is hashed again only when its stat changed."""
-        path = root / TOOLS_DIR / self.name / TOOL_FILE
+        path = root / self.location / self.name / TOOL_FILE
         try:
             st = os.stat(path)
             key: tuple[int, ...] = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
@@ -97,6 +99,9 @@ class ActiveTool:
         return edited
 
     def edit_warning(self) -> str:
+        if self.location != TOOLS_DIR:
+            return (f"{self.location}/{self.name}/{TOOL_FILE} has uncommitted edits: "
+                    f"running v{self.version} as committed for its A/B trial")
         return (f"{TOOLS_DIR}/{self.name}/{TOOL_FILE} has edits that were not promoted: "
                 f"running the promoted v{self.version} (tag {self.tag}); validate and promote "
                 "the edit to run it")
@@ -107,6 +112,14 @@ class ActiveTool:
 
 
 @dataclass(frozen=True)
+class TrialArm:
+    """A new version on A/B trial against the active one (routing.py)."""
+
+    spec: TrialSpec
+    tool: ActiveTool  # the candidate version, as committed in candidates/<name>
+
+
+@dataclass(frozen=True)
 class Catalog:
     head: str | None
     tools: dict[str, ActiveTool]
@@ -114,6 +127,8 @@ class Catalog:
     problems: dict[str, str]
     # Known tools that are not active, with their status ("retired", "candidate").
     inactive: dict[str, str]
+    # Active tools with a new version on trial.
+    trials: dict[str, TrialArm] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -144,6 +159,8 @@ class CatalogReader:
         self._dirs: dict[str, _Dir] = {}
         self._reuse: dict[tuple[str, str, str, str], ActiveTool] = {}
         self._by_tree: dict[tuple[str, str], ActiveTool] = {}  # (name, HEAD's tree) -> tool
+        # (name, candidate tree, baseline commit) -> the arm, or None: not on trial
+        self._trials: dict[tuple[str, str, str], TrialArm | None] = {}
 
     def read(self) -> Catalog:
         with self._lock:
@@ -176,7 +193,55 @@ class CatalogReader:
         self._reuse = {(t.name, t.commit, t.code_blob, t.head_blob): t for t in tools.values()}
         self._by_tree = {(name, wanted[name].tree): tool for name, tool in tools.items()}
         return Catalog(head=head, tools=dict(sorted(tools.items())), problems=problems,
-                       inactive=inactive)
+                       inactive=inactive, trials=self._read_trials(head, tools))
+
+    def _read_trials(self, head: str, tools: dict[str, ActiveTool]) -> dict[str, TrialArm]:
+        """Candidates of active tools whose tool.toml has a `[trial]` against the active
+        version. Read again only for a candidate directory whose tree changed."""
+        trees = {e.path.split("/", 1)[1]: e.sha
+                 for e in self.git.ls_tree(head, CANDIDATES_DIR, recursive=False)
+                 if e.kind == "tree" and e.path.split("/", 1)[1] in tools}
+        keys = {name: (name, tree, tools[name].commit) for name, tree in trees.items()}
+        fresh = [name for name, key in keys.items() if key not in self._trials]
+        objects = self.git.read_many([f"{trees[n]}:{f}" for n in fresh
+                                      for f in (META_FILE, TOOL_FILE)])
+        known = {key: self._trials[key] for key in keys.values() if key in self._trials}
+        for name in fresh:
+            known[keys[name]] = self._trial_arm(head, name, tools[name],
+                                                objects.get(f"{trees[name]}:{META_FILE}"),
+                                                objects.get(f"{trees[name]}:{TOOL_FILE}"))
+        self._trials = known
+        return {name: arm for name, key in sorted(keys.items())
+                if (arm := known.get(key)) is not None}
+
+    def _trial_arm(self, head: str, name: str, active: ActiveTool,
+                   meta_obj: tuple[str, bytes] | None, code_obj: tuple[str, bytes] | None
+                   ) -> TrialArm | None:
+        if meta_obj is None or code_obj is None:
+            return None
+        from pydantic import ValidationError
+
+        try:
+            meta = parse_meta(meta_obj[1].decode("utf-8", "replace"),
+                              f"{CANDIDATES_DIR}/{name}/{META_FILE}")
+            raw = (meta.model_extra or {}).get("trial")
+            if not isinstance(raw, dict):
+                return None
+            spec = TrialSpec.model_validate(raw)
+            if spec.baseline != active.version:
+                return None  # a trial against a version that is no longer active
+            tool_spec = load_tool_source(code_obj[1].decode("utf-8"))
+        except (ToolforgeError, ValidationError, UnicodeDecodeError, RecursionError,
+                MemoryError):
+            return None  # a broken candidate never serves calls: the active version does
+        # The commit that last changed the candidate (its trial start): whose blobs run.
+        commit = self.git.run("log", "-1", "--format=%H", head, "--",
+                              f"{CANDIDATES_DIR}/{name}").strip() or head
+        tool = ActiveTool(name=name, version=meta.version, tag="", commit=commit,
+                          code=code_obj[1].decode("utf-8"), code_blob=code_obj[0],
+                          spec=tool_spec, meta=meta, head_blob=code_obj[0],
+                          location=CANDIDATES_DIR)
+        return TrialArm(spec=spec, tool=tool)
 
     def _read_dirs(self, trees: dict[str, str]) -> dict[str, _Dir]:
         known = {name: self._dirs[name] for name, tree in trees.items()

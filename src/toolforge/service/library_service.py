@@ -444,6 +444,14 @@ class LibraryService:
                             commit=result.commit, subject=result.subject, tags=result.tags,
                             warnings=result.warnings)
 
+    def check_promotable(self, name: str, *, allow_unisolated: bool = False
+                         ) -> ValidationReport:
+        """The report that lets candidate `name` be promoted (or put on an A/B trial):
+        ValidationFailedError saying why when there is none."""
+        validate_tool_name(name)
+        return self._promotable_report(name, self.library.read_current(name, CANDIDATES_DIR),
+                                       allow_unisolated)
+
     def _promotable_report(self, name: str, candidate: ToolFiles,
                            allow_unisolated: bool) -> ValidationReport:
         report = self.report_for(name, candidate)
