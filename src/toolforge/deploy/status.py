@@ -52,6 +52,8 @@ class WorkerStatus(BaseModel):
     job: int | None = None
     paused_until: str | None = None
     pause_s: float | None = None
+    outages: int = 0  # model outages seen since the worker started
+    last_outage: str | None = None
     trigger: str | None = None  # the last trigger decision's reason
     budget: dict[str, Any] | None = None  # the last BudgetCheck
     queue: QueueStatus | None = None

@@ -258,6 +258,8 @@ class EvolutionWorker:
                 timespec="seconds")
             self.status.paused_until = until
             self.status.pause_s = self._pause_s
+            self.status.outages += 1
+            self.status.last_outage = f"{now_iso()} {why}"
         self._set_state("paused", f"evolution paused until {until}: the model is "
                                   f"unavailable ({why})")
 
