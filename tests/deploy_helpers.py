@@ -64,6 +64,13 @@ def shared_library(tmp: Path, *, settings: dict[str, str] | None = None,
     return seed, remote
 
 
+def without_property_attack(toml: Path) -> None:
+    """Validation without the property attack: the same verdict path, quicker tests."""
+    text = toml.read_text()
+    assert "\n[sandbox]\n" in text
+    toml.write_text(text.replace("\n[sandbox]\n", "\n[sandbox]\nfuzz = false\n", 1))
+
+
 def clone(remote: Path, path: Path) -> Path:
     subprocess.run(["git", "clone", "-q", "-b", "main", str(remote), str(path)], check=True)
     assert run_cli("sync", "-L", path, "--json").exit_code == 0

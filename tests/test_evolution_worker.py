@@ -14,7 +14,13 @@ import httpx
 import pytest
 
 from conftest import EXAMPLE_LIBRARY, git, run_cli
-from deploy_helpers import evolve_script, failed_run, wait_for, write_config
+from deploy_helpers import (
+    evolve_script,
+    failed_run,
+    wait_for,
+    without_property_attack,
+    write_config,
+)
 from toolforge.daemon.app import create_app
 from toolforge.daemon.client import DaemonClient
 from toolforge.daemon.context import build_context
@@ -33,12 +39,11 @@ def _library(tmp: Path, llm: str = "") -> Path:
     toml = lib / "toolforge.toml"
     text = toml.read_text().replace('promotion = "review"', 'promotion = "auto"')
     text = text.replace("failure_threshold = 5", "failure_threshold = 3")
-    text = text.replace('backend = "auto"   # auto | bwrap | rlimit',
-                        'backend = "auto"\nfuzz = false')
     if llm:
         assert "\n[llm]\n" in text
         text = text.replace("\n[llm]\n", f"\n[llm]\n{llm}\n")
     toml.write_text(text + LIBRARY_SETTINGS)
+    without_property_attack(toml)
     git(lib, "commit", "-qam", "settings for the test")
     return lib
 
@@ -187,3 +192,52 @@ async def test_a_model_outage_pauses_evolution_and_one_probe_resumes_it(
     assert overview["worker"]["state"] == "idle"
     assert overview["cycles"][0]["tools"][0]["tool"] == "tool_gamma"
     assert ctx.worker is not None
+
+
+async def test_the_review_tui_shows_a_background_cycle_and_its_new_tool(
+        tmp_path: Path, model, monkeypatch: pytest.MonkeyPatch) -> None:
+    from toolforge.daemon.client import connect
+    from toolforge.daemon.lifecycle import stop as stop_daemon
+    from toolforge.tui.app import ReviewApp
+    from toolforge.tui.backend import DaemonBackend
+
+    lib = _library(tmp_path)
+    config = write_config(tmp_path / "config.toml", "[evolution]\npoll_s = 0.3\n")
+    monkeypatch.setenv("TOOLFORGE_CONFIG", str(config))
+    monkeypatch.delenv("TOOLFORGE_NO_DAEMON", raising=False)
+    model(evolve_script(delay_s=0.5))
+    backend = DaemonBackend(connect(lib))
+    messages: list[str] = []
+    try:
+        async with ReviewApp(backend).run_test(size=(120, 40)) as pilot:
+            app = pilot.app
+            shown = app.status_bar.set_message
+
+            def keep(text: str, severity: str = "information") -> None:
+                messages.append(text)  # every line the status bar was given
+                shown(text, severity)
+
+            app.status_bar.set_message = keep  # type: ignore[method-assign]
+
+            async def until(what: str, check: Any) -> None:
+                for _ in range(int(240 / 0.1)):
+                    if check():
+                        return
+                    await pilot.pause(0.1)
+                pytest.fail(f"gave up waiting for {what}; saw {messages}")
+
+            await until("the event stream", lambda: app.status_bar.connection == "live")
+            async with httpx.AsyncClient(
+                    transport=httpx.AsyncHTTPTransport(uds=str(backend.client.paths.socket)),
+                    base_url="http://toolforge") as http:
+                posted = await http.post("/v1/trajectories", content=_runs("tool_delta", 3))
+                assert posted.status_code == 201
+            await until("the new tool in the list", lambda: any(
+                t.name == "tool_delta" and t.status == "active" for t in app.tool_list.tools))
+            await until("the cycle's end", lambda: any("finished" in m for m in messages))
+    finally:
+        backend.close()
+        stop_daemon(lib)
+    assert any(m.startswith("evolution: cycle") and "started" in m for m in messages), messages
+    assert any("tool_delta" in m for m in messages), messages  # the cycle's own progress
+    assert any("finished: 1 promoted" in m for m in messages), messages

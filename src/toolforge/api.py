@@ -99,14 +99,23 @@ class Forge:
     # --- runs --------------------------------------------------------------------------------
 
     def run(self, task: str, expected: Any = None, *, check: Callable[[str], float] | None = None,
-            task_id: str | None = None, group: str | None = None) -> RunResult:
-        """Run the agent on one task, score it, record it, and evolve when triggered."""
+            task_id: str | None = None, group: str | None = None,
+            session: str | None = None) -> RunResult:
+        """Run the agent on one task, score it, record it, and evolve when triggered.
+        `session` (default: the Forge's) is recorded with the run's tool calls; while a
+        tool is on A/B trial it also keeps the run on one version of it."""
         if self.agent_fn is None:
-            agent_tools = self.service.toolbox(caller="agent", session=self.session)
+            agent_tools = self.service.toolbox(caller="agent", session=session or self.session)
             t = self.service.run_task(Task(id=task_id or "api", task=task, group=group,
                                            expected=expected), agent_tools)
+        elif session is not None and session != self.session:
+            toolbox = self.service.toolbox(caller="python", session=session)
+            try:
+                t = self._run_custom(task, expected, check, task_id, group, toolbox)
+            finally:
+                toolbox.close()
         else:
-            t = self._run_custom(task, expected, check, task_id, group)
+            t = self._run_custom(task, expected, check, task_id, group, self._toolbox)
         cycle = None
         if self.auto_evolve:
             cycle = self.service.maybe_evolve()
@@ -126,17 +135,17 @@ class Forge:
         self._toolbox = self._new_toolbox()
 
     def _run_custom(self, task: str, expected: Any, check: Callable[[str], float] | None,
-                    task_id: str | None, group: str | None) -> Trajectory:
+                    task_id: str | None, group: str | None, toolbox: ToolBox) -> Trajectory:
         assert self.agent_fn is not None
-        first_call = len(self._toolbox.calls)
+        first_call = len(toolbox.calls)
         started = time.perf_counter()
         answer: str | None = None
         error: str | None = None
         try:
-            answer = self.agent_fn(task, self.tools())
+            answer = self.agent_fn(task, [toolbox.callable(n) for n in sorted(toolbox.tools)])
         except Exception as exc:  # the agent's own failure is data, not a crash
             error = f"{type(exc).__name__}: {exc}"
-        calls = self._toolbox.calls[first_call:]
+        calls = toolbox.calls[first_call:]
         steps = [Step(index=i, kind="tool_call", tool=c.tool, arguments=c.arguments,
                       result=c.result, error=c.error, duration_ms=c.duration_ms)
                  for i, c in enumerate(calls)]
@@ -148,9 +157,9 @@ class Forge:
             task_id=task_id, task=task, group=group, steps=steps,
             final_answer=None if answer is None else str(answer),
             expected=expectation if not isinstance(expectation, CallableCheck) else None,
-            reward=reward, success=success, tools_offered=sorted(self._toolbox.tools),
+            reward=reward, success=success, tools_offered=sorted(toolbox.tools),
             duration_ms=round((time.perf_counter() - started) * 1000, 1), error=error,
-            source="api", metadata=self._toolbox.run_metadata(first_call),
+            source="api", metadata=toolbox.run_metadata(first_call),
         )
         return self.service.record(trajectory)
 

@@ -1,11 +1,11 @@
 """A worker's record of the log entries it took, in the library's state db.
 
 One row per entry: the trajectory it carried and whether this worker acknowledged it yet.
-Storing the trajectory and writing the row are separate short transactions; a crash in
-between is harmless because the entry is still this worker's and is handed back to it (a
-known trajectory id counts as stored). On start a worker asks the log who holds each entry
-it has not acknowledged, and drops its copies of those another worker took over, so that
-every run is stored once across the workers.
+The row is written before the trajectory is stored: a worker killed in between finds the
+row when it comes back, and either gets the entry handed back (a known trajectory id counts
+as stored) or sees that another worker took it over. On start, and every so often, a
+worker asks the log who holds each entry it has not acknowledged, and drops its copies of
+those another worker holds, so that every run is stored once across the workers.
 """
 
 from __future__ import annotations

@@ -89,6 +89,7 @@ class EvolutionWorker:
         # Cycles done but not yet acknowledged in the log: their commits must be published
         # first (a shared library). (cycle id, trajectory ids)
         self._to_ack: list[tuple[str, list[str]]] = []
+        self._heartbeat: _Heartbeat | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -107,6 +108,8 @@ class EvolutionWorker:
         if self._thread is not None:
             self._thread.join(timeout_s)
         self._set_state("stopped", "the daemon stopped")
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
         if self._log is not None:
             try:
                 self._log.close()
@@ -331,7 +334,7 @@ class EvolutionWorker:
         if report.cycle_id != "-" and report.error is None and settings.queue.url:
             with self._lock:
                 self._to_ack.append((report.cycle_id, list(report.trajectory_ids)))
-            self._publish_and_ack(settings)
+            self._wake.set()  # the loop thread acknowledges (it alone talks acks)
         summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no gap"
         self._set_state("idle", f"last cycle {report.cycle_id[:12]}: "
                                 f"{report.error or summary}")
@@ -357,6 +360,11 @@ class EvolutionWorker:
         self._log_key = key
         self._consumer = consumer_name(qs, self.root)
         self._recovered = False
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
+        # Its own thread: a slow tick (a sync waiting for the library lock, a loaded
+        # machine) must not let the entries this worker holds look abandoned.
+        self._heartbeat = _Heartbeat(self._log, self._consumer, qs.claim_idle_s / 4)
         with self._lock:
             self.status.queue = QueueStatus(name=self._log.name, consumer=self._consumer)
         return self._log
@@ -373,9 +381,9 @@ class EvolutionWorker:
                 self._recover(queue_log, store, policy)
                 self._recovered = True
             now = time.monotonic()
-            if now >= self._next.get("renew", 0.0):
-                queue_log.renew(self._consumer)
-                self._next["renew"] = now + qs.claim_idle_s / 4
+            if now >= self._next.get("lost", 0.0):
+                self._drop_lost(queue_log)
+                self._next["lost"] = now + qs.claim_idle_s / 2
             entries: list[LogEntry] = []
             if now >= self._next.get("claim", 0.0):
                 entries += queue_log.claim_stale(self._consumer, idle_s=qs.claim_idle_s,
@@ -395,7 +403,11 @@ class EvolutionWorker:
                 self._next["trim"] = now + TRIM_EVERY_S
             with self._lock:
                 if self.status.queue is not None:
-                    self.status.queue.held = len(self._inbox.held())
+                    held = len(self._inbox.held())
+                    changed = bool(entries) or held != self.status.queue.held
+                    self.status.queue.held = held
+            if changed:
+                self._write()  # `toolforge cycles` shows the queue's figures
             if self.status.state == "queue_down":
                 self._set_state("idle", "the queue is reachable again")
         except QueueUnavailable as exc:
@@ -407,6 +419,7 @@ class EvolutionWorker:
         take back this worker's own pending entries."""
         assert self._inbox is not None
         held = self._inbox.held()
+        holders: dict[str, str | None] = {}
         if held:
             holders = queue_log.holders(list(held))
             others = [e for e, h in holders.items() if h is not None and h != self._consumer]
@@ -421,12 +434,35 @@ class EvolutionWorker:
                     if self.status.queue is not None:
                         self.status.queue.dropped += dropped
         after: str | None = None
+        still_pending: set[str] = set()
         while True:
             batch = queue_log.pending(self._consumer, count=500, after=after)
             if not batch:
                 break
+            still_pending.update(e.id for e in batch)
             self._accept(queue_log, batch, store, policy)
             after = batch[-1].id
+        # Acknowledged by this worker just before it stopped (the log knows, the row did not)
+        mine = [e for e, h in holders.items() if h == self._consumer]
+        self._inbox.acked([e for e in mine if e not in still_pending])
+
+    def _drop_lost(self, queue_log: TrajectoryLog) -> None:
+        """Entries this worker stored but another worker holds now (taken over while this
+        one stalled longer than `claim_idle_s`): that worker stores and acknowledges them,
+        so the copies here go (every run is stored once)."""
+        assert self._inbox is not None
+        held = self._inbox.held()
+        if not held:
+            return
+        lost = [e for e, h in queue_log.holders(list(held)).items()
+                if h is not None and h != self._consumer]
+        if lost:
+            dropped = self._inbox.drop(lost)
+            log.warning("%d entr(ies) were taken over by other workers (this one stalled "
+                        "past claim_idle_s): %d local cop(ies) dropped", len(lost), dropped)
+            with self._lock:
+                if self.status.queue is not None:
+                    self.status.queue.dropped += dropped
 
     def _accept(self, queue_log: TrajectoryLog, entries: list[LogEntry],
                 store: TrajectoryStore, policy: TriggerPolicy) -> None:
@@ -448,11 +484,13 @@ class EvolutionWorker:
                 queue_log.reject(self._consumer, entry, exc.message)
                 rejected += 1
                 continue
+            # The row first: a worker killed between the two writes finds the row when it
+            # comes back, and drops the entry's run if another worker took it over.
+            self._inbox.add(entry.id, t.id)
             try:
                 t = store.record(t)
             except ConflictError:  # handed out again, or a duplicate id: stored already
                 t = store.get(t.id)
-            self._inbox.add(entry.id, t.id)
             accepted.append((entry, t))
         again = [e.id for e, _ in accepted if e.deliveries > 1]
         finished = queue_log.finished_cycles(again) if again else {}
@@ -508,10 +546,14 @@ class EvolutionWorker:
                 self._warn(exc.message)
                 return
             self._inbox.acked(done)
+            refused = sorted(set(entries) - set(done))
+            if refused:  # taken over meanwhile: the other worker keeps its copy
+                self._inbox.drop(refused)
             with self._lock:
                 self._to_ack.remove((cycle_id, trajectory_ids))
                 if self.status.queue is not None:
                     self.status.queue.acked += len(done)
+                    self.status.queue.dropped += len(refused)
 
     def _unpublished(self) -> int:
         from toolforge.library.remote import LibraryRemote, PublishConflict, RemoteUnreachable
@@ -670,6 +712,34 @@ class EvolutionWorker:
     def snapshot(self) -> WorkerStatus:
         with self._lock:
             return self.status.model_copy(deep=True)
+
+
+class _Heartbeat:
+    """Renews the hold of one consumer on its entries, every `every_s`, on a thread of its
+    own; stopped with the worker (or when the log changes)."""
+
+    def __init__(self, queue_log: TrajectoryLog, consumer: str, every_s: float) -> None:
+        self.queue_log = queue_log
+        self.consumer = consumer
+        self.every_s = max(0.1, every_s)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="queue-heartbeat",
+                                        daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.queue_log.renew(self.consumer)
+            except ToolforgeError as exc:
+                log.warning("could not renew the entries this worker holds: %s", exc.message)
+            except Exception:
+                log.exception("queue heartbeat failed")
+            self._stop.wait(self.every_s)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
 
 
 def _finished_here(cycles: CycleLog, cycle_id: str) -> bool:

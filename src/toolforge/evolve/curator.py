@@ -120,12 +120,13 @@ def plan_curation(root: Path, *, now: datetime | None = None) -> CurationPlan:
         if why is not None:
             plan.exempt[name] = why
             continue
-        last = max(filter(None, (calls.get(name), _ts(runs.get(name)),
-                                 _ts(files.meta.promoted_at or files.meta.created_at))),
-                   default=None)
+        used = max(filter(None, (calls.get(name), _ts(runs.get(name)))), default=None)
+        promoted = _ts(files.meta.promoted_at or files.meta.created_at)
+        last = max(filter(None, (used, promoted)), default=None)
         idle = (now.timestamp() - last) / DAY_S if last is not None else float("inf")
-        last_iso = _iso(last) if last is not None else None
-        shown = "never used" if last is None else f"last used {last_iso}"
+        last_iso = _iso(used) if used is not None else None
+        shown = f"last used {last_iso}" if used is not None else (
+            f"never used since its promotion {_iso(promoted)}" if promoted else "never used")
         marked = (files.meta.model_extra or {}).get("stale_since")
         days = "∞" if idle == float("inf") else f"{idle:.0f}"
         if idle >= settings.retire_after_days:

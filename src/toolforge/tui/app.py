@@ -24,6 +24,7 @@ from textual.worker import get_current_worker
 from toolforge.errors import ToolforgeError
 from toolforge.service.models import ActionResult, ToolDetail, ToolSummary
 from toolforge.tui.backend import Backend, Event
+from toolforge.tui.evolution import LIBRARY_EVENTS, EvolutionFeed
 from toolforge.tui.messages import (
     ActionDone,
     BackendFailed,
@@ -96,6 +97,7 @@ class ReviewApp(App[None]):
         self._detail_stale = False
         self._refresh_timer: Timer | None = None
         self._refresh_detail_soon = False
+        self._evolution = EvolutionFeed()
         self._focus_after_loading: Widget | None = None
 
     # --- widgets -----------------------------------------------------------------------------
@@ -445,6 +447,9 @@ class ReviewApp(App[None]):
         if kind == "daemon_stopping":
             self.status_bar.set_connection("disconnected", "the daemon is stopping")
             return
+        shown = self._evolution.message(event)
+        if shown is not None:
+            self.status_bar.set_message(*shown)
         if kind == "job_started" and event.get("kind") == "validate" and tool:
             self.status_bar.set_message(f"validating {tool} (daemon job {event.get('job')})…")
         if kind == "job_finished" and event.get("kind") == "validate" and tool:
@@ -454,7 +459,7 @@ class ReviewApp(App[None]):
                 f"validation of {tool} {event.get('state')}"
                 + (f": {verdict}" if verdict else ""),
                 "information" if verdict == "passed" else "warning")
-        relevant = kind in CHANGE_EVENTS or (
+        relevant = kind in CHANGE_EVENTS or kind in LIBRARY_EVENTS or (
             kind == "job_finished" and event.get("kind") in ("validate", "hand_edit"))
         if not relevant:
             return
