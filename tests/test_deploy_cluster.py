@@ -59,9 +59,11 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
     proc.wait(30)
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
+def _stop(*procs: subprocess.Popen[bytes]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+    for proc in procs:
         try:
             proc.wait(60)
         except subprocess.TimeoutExpired:
@@ -138,8 +140,7 @@ def test_agents_and_workers_across_machines_lose_nothing_and_duplicate_nothing(
             for agent in agents:
                 if agent.poll() is None:
                     agent.kill()
-            for proc in workers.values():
-                _stop(proc)
+            _stop(*workers.values())  # together: none outlives another to take its runs
 
     # Every run stored exactly once across the workers.
     ids = _stored(w1) + _stored(w2)

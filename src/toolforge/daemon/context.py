@@ -102,6 +102,8 @@ class DaemonContext:
             self.stopping.set()
         log.info("stopping")
         self.bus.publish("daemon_stopping", pid=self.pid)
+        if self.worker is not None:
+            self.worker.halt()  # no new cycle, no more entries taken from the queue
         self.jobs.cancel_all()
         self.bus.close()
 

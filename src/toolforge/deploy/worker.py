@@ -102,9 +102,13 @@ class EvolutionWorker:
                                         daemon=True)
         self._thread.start()
 
-    def stop(self, timeout_s: float = 10.0) -> None:
+    def halt(self) -> None:
+        """Take no more work (the daemon is stopping); `stop` waits for the thread."""
         self._stop.set()
         self._wake.set()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        self.halt()
         if self._thread is not None:
             self._thread.join(timeout_s)
         self._set_state("stopped", "the daemon stopped")
@@ -121,6 +125,12 @@ class EvolutionWorker:
         self._wake.set()
 
     def _loop(self) -> None:
+        try:  # off the daemon's start-up path: it may wait for the network
+            self._unpublished()  # a commit a killed worker made but did not publish
+        except ToolforgeError as exc:
+            self._warn(f"publishing at start: {exc.message}")
+        except Exception:
+            log.exception("evolution worker: publishing at start failed")
         while not self._stop.is_set():
             poll = 2.0
             try:
