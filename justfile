@@ -22,3 +22,4 @@ bench:
     {{venv}}/python bench/daemon.py
     {{venv}}/python bench/evolve.py
     {{venv}}/python bench/runtime.py
+    {{venv}}/python bench/deploy.py
