@@ -112,6 +112,11 @@ class LLMSettings(_Tunables):
             )
         return self._build(self.embedding_model, "embedding_model", RoleSettings())
 
+    def has_model(self, role: str) -> bool:
+        """Whether a model is set for `role` (its connection settings may still be wrong)."""
+        own = self.roles.get(role) if role in ROLES else None
+        return bool((own.model if own else None) or self.model)
+
     def configured(self, role: str) -> bool:
         try:
             self.for_role(role)

@@ -168,9 +168,9 @@ class LibraryService:
     @property
     def reports(self) -> ReportStore:
         if self._reports is None:
-            from toolforge.validation.report import ReportStore
+            from toolforge.validation.report import REPORTS_DB, ReportStore
 
-            self._reports = ReportStore(self.library.state_dir / "reports.sqlite")
+            self._reports = ReportStore(self.library.state_dir / REPORTS_DB)
         return self._reports
 
     def close(self) -> None:
@@ -198,7 +198,9 @@ class LibraryService:
     def _candidate_verdict(self, name: str) -> str | None:
         """A candidate's verdict is its latest report of exactly its current files;
         "stale" when it was validated but has changed since."""
-        if not (self.library.state_dir / "reports.sqlite").is_file():
+        from toolforge.validation.report import REPORTS_DB
+
+        if not (self.library.state_dir / REPORTS_DB).is_file():
             return None  # nothing validated yet: do not create the store from a read
         files = self.library.find_current(name, CANDIDATES_DIR)
         if files is None:
