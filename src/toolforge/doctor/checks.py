@@ -296,8 +296,8 @@ def _model(settings: Any, probe: bool) -> list[Check]:
                 summary=f"{answer.url}: {answer.detail}",
                 fix=("check the key paired with this endpoint (api_key_env in your user "
                      "config, or TOOLFORGE_API_KEY)" if answer.status in (401, 403) else
-                     f"start the model server at {base or answer.url}, or point api_base / "
-                     f"TOOLFORGE_API_BASE ({cfg.source}) at one that runs")))
+                     f"start the model server at {base or answer.url}, or point "
+                     "TOOLFORGE_API_BASE (or api_base in your user config) at one that runs")))
     return checks
 
 

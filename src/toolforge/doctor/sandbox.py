@@ -106,8 +106,16 @@ def sandbox_facts(requested: str = "auto", requested_by: str = "default") -> San
 
 
 def isolation_fix(facts: SandboxFacts, user_config: Path) -> str:
-    """The one command that gives this machine an isolating backend (bubblewrap), or, when
-    no command can (a container without user namespaces...), the user-side opt-out."""
+    """The one command that gives this machine an isolating backend (bubblewrap), or the
+    setting to change when one works but was not chosen, or, when nothing can be fixed
+    from inside (a container without user namespaces...), the user-side opt-out."""
+    isolating_here = [b for b in facts.available if b != "rlimit"]
+    if isolating_here and facts.requested not in ("auto", *isolating_here):
+        if facts.requested_by.startswith("env "):
+            return f"unset {facts.requested_by.removeprefix('env ')}  (it asks for " \
+                   f"{facts.requested!r}; {isolating_here[0]} works here)"
+        return (f'set backend = "auto" under [sandbox] in {user_config} (now '
+                f"{facts.requested!r}; {isolating_here[0]} works here)")
     if facts.bwrap_path is None:
         return "sudo apt-get install -y bubblewrap"
     if not facts.running_as_root and not facts.bwrap_setuid:
@@ -122,9 +130,9 @@ def isolation_fix(facts: SandboxFacts, user_config: Path) -> str:
             return _persist_sysctl("kernel.unprivileged_userns_clone=1")
         if facts.userns.get("max_user_namespaces") == 0:
             return _persist_sysctl("user.max_user_namespaces=15000")
-    return (f"no command can fix this machine ({facts.bwrap_problem}); to accept validation "
-            "without isolation, set allow_unisolated = true under [sandbox] in "
-            f"{user_config}")
+    problem = facts.bwrap_problem or facts.problem or "no isolating backend starts"
+    return (f"no command can fix this machine ({problem}); to accept validation without "
+            f"isolation, set allow_unisolated = true under [sandbox] in {user_config}")
 
 
 def _persist_sysctl(setting: str) -> str:
