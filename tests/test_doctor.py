@@ -174,3 +174,12 @@ def test_the_demo_on_a_machine_with_no_isolating_backend(
     result = run_cli("demo", "-L", tmp_path / "demo", "--json")
     assert result.exit_code == 1 and result.json["hint"] == APT
     assert not (tmp_path / "demo").exists()
+
+
+def test_doctor_says_when_git_is_missing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    report = run_cli("doctor", "--offline", "-L", tmp_path / "lib", "--json")
+    git_check = _by_id(report.json)["git"]
+    assert report.exit_code == 1 and git_check["status"] == "error"
+    assert git_check["fix"] == "sudo apt-get install -y git"

@@ -67,14 +67,16 @@ class EvolutionService:
         self.root = root
         self.library = library or LibraryService(root)
         self._own_library = library is None
+        self.log = log or (lambda _msg: None)
         settings = self.library.settings()  # all of it checked before any work
+        for refused in settings.refusal_messages():
+            self.log(f"warning: {refused}")
         self.policy = TriggerPolicy.from_settings(settings.library)
         self.store = default_store(root, self.policy.reward_threshold)
         self.cycles = CycleLog(self.store)
         self.ledger = UsageLedger()
         self._llm_settings = llm_settings
         self._llm: LLMClient | None = None
-        self.log = log or (lambda _msg: None)
         self.max_steps = max_steps
         self.top_k = top_k
 
