@@ -42,9 +42,11 @@ def is_library(path: Path) -> bool:
 
 def locate_library(explicit: str | os.PathLike[str] | None = None) -> LibraryLocation:
     """Where the library is, and which rule found it (see the module docstring)."""
-    if explicit:
-        return LibraryLocation(Path(explicit).expanduser().resolve(), FOUND_BY_OPTION)
     env = os.environ.get(LIBRARY_ENV)
+    if explicit:
+        # Typer fills the option from the variable too; report the variable then.
+        how = FOUND_BY_ENV if env and os.fspath(explicit) == env else FOUND_BY_OPTION
+        return LibraryLocation(Path(explicit).expanduser().resolve(), how)
     if env:
         return LibraryLocation(Path(env).expanduser().resolve(), FOUND_BY_ENV)
     cwd = Path.cwd()

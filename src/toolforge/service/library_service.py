@@ -117,11 +117,9 @@ def import_settings(src: Path) -> tuple[str, list[SettingNote]]:
     from toolforge.library.settings import SETTINGS_FILE, parse_settings
 
     path = src / SETTINGS_FILE
-    parse_settings(read_toml(path), path)
-    text = path.read_text(encoding="utf-8")
-    effective = combine(parse_settings(tomllib.loads(text), path), load_user_config(),
-                        os.environ, library_file=path)
-    doc = tomlkit.parse(text)
+    library = parse_settings(read_toml(path), path)  # clear errors for bad text or keys
+    effective = combine(library, load_user_config(), os.environ, library_file=path)
+    doc = tomlkit.parse(path.read_text(encoding="utf-8"))
     dropped = [r for r in effective.refused if r.dropped]
     for refusal in dropped:
         _remove_key(doc, refusal.key.split("."))
@@ -145,7 +143,7 @@ def _remove_key(doc: Any, parts: list[str]) -> None:
         if part not in table:
             return
         table = table[part]
-    if hasattr(table, "__contains__") and parts[-1] in table:
+    if parts[-1] in table:
         del table[parts[-1]]
 
 
