@@ -37,13 +37,13 @@ def read_toml(path: Path) -> dict[str, Any]:
 
 
 def validate(model: type[M], data: Mapping[str, Any], path: Path | str, *,
-             hint: str | None = None, prefix: tuple[str, ...] = ()) -> M:
+             hint: str | None = None) -> M:
     """`model.model_validate(data)`, with every error turned into one ConfigError that names
-    each offending key (as a dotted path, under `prefix`) and the file."""
+    each offending key (as a dotted path) and the file."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems = [_describe(model, err, prefix) for err in exc.errors()]
+        problems = [_describe(model, err) for err in exc.errors()]
         shown = "; ".join(problems[:6]) + (f"; and {len(problems) - 6} more"
                                           if len(problems) > 6 else "")
         raise ConfigError(f"{path}: {shown}", hint=hint)
@@ -66,9 +66,9 @@ def show_value(key: str, value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _describe(model: type[BaseModel], err: Any, prefix: tuple[str, ...]) -> str:
+def _describe(model: type[BaseModel], err: Any) -> str:
     loc = tuple(err["loc"])
-    key = dotted((*prefix, *loc)) or "(top level)"
+    key = dotted(loc) or "(top level)"
     if err["type"] == "extra_forbidden":
         known = _known_keys(model, loc[:-1])
         close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)

@@ -144,7 +144,7 @@ def _config(root: Path | None) -> tuple[Any, list[Check]]:
                     summary=f"valid; user config {user_path} {found}")]
     if settings.refused:
         checks.append(Check(
-            id="library_settings", title="library settings not applied", status="warn",
+            id="library_settings", title="library settings", status="warn",
             summary=f"{len(settings.refused)} setting(s) of {settings.library_file} do not "
             "apply: a library may not choose them",
             fix="\n".join(f"{r.key}: {r.fix}" for r in settings.refused if r.fix) or None,
