@@ -25,8 +25,12 @@ def read_toml(path: Path) -> dict[str, Any]:
     """Parse a TOML file; FileNotFoundError passes through, anything else is a ConfigError."""
     try:
         raw = path.read_bytes()
+    except FileNotFoundError:
+        raise
     except IsADirectoryError:
         raise ConfigError(f"{path} is a directory, not a settings file")
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}")
     try:
         return tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,6 @@ class LoadedUserConfig:
     config: UserConfig
     path: Path
     exists: bool
-    data: dict[str, Any] = field(default_factory=dict)  # the file as parsed
 
     @property
     def label(self) -> str:
@@ -72,17 +71,19 @@ def load_user_config(path: Path | None = None) -> LoadedUserConfig:
         return LoadedUserConfig(UserConfig(), path, exists=False)
     try:
         st = path.stat()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         if os.environ.get(CONFIG_ENV, "").strip():
             raise ConfigError(f"{CONFIG_ENV} names {path}, which does not exist",
                               hint=f"create it, or unset {CONFIG_ENV} to use "
                               f"{user_config_dir() / CONFIG_FILE}")
         return LoadedUserConfig(UserConfig(), path, exists=False)
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}")
     _check_ownership(path, st)
     data = read_toml(path)
     config = validate(UserConfig, data, path,
                       hint="fix the file; docs/config.md lists every key of the user config")
-    return LoadedUserConfig(config, path, exists=True, data=data)
+    return LoadedUserConfig(config, path, exists=True)
 
 
 def _check_ownership(path: Path, st: os.stat_result) -> None:
