@@ -16,6 +16,7 @@ from typing import Any
 
 from toolforge.library.store import TOOL_FILE, TOOLS_DIR, Library
 from toolforge.retrieval.lexical import Document, rank
+from toolforge.sandbox.access import NO_ACCESS, Access
 from toolforge.sandbox.limits import Limits
 from toolforge.tools.contract import ToolSpec, load_tool_source
 from toolforge.tools.export import openai_function
@@ -61,10 +62,11 @@ class ToolBox:
     """Sandboxed callables for a set of tools; close() kills every tool process."""
 
     def __init__(self, tools: dict[str, ActiveTool], *, limits: Limits | None = None,
-                 backend: str | None = None) -> None:
+                 backend: str | None = None, access: Access = NO_ACCESS) -> None:
         self.tools = tools
         self.limits = limits or Limits()
         self.backend_name = backend
+        self.access = access  # what the library's policy opens: third-party imports, network
         self._procs: dict[str, Any] = {}
         self._lock = threading.Lock()
         self.calls: list[CallRecord] = []
@@ -98,7 +100,8 @@ class ToolBox:
             if proc is None:
                 tool = self.tools[name]
                 proc = ToolProcess(tool.code, tool.spec.name, limits=self.limits,
-                                   backend=select_backend(self.backend_name))
+                                   backend=select_backend(self.backend_name,
+                                                          access=self.access))
                 self._procs[name] = proc
             return proc
 

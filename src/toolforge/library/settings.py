@@ -55,7 +55,7 @@ allow_file_access = false
 allow_network = false
 
 [sandbox]
-backend = "auto"   # auto | bwrap | rlimit
+backend = "auto"   # auto | bwrap | landlock | rlimit
 
 [llm]
 # model = "openai/gpt-4o-mini"     # or set TOOLFORGE_MODEL; see docs/evolve.md

@@ -93,7 +93,10 @@ class EvolutionService:
 
     def toolbox(self) -> ToolBox:
         opts = self.library.validation_options()
-        return ToolBox(load_active_tools(self.root), limits=opts.limits, backend=opts.backend)
+        from toolforge.sandbox.access import access_for
+
+        return ToolBox(load_active_tools(self.root), limits=opts.limits, backend=opts.backend,
+                       access=access_for(opts.policy.allowed_imports, opts.policy.allow_network))
 
     # --- running tasks -------------------------------------------------------------------------
 

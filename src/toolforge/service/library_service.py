@@ -363,7 +363,8 @@ class LibraryService:
             raise ValidationFailedError(
                 f"candidate {name} was validated with the {report.backend!r} backend, which "
                 "does not isolate network and filesystem",
-                hint="install bubblewrap and validate again, or pass --allow-unisolated "
+                hint="validate again with an isolating backend (bwrap, or landlock where "
+                "user namespaces are unavailable), or pass --allow-unisolated "
                 "(recorded in the tool's provenance)",
             )
         return report
@@ -373,12 +374,18 @@ class LibraryService:
         from toolforge.sandbox.limits import Limits
         from toolforge.validation.pipeline import ValidationOptions
 
+        from toolforge.sandbox.access import access_for
+
         settings = self.library.settings()
         sandbox = dict(settings.sandbox)
         backend = sandbox.pop("backend", None)
         fuzz = sandbox.pop("fuzz", True)
+        policy = SafetyPolicy.from_toml_table(settings.policy)
+        # A policy the sandbox cannot honour (a package not installed here) is refused now,
+        # with the reason, not as "No module named ..." halfway through a test run.
+        access_for(policy.allowed_imports, policy.allow_network)
         return ValidationOptions(
-            policy=SafetyPolicy.from_toml_table(settings.policy),
+            policy=policy,
             limits=Limits.model_validate(sandbox),
             backend=None if backend in (None, "auto") else str(backend),
             fuzz=bool(fuzz),

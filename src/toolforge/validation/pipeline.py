@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from toolforge.errors import ToolContractError
 from toolforge.safety.checker import check_source
 from toolforge.safety.policy import SafetyPolicy
+from toolforge.sandbox.access import access_for
 from toolforge.sandbox.backends import SandboxBackend, select_backend
 from toolforge.sandbox.limits import Limits
 from toolforge.tools.contract import ToolSpec, load_tool_source
@@ -60,7 +61,8 @@ def validate(item: ValidationInput, options: ValidationOptions | None = None, *,
     opts = options or ValidationOptions()
     say = log or (lambda _msg: None)
     started = time.perf_counter()
-    backend: SandboxBackend = select_backend(opts.backend)
+    backend: SandboxBackend = select_backend(opts.backend, access=access_for(
+        opts.policy.allowed_imports, opts.policy.allow_network))
     layers: list[LayerResult] = []
     report_args: dict[str, Any] = {
         "tool": item.tool,
