@@ -61,7 +61,11 @@ _WHERE = {
     "CallResult": "process", "ToolProcess": "process", "call_tool": "process",
 }  # fmt: skip
 
-__all__ = sorted(_WHERE)
+__all__ = [
+    "BackendUnavailableError", "CallResult", "Limits", "SandboxBackend", "TestOutcome",
+    "TestRunReport", "ToolProcess", "WarmPool", "available_backends", "call_tool", "diagnose",
+    "run_tests", "select_backend",
+]  # fmt: skip
 
 
 def __getattr__(name: str) -> Any:

@@ -35,7 +35,7 @@ import signal
 import subprocess
 import warnings
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from toolforge.errors import ToolforgeError
 from toolforge.sandbox import _uids, seccomp
@@ -51,7 +51,6 @@ from toolforge.sandbox.spawning import (
     finish,
     guest_entry,
     interpreter,
-    kill_cgroup_or_uid,
     kill_group,
     make_work_dir,
     start_guest,

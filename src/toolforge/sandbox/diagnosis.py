@@ -28,7 +28,8 @@ from toolforge.sandbox.landlock import SCOPES_SINCE_ABI, TCP_SINCE_ABI, Landlock
 from toolforge.sandbox.landlock import abi_problem as landlock_problem
 
 _SYSCTLS = {
-    "apparmor_restrict_unprivileged_userns": "/proc/sys/kernel/apparmor_restrict_unprivileged_userns",
+    "apparmor_restrict_unprivileged_userns":
+        "/proc/sys/kernel/apparmor_restrict_unprivileged_userns",
     "unprivileged_userns_clone": "/proc/sys/kernel/unprivileged_userns_clone",
     "max_user_namespaces": "/proc/sys/user/max_user_namespaces",
 }  # fmt: skip

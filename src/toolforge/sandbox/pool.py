@@ -5,9 +5,10 @@ interpreter (about 15 ms here). The pool keeps a few sandboxes per role that hav
 started, imported the guest code and confined themselves (cgroups, uid, Landlock, seccomp)
 and are blocked reading their init frame. A job takes one (its cgroup limits are set to the
 job's), sends its init (the rlimits are applied at that moment, before any untrusted code),
-uses it, and kills it; a background thread starts a replacement. Nothing is ever reused between jobs: no state,
-files, uid or process can leak from one job to the next. The price is idle memory (about
-10 MB per spare) and start-up CPU spent in the background instead of on the request path.
+uses it, and kills it; a background thread starts a replacement. Nothing is ever reused
+between jobs: no state, files, uid or process can leak from one job to the next. The price
+is idle memory (about 10 MB per spare) and start-up CPU spent in the background instead of
+on the request path.
 """
 
 from __future__ import annotations

@@ -24,7 +24,6 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -40,10 +39,14 @@ class Reaper:
     def __init__(self) -> None:
         read, self._write = os.pipe2(os.O_CLOEXEC)
         try:
-            self.popen = subprocess.Popen(
-                [_interpreter(), "-I", "-S", "-B", os.path.abspath(__file__), str(read)],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=None,
-                pass_fds=(read,), env={}, start_new_session=True, close_fds=True,
+            os.set_inheritable(read, True)  # everything else we hold is close-on-exec
+            # posix_spawn, not Popen: the reaper is never waited for (it outlives us).
+            self.pid = os.posix_spawn(
+                _interpreter(), [_interpreter(), "-I", "-S", "-B", os.path.abspath(__file__),
+                                 str(read)], {},
+                file_actions=[(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                              (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0)],
+                setsid=True,
             )
         finally:
             os.close(read)

@@ -371,10 +371,9 @@ class LibraryService:
 
     def validation_options(self) -> ValidationOptions:
         from toolforge.safety.policy import SafetyPolicy
+        from toolforge.sandbox.access import access_for
         from toolforge.sandbox.limits import Limits
         from toolforge.validation.pipeline import ValidationOptions
-
-        from toolforge.sandbox.access import access_for
 
         settings = self.library.settings()
         sandbox = dict(settings.sandbox)

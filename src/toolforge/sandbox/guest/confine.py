@@ -4,10 +4,11 @@ The parent sends one "setup" frame right after starting the interpreter. This mo
 it, in this order (each step needs the one before):
 
 0. join the sandbox's cgroups (memory and process count for the whole tree, and the kill);
-1. a fresh anonymous session keyring, and the user keyrings of a sandbox uid of our own
-   emptied (keyrings are not namespaced by pid/net/mount namespaces);
+1. a fresh anonymous session keyring (keyrings are not namespaced by pid/net/mount
+   namespaces);
 2. as root: open every path the sandbox may read (and the import path) while root can still
-   reach it, then drop to the sandbox's own unprivileged uid;
+   reach it, then drop to the sandbox's own unprivileged uid, and empty that uid's user
+   keyrings (never before the drop: they would be root's);
 3. `no_new_privs`, then a Landlock ruleset (filesystem, TCP, abstract sockets and signals as
    far as the kernel's ABI goes), then a seccomp-BPF filter compiled by the parent.
 
@@ -103,29 +104,32 @@ def _fail(what: str) -> ConfineError:
 # --- keyrings ----------------------------------------------------------------------------
 
 
-def own_keyrings(clear_user: bool) -> None:
-    """A fresh anonymous session keyring; with a uid of our own, its user keyrings emptied.
-
-    Keyrings are not covered by pid, net or mount namespaces: without this, the parent's
-    session keyring (Kerberos tickets, fscrypt and cifs credentials) is searchable from the
-    sandbox, and keys an earlier sandbox of the same uid added would still be there.
-    """
+def _keyctl() -> int:
     number = _KEYCTL.get(os.uname().machine)
     if number is None:
-        raise ConfineError("unknown architecture, cannot isolate the session keyring")
-    libc = _c()
-    if libc.syscall(number, _KEYCTL_JOIN_SESSION_KEYRING, None) == -1:
+        raise ConfineError("unknown architecture, cannot isolate the keyrings")
+    return number
+
+
+def join_session_keyring() -> None:
+    """A fresh anonymous session keyring: keyrings are not covered by pid, net or mount
+    namespaces, and without this the parent's session keyring (Kerberos tickets, fscrypt
+    and cifs credentials) would be searchable from the sandbox."""
+    if _c().syscall(_keyctl(), _KEYCTL_JOIN_SESSION_KEYRING, None) == -1:
         err = ctypes.get_errno()
         # ENOSYS/EPERM/EACCES: keyrings are unavailable here, so nothing can be read either.
         if err not in (1, 13, 38):
             raise _fail("cannot isolate the session keyring")
-        return
-    if clear_user:
-        for ring in (_KEY_SPEC_USER_KEYRING, _KEY_SPEC_USER_SESSION_KEYRING):
-            if libc.syscall(number, _KEYCTL_CLEAR, ring) == -1 and ctypes.get_errno() not in (
-                1, 13, 38, 126,  # EKEYREVOKED etc. mean there is nothing of ours to clear
-            ):
-                raise _fail("cannot clear the user keyring")
+
+
+def clear_user_keyrings() -> None:
+    """Empty the user and user-session keyrings of a uid that is the sandbox's own: keys an
+    earlier sandbox of the same uid added must not be there for this one."""
+    for ring in (_KEY_SPEC_USER_KEYRING, _KEY_SPEC_USER_SESSION_KEYRING):
+        if _c().syscall(_keyctl(), _KEYCTL_CLEAR, ring) == -1 and ctypes.get_errno() not in (
+            1, 13, 38, 126,  # EKEYREVOKED etc.: there is nothing of ours to clear
+        ):
+            raise _fail("cannot clear the user keyring")
 
 
 # --- landlock ----------------------------------------------------------------------------
@@ -229,7 +233,7 @@ def apply(setup: dict[str, Any]) -> None:
         finally:
             os.close(fd)
     uid = setup.get("uid")
-    own_keyrings(clear_user=bool(setup.get("own_uid")))
+    join_session_keyring()
     if setup.get("nproc_relative"):
         wire.count_processes_of_my_uid()  # /proc may be out of reach once confined
     landlock = Landlock(setup["landlock"]) if setup.get("landlock") else None
@@ -238,10 +242,13 @@ def apply(setup: dict[str, Any]) -> None:
             sys.path.append(path)
     if uid is not None:
         wire.drop_privileges(int(uid))
+    if setup.get("own_uid"):
+        clear_user_keyrings()  # only now: before the drop they would be root's
     libc = _c()
-    if setup.get("landlock") or setup.get("seccomp"):
-        if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
-            raise _fail("no_new_privs")
+    if (setup.get("landlock") or setup.get("seccomp")) and libc.prctl(
+        _PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0
+    ) != 0:
+        raise _fail("no_new_privs")
     if setup.get("pdeathsig"):
         # Set after the uid change, which clears it; the parent is the daemon's thread.
         libc.prctl(_PR_SET_PDEATHSIG, _SIGKILL, 0, 0, 0)

@@ -15,8 +15,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 role = sys.argv[1] if len(sys.argv) == 4 else ""
 if role not in ("worker", "runner"):
     sys.exit("usage: main.py worker|runner IN_FD OUT_FD")
-import confine
-import wire
+import confine  # noqa: E402 - found through the sys.path entry above
+import wire  # noqa: E402
 
 setup = wire.read_frame(int(sys.argv[2]))
 if setup is None:
