@@ -803,6 +803,34 @@ def _user_key(uid: int, action: str) -> bool:
     return subprocess.run([sys.executable, "-I", "-c", code], timeout=30).returncode == 0
 
 
+# --- the warm pool --------------------------------------------------------------------------
+
+
+POOL_TESTS = "from tool import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+
+
+def test_a_warm_landlock_pool_serves_validations_and_calls(landlock: SandboxBackend) -> None:
+    from toolforge.sandbox.harness import run_tests
+    from toolforge.sandbox.pool import WarmPool
+
+    with WarmPool(landlock, size=1) as pool:
+        assert pool.wait_ready(60)
+        report = run_tests(ADD, "add", [("candidate", POOL_TESTS)], backend=landlock, pool=pool)
+        assert (report.passed, report.backend, report.isolated) == (True, "landlock", True)
+        assert pool.hits == 2  # the tool host and the test runner were both spares
+        assert pool.wait_ready(60)
+        with ToolProcess(ADD, "add", backend=landlock, pool=pool) as process:
+            assert process.call({"a": 1, "b": 2}).value == 3
+        assert pool.hits == 3
+        # A spare only ever goes to a job of the same backend and access.
+        networked = landlock.with_access(access_for([], allow_network=True))
+        with ToolProcess(ADD, "add", backend=networked, pool=pool) as process:
+            assert process.call({"a": 1, "b": 1}).value == 2
+        with ToolProcess(ADD, "add", backend=select_backend("bwrap"), pool=pool) as process:
+            assert process.call({"a": 2, "b": 2}).value == 4
+        assert pool.hits == 3
+
+
 # --- policies: third-party imports and network -----------------------------------------------
 
 
