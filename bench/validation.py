@@ -213,7 +213,8 @@ def main() -> None:
     wanted = [b for b in args.backends.split(",") if b in available_backends()]
     print(f"python {sys.version.split()[0]} at {interpreter().executable}; "
           f"backends here: {', '.join(available_backends())}; "
-          f"{'root (sandboxes get their own uids)' if _uids.running_as_root() else 'not root'}")
+          f"{'root (sandboxes get their own uids)' if _uids.running_as_root() else 'not root'}; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     floors(runs)
     results = {name: measure(name, runs) for name in wanted}
     for name in wanted:

@@ -277,16 +277,16 @@ def kill_cgroup_or_uid(proc: SandboxedProcess) -> bool:
 def finish(proc: SandboxedProcess) -> None:
     """After the guest is reaped: wait for the cgroup to empty, then remove what is left."""
     try:
-        if proc.cgroup is not None:
-            if not proc.cgroup.wait_empty(2.0):
-                proc.cgroup.kill()
-                proc.cgroup.wait_empty(2.0)
-            proc.cgroup.remove()
+        if proc.cgroup is not None and not proc.cgroup.wait_empty(2.0):
+            proc.cgroup.kill()
+            proc.cgroup.wait_empty(2.0)
     finally:
         watcher = reaper()
         if watcher is not None and proc.watch_key is not None:
             watcher.forget(proc.watch_key)
-        _release(proc.uid, proc.work_dir)
+        _release(proc.uid, proc.work_dir)  # first: its tmpfs pages are charged to the cgroup
+        if proc.cgroup is not None:
+            proc.cgroup.remove()
 
 
 def _release(uid: int | None, work_dir: str | None) -> None:
