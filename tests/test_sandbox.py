@@ -803,6 +803,134 @@ def _user_key(uid: int, action: str) -> bool:
     return subprocess.run([sys.executable, "-I", "-c", code], timeout=30).returncode == 0
 
 
+# --- the Landlock layer on its own (guest/confine.py), without seccomp -----------------------
+
+LANDLOCK_ALONE = """
+import json, os, signal, socket, sys
+sys.path.insert(0, {guest!r})
+import confine
+
+rules = confine.Landlock({{"paths": [[{stdlib!r}, "ro"], [{work!r}, "rw"]], "deny_tcp": True}})
+import ctypes
+assert ctypes.CDLL(None).prctl(38, 1, 0, 0, 0) == 0
+rules.restrict()
+seen = {{"abi": rules.abi}}
+def attempt(name, action):
+    try:
+        action()
+        seen[name] = "allowed"
+    except OSError as exc:
+        seen[name] = type(exc).__name__
+attempt("read /etc/passwd", lambda: open("/etc/passwd").read())
+attempt("write outside", lambda: open({outside!r}, "w").close())
+attempt("write work dir", lambda: open({work!r} + "/x", "w").close())
+attempt("tcp connect", lambda: socket.create_connection(("127.0.0.1", {port}), timeout=2))
+def abstract():
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.connect("\\0" + {abstract!r})
+attempt("abstract socket", abstract)
+attempt("signal outside", lambda: os.kill({decoy}, signal.SIGTERM))
+print(json.dumps(seen))
+"""
+
+
+def test_the_landlock_layer_alone_denies_files_tcp_abstract_sockets_and_signals(
+    tmp_path: Path,
+) -> None:
+    """Landlock without the seccomp filter behind it: each of its rules must hold by itself
+    (on this kernel's ABI; what an older ABI lacks, seccomp covers and reports say)."""
+    from toolforge.sandbox.backends import GUEST_DIR, interpreter
+    from toolforge.sandbox.landlock import SCOPES_SINCE_ABI, TCP_SINCE_ABI
+
+    work = tmp_path / "work"
+    work.mkdir()
+    server = socket.create_server(("127.0.0.1", 0))
+    name = "tf-landlock-" + secrets.token_hex(4)
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind("\0" + name)
+    listener.listen()
+    decoy = subprocess.Popen(["sleep", "300"])
+    try:
+        code = LANDLOCK_ALONE.format(
+            guest=str(GUEST_DIR), stdlib=interpreter().stdlib, work=str(work),
+            outside=str(tmp_path / "outside"), port=server.getsockname()[1], abstract=name,
+            decoy=decoy.pid)
+        done = subprocess.run([interpreter().executable, "-I", "-S", "-c", code],
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        seen = json.loads(done.stdout)
+    finally:
+        server.close()
+        listener.close()
+        decoy.kill()
+        decoy.wait()
+    assert seen["read /etc/passwd"] == seen["write outside"] == "PermissionError"
+    assert seen["write work dir"] == "allowed"
+    assert not (tmp_path / "outside").exists()
+    if seen["abi"] >= TCP_SINCE_ABI:
+        assert seen["tcp connect"] == "PermissionError"
+    if seen["abi"] >= SCOPES_SINCE_ABI:
+        assert seen["abstract socket"] == seen["signal outside"] == "PermissionError"
+
+
+# --- diagnosis -------------------------------------------------------------------------------
+
+
+DIAGNOSE = "import json; from toolforge.sandbox import diagnose; print(json.dumps(diagnose()))"
+
+
+def test_diagnose_explains_the_choice_and_every_backend() -> None:
+    from toolforge.sandbox import diagnose
+
+    found = diagnose()
+    assert (found["chosen"], found["backends"]["bwrap"]["available"]) == ("bwrap", True)
+    assert found["user_namespaces"]["works"] is True
+    assert set(found["user_namespaces"]["sysctls"]) == {
+        "apparmor_restrict_unprivileged_userns", "unprivileged_userns_clone",
+        "max_user_namespaces"}
+    assert found["landlock"]["abi"] >= 1 and found["seccomp"]["available"] is True
+    for name, backend in found["backends"].items():
+        assert set(backend["isolates"]) >= {"filesystem_read", "filesystem_write", "network",
+                                            "other_processes", "kernel_surface", "resources",
+                                            "needs"}, name
+    assert "NOT isolated" in " ".join(found["backends"]["rlimit"]["not_isolated"])
+    assert set(found["cgroups"]) >= {"memory", "pids", "kill", "not_bounded"}
+    json.dumps(found)  # plain data, for `toolforge doctor --json`
+
+
+def test_diagnose_without_user_namespaces_names_the_reason_and_the_fix() -> None:
+    done = _restricted(sys.executable, "-c", DIAGNOSE)
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout)
+    assert found["chosen"] == "landlock"
+    assert found["user_namespaces"]["works"] is False
+    assert "unshare" in found["user_namespaces"]["reason"]
+    assert found["backends"]["bwrap"]["available"] is False
+    assert found["backends"]["bwrap"]["fix"]
+    without = json.loads(_restricted(sys.executable, "-c", DIAGNOSE, landlock=False).stdout)
+    assert without["chosen"] == "rlimit" and "NOT isolate" in without["why"]
+    assert "Landlock" in without["backends"]["landlock"]["reason"]
+    assert without["backends"]["landlock"]["fix"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not Path("/usr/bin/unshare").exists(),
+                    reason="hiding the cgroup filesystem needs root and unshare(1)")
+def test_without_cgroups_the_report_says_what_is_not_bounded() -> None:
+    """A mount namespace where /sys/fs/cgroup is an empty tmpfs: no cgroup can be made, the
+    sandbox still works and isolates, and every report says memory is per process only."""
+    code = ("import json; from toolforge.sandbox.backends import select_backend; "
+            "from toolforge.sandbox.process import call_tool; "
+            f"b = select_backend('landlock'); r = call_tool({ADD!r}, 'add', "
+            "{'a': 1, 'b': 2}, backend=b); print(json.dumps([r.value, b.warnings()]))")
+    script = f"mount -t tmpfs none /sys/fs/cgroup && exec {sys.executable} -c \"$0\""
+    done = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script,
+                           code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    value, warnings = json.loads(done.stdout)
+    assert value == 3
+    assert any("memory is bounded per process" in w for w in warnings), warnings
+
+
 # --- the warm pool --------------------------------------------------------------------------
 
 

@@ -496,14 +496,15 @@ def select_backend(name: str | None = None, *, access: Access = NO_ACCESS) -> Sa
     if problem is not None:
         fixes = {
             "bwrap": "apt-get install bubblewrap (and allow unprivileged user namespaces: "
-            "sysctl kernel.apparmor_restrict_unprivileged_userns=0 on Ubuntu >= 24.04), "
-            "or use --sandbox landlock",
+            "see docs/security.md for Ubuntu >= 24.04), or choose the landlock backend "
+            "(TOOLFORGE_SANDBOX=landlock, or backend = \"landlock\" under [sandbox])",
             "landlock": "needs Linux >= 5.13 with Landlock enabled (lsm=landlock) and "
-            "libseccomp (apt-get install libseccomp2); or use --sandbox bwrap",
+            "libseccomp (apt-get install libseccomp2); or choose bwrap "
+            "(TOOLFORGE_SANDBOX=bwrap)",
         }
         raise BackendUnavailableError(
             f"sandbox backend {wanted!r} is not usable here: {problem}",
-            hint=fixes.get(wanted, "choose another backend with --sandbox"),
+            hint=fixes.get(wanted, "choose another backend (TOOLFORGE_SANDBOX=auto)"),
         )
     return _make(wanted, access)
 
