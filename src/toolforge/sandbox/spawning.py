@@ -24,6 +24,7 @@ import sys
 import sysconfig
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -235,8 +236,6 @@ def start_guest(start: GuestStart) -> SandboxedProcess:
 
 
 def _deadline(seconds: float) -> float:
-    import time
-
     return time.monotonic() + seconds
 
 
