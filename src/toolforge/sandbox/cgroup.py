@@ -256,24 +256,17 @@ class SandboxCgroup:
         with _counter_lock:
             name = f"sb-{next(_counter)}"
         directories: dict[str, tuple[int, str]] = {}
-        made: set[str] = set()
         for feature in ("memory", "pids", "kill"):
             where = getattr(found, feature)
-            if where is None:
-                continue
-            directory = os.path.join(where[1], name)
-            if directory not in made:
-                try:
-                    os.mkdir(directory)
-                except OSError as exc:
-                    log.warning("cgroup: cannot create %s: %s", directory, exc)
-                    continue
-                made.add(directory)
-            directories[feature] = (where[0], directory)
+            if where is not None:
+                directories[feature] = (where[0], os.path.join(where[1], name))
         if not directories:
             return None
         group = cls(directories)
         try:
+            # Fail closed: reports say this machine bounds sandboxes, so each one must be.
+            for directory in group.paths:
+                os.mkdir(directory)
             group.set_limits(memory_bytes, max_processes)
         except OSError:
             group.remove()
