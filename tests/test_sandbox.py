@@ -1056,6 +1056,11 @@ def test_validation_and_promotion_work_isolated_without_user_namespaces(tmp_path
     assert promoted.returncode == 0, promoted.stdout + promoted.stderr
     meta = (library / "tools" / "lower_median" / "tool.toml").read_text()
     assert 'backend = "landlock"' in meta and "isolated = true" in meta
+    # The runtime runs the promoted tool where it validated: numpy visible, isolated.
+    called = _restricted(*toolforge, "call", "lower_median", "--args", '{"values": [5, 1, 4]}',
+                         "-L", str(library), "--json", env=env)
+    assert called.returncode == 0, called.stdout + called.stderr
+    assert json.loads(called.stdout)["value"] == 4.0
 
 
 def test_a_plain_tool_validates_and_promotes_without_user_namespaces(tmp_path: Path) -> None:
