@@ -20,6 +20,9 @@ from conftest import EXAMPLE_LIBRARY, git, run_cli
 
 T = TypeVar("T")
 
+# User config: validation without the property attack (the same verdict path, quicker).
+FAST = "[sandbox]\nfuzz = false\n"
+
 # Generous: the machine is shared and slow under load. These bound a hang, they do not
 # measure anything.
 WAIT_S = 240.0
@@ -62,13 +65,6 @@ def shared_library(tmp: Path, *, settings: dict[str, str] | None = None,
     synced = run_cli("sync", "-L", seed, "--json")
     assert synced.exit_code == 0, synced.stdout
     return seed, remote
-
-
-def without_property_attack(toml: Path) -> None:
-    """Validation without the property attack: the same verdict path, quicker tests."""
-    text = toml.read_text()
-    assert "\n[sandbox]\n" in text
-    toml.write_text(text.replace("\n[sandbox]\n", "\n[sandbox]\nfuzz = false\n", 1))
 
 
 def clone(remote: Path, path: Path) -> Path:

@@ -14,13 +14,7 @@ import httpx
 import pytest
 
 from conftest import EXAMPLE_LIBRARY, git, run_cli
-from deploy_helpers import (
-    evolve_script,
-    failed_run,
-    wait_for,
-    without_property_attack,
-    write_config,
-)
+from deploy_helpers import FAST, evolve_script, failed_run, wait_for, write_config
 from toolforge.daemon.app import create_app
 from toolforge.daemon.client import DaemonClient
 from toolforge.daemon.context import build_context
@@ -33,17 +27,13 @@ max_cycles_per_hour = 50
 """
 
 
-def _library(tmp: Path, llm: str = "") -> Path:
+def _library(tmp: Path) -> Path:
     lib = tmp / "lib"
     assert run_cli("init", lib, "--from", EXAMPLE_LIBRARY).exit_code == 0
     toml = lib / "toolforge.toml"
     text = toml.read_text().replace('promotion = "review"', 'promotion = "auto"')
     text = text.replace("failure_threshold = 5", "failure_threshold = 3")
-    if llm:
-        assert "\n[llm]\n" in text
-        text = text.replace("\n[llm]\n", f"\n[llm]\n{llm}\n")
     toml.write_text(text + LIBRARY_SETTINGS)
-    without_property_attack(toml)
     git(lib, "commit", "-qam", "settings for the test")
     return lib
 
@@ -80,7 +70,7 @@ def test_the_daemon_evolves_from_reported_runs_and_a_budget_stops_the_next_cycle
         tmp_path: Path, model, monkeypatch: pytest.MonkeyPatch) -> None:
     lib = _library(tmp_path)
     config = write_config(tmp_path / "config.toml", "[evolution]\npoll_s = 0.3\n"
-                                                    "tokens_per_hour = 1\n")
+                                                    "tokens_per_hour = 1\n" + FAST)
     monkeypatch.setenv("TOOLFORGE_CONFIG", str(config))
     model(evolve_script())
     client = DaemonClient(lib)
@@ -160,9 +150,10 @@ async def daemon(tmp_path: Path) -> AsyncIterator[Any]:
 
 async def test_a_model_outage_pauses_evolution_and_one_probe_resumes_it(
         tmp_path: Path, model, daemon, monkeypatch: pytest.MonkeyPatch) -> None:
-    lib = _library(tmp_path, "max_retries = 1\nbackoff_initial_s = 0.01")
+    lib = _library(tmp_path)
     config = write_config(tmp_path / "config.toml",
-                          "[evolution]\npoll_s = 0.2\npause_s = 0.5\n")
+                          "[evolution]\npoll_s = 0.2\npause_s = 0.5\n" + FAST
+                          + "[llm]\nmax_retries = 1\nbackoff_initial_s = 0.01\n")
     monkeypatch.setenv("TOOLFORGE_CONFIG", str(config))
     script = evolve_script()
     down = {"name": "down", "match": {}, "times": 2,  # both attempts of the first call
@@ -202,7 +193,7 @@ async def test_the_review_tui_shows_a_background_cycle_and_its_new_tool(
     from toolforge.tui.backend import DaemonBackend
 
     lib = _library(tmp_path)
-    config = write_config(tmp_path / "config.toml", "[evolution]\npoll_s = 0.3\n")
+    config = write_config(tmp_path / "config.toml", "[evolution]\npoll_s = 0.3\n" + FAST)
     monkeypatch.setenv("TOOLFORGE_CONFIG", str(config))
     monkeypatch.delenv("TOOLFORGE_NO_DAEMON", raising=False)
     model(evolve_script(delay_s=0.5))

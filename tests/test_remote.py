@@ -133,3 +133,15 @@ def test_remote_urls_that_would_run_a_command_are_refused(library: Path, tmp_pat
     assert run_cli("remote", "add", "origin", other, "-L", library).exit_code == 0
     listed = run_cli("remote", "list", "-L", library, "--json").json["remotes"]
     assert listed == [{"name": "origin", "url": str(other), "shared": True}]
+
+
+def test_the_readme_sharing_walkthrough_runs_as_written(tmp_path: Path) -> None:
+    from test_readme_walkthrough import _block, _run, _workspace
+
+    script = _block("## Always on: many agents, many machines")
+    assert "toolforge remote add origin" in script
+    done = _run(script, _workspace(tmp_path, "library"))
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    remote = tmp_path / "shared.git"
+    assert remote_log(remote)[0] == "promote slugify v1"  # promoted on the other clone
+    assert (tmp_path / "team-library/tools/slugify/tool.py").is_file()

@@ -19,9 +19,11 @@ from toolforge.cli import (
     curate_cmd,
     cycles_cmds,
     daemon_cmds,
+    doctor_cmd,
     evolve_cmds,
     jobs_cmds,
     library_cmds,
+    paths_cmd,
     remote_cmds,
     review_cmd,
     runtime_cmds,
@@ -62,6 +64,8 @@ app.add_typer(trajectories_app, name="trajectories")
 app.command("review")(review_cmd.review)
 app.command("report")(report)
 app.add_typer(daemon_cmds.app, name="daemon")
+app.command("doctor")(doctor_cmd.doctor)
+app.command("paths")(paths_cmd.paths)
 app.add_typer(remote_cmds.remote_app, name="remote")
 app.command("sync")(remote_cmds.sync)
 app.command("cycles")(cycles_cmds.cycles)

@@ -1,30 +1,20 @@
 """Your deployment settings: the `[evolution]`, `[queue]` and `[sync]` tables of the user
-config file (`TOOLFORGE_CONFIG`, else `config.toml` in the platformdirs user config dir).
+config (`toolforge.config.user` reads and checks the file; these are the tables' models).
 
 They belong to the person running toolforge, never to a library: a library must not decide
 how much of your money evolution spends, where your agents' runs go, or a queue's password.
-Other tables of the same file belong to other parts of toolforge and are not read here.
-Every key is checked; a mistake names the file and the key. A missing file means defaults.
 Environment: `TOOLFORGE_QUEUE` sets `queue.url` (as `--queue` does for one command).
 """
 
 from __future__ import annotations
 
 import os
-import stat
-import threading
-import tomllib
-from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from toolforge.errors import ConfigError
 
-CONFIG_ENV = "TOOLFORGE_CONFIG"
 QUEUE_ENV = "TOOLFORGE_QUEUE"
-CONFIG_FILE = "config.toml"
-DOCS = "docs/config.md#deployment"
 
 
 class _Table(BaseModel):
@@ -83,30 +73,22 @@ class SyncSettings(_Table):
 
 
 class DeploySettings(_Table):
-    model_config = ConfigDict(extra="ignore")  # the file's other tables are not ours
-
     evolution: EvolutionSettings = Field(default_factory=EvolutionSettings)
     queue: QueueSettings = Field(default_factory=QueueSettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
-    path: str | None = None  # the file they came from (None: defaults)
+    path: str | None = None  # the user config file they came from (None: defaults)
 
 
-def config_path() -> Path:
-    override = os.environ.get(CONFIG_ENV, "").strip()
-    if override:
-        return Path(override).expanduser().absolute()
-    from platformdirs import user_config_dir
+def load_deploy_settings() -> DeploySettings:
+    """The deployment tables of the user config (read and checked by
+    `toolforge.config.user`), with TOOLFORGE_QUEUE."""
+    from toolforge.config.user import load_user_config
 
-    return Path(user_config_dir("toolforge", appauthor=False)) / CONFIG_FILE
-
-
-_cache: dict[str, tuple[tuple[int, int, int], DeploySettings]] = {}
-_cache_lock = threading.Lock()
-
-
-def load_deploy_settings(path: Path | None = None) -> DeploySettings:
-    """The deployment settings (re-read when the file changes), with TOOLFORGE_QUEUE."""
-    settings = _load_file(path or config_path())
+    loaded = load_user_config()
+    config = loaded.config
+    settings = DeploySettings(evolution=config.evolution, queue=config.queue,
+                              sync=config.sync, path=str(loaded.path) if loaded.exists
+                              else None)
     queue_url = os.environ.get(QUEUE_ENV, "").strip()
     if queue_url:
         settings = settings.model_copy(update={"queue": _queue_with_url(settings.queue,
@@ -127,61 +109,3 @@ def _queue_with_url(queue: QueueSettings, url: str) -> QueueSettings:
     except ValidationError as exc:
         raise ConfigError(f"queue URL {url!r}: {exc.errors()[0]['msg']}",
                           hint="e.g. redis://localhost:6379/0") from None
-
-
-def _load_file(path: Path) -> DeploySettings:
-    if str(path) == os.devnull:
-        return DeploySettings()
-    try:
-        st = path.stat()
-    except (FileNotFoundError, NotADirectoryError):
-        if os.environ.get(CONFIG_ENV, "").strip():
-            raise ConfigError(f"{CONFIG_ENV} names {path}, which does not exist",
-                              hint=f"create it, or unset {CONFIG_ENV}")
-        return DeploySettings()
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}")
-    key = (st.st_ino, st.st_size, st.st_mtime_ns)
-    with _cache_lock:
-        cached = _cache.get(str(path))
-        if cached is not None and cached[0] == key:
-            return cached[1]
-    _check_owner(path, st)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}")
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path} is not valid TOML: {exc}", hint=f"see {DOCS}")
-    settings = _validate(data, path)
-    with _cache_lock:
-        _cache[str(path)] = (key, settings)
-    return settings
-
-
-def _validate(data: dict[str, Any], path: Path) -> DeploySettings:
-    tables = {k: data[k] for k in ("evolution", "queue", "sync") if k in data}
-    for name, value in tables.items():
-        if not isinstance(value, dict):
-            raise ConfigError(f"{path}: [{name}] must be a table", hint=f"see {DOCS}")
-    try:
-        settings = DeploySettings.model_validate(tables)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
-        msg = str(err["msg"]).removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key"
-        raise ConfigError(f"{path}: {where}: {msg}", hint=f"see {DOCS}") from None
-    return settings.model_copy(update={"path": str(path)})
-
-
-def _check_owner(path: Path, st: os.stat_result) -> None:
-    """The file decides where runs go and what is spent: it must be yours (as ssh insists
-    on for its config)."""
-    if st.st_uid not in (os.getuid(), 0):
-        raise ConfigError(f"refusing to read {path}: it belongs to uid {st.st_uid}, not you",
-                          hint=f"use a file you own (or set {CONFIG_ENV})")
-    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        raise ConfigError(f"refusing to read {path}: other users can write it "
-                          f"(mode {stat.S_IMODE(st.st_mode):o})", hint=f"chmod go-w {path}")

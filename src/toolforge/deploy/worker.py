@@ -147,16 +147,13 @@ class EvolutionWorker:
     # --- one look ----------------------------------------------------------------------------
 
     def tick(self, settings: DeploySettings) -> None:
+        from toolforge.config.effective import effective_settings
         from toolforge.evolve.trajectories import default_store
         from toolforge.evolve.triggers import CycleLog, TriggerPolicy, decide
-        from toolforge.library.store import Library
 
-        lib = Library.open(self.root)
-        try:
-            library_settings = lib.settings()
-        finally:
-            lib.close()
-        policy = TriggerPolicy.from_settings(library_settings)
+        # What applies: the library's settings within yours (models are yours alone).
+        effective = effective_settings(self.root)
+        policy = TriggerPolicy.from_settings(effective.library)
         store = default_store(self.root, policy.reward_threshold)
         cycles = CycleLog(store)
         if settings.queue.url:
@@ -176,7 +173,7 @@ class EvolutionWorker:
             return
         if time.monotonic() < self._paused_until:
             return  # state "paused" says until when
-        problem = self._model_problem(library_settings)
+        problem = self._model_problem(effective)
         if problem is not None:
             self._set_state("no_model", problem)
             return
@@ -189,7 +186,7 @@ class EvolutionWorker:
             until = f" (room again at {budget.retry_at})" if budget.retry_at else ""
             self._set_state("budget", f"cycle not started: {budget.reason}{until}")
             return
-        if self._probe_due and not self._probe(library_settings):
+        if self._probe_due and not self._probe(effective):
             return
         self._submit_cycle(decision.reason, decision.failure_ids)
 
@@ -222,23 +219,20 @@ class EvolutionWorker:
 
     # --- the model: configured? reachable? -----------------------------------------------------
 
-    def _model_problem(self, library_settings: Any) -> str | None:
-        from toolforge.llm.config import load_llm_settings
-
+    def _model_problem(self, effective: Any) -> str | None:
         try:
-            llm = load_llm_settings(library_settings.llm or None)
+            llm = effective.llm_settings()
             for role in ("synthesis", "tests", "adversarial"):
                 llm.for_role(role)
         except ToolforgeError as exc:
             return f"a cycle is due but no model is configured: {exc.message}"
         return None
 
-    def _probe(self, library_settings: Any) -> bool:
+    def _probe(self, effective: Any) -> bool:
         """After a pause: one single-attempt call. True when the model answers."""
         from toolforge.llm.client import LLMClient, LLMError
-        from toolforge.llm.config import load_llm_settings
 
-        settings = load_llm_settings(library_settings.llm or None)
+        settings = effective.llm_settings()
         once = settings.model_copy(update={
             "max_retries": 0,
             "roles": {r: s.model_copy(update={"max_retries": None})

@@ -51,7 +51,7 @@ class BudgetCheck(BaseModel):
             where = config_path or "the user config"
             raise BudgetExceeded(
                 f"evolution cycle not started: {self.reason}",
-                hint=f"budgets are [evolution] in {where} (docs/config.md#deployment); "
+                hint=f"budgets are [evolution] in {where} (docs/config.md); "
                      "`toolforge evolve --ignore-budget` runs one anyway")
 
 

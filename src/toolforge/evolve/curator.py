@@ -21,43 +21,15 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field
 
-from toolforge.errors import ConfigError
 from toolforge.library.store import CANDIDATES_DIR, TOOLS_DIR, Library, ToolFiles
 
 Log = Callable[[str], None]
 DAY_S = 86_400.0
 TASKS_DIR = "tasks"
-
-
-class CuratorSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    stale_after_days: float = Field(default=30.0, gt=0.0)
-    retire_after_days: float = Field(default=90.0, gt=0.0)
-
-    @model_validator(mode="after")
-    def _order(self) -> CuratorSettings:
-        if self.retire_after_days < self.stale_after_days:
-            raise ValueError("retire_after_days must be at least stale_after_days")
-        return self
-
-    @classmethod
-    def from_settings(cls, settings: Any) -> CuratorSettings:
-        raw = (getattr(settings, "model_extra", None) or {}).get("curator") or {}
-        if not isinstance(raw, dict):
-            raise ConfigError("[curator] in toolforge.toml must be a table")
-        try:
-            return cls.model_validate(raw)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            where = ".".join(map(str, err["loc"])) or "curator"
-            raise ConfigError(f"toolforge.toml: curator.{where}: "
-                              f"{str(err['msg']).removeprefix('Value error, ')}",
-                              hint="see docs/library.md#curation") from None
 
 
 class CurateItem(BaseModel):
@@ -95,7 +67,7 @@ def plan_curation(root: Path, *, now: datetime | None = None) -> CurationPlan:
     now = now or datetime.now(UTC)
     lib = Library.open(root)
     try:
-        settings = CuratorSettings.from_settings(lib.settings())
+        settings = lib.settings().curator
         plan = CurationPlan(library=str(root), stale_after_days=settings.stale_after_days,
                             retire_after_days=settings.retire_after_days)
         entries = [e for e in lib.entries() if e.meta is not None]

@@ -292,12 +292,11 @@ class Evolver:
     def _on_trial(self, name: str, outcome: CandidateOutcome) -> bool:
         """With `[trials] auto`, a new version of an active tool goes on A/B trial instead
         of replacing it at once."""
-        from toolforge.evolve.trials import TrialSettings, start_trial
+        from toolforge.evolve.trials import start_trial
 
         lib = self.service.library
         active = lib.find_current(name, TOOLS_DIR)
-        if active is None or active.meta.status != "active" or \
-                not TrialSettings.from_settings(lib.settings()).auto:
+        if active is None or active.meta.status != "active" or not lib.settings().trials.auto:
             return False
         started = start_trial(self.service, name)
         outcome.status, outcome.commit = "trial", started.commit

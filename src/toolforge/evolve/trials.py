@@ -27,10 +27,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
-from toolforge.errors import ConfigError, ConflictError, NotFoundError, UsageError
+from toolforge.errors import ConflictError, NotFoundError, UsageError
 from toolforge.library.meta import now_iso
+from toolforge.library.settings import TrialSettings
 from toolforge.library.store import CANDIDATES_DIR, TOOLS_DIR, Library, ToolFiles
 from toolforge.runtime.routing import TrialSpec
 
@@ -39,33 +40,6 @@ if TYPE_CHECKING:
     from toolforge.service.library_service import LibraryService
 
 Log = Callable[[str], None]
-
-
-class TrialSettings(BaseModel):
-    """`[trials]` in toolforge.toml: defaults of every trial of the library."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    share: float = Field(default=0.2, gt=0.0, lt=1.0)
-    episodes: int = Field(default=50, ge=2, le=1_000_000)
-    min_per_arm: int = Field(default=5, ge=1)
-    min_improvement: float = Field(default=0.0, ge=0.0, le=1.0)
-    confidence: float = Field(default=0.9, ge=0.5, lt=1.0)
-    # Evolution puts new versions of active tools on trial instead of promoting them
-    # (with `promotion = "auto"`).
-    auto: bool = False
-
-    @classmethod
-    def from_settings(cls, settings: Any) -> TrialSettings:
-        raw = (getattr(settings, "model_extra", None) or {}).get("trials") or {}
-        if not isinstance(raw, dict):
-            raise ConfigError("[trials] in toolforge.toml must be a table")
-        try:
-            return cls.model_validate(raw)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            raise ConfigError(f"toolforge.toml: trials.{'.'.join(map(str, err['loc']))}: "
-                              f"{err['msg']}", hint="see docs/evolve.md#ab-trials") from None
 
 
 class ArmStats(BaseModel):
@@ -130,7 +104,7 @@ def start_trial(svc: LibraryService, name: str, *, share: float | None = None,
 
     validate_tool_name(name)
     lib = svc.library
-    defaults = TrialSettings.from_settings(lib.settings())
+    defaults = lib.settings().trials
     chosen = defaults.model_copy(update={k: v for k, v in (("share", share),
                                                             ("episodes", episodes))
                                          if v is not None})
@@ -254,7 +228,7 @@ def decide_trial(root: Path, name: str, *, force: bool = False, log: Log | None 
     svc = LibraryService(root)
     try:
         lib = svc.library
-        settings = TrialSettings.from_settings(lib.settings())
+        settings = lib.settings().trials
         candidate = lib.read_current(name, CANDIDATES_DIR)
         spec = trial_of(candidate)
         if spec is None:
@@ -292,7 +266,7 @@ def list_trials(root: Path, store: TrajectoryStore | None = None) -> list[TrialI
 
     lib = Library.open(root)
     try:
-        settings = TrialSettings.from_settings(lib.settings())
+        settings = lib.settings().trials
         store = store or default_store(root, lib.settings().reward_threshold)
         out = []
         for entry in lib.entries():
