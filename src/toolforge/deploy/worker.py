@@ -54,6 +54,7 @@ DAY_S = 86_400.0
 TRIALS_EVERY_S = 10.0
 TRIM_EVERY_S = 600.0
 PROBE_PROMPT = "Reply with the single word OK."
+NOTABLE = frozenset({"cycle", "paused", "budget", "no_model", "queue_down"})
 
 
 def now_iso() -> str:
@@ -687,13 +688,18 @@ class EvolutionWorker:
 
     def _set_state(self, state: State, detail: str) -> None:
         with self._lock:
-            changed = (state, detail) != (self.status.state, self.status.detail)
-            if state != self.status.state:
+            before = self.status.state
+            changed = (state, detail) != (before, self.status.detail)
+            if state != before:
                 self.status.since = now_iso()
             self.status.state = state
             self.status.detail = detail
-        if changed:
-            self._write()
+        if not changed:
+            return
+        self._write()
+        # Announced: a new state, or a new reason to be stuck; not each idle look, and not
+        # the first one ("starting" -> "idle": nothing happened).
+        if (state != before and before != "starting") or state in NOTABLE:
             self.bus.publish("evolution_status", state=state, detail=detail,
                              cycle=self.status.cycle_id, job=self.status.job,
                              paused_until=self.status.paused_until)
