@@ -101,9 +101,13 @@ def test_the_daemon_evolves_from_reported_runs_and_a_budget_stops_the_next_cycle
             assert (lib / "tools/tool_alpha/tool.py").is_file()
             jobs = {j.kind: j for j in client.jobs()}
             assert jobs["evolve"].state == "succeeded"
-            # three more failures: a cycle is due, but would pass the token budget
-            assert http.post("/v1/trajectories",
-                             content=_runs("tool_beta", 3)).status_code == 201
+            # three more failures, reported from the command line: the daemon looks at once;
+            # a cycle is due, but would pass the token budget
+            runs = tmp_path / "more.jsonl"
+            runs.write_text(_runs("tool_beta", 3))
+            monkeypatch.delenv("TOOLFORGE_NO_DAEMON", raising=False)
+            assert run_cli("report", runs, "-L", lib).exit_code == 0
+            monkeypatch.setenv("TOOLFORGE_NO_DAEMON", "1")
             status = wait_for("the budget to stop the cycle", lambda: (
                 s := _cycles(lib)["worker"]) and s["state"] == "budget" and s)
         assert "tokens per hour" in status["detail"] and "budget of 1" in status["detail"]

@@ -24,8 +24,12 @@ from deploy_helpers import (
 )
 from toolforge.daemon.app import create_app
 from toolforge.daemon.context import build_context
+from toolforge.deploy.settings import QueueSettings
 from toolforge.deploy.status import read_status
 from toolforge.evolve.trajectories import TrajectoryStore
+from toolforge.library.remote import LibraryRemote
+from toolforge.library.store import Library
+from toolforge.queue import stream_name
 from toolforge.queue.redis_streams import RedisStreamLog
 
 
@@ -131,3 +135,29 @@ async def test_a_worker_stores_runs_once_acks_successes_and_sets_garbage_aside(
     assert len(rejected) == 2 and "not JSON" in rejected[0][1]["reason"]
     stats = log.stats()
     assert stats.pending == 1 and stats.consumers == {"solo": 1}  # held, not acknowledged
+
+
+async def test_an_agent_machines_daemon_leaves_the_queue_to_the_workers(
+        library: Path, redis_url: str, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TOOLFORGE_CONFIG", str(write_config(
+        tmp_path / "agent.toml", "[evolution]\nworker = false\npoll_s = 0.2\n")))
+    monkeypatch.setenv("TOOLFORGE_QUEUE", redis_url)
+    ctx = build_context(library, watch=False, concurrency=1)
+    app = create_app(ctx)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://toolforge") as client:
+        body = json.dumps(failed_run("tool_x", 1, "agent-run"))
+        assert (await client.post("/v1/trajectories", content=body)).status_code == 201
+        wait_for("the worker's look", lambda: (s := read_status(library)) and
+                 s.state == "disabled")
+    # the run went to the queue, and stays there for the workers
+    assert TrajectoryStore(library / ".toolforge/state.sqlite").count() == 0
+    status = read_status(library)
+    assert status is not None and status.queue is None
+    lib = Library.open(library)
+    stream = stream_name(QueueSettings(url=redis_url), LibraryRemote(lib.git).library_id())
+    lib.close()
+    log = _log(redis_url, stream, group="toolforge-workers")
+    assert [e.data["id"] for e in log.read("real-worker", count=10, block_s=0.1)
+            if e.data] == ["agent-run"]

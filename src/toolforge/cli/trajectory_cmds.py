@@ -184,9 +184,32 @@ def report(
                 for t in recorded
             ],
         }
+        if queued_to is None:
+            _wake_worker(Path(root), out)
         out.emit(doc, lambda c: _recorded(recorded, c, queued_to))
 
     run_command(json, body)
+
+
+def _wake_worker(root: Path, out: Output) -> None:
+    """The runs are in the store: the library's daemon (started if none runs, as any
+    command does) is the evolution worker; it looks at them now."""
+    from toolforge.cli.common import daemon_disabled
+
+    if daemon_disabled():
+        return
+    from toolforge.daemon.client import connect
+    from toolforge.errors import ToolforgeError
+
+    try:
+        client = connect(root, warn=out.warn)
+        try:
+            client.wake_worker()
+        finally:
+            client.close()
+    except ToolforgeError as exc:  # recorded all the same: the worker sees them later
+        out.warn(f"the runs are recorded, but the daemon could not be reached to evolve "
+                 f"from them now: {exc.message}")
 
 
 # --- rendering ------------------------------------------------------------------------------

@@ -297,6 +297,11 @@ class DaemonClient:
                     yield json.loads("\n".join(data))
                     data = []
 
+    def wake_worker(self) -> None:
+        """Runs were recorded without the daemon (in-process): its evolution worker looks
+        at once instead of at its next poll."""
+        self._request("POST", "/v1/evolution/check", what="check")
+
     def health(self) -> Health:
         return self._get(_models().Health, "/v1/health")
 

@@ -91,6 +91,7 @@ class EvolutionWorker:
         # first (a shared library). (cycle id, trajectory ids)
         self._to_ack: list[tuple[str, list[str]]] = []
         self._heartbeat: _Heartbeat | None = None
+        self._last_warning: str | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -157,13 +158,16 @@ class EvolutionWorker:
         policy = TriggerPolicy.from_settings(effective.library)
         store = default_store(self.root, policy.reward_threshold)
         cycles = CycleLog(store)
+        if not settings.evolution.worker:
+            # An agent's machine: it may follow the remote, but takes no runs from the
+            # shared queue (they are the workers'), decides nothing and evolves nothing.
+            self._schedules(settings, store, worker=False)
+            self._set_state("disabled", "[evolution] worker = false in the user config")
+            return
         if settings.queue.url:
             self._ingest(settings.queue, store, policy)
         self._publish_and_ack(settings)
-        self._schedules(settings, store)
-        if not settings.evolution.worker:
-            self._set_state("disabled", "[evolution] worker = false in the user config")
-            return
+        self._schedules(settings, store, worker=True)
         if self._job_running():
             return
         decision = decide(store, cycles, policy)
@@ -579,11 +583,14 @@ class EvolutionWorker:
 
     # --- schedules: trials, curation, sync -----------------------------------------------------
 
-    def _schedules(self, settings: DeploySettings, store: TrajectoryStore) -> None:
+    def _schedules(self, settings: DeploySettings, store: TrajectoryStore, *,
+                   worker: bool) -> None:
         now = time.monotonic()
         if settings.sync.interval_s and now >= self._next.get("sync", 0.0):
             self._next["sync"] = now + settings.sync.interval_s
             self._submit_other("sync", {"read_only": settings.sync.read_only})
+        if not worker:
+            return
         if settings.evolution.curate_daily and self._curation_due():
             self._submit_other("curate", {})
         if now >= self._next.get("trials", 0.0):
@@ -692,6 +699,7 @@ class EvolutionWorker:
             changed = (state, detail) != (before, self.status.detail)
             if state != before:
                 self.status.since = now_iso()
+                self._last_warning = None  # a trouble that comes back is said again
             self.status.state = state
             self.status.detail = detail
         if not changed:
@@ -705,9 +713,12 @@ class EvolutionWorker:
                              paused_until=self.status.paused_until)
 
     def _warn(self, text: str) -> None:
-        log.warning("evolution worker: %s", text)
         with self._lock:
+            if self._last_warning == text:
+                return  # the same trouble on every look: said once
+            self._last_warning = text
             self.status.warnings = [*self.status.warnings[-9:], f"{now_iso()} {text}"]
+        log.warning("evolution worker: %s", text)
         self._write()
 
     def _write(self) -> None:
