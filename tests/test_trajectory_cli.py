@@ -115,7 +115,7 @@ def test_report_single_object_and_stdin(library: Path, tmp_path: Path) -> None:
     payload = json.dumps([{"task": "from stdin", "reward": 0.25}])
     out = runner.invoke(app, ["report", "-", "-L", str(library), "--json"], input=payload)
     assert out.exit_code == 0, out.stdout
-    assert json.loads(out.stdout)["trajectories"][0]["success"] is False
+    assert json.loads(out.stdout)["result"]["trajectories"][0]["success"] is False
 
 
 def test_show(library: Path, tmp_path: Path) -> None:

@@ -96,7 +96,7 @@ def pane_text(app: ReviewApp, pane: str) -> str:
 
 
 def rows(app: ReviewApp) -> list[tuple[str, str, int | None]]:
-    return [(t.name, t.status, t.version) for t in app.tool_list.shown]
+    return [(t.tool, t.status, t.version) for t in app.tool_list.shown]
 
 
 def notices(app: ReviewApp) -> list[str]:
@@ -117,10 +117,10 @@ async def select(pilot: Any, name: str, status: str | None = None) -> None:
     app: ReviewApp = pilot.app
     shown = app.tool_list.shown
     row = next(i for i, t in enumerate(shown)
-               if t.name == name and (status is None or t.status == status))
+               if t.tool == name and (status is None or t.status == status))
     app.tool_list.table.move_cursor(row=row)
     await wait_for(pilot, lambda: app.detail.loaded is not None
-                   and app.detail.loaded.detail.name == name and not app.detail.loading,
+                   and app.detail.loaded.detail.tool == name and not app.detail.loading,
                    f"{name}'s detail")
 
 
@@ -140,7 +140,7 @@ async def test_browse_tabs(backend: DaemonBackend) -> None:
         assert rows(app)[3] == ("slugify", "candidate", 1)
         assert app.tool_list.shown[3].verdict == "passed"  # from its latest report
         await pilot.press("G")
-        await wait_for(pilot, lambda: app.detail.loaded.detail.name == "slugify", "slugify")
+        await wait_for(pilot, lambda: app.detail.loaded.detail.tool == "slugify", "slugify")
         assert "def slugify(text: str" in pane_text(app, "code")
         await pilot.press("2")
         assert app.detail.active_tab == "tests"
@@ -155,7 +155,7 @@ async def test_browse_tabs(backend: DaemonBackend) -> None:
         await pilot.press("5")
         assert "only one version" in pane_text(app, "diff")
         await pilot.press("g")
-        await wait_for(pilot, lambda: app.detail.loaded.detail.name == "convert_units", "top")
+        await wait_for(pilot, lambda: app.detail.loaded.detail.tool == "convert_units", "top")
         await pilot.press("6")
         assert app.detail.history.row_count == 2
         assert [i.action for i in app.detail.loaded.detail.history] == ["promote", "add"]
@@ -260,7 +260,7 @@ async def test_search_filter_and_help(backend: DaemonBackend) -> None:
         app = await started(pilot)
         await pilot.press("slash", *"sha", "enter")
         assert [r[0] for r in rows(app)] == ["sha256_hex"]
-        await wait_for(pilot, lambda: app.detail.loaded.detail.name == "sha256_hex", "match")
+        await wait_for(pilot, lambda: app.detail.loaded.detail.tool == "sha256_hex", "match")
         await pilot.press("escape")  # on the list: clears the search
         assert len(rows(app)) == 4
         await pilot.press("f")
@@ -328,7 +328,7 @@ async def test_live_updates_and_reconnect(backend: DaemonBackend, daemon_lib: Pa
         _, err = await proc.communicate()
         assert proc.returncode == 0, err
         await wait_for(pilot, lambda: ("shout", "candidate", 1) in rows(app), "the live add")
-        assert next(t for t in app.tool_list.tools if t.name == "shout").verdict == "passed"
+        assert next(t for t in app.tool_list.tools if t.tool == "shout").verdict == "passed"
         # The daemon restarts: the app shows it, and reconnects by itself.
         stop_daemon(daemon_lib)
         await wait_for(pilot, lambda: app.status_bar.connection != "live", "disconnected")

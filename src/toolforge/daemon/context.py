@@ -14,7 +14,7 @@ from toolforge.daemon.events import EventBus, now_iso
 from toolforge.daemon.job_kinds import default_kinds
 from toolforge.daemon.jobs import JobKind, JobManager
 from toolforge.daemon.jobstore import JobStore
-from toolforge.daemon.listcache import ListCache
+from toolforge.daemon.listcache import ToolIndex
 from toolforge.daemon.models import Health
 from toolforge.daemon.queued import route_validations_through_jobs
 from toolforge.daemon.runtime import JOBS_DB
@@ -32,7 +32,7 @@ class DaemonContext:
     bus: EventBus
     jobs: JobManager
     store: JobStore | None
-    list_cache: ListCache
+    index: ToolIndex
     watcher: Watcher | None = None
     socket: str | None = None
     log_path: str | None = None
@@ -88,7 +88,9 @@ def build_context(root: Path, *, socket: str | None = None, log_path: str | None
     jobs = JobManager(services=services, bus=bus, store=store,
                       kinds=default_kinds() if kinds is None else kinds, concurrency=concurrency)
     services.prepare = lambda svc: route_validations_through_jobs(svc, jobs)
-    watcher = Watcher(root, services, bus, jobs) if watch else None
-    cache = ListCache(root, watcher.generation if watcher else lambda: None)
+    index = ToolIndex(root, services)
+    watcher = Watcher(root, services, bus, jobs, index=index) if watch else None
+    if watcher is not None:
+        index.watching = watcher.watching
     return DaemonContext(root=root, services=services, bus=bus, jobs=jobs, store=store,
-                         list_cache=cache, watcher=watcher, socket=socket, log_path=log_path)
+                         index=index, watcher=watcher, socket=socket, log_path=log_path)

@@ -9,8 +9,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from toolforge.errors import LibraryError
+from toolforge.library.location import SETTINGS_FILE as SETTINGS_FILE
 
-SETTINGS_FILE = "toolforge.toml"
 FORMAT_VERSION = 1
 
 

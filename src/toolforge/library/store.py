@@ -33,6 +33,8 @@ from toolforge.library.journal import (
     read_journal,
     write_journal,
 )
+from toolforge.library.location import require_library
+from toolforge.library.location import resolve_library_path as resolve_library_path
 from toolforge.library.lock import library_lock
 from toolforge.library.meta import ToolMeta, dump_meta, now_iso, parse_meta
 from toolforge.library.settings import (
@@ -98,20 +100,6 @@ def version_tag(name: str, version: int) -> str:
     return f"tool/{name}/v{version}"
 
 
-def resolve_library_path(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """--library, then TOOLFORGE_LIBRARY, then the current directory if it is a library,
-    then ./library."""
-    if explicit:
-        return Path(explicit).expanduser().resolve()
-    env = os.environ.get("TOOLFORGE_LIBRARY")
-    if env:
-        return Path(env).expanduser().resolve()
-    cwd = Path.cwd()
-    if (cwd / SETTINGS_FILE).is_file() and (cwd / ".git").exists():
-        return cwd
-    return (cwd / "library").resolve()
-
-
 class Library:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -122,18 +110,7 @@ class Library:
 
     @classmethod
     def open(cls, root: Path) -> Library:
-        if not root.exists():
-            raise LibraryError(
-                f"no library at {root}",
-                hint="create one with `toolforge init PATH`, or point --library / "
-                "TOOLFORGE_LIBRARY at an existing one",
-            )
-        if not (root / SETTINGS_FILE).is_file() or not (root / ".git").exists():
-            raise LibraryError(
-                f"{root} is not a toolforge library (no {SETTINGS_FILE} or no .git)",
-                hint="run `toolforge init` there, or pass --library PATH",
-            )
-        return cls(root)
+        return cls(require_library(root))
 
     @classmethod
     def init(cls, root: Path) -> tuple[Library, bool]:
@@ -207,6 +184,10 @@ class Library:
                     out.append(self._entry(de.name, location))
         out.sort(key=lambda e: (e.name, e.location))
         return out
+
+    def entry(self, name: str, location: Location) -> ToolEntry:
+        """One tool directory's row: its metadata, or the problem that kept it from loading."""
+        return self._entry(name, location)
 
     def _entry(self, name: str, location: Location) -> ToolEntry:
         path = self.root / location / name / META_FILE

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,8 @@ from toolforge.library.store import (
     TOOL_FILE,
     TOOLS_DIR,
     Library,
+    Location,
+    ToolEntry,
     ToolFiles,
     version_tag,
 )
@@ -37,6 +40,7 @@ from toolforge.service.models import (
     FileDiff,
     HistoryItem,
     HistoryResult,
+    ImportReport,
     InitResult,
     ListResult,
     StatusFilter,
@@ -55,24 +59,27 @@ if TYPE_CHECKING:
     from toolforge.validation.report import ReportStore, ValidationReport
 
 
-def init_library(path: Path, from_dir: Path | None = None) -> InitResult:
+def init_library(path: Path, from_dir: Path | None = None, *,
+                 progress: Callable[[str, int, int], None] | None = None) -> InitResult:
     """Create a library; with `from_dir`, import a library-format directory (no .git needed)
-    through the ordinary add/promote/retire actions, so its history is real."""
+    through the ordinary add/promote/retire actions, so its history is real.
+
+    Idempotent: on an existing library, --from imports only what is not there yet (a run
+    that was interrupted finishes), and never overwrites a tool the library already has."""
     if from_dir is not None:
         _check_import_source(from_dir)
     lib, created = Library.init(path)
     try:
+        report = ImportReport()
         if from_dir is not None:
-            if not created:
-                raise ConflictError(f"{path} is already a library; --from imports into a new one",
-                                    hint="pick a new directory")
             lib.close()
             svc = LibraryService(path)
             try:
-                svc.import_directory(from_dir)
+                report = svc.import_directory(from_dir, progress=progress)
             finally:
                 svc.close()
-        return InitResult(library=str(path), created=created, commit=lib.git.head())
+        return InitResult(library=str(path), created=created, commit=lib.git.head(),
+                          imported=report.imported, skipped=report.skipped)
     finally:
         lib.close()
 
@@ -107,35 +114,59 @@ class LibraryService:
 
     def list_tools(self, status: StatusFilter = "all") -> ListResult:
         self.library.try_recover()
+        warnings: list[str] = []
         tools: list[ToolSummary] = []
         for entry in self.library.entries():
-            meta = entry.meta
-            if meta is None:
-                summary = ToolSummary(name=entry.name, status="broken", location=entry.location,
-                                      problem=entry.problem)
-            else:
-                summary = _summary(meta, entry.location)
-                if entry.location == CANDIDATES_DIR and summary.verdict is None:
-                    summary.verdict = self._candidate_verdict(entry.name)
+            summary = self._summarize(entry, warnings)
             if status != "all" and summary.status != status:
                 continue
             tools.append(summary)
-        return ListResult(library=str(self.root), tools=tools)
+        return ListResult(library=str(self.root), tools=tools, warnings=warnings)
 
-    def _candidate_verdict(self, name: str) -> str | None:
+    def tool_summary(self, name: str, location: str, warnings: list[str] | None = None
+                     ) -> ToolSummary | None:
+        """One row of `list_tools` (None when the tool directory is gone): what the daemon's
+        index re-reads for a tool that changed."""
+        if location not in (TOOLS_DIR, CANDIDATES_DIR) or \
+                not (self.root / location / name).is_dir():
+            return None
+        loc: Location = TOOLS_DIR if location == TOOLS_DIR else CANDIDATES_DIR
+        return self._summarize(self.library.entry(name, loc), warnings)
+
+    def _summarize(self, entry: ToolEntry, warnings: list[str] | None) -> ToolSummary:
+        meta = entry.meta
+        if meta is None:
+            return ToolSummary(tool=entry.name, status="broken", location=entry.location,
+                               problem=entry.problem)
+        summary = _summary(meta, entry.location)
+        if entry.location == CANDIDATES_DIR and summary.verdict is None:
+            summary.verdict = self.candidate_verdict(entry.name, warnings)
+        return summary
+
+    def candidate_verdict(self, name: str, warnings: list[str] | None = None) -> str | None:
         """A candidate's verdict is its latest report of exactly its current files;
-        "stale" when it was validated but has changed since."""
-        if not (self.library.state_dir / "reports.sqlite").is_file():
+        "stale" when it was validated but has changed since. A damaged reports database
+        costs the verdict, never the listing: it is named in `warnings`."""
+        path = self.library.state_dir / "reports.sqlite"
+        if not path.is_file():
             return None  # nothing validated yet: do not create the store from a read
         files = self.library.find_current(name, CANDIDATES_DIR)
         if files is None:
             return None
         from toolforge.validation.report import files_hash
 
-        report = self.reports.latest(name, files_hash(files.code, files.tests))
-        if report is not None:
-            return report.verdict
-        return "stale" if self.reports.latest(name) is not None else None
+        try:
+            report = self.reports.latest(name, files_hash(files.code, files.tests))
+            if report is not None:
+                return report.verdict
+            return "stale" if self.reports.latest(name) is not None else None
+        except sqlite3.DatabaseError as exc:
+            self._reports = None
+            note = (f"the validation reports database {path} is damaged ({exc}); verdicts "
+                    "are not shown")
+            if warnings is not None and note not in warnings:
+                warnings.append(note)
+            return None
 
     def show(self, name: str, version: str | int | None = None) -> ToolDetail:
         validate_tool_name(name)
@@ -156,7 +187,7 @@ class LibraryService:
         spec, spec_error = _try_spec(files.code)
         edits = lib.hand_edits([f"{TOOLS_DIR}/{name}", f"{CANDIDATES_DIR}/{name}"])
         return ToolDetail(
-            name=name,
+            tool=name,
             status=files.meta.status,
             version=files.meta.version,
             location=location,
@@ -239,43 +270,90 @@ class LibraryService:
 
     # --- mutations --------------------------------------------------------------------------
 
-    def import_directory(self, src: Path) -> list[ActionResult]:
+    def import_directory(self, src: Path, *,
+                         progress: Callable[[str, int, int], None] | None = None
+                         ) -> ImportReport:
         """Bring tools from a library-format directory in: tools/ are added and promoted
-        (retired ones retired again), candidates/ are added."""
+        (retired ones retired again), candidates/ are added. What the library has already
+        (the same files) is skipped, and a tool it has in another version is kept as is."""
         from toolforge.library.settings import SETTINGS_FILE, load_settings
-        from toolforge.library.store import Change
 
         load_settings(src)  # refuse a malformed settings file before writing anything
-        settings_text = (src / SETTINGS_FILE).read_text(encoding="utf-8")
+        report = ImportReport()
+        self._import_settings((src / SETTINGS_FILE).read_text(encoding="utf-8"), src.name,
+                              report)
+        todo = [(location, d) for location in (TOOLS_DIR, CANDIDATES_DIR)
+                if (src / location).is_dir()
+                for d in sorted(p for p in (src / location).iterdir()
+                                if p.is_dir() and (p / TOOL_FILE).is_file())]
+        for i, (location, d) in enumerate(todo):
+            if progress is not None:
+                progress(d.name, i, len(todo))
+            self._import_tool(src, location, d, report)
+        if progress is not None and todo:
+            progress("done", len(todo), len(todo))
+        return report
+
+    def _import_settings(self, text: str, source: str, report: ImportReport) -> None:
+        from toolforge.library.settings import DEFAULT_SETTINGS_TOML, SETTINGS_FILE
+        from toolforge.library.store import Change
+
         lib = self.library
-        results: list[ActionResult] = []
+        current = (lib.root / SETTINGS_FILE).read_text(encoding="utf-8")
+        if current == text:
+            report.skipped.append(f"{SETTINGS_FILE}: already imported")
+            return
+        if current != DEFAULT_SETTINGS_TOML:
+            report.skipped.append(f"{SETTINGS_FILE}: kept the library's own settings")
+            return
 
         def write_settings() -> None:
-            (lib.root / SETTINGS_FILE).write_text(settings_text, encoding="utf-8")
+            (lib.root / SETTINGS_FILE).write_text(text, encoding="utf-8")
 
-        commit = lib.mutate(Change(action="settings", subject=f"import settings from {src.name}",
-                                   paths=[SETTINGS_FILE], apply=write_settings))
-        results.append(ActionResult(action="settings", commit=commit.commit,
-                                    subject=commit.subject))
-        for location in (TOOLS_DIR, CANDIDATES_DIR):
-            base = src / location
-            if not base.is_dir():
-                continue
-            for d in sorted(p for p in base.iterdir() if p.is_dir()):
-                code_file = d / TOOL_FILE
-                if not code_file.is_file():
-                    continue
-                test_file = d / TEST_FILE
-                tests = test_file.read_text(encoding="utf-8") if test_file.is_file() else ""
-                origin = f"{src.name}/{location}/{d.name}"
-                results.append(self.add(code_file.read_text(encoding="utf-8"), tests,
-                                        name=d.name, origin=origin))
-                if location == TOOLS_DIR:
-                    results.append(self.promote(d.name))
-                    meta_file = d / META_FILE
-                    if meta_file.is_file() and 'status = "retired"' in meta_file.read_text():
-                        results.append(self.retire(d.name))
-        return results
+        lib.mutate(Change(action="settings", subject=f"import settings from {source}",
+                          paths=[SETTINGS_FILE], apply=write_settings))
+        report.imported.append(SETTINGS_FILE)
+
+    def _import_tool(self, src: Path, location: str, d: Path, report: ImportReport) -> None:
+        name = d.name
+        code = (d / TOOL_FILE).read_text(encoding="utf-8")
+        test_file = d / TEST_FILE
+        tests = test_file.read_text(encoding="utf-8") if test_file.is_file() else ""
+        active = self.library.find_current(name, TOOLS_DIR)
+        candidate = self.library.find_current(name, CANDIDATES_DIR)
+        same = lambda f: f is not None and (f.code, f.tests) == (code, tests)  # noqa: E731
+        retired = location == TOOLS_DIR and (d / META_FILE).is_file() and \
+            'status = "retired"' in (d / META_FILE).read_text(encoding="utf-8")
+        if same(active):
+            assert active is not None
+            if retired and active.meta.status != "retired":  # interrupted before retiring
+                self.retire(name)
+                report.imported.append(name)
+            else:
+                report.skipped.append(f"{name}: already in the library")
+            return
+        if location == CANDIDATES_DIR:
+            if same(candidate):
+                report.skipped.append(f"{name}: already a candidate")
+            elif candidate is not None or active is not None:
+                report.skipped.append(f"{name}: kept the library's own version")
+            else:
+                self.add(code, tests, name=name, origin=f"{src.name}/{location}/{name}")
+                report.imported.append(name)
+            return
+        if active is not None or (candidate is not None and not same(candidate)):
+            report.skipped.append(f"{name}: kept the library's own version")
+            return
+        if candidate is None:  # else: an interrupted import added it; finish the job
+            self.add(code, tests, name=name, origin=f"{src.name}/{location}/{name}")
+        try:
+            self.promote(name)
+        except ValidationFailedError:
+            self.validate(name)
+            self.promote(name)
+        if retired:
+            self.retire(name)
+        report.imported.append(name)
 
     def add(
         self,
@@ -318,6 +396,14 @@ class LibraryService:
         """Promote the candidate; its latest validation must have passed on exactly these
         files, with an isolating sandbox unless `allow_unisolated` (then recorded)."""
         validate_tool_name(name)
+        if not (self.root / CANDIDATES_DIR / name).is_dir():
+            active = self.library.find_current(name, TOOLS_DIR)
+            if active is not None and active.meta.status == "active":
+                raise ConflictError(
+                    f"{name} is already active (v{active.meta.version}); there is no "
+                    "candidate to promote",
+                    hint=f"`toolforge add` a new version first; `toolforge show {name}` "
+                    "shows the active one")
 
         def prepare(candidate: ToolFiles, version: int) -> ToolFiles:
             spec, err = _try_spec(candidate.code)
@@ -467,12 +553,13 @@ class LibraryService:
                  library_rev: str | None = None) -> ActionResult:
         if library_rev is not None:
             if name is not None or to is not None:
-                raise UsageError("--library takes no tool name or --to")
+                raise UsageError("--commit takes no tool name or --to",
+                                 hint="--commit restores the whole library")
             result = self.library.rollback_library(library_rev)
             return ActionResult(action="rollback-library", commit=result.commit,
                                 subject=result.subject)
         if name is None:
-            raise UsageError("name a tool, or use --library REV to restore the whole library")
+            raise UsageError("name a tool, or use --commit REV to restore the whole library")
         validate_tool_name(name)
         result = self.library.rollback_tool(name, to)
         return ActionResult(action="rollback", tool=name, version=result.version,
@@ -532,7 +619,7 @@ def _summary(meta: ToolMeta, location: str) -> ToolSummary:
     if isinstance(models, dict):
         model = models.get("synthesis")
     return ToolSummary(
-        name=meta.name,
+        tool=meta.name,
         status=meta.status,
         version=meta.version,
         location=location,

@@ -10,7 +10,7 @@ StatusFilter = Literal["active", "candidate", "retired", "all"]
 
 
 class ToolSummary(BaseModel):
-    name: str
+    tool: str
     status: str  # active | candidate | retired | broken
     version: int | None = None
     location: str
@@ -26,6 +26,8 @@ class ListResult(BaseModel):
     library: str
     tools: list[ToolSummary]
     hand_edits: list[str] = Field(default_factory=list)
+    # Problems that did not stop the listing (e.g. a corrupt reports database).
+    warnings: list[str] = Field(default_factory=list)
 
 
 class HistoryItem(BaseModel):
@@ -51,7 +53,7 @@ class VersionInfo(BaseModel):
 
 
 class ToolDetail(BaseModel):
-    name: str
+    tool: str
     status: str
     version: int
     location: str
@@ -94,7 +96,16 @@ class DiffResult(BaseModel):
         return not self.files
 
 
+class ImportReport(BaseModel):
+    """What `init --from` brought in, and what it left alone (and why)."""
+
+    imported: list[str] = Field(default_factory=list)
+    skipped: list[str] = Field(default_factory=list)
+
+
 class InitResult(BaseModel):
     library: str
     created: bool
     commit: str | None = None
+    imported: list[str] = Field(default_factory=list)
+    skipped: list[str] = Field(default_factory=list)

@@ -189,7 +189,7 @@ class ReviewApp(App[None]):
             self.detail.show_empty("No tools match." if self.tool_list.tools else
                                    "The library has no tools yet.")
         elif tool.status == "broken":
-            self.detail.show_empty(f"{tool.name}: broken: {tool.problem}")
+            self.detail.show_empty(f"{tool.tool}: broken: {tool.problem}")
         else:
             self._detail_loading(True)
             self.load_detail(tool)
@@ -199,17 +199,17 @@ class ReviewApp(App[None]):
         backend = self.backend
         try:
             version = "candidate" if tool.status == "candidate" else None
-            detail = backend.show(tool.name, version)
+            detail = backend.show(tool.tool, version)
             diff, diff_error = None, None
             try:
-                diff = backend.diff(tool.name)
+                diff = backend.diff(tool.tool)
             except ToolforgeError as exc:  # e.g. only one version: nothing to compare
                 diff_error = exc.message
             # The report of exactly these files, if any (an active tool with a newer
             # candidate has two).
-            report = backend.latest_report(tool.name, files_hash(detail.code, detail.tests))
+            report = backend.latest_report(tool.tool, files_hash(detail.code, detail.tests))
         except Exception as exc:
-            self.post_message(BackendFailed(f"show {tool.name}", tool.name, exc))
+            self.post_message(BackendFailed(f"show {tool.tool}", tool.tool, exc))
             return
         if not get_current_worker().is_cancelled:
             loaded = LoadedDetail(tool, detail, diff, diff_error, report)
@@ -257,7 +257,7 @@ class ReviewApp(App[None]):
         result = message.result
         if isinstance(result, ValidationReport):
             shown = self.detail.loaded
-            if shown is not None and shown.detail.name == message.tool:
+            if shown is not None and shown.detail.tool == message.tool:
                 self.detail.show_report(result)
                 self.detail.show_tab("validation")
             severity: SeverityLevel = "information" if result.verdict == "passed" \
@@ -292,7 +292,7 @@ class ReviewApp(App[None]):
     def action_promote(self) -> None:
         tool = self._tool_for("promote")
         if tool is not None:
-            self._start("promote", tool.name, lambda: self.backend.promote(tool.name))
+            self._start("promote", tool.tool, lambda: self.backend.promote(tool.tool))
 
     def action_reject(self) -> None:
         tool = self._tool_for("reject")
@@ -301,9 +301,9 @@ class ReviewApp(App[None]):
 
         def rejected(reason: str | None) -> None:
             if reason:
-                self._start("reject", tool.name, lambda: self.backend.reject(tool.name, reason))
+                self._start("reject", tool.tool, lambda: self.backend.reject(tool.tool, reason))
 
-        self.push_screen(ReasonScreen(f"Reject candidate {tool.name}"), rejected)
+        self.push_screen(ReasonScreen(f"Reject candidate {tool.tool}"), rejected)
 
     def action_revalidate(self) -> None:
         tool = self._tool_for("validate")
@@ -313,7 +313,7 @@ class ReviewApp(App[None]):
         def log(line: str) -> None:  # called in the worker's thread
             self.post_message(Progress(line))
 
-        self._start("validate", tool.name, lambda: self.backend.validate(tool.name, log=log))
+        self._start("validate", tool.tool, lambda: self.backend.validate(tool.tool, log=log))
 
     def action_retire(self) -> None:
         tool = self._tool_for("retire")
@@ -322,11 +322,11 @@ class ReviewApp(App[None]):
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self._start("retire", tool.name, lambda: self.backend.retire(tool.name))
+                self._start("retire", tool.tool, lambda: self.backend.retire(tool.tool))
 
         self.push_screen(ConfirmScreen(
-            f"Retire {tool.name}?",
-            f"{tool.name} v{tool.version} stops being offered to agents. Its history stays; "
+            f"Retire {tool.tool}?",
+            f"{tool.tool} v{tool.version} stops being offered to agents. Its history stays; "
             "b (revert) restores it.", yes="Retire"), confirmed)
 
     def action_revert(self) -> None:
@@ -341,7 +341,7 @@ class ReviewApp(App[None]):
                 self.say("select a promote or rollback row in History: only promoted "
                          "versions can be restored", "warning")
                 return
-        self._confirm_revert(tool.name, version)
+        self._confirm_revert(tool.tool, version)
 
     def _confirm_revert(self, name: str, version: int | None) -> None:
         target = f"v{version}" if version is not None else "its previous version"
@@ -368,7 +368,7 @@ class ReviewApp(App[None]):
         if tool is None or version is None:
             return
         self._detail_loading(True)
-        self.load_version(tool.name, version, history.is_promoted(version))
+        self.load_version(tool.tool, version, history.is_promoted(version))
 
     @work(thread=True, exclusive=True, group="version")
     def load_version(self, name: str, version: int, promoted: bool) -> None:
@@ -385,7 +385,7 @@ class ReviewApp(App[None]):
 
         def closed(result: str | None) -> None:
             if result == "revert":
-                self._confirm_revert(detail.name, detail.version)
+                self._confirm_revert(detail.tool, detail.version)
 
         self.push_screen(VersionScreen(detail, promoted=promoted), closed)
 
@@ -463,7 +463,7 @@ class ReviewApp(App[None]):
             self.status_bar.set_message(
                 f"{tool}{f' v{version}' if version else ''} {EVENT_VERBS[kind]}")
         current = self.selected
-        if tool is None or (current is not None and current.name == tool):
+        if tool is None or (current is not None and current.tool == tool):
             self._refresh_detail_soon = True
         if self._refresh_timer is None:
             self._refresh_timer = self.set_timer(REFRESH_DEBOUNCE_S, self._debounced_refresh)

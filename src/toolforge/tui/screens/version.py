@@ -35,7 +35,7 @@ class VersionScreen(Screen[str | None]):
 
     def compose(self) -> ComposeResult:
         d = self.detail
-        title = Text.assemble((f"{d.name} v{d.version}", "bold"), " · ", status_text(d.status),
+        title = Text.assemble((f"{d.tool} v{d.version}", "bold"), " · ", status_text(d.status),
                               f" · {d.location}", (" · read-only", "dim"))
         yield Static(title, id="version-title")
         with TabbedContent():

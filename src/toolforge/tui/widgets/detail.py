@@ -85,7 +85,7 @@ class DetailView(Vertical):
     def show_tool(self, loaded: LoadedDetail) -> None:
         self.loaded = loaded
         d = loaded.detail
-        title = Text.assemble((d.name, "bold"), f" v{d.version} · ", status_text(d.status))
+        title = Text.assemble((d.tool, "bold"), f" v{d.version} · ", status_text(d.status))
         if d.has_candidate and d.status != "candidate":
             title.append(" · has a candidate", style="yellow")
         title.append(f" · {d.meta.get('description', '')}", style="dim")

@@ -25,7 +25,7 @@ COLUMNS = (("name", 24), ("ver", 4), ("status", 9), ("verdict", 7), ("age", 4), 
 
 def tool_key(tool: ToolSummary) -> str:
     # A tool may have an active and a candidate directory at once: one row each.
-    return f"{tool.location}/{tool.name}"
+    return f"{tool.location}/{tool.tool}"
 
 
 class ToolTable(DataTable[Text]):
@@ -115,7 +115,7 @@ class ToolList(Vertical):
         query = self.search.value.strip().lower()
         if not query:
             return True
-        haystack = " ".join((tool.name, tool.description, tool.model or "", tool.source or ""))
+        haystack = " ".join((tool.tool, tool.description, tool.model or "", tool.source or ""))
         return all(word in haystack.lower() for word in query.split())
 
     def _rebuild(self) -> None:
@@ -138,15 +138,15 @@ class ToolList(Vertical):
             if tool_key(before) in keys:
                 row = keys.index(tool_key(before))
             else:
-                names = [t.name for t in self._shown]
-                row = names.index(before.name) if before.name in names else row
+                names = [t.tool for t in self._shown]
+                row = names.index(before.tool) if before.tool in names else row
         table.move_cursor(row=max(0, row), animate=False)
         self._select(self._shown[max(0, row)])
 
     def _cells(self, tool: ToolSummary, now: datetime) -> list[Text]:
         model = tool.model or (f"({tool.source})" if tool.source else "-")
         return [
-            Text(tool.name, style="bold" if tool.status == "candidate" else ""),
+            Text(tool.tool, style="bold" if tool.status == "candidate" else ""),
             Text(f"v{tool.version}" if tool.version else "-"),
             status_text(tool.status),
             verdict_text(tool.verdict),
