@@ -18,6 +18,8 @@ Stdlib only: the thin CLI uses it on its hot path.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from typing import Any
 
 # Unicode general category Cf (format), from the Unicode 15.1 tables; tests/test_terminal.py
 # checks this list against unicodedata, so it cannot silently fall behind Python's tables.
@@ -73,3 +75,28 @@ def json_printable(document: str) -> str:
     drive a terminal written as \\u escapes: the same JSON value, safe to print, and
     encodable (a lone surrogate would otherwise fail to encode as UTF-8)."""
     return _JSON.sub(_json_escape, document)
+
+
+class Escaped:
+    """A Rich renderable rendered with `printable` applied to every text segment (Rich's
+    own control segments, e.g. cursor moves, pass untouched). Wraps whatever shows text
+    from tools: the CLI's consoles apply it to everything they print, the review TUI to what
+    its widgets show. Rich is imported only when it renders."""
+
+    def __init__(self, renderable: Any) -> None:
+        self.renderable = renderable
+
+    def __rich_console__(self, console: Any, options: Any) -> Iterator[Any]:
+        from rich.segment import Segment
+
+        for seg in console.render(self.renderable, options):
+            if seg.control or not seg.text or seg.text == "\n":
+                yield seg
+                continue
+            clean = printable(seg.text)
+            yield seg if clean == seg.text else Segment(clean, seg.style)
+
+    def __rich_measure__(self, console: Any, options: Any) -> Any:
+        from rich.measure import Measurement
+
+        return Measurement.get(console, options, self.renderable)

@@ -19,7 +19,7 @@ from toolforge.cli.output import Output
 from toolforge.cli.spec import Command, Param
 from toolforge.errors import NotFoundError, ToolforgeError, UsageError
 
-STATUSES = ("active", "candidate", "retired", "all")
+STATUSES = ("active", "candidate", "retired", "all", "rejected")
 NAME = Param("name", metavar="NAME", required=True, complete="tool", help="The tool.")
 # A tool file may be big; past this it is refused before it is read (and sent).
 MAX_TOOL_FILE_BYTES = 1_000_000
@@ -199,7 +199,8 @@ def list_body(out: Output, status: str, library: Path | None) -> None:
 LIST = Command(
     "list", "List the library's tools.", list_body,
     (Param("status", ("--status", "-s"), default="all", choices=STATUSES,
-           help="Which tools: active, candidate, retired or all."),),
+           help="Which tools: active, candidate, retired, all (those three), or rejected "
+           "(candidates rejected in the past, from the history)."),),
 )
 
 
@@ -212,7 +213,8 @@ def show_body(out: Output, name: str, version: str | None, library: Path | None)
 SHOW = Command(
     "show", "Show a tool: code, tests, metadata, history.", show_body,
     (NAME, Param("version", ("--version", "-v"), metavar="VERSION",
-                 help="N, 'active' or 'candidate'.")),
+                 help="N, 'active', 'candidate' or 'rejected' (its last rejected "
+                 "candidate).")),
 )
 
 

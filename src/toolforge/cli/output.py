@@ -26,7 +26,7 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import IO, TYPE_CHECKING, Any, cast
 
-from toolforge.terminal import json_printable, printable, printable_line
+from toolforge.terminal import Escaped, json_printable, printable_line
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 SCHEMA_VERSION = 1
 PLAIN_WIDTH = 10_000  # "no width" for text that goes to a file or a pipe
 _MISSING: Any = object()
+NO_LIBRARY = ""
 
 
 def to_jsonable(value: Any) -> Any:
@@ -64,7 +65,9 @@ class Output:
                  library: str | None = None) -> None:
         self.json_mode = json_mode
         self.command = command  # "list", "trajectories export" (default: from the invocation)
-        self.library = library  # the library the command works on (default: its --library)
+        # The library the command works on (default: its --library); NO_LIBRARY for a
+        # command about no one library (`daemon list`): null in the envelope.
+        self.library = library
         self.warnings: list[str] = []
         self.emitted = False
         self._console: Console | None = None
@@ -135,6 +138,8 @@ class Output:
         return doc
 
     def library_path(self) -> str | None:
+        if self.library == NO_LIBRARY:
+            return None
         if self.library is not None:
             return str(self.library)
         from toolforge.library.location import resolve_library_path
@@ -239,26 +244,10 @@ def make_console(stream: IO[str]) -> Console:
 
 
 class _EscapeHook:
-    """Rich render hook: every rendered text segment goes through terminal.printable; Rich's
-    own control segments (cursor moves of a progress display) pass untouched."""
+    """Rich render hook: everything printed is wrapped in terminal.Escaped."""
 
     def process_renderables(self, renderables: list[Any]) -> list[Any]:
-        return [_Escaped(r) for r in renderables]
-
-
-class _Escaped:
-    def __init__(self, renderable: Any) -> None:
-        self.renderable = renderable
-
-    def __rich_console__(self, console: Any, options: Any) -> Iterable[Any]:
-        from rich.segment import Segment
-
-        for seg in console.render(self.renderable, options):
-            if seg.control or not seg.text or seg.text == "\n":
-                yield seg
-            else:
-                clean = printable(seg.text)
-                yield seg if clean == seg.text else Segment(clean, seg.style)
+        return [Escaped(r) for r in renderables]
 
 
 class _Unpadded:

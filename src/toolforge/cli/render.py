@@ -21,7 +21,8 @@ from toolforge.terminal import printable_line
 if TYPE_CHECKING:
     from rich.console import Console
 
-STATUS_STYLE = {"active": "green", "candidate": "yellow", "retired": "dim", "broken": "red"}
+STATUS_STYLE = {"active": "green", "candidate": "yellow", "retired": "dim", "broken": "red",
+                "rejected": "red"}
 VERDICT_STYLE = {"passed": "green", "failed": "red", "skipped": "dim", "error": "red",
                  "stale": "yellow"}
 
@@ -63,12 +64,19 @@ def list_table(result: Any, console: Console) -> None:
             f"[{style}]{esc(t['status'])}[/]" if style else esc(t["status"]),
             f"[{vstyle}]{esc(verdict)}[/]" if vstyle else esc(verdict),
             esc(t.get("source") or "-"),
-            escape(_cut(printable_line(t.get("problem") or t.get("description") or ""),
-                        desc_width)),
+            escape(_cut(printable_line(_note(t)), desc_width)),
         )
     console.print(table)
     for edit in doc.get("hand_edits") or ():
         console.print(f"[yellow]hand edit (uncommitted): {esc(edit)}[/]")
+
+
+def _note(t: dict[str, Any]) -> str:
+    if t.get("problem"):
+        return str(t["problem"])
+    if t.get("status") == "rejected":
+        return f"rejected: {t.get('reason') or 'no reason given'}"
+    return str(t.get("description") or "")
 
 
 def action_line(result: Any, console: Console) -> None:

@@ -70,8 +70,10 @@ class ToolIndex:
 
     def listing(self, status: str) -> bytes:
         """The JSON of `LibraryService.list_tools(status)`."""
-        if not self.watching() or journal_path(self.root / STATE_DIR).exists():
-            self.invalidate()
+        if status == "rejected" or not self.watching() \
+                or journal_path(self.root / STATE_DIR).exists():
+            if status != "rejected":
+                self.invalidate()
             with self.services.use() as svc:
                 return svc.list_tools(cast(StatusFilter, status)).model_dump_json().encode()
         with self._build:

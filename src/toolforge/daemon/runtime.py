@@ -102,6 +102,15 @@ def _candidate_dirs() -> Iterator[Path]:
     yield Path(tempfile.gettempdir()) / f"toolforge-{os.getuid()}"
 
 
+def runtime_dirs() -> list[Path]:
+    """Every directory a daemon of this user may have put its files in."""
+    dirs = list(_candidate_dirs())
+    base = Path(f"/run/user/{os.getuid()}") / "toolforge"
+    if base not in dirs and base.is_dir():
+        dirs.append(base)
+    return [d for d in dirs if d.is_dir()]
+
+
 def daemon_paths(library: Path) -> DaemonPaths:
     """The daemon files for `library` (an absolute, resolved path)."""
     key = library_key(library)

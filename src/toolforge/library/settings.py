@@ -28,6 +28,7 @@ class LibrarySettings(BaseModel):
     policy: dict[str, Any] = Field(default_factory=dict)  # static-check policy table
     sandbox: dict[str, Any] = Field(default_factory=dict)  # backend + limits table
     llm: dict[str, Any] = Field(default_factory=dict)  # model per role
+    daemon: dict[str, Any] = Field(default_factory=dict)  # idle_timeout_s (daemon/idle.py)
 
 
 DEFAULT_SETTINGS_TOML = """\

@@ -16,6 +16,7 @@ from toolforge.errors import (
     ConflictError,
     NotFoundError,
     ToolContractError,
+    ToolforgeError,
     UsageError,
     ValidationFailedError,
 )
@@ -98,6 +99,9 @@ class LibraryService:
         self.root = root
         self.library = Library.open(root)
         self._reports: ReportStore | None = None
+        # A tool's commits, newest first, when something keeps them (the daemon); None
+        # from it means "ask git".
+        self.history_source: Callable[[str, int | None], list[LogEntry] | None] | None = None
 
     @property
     def reports(self) -> ReportStore:
@@ -114,6 +118,8 @@ class LibraryService:
 
     def list_tools(self, status: StatusFilter = "all") -> ListResult:
         self.library.try_recover()
+        if status == "rejected":
+            return ListResult(library=str(self.root), tools=self.rejected())
         warnings: list[str] = []
         tools: list[ToolSummary] = []
         for entry in self.library.entries():
@@ -122,6 +128,28 @@ class LibraryService:
                 continue
             tools.append(summary)
         return ListResult(library=str(self.root), tools=tools, warnings=warnings)
+
+    def rejected(self, limit: int = 200) -> list[ToolSummary]:
+        """Candidates rejected in the past (newest first, one row per tool and version),
+        read from the history: their files are in the commit before the rejection."""
+        rows: list[ToolSummary] = []
+        seen: set[tuple[str, int]] = set()
+        for e in self.library.git.log(limit=limit, grep=REJECT_GREP):
+            name = e.trailers.get("Toolforge-Tool", "")
+            version = e.trailers.get("Toolforge-Version", "")
+            if not name or not version.isdigit() or (name, int(version)) in seen:
+                continue
+            seen.add((name, int(version)))
+            try:
+                files = self.library.read_at(f"{e.commit}^", name, CANDIDATES_DIR)
+            except ToolforgeError:
+                continue  # not a candidate directory then: nothing to show
+            row = _summary(files.meta, CANDIDATES_DIR)
+            row.status, row.verdict = "rejected", None
+            row.created_at, row.commit = e.date, e.commit
+            row.reason = e.trailers.get("Toolforge-Reason")
+            rows.append(row)
+        return rows
 
     def tool_summary(self, name: str, location: str, warnings: list[str] | None = None
                      ) -> ToolSummary | None:
@@ -184,11 +212,12 @@ class LibraryService:
                                     hint="see `toolforge list --status all`")
         else:
             files, location = self._resolve_version(name, version, versions)
+        rejected = str(version).strip().lower() == "rejected"
         spec, spec_error = _try_spec(files.code)
         edits = lib.hand_edits([f"{TOOLS_DIR}/{name}", f"{CANDIDATES_DIR}/{name}"])
         return ToolDetail(
             tool=name,
-            status=files.meta.status,
+            status="rejected" if rejected else files.meta.status,
             version=files.meta.version,
             location=location,
             meta=files.meta.model_dump(mode="json", exclude_none=True),
@@ -199,14 +228,23 @@ class LibraryService:
             spec_error=spec_error,
             versions=[VersionInfo(version=v, commit=c, tag=version_tag(name, v))
                       for v, c in sorted(versions.items())],
-            history=[_history_item(e) for e in lib.history(name, limit=50)],
+            history=[_history_item(e) for e in self._tool_history(name, 50)],
             has_candidate=(lib.root / CANDIDATES_DIR / name).is_dir(),
             hand_edits=[f"{path} ({code.strip() or '?'})" for code, path in edits],
         )
 
     def history(self, name: str | None = None, limit: int = 50) -> HistoryResult:
-        entries = self.library.history(name, limit=limit)
+        entries = self.library.history(None, limit=limit) if name is None \
+            else self._tool_history(name, limit)
         return HistoryResult(tool=name, entries=[_history_item(e) for e in entries])
+
+    def _tool_history(self, name: str, limit: int | None) -> list[LogEntry]:
+        validate_tool_name(name)
+        if self.history_source is not None:  # the daemon's index (daemon/histindex.py)
+            entries = self.history_source(name, limit)
+            if entries is not None:
+                return entries
+        return self.library.history(name, limit=limit)
 
     def diff(self, name: str, a: str | int | None = None, b: str | int | None = None) -> DiffResult:
         """Unified diff between two versions of a tool.
@@ -561,10 +599,36 @@ class LibraryService:
         if name is None:
             raise UsageError("name a tool, or use --commit REV to restore the whole library")
         validate_tool_name(name)
+        self._refuse_no_op_rollback(name, to)
         result = self.library.rollback_tool(name, to)
         return ActionResult(action="rollback", tool=name, version=result.version,
                             commit=result.commit,
                             subject=result.subject, tags=result.tags)
+
+    def _refuse_no_op_rollback(self, name: str, to: int | None) -> None:
+        """Restoring the files the active version already has would only add a version
+        number: refuse, and say so."""
+        current = self.library.find_current(name, TOOLS_DIR)
+        if current is None or current.meta.status != "active":
+            return  # a retired tool comes back even with the same files
+        versions = self.library.promoted_versions(name)
+        if to is None:
+            earlier = [v for v in versions if v < current.meta.version]
+            if not earlier:
+                return  # the store explains that there is nothing earlier
+            to = max(earlier)
+        if to not in versions:
+            return
+        if to == current.meta.version:
+            same = True
+        else:
+            target = self.library.read_at(versions[to], name, TOOLS_DIR)
+            same = (target.code, target.tests) == (current.code, current.tests)
+        if same:
+            raise ConflictError(
+                f"{name} v{current.meta.version} is active and has the files of v{to} "
+                "already: nothing to restore",
+                hint=f"see `toolforge history {name}` for the other versions")
 
     # --- helpers ----------------------------------------------------------------------------
 
@@ -572,6 +636,12 @@ class LibraryService:
                          versions: dict[int, str]) -> tuple[ToolFiles, str]:
         lib = self.library
         key = str(version).strip().lower()
+        if key == "rejected":
+            found = lib.git.log([f"{CANDIDATES_DIR}/{name}"], limit=1, grep=REJECT_GREP)
+            if not found:
+                raise NotFoundError(f"{name} has no rejected candidate",
+                                    hint="see `toolforge list --status rejected`")
+            return lib.read_at(f"{found[0].commit}^", name, CANDIDATES_DIR), CANDIDATES_DIR
         if key in ("candidate", "cand"):
             return lib.read_current(name, CANDIDATES_DIR), CANDIDATES_DIR
         if key in ("active", "current"):
@@ -589,6 +659,9 @@ class LibraryService:
             return cand, CANDIDATES_DIR
         raise NotFoundError(f"{name} has no version {n}",
                             hint=f"see `toolforge history {name}` for its versions")
+
+
+REJECT_GREP = "^Toolforge-Action: reject$"
 
 
 def _try_name(code: str) -> str:

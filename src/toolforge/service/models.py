@@ -6,7 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-StatusFilter = Literal["active", "candidate", "retired", "all"]
+# "rejected": candidates rejected in the past, found in the history (not part of "all").
+StatusFilter = Literal["active", "candidate", "retired", "all", "rejected"]
 
 
 class ToolSummary(BaseModel):
@@ -20,6 +21,8 @@ class ToolSummary(BaseModel):
     model: str | None = None
     verdict: str | None = None
     problem: str | None = None
+    reason: str | None = None  # why a rejected candidate was rejected
+    commit: str | None = None  # the commit that rejected it
 
 
 class ListResult(BaseModel):

@@ -18,7 +18,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from toolforge.library.store import STATE_DIR
-from toolforge.service.models import ActionResult, DiffResult, ListResult, ToolDetail
+from toolforge.service.models import (
+    ActionResult,
+    DiffResult,
+    ListResult,
+    StatusFilter,
+    ToolDetail,
+)
 
 if TYPE_CHECKING:
     from toolforge.daemon.client import DaemonClient
@@ -36,7 +42,7 @@ class Backend(Protocol):
     live: bool  # True when `events` streams library changes as they happen
 
     def describe(self) -> str: ...
-    def list_tools(self) -> ListResult: ...
+    def list_tools(self, status: StatusFilter = "all") -> ListResult: ...
     def show(self, name: str, version: str | int | None = None) -> ToolDetail: ...
     def diff(self, name: str) -> DiffResult: ...
     def latest_report(self, name: str, files_hash: str | None = None
@@ -66,8 +72,8 @@ class _ServiceBackend:
     def _reports(self) -> ReportStore | None:
         raise NotImplementedError
 
-    def list_tools(self) -> ListResult:
-        result: ListResult = self.service.list_tools("all")
+    def list_tools(self, status: StatusFilter = "all") -> ListResult:
+        result: ListResult = self.service.list_tools(status)
         return result
 
     def show(self, name: str, version: str | int | None = None) -> ToolDetail:

@@ -25,7 +25,7 @@ VERDICT_STYLE = {"passed": "bold green", "failed": "bold red", "error": "bold re
                  "skipped": "dim"}
 VERDICT_MARK = {"passed": "✓", "failed": "✗", "error": "✗", "skipped": "·"}
 STATUS_STYLE = {"candidate": "bold yellow", "active": "green", "retired": "dim",
-                "broken": "bold red"}
+                "broken": "bold red", "rejected": "red"}
 MAX_OUTPUT_LINES = 30  # of one failing test's output: the rest is in `toolforge validate`
 
 
