@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any
 
 # We use no pydantic plugins; skipping their entry-point scan saves ~18 ms per command.
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
@@ -31,6 +31,7 @@ from toolforge.cli import (
     spec,
     typer_build,
 )
+from toolforge.cli.main import COMPLETION_ENV as COMPLETE_VAR
 from toolforge.cli.output import INVOCATION, Output
 from toolforge.cli.trajectory_cmds import report, trajectories_app
 
@@ -164,6 +165,24 @@ app.add_typer(trajectories_app, name="trajectories")
 app.command("review")(review_cmd.review)
 app.command("report")(report)
 app.add_typer(daemon_cmds.app, name="daemon")
+
+
+SHELLS = ("bash", "zsh", "fish")
+
+
+@app.command("completion")
+def completion(shell: Annotated[str, typer.Argument(
+        help="bash, zsh or fish.", metavar="SHELL")]) -> None:
+    """Print the shell completion script (commands, options, the library's tool names):
+    `eval "$(toolforge completion bash)"` in ~/.bashrc, or for zsh
+    `toolforge completion zsh > "${fpath[1]}/_toolforge"`."""
+    if shell not in SHELLS:
+        raise typer.BadParameter(f"{shell!r} is not one of {', '.join(SHELLS)}",
+                                 param_hint="SHELL")
+    from typer._completion_shared import get_completion_script
+
+    typer.echo(get_completion_script(prog_name="toolforge", complete_var=COMPLETE_VAR,
+                                     shell=shell))
 
 
 def _version(value: bool) -> None:

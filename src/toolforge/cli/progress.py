@@ -23,10 +23,11 @@ def enabled() -> bool:
 
 
 @contextmanager
-def steps(out: Output, title: str, *, enabled: bool = True) -> Iterator[Step]:
-    """A spinner titled `title`; call the yielded function with each finished step."""
+def steps(out: Output, title: str, *, enabled: bool = True) -> Iterator[Step | None]:
+    """A spinner titled `title`; call the yielded function with each finished step. None
+    when there is no terminal to show it on."""
     if not (enabled and is_terminal(sys.stderr)):
-        yield _ignore
+        yield None
         return
     from rich.markup import escape
 
@@ -60,10 +61,6 @@ def counter(out: Output, title: str) -> Iterator[Tick]:
                        description=f"{escape(title)}: {escape(what)}")
 
         yield tick
-
-
-def _ignore(_line: str) -> None:
-    pass
 
 
 def _ignore_tick(_what: str, _done: int, _total: int) -> None:
