@@ -668,3 +668,71 @@ def test_commits_made_without_the_daemon_are_announced_once(lib: Path, daemons: 
         client.shutdown()
         client.close()
         thread.join(10)
+
+
+# --- the daemon is not a single point of failure (issue 10 item 5) ---------------------------
+
+
+def test_a_stalled_daemon_makes_commands_run_in_process_and_say_so_once(
+    lib: Path, daemons: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    pid = run_cli("daemon", "start", "-L", lib, "--json").json["health"]["pid"]
+    monkeypatch.setenv("TOOLFORGE_DAEMON_HEALTH_TIMEOUT", "1")
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        first = cli_process("list", "--json", "-L", lib)
+        assert first.returncode == 0, first.stderr
+        doc = json.loads(first.stdout)
+        assert {t["tool"] for t in doc["result"]["tools"]} >= {"shout", "whisper"}
+        assert any("running in-process" in w for w in doc["warnings"])
+        # the next commands skip the stalled daemon at once; people are told only once
+        again = cli_process("list", "-L", lib)
+        assert again.returncode == 0 and "warning" not in again.stderr, again.stderr
+        added = cli_process("add", write_src(tmp_path / "src", "echo_text"), "--no-validate",
+                            "-L", lib, "--json")
+        assert added.returncode == 0, added.stdout
+        assert json.loads(added.stdout)["warnings"]  # scripts always see it
+        assert git(lib, "log", "-1", "--format=%s").strip() == "add candidate echo_text v1"
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    # `daemon restart` replaces it, and commands use the daemon again
+    assert run_cli("daemon", "restart", "-L", lib).exit_code == 0
+    back = cli_process("list", "--json", "-L", lib)
+    assert json.loads(back.stdout)["warnings"] == []
+
+
+def test_a_daemon_that_cannot_start_leaves_commands_working(lib: Path, daemons: Path) -> None:
+    (lib / ".toolforge").mkdir(exist_ok=True)
+    (lib / ".toolforge/jobs.sqlite").write_bytes(b"garbage, not a database" * 64)
+    result = cli_process("list", "--json", "-L", lib)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["ok"] is True
+
+
+def test_a_daemon_killed_mid_stream_gives_a_clear_error(lib: Path, daemons: Path) -> None:
+    with connect(lib) as client:
+        job = client.submit_job("sleep", params={"lines": 2, "seconds": 60})
+    follow = subprocess.Popen([PYTHON, "-m", "toolforge", "jobs", str(job.id), "--follow",
+                               "-L", str(lib)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, env=python_env())
+    try:
+        assert follow.stdout is not None
+        assert follow.stdout.readline().strip() == "line 0"  # the stream is running
+        os.kill(daemon_pid(lib) or 0, signal.SIGKILL)
+        _, err = follow.communicate(timeout=60)
+    finally:
+        follow.kill()
+    assert follow.returncode == 1, err
+    assert "went away" in err and "Traceback" not in err and "didn't yield" not in err
+
+
+def test_an_idle_daemon_stops_itself_and_daemon_list_shows_them_all(
+    lib: Path, daemons: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("TOOLFORGE_DAEMON_IDLE_TIMEOUT", "1")
+    pid = run_cli("daemon", "start", "-L", lib, "--json").json["health"]["pid"]
+    listed = run_cli("daemon", "list", "--json").envelope
+    assert listed["library"] is None  # about no one library
+    assert pid in [d["pid"] for d in listed["result"]["daemons"]]
+    wait_for(lambda: not pid_alive(pid), timeout=60, what="the idle daemon to stop")
+    assert pid not in [d["pid"] for d in run_cli("daemon", "list", "--json").json["daemons"]]

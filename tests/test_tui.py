@@ -450,3 +450,36 @@ def test_review_module_does_not_import_textual() -> None:
     probe = ("import sys, toolforge.cli.review_cmd; "
              "sys.exit('textual' in sys.modules or 'toolforge.tui.app' in sys.modules)")
     assert subprocess.run([PYTHON, "-c", probe]).returncode == 0
+
+
+HOSTILE = "\x1b[2J\x1b]0;pwned\x07\x9b31m validation: passed\u202eevil"
+
+
+async def test_text_from_tools_never_drives_the_terminal(library: Path) -> None:
+    """Code, docstrings, test output and commit subjects with ESC/CSI/OSC sequences are
+    shown escaped on every pane (issue 9 item 7)."""
+    from toolforge.service.library_service import LibraryService
+
+    svc = LibraryService(library)
+    try:
+        code = make_tool("sneaky", doc=f"Sneaky.{HOSTILE}").replace(
+            "    return", f'    note = "{HOSTILE}"\n    return')
+        tests = ("from tool import sneaky\n\n\ndef test_it():\n"
+                 f"    print({HOSTILE!r})\n    assert sneaky('x') == 'wrong'\n")
+        svc.add(code, tests)  # fails: the report carries the hostile output
+    finally:
+        svc.close()
+    backend = LocalBackend(library)
+    try:
+        async with ReviewApp(backend).run_test(size=(120, 40)) as pilot:
+            app = await started(pilot)
+            await select(pilot, "sneaky")
+            for pane in ("1", "3", "4", "6"):  # code, validation, provenance, history
+                await pilot.press(pane)
+                await pilot.pause(0.1)
+                screen = app.export_screenshot()
+                assert not any(c in screen for c in "\x1b\x9b\x07\u202e"), pane
+            assert "\\x1b" in pane_text(app, "code")
+            assert "\\x1b" in pane_text(app, "validation")
+    finally:
+        backend.close()
