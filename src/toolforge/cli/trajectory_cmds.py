@@ -11,7 +11,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import IO, TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
@@ -137,7 +137,7 @@ def export(
         filters = _filters(failed, unhandled, task, group, since)
         with _service(library) as svc:
             if output is None:
-                svc.export(_TerminalSafe(sys.stdout), limit=limit, **filters)
+                svc.export(cast(IO[str], _TerminalSafe(sys.stdout)), limit=limit, **filters)
                 sys.stdout.flush()
                 return
             tmp = output.with_name(f".{output.name}.tmp")
