@@ -28,6 +28,7 @@ from toolforge.cli import (
     jobs_cmds,
     library_cmds,
     review_cmd,
+    runtime_cmds,
     spec,
     typer_build,
 )
@@ -159,6 +160,7 @@ app = typer.Typer(
 )
 for command in library_cmds.COMMANDS:
     typer_build.register(app, command)
+app.registered_commands.extend(runtime_cmds.app.registered_commands)
 app.registered_commands.extend(jobs_cmds.app.registered_commands)
 app.registered_commands.extend(evolve_cmds.app.registered_commands)
 app.add_typer(trajectories_app, name="trajectories")

@@ -109,14 +109,31 @@ def _read_text(path: Path) -> str:
         raise UsageError(f"cannot read {path}: permission denied")
 
 
+def _read_presentation(path: Path) -> dict[str, Any]:
+    """`title` and `[annotations]` from a tool directory's tool.toml, when it has one."""
+    meta_file = path.expanduser() / "tool.toml"
+    if not path.expanduser().is_dir() or not meta_file.is_file():
+        return {}
+    from toolforge.library.meta import presentation_from_toml
+
+    title, hints = presentation_from_toml(_read_text(meta_file), str(meta_file))
+    shown: dict[str, Any] = {}
+    if title is not None:
+        shown["title"] = title
+    if hints is not None:
+        shown["annotations"] = hints.model_dump(exclude_none=True)
+    return shown
+
+
 def add_body(out: Output, path: Path, name: str | None, tests: Path | None, no_validate: bool,
              allow_failed: bool, library: Path | None) -> None:
     code, test_src, origin = _read_tool_input(path, tests)
+    shown = _read_presentation(path)
     from toolforge.cli.progress import steps
 
     with open_service(library, documents=True) as svc, \
             steps(out, f"validating {name or path.name}", enabled=not no_validate) as log:
-        result = _add(svc, code, test_src, name, origin, not no_validate, log)
+        result = _add(svc, code, test_src, name, origin, not no_validate, log, shown)
     report = result.get("details", {}).get("validation")
     failed = report is not None and report.get("verdict") != "passed"
 
@@ -140,10 +157,10 @@ def add_body(out: Output, path: Path, name: str | None, tests: Path | None, no_v
 
 
 def _add(svc: Any, code: str, tests: str, name: str | None, origin: str, validate: bool,
-         log: Any) -> Any:
+         log: Any, shown: dict[str, Any]) -> Any:
     """add, then validate with progress (the daemon runs both; progress needs the second
     call to be ours)."""
-    result = svc.add(code, tests, name=name, origin=origin, validate=False)
+    result = svc.add(code, tests, name=name, origin=origin, validate=False, **shown)
     if not validate:
         return result
     report = svc.validate(result["tool"], log=log)
@@ -248,9 +265,14 @@ DIFF = Command(
 )
 
 
-def export_body(out: Output, format: str, library: Path | None) -> None:
+def export_body(out: Output, format: str, strict: bool, library: Path | None) -> None:
     with open_service(library, documents=True) as svc:
-        tools = svc.export(format)
+        tools = svc.export(format, strict) if strict else svc.export(format)
+    if strict:
+        loose = [t["function"]["name"] for t in tools if not t["function"].get("strict")]
+        if loose:
+            out.warn(f"no strict form for {', '.join(loose)} (free-form maps, Any or "
+                     "tuples in their arguments): exported with \"strict\": false")
     if out.json_mode:
         out.emit({"format": format, "tools": tools})
         return
@@ -260,11 +282,15 @@ def export_body(out: Output, format: str, library: Path | None) -> None:
 
 EXPORT = Command(
     "export",
-    "Print the active tools as OpenAI function schemas or MCP tool definitions (a JSON "
-    "array). With --json, the same inside the envelope: result.format, result.tools.",
+    "Print the active tools as OpenAI function schemas or MCP tool definitions (JSON): the "
+    "promoted versions agents can call, never uncommitted edits. With --json, the same "
+    "inside the envelope: result.format, result.tools.",
     export_body,
     (Param("format", ("--format", "-f"), default="openai", choices=("openai", "mcp"),
-           help="openai | mcp"),),
+           help="openai | mcp"),
+     Param("strict", ("--strict",), kind=bool, default=False,
+           help="openai: OpenAI strict mode (every property required, optional ones "
+           "nullable, no additional properties).")),
 )
 
 

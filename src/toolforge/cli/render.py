@@ -113,6 +113,9 @@ def tool_detail(result: Any, console: Console) -> None:
         lines.append(f"[yellow]a candidate is waiting: `toolforge diff {esc(name)}`[/]")
     for edit in d.get("hand_edits") or ():
         lines.append(f"[yellow]hand edit (uncommitted): {esc(edit)}[/]")
+    if d.get("hand_edits") and d["location"] == "tools":
+        lines.append("[yellow]calls run the promoted version (its tag), not these edits: "
+                     "validate and promote them to run them[/]")
     console.print(Panel("\n".join(lines), expand=False))
     console.print(Syntax(d["code"], "python", line_numbers=True, word_wrap=True))
     if d.get("tests"):

@@ -16,10 +16,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from toolforge.daemon.listcache import git_head
 from toolforge.daemon.services import ServicePool
 from toolforge.errors import ToolforgeError
 from toolforge.library.gitrepo import LogEntry
+from toolforge.library.refs import git_head
 from toolforge.library.store import CANDIDATES_DIR, TOOLS_DIR
 
 log = logging.getLogger("toolforge.daemon.history")

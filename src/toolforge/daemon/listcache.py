@@ -25,6 +25,7 @@ from typing import Any, cast
 
 from toolforge.daemon.services import ServicePool
 from toolforge.library.journal import journal_path
+from toolforge.library.refs import git_head
 from toolforge.library.store import CANDIDATES_DIR, STATE_DIR, TOOLS_DIR
 from toolforge.service.models import StatusFilter
 
@@ -173,28 +174,6 @@ def changed_tools(git: Any, old: str | None, new: str | None) -> set[Key] | None
         if len(parts) >= 2 and parts[0] in (TOOLS_DIR, CANDIDATES_DIR):
             found.add((parts[0], parts[1]))
     return found
-
-
-def git_head(git_dir: Path) -> str:
-    """The commit HEAD points to, read from git's files (no process)."""
-    try:
-        head = (git_dir / "HEAD").read_text().strip()
-    except OSError:
-        return "?"
-    if not head.startswith("ref: "):
-        return head
-    ref = head[5:]
-    try:
-        return (git_dir / ref).read_text().strip()
-    except OSError:
-        pass
-    try:
-        for line in (git_dir / "packed-refs").read_text().splitlines():
-            if line.endswith(f" {ref}"):
-                return line.split(" ", 1)[0]
-    except OSError:
-        pass
-    return ref
 
 
 def _stamp(db: Path) -> tuple[int, ...]:

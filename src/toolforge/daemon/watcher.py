@@ -27,9 +27,10 @@ from typing import Any
 
 from toolforge.daemon.events import EventBus
 from toolforge.daemon.jobs import JobManager
-from toolforge.daemon.listcache import ToolIndex, git_head
+from toolforge.daemon.listcache import ToolIndex
 from toolforge.daemon.services import ServicePool
 from toolforge.errors import ToolforgeError
+from toolforge.library.refs import git_head
 from toolforge.library.store import CANDIDATES_DIR, TOOLS_DIR
 from toolforge.names import validate_tool_name
 
