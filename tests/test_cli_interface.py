@@ -312,3 +312,43 @@ def test_control_characters_from_tools_are_shown_escaped(lib: Path, tmp_path: Pa
         doc = run_cli(*args, "-L", lib, "--json")
         assert not RAW.search(doc.stdout), args
         assert "\\u001b" in doc.stdout, args  # JSON escapes, the same value
+
+
+# --- progress on long work ---------------------------------------------------------------------
+
+
+def _stderr_on_a_terminal(*args: str | Path) -> tuple[int, str]:
+    """Run the CLI with stderr on a pseudo-terminal (stdout a pipe); what the terminal got."""
+    import pty
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([PYTHON, "-m", "toolforge", *map(str, args)], stdout=subprocess.PIPE,
+                            stderr=slave, env={**python_env(), "COLUMNS": "120"})
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the child closed its end
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.communicate(timeout=120)
+    os.close(master)
+    return proc.returncode, b"".join(chunks).decode(errors="replace")
+
+
+def test_validate_shows_each_layer_as_it_finishes(lib: Path) -> None:
+    code, shown = _stderr_on_a_terminal("validate", "whisper", "-L", lib)
+    assert code == 0, shown
+    for layer in ("contract: ok", "static: passed", "tests: passed"):
+        assert layer in shown, shown
+    assert "validating whisper" in shown
+
+
+def test_init_from_shows_a_bar(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[1] / "library"
+    code, shown = _stderr_on_a_terminal("init", tmp_path / "lib", "--from", example)
+    assert code == 0, shown
+    assert "importing tools" in shown and re.search(r"\d+/\d+", shown), shown

@@ -57,8 +57,8 @@ class RootGroup(TyperGroup):
             rv = super().main(args=argv, prog_name=prog_name or "toolforge",
                               complete_var=complete_var, standalone_mode=False, **extra)
             code = rv if isinstance(rv, int) else 0
-        except click_exceptions.NoArgsIsHelpError as exc:
-            exc.show()
+        except click_exceptions.NoArgsIsHelpError as exc:  # `toolforge` alone: the help
+            typer.echo(exc.ctx.get_help() if exc.ctx is not None else exc.format_message())
             code = 0
         except click_exceptions.UsageError as exc:
             code = usage_error(exc, argv)
