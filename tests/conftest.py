@@ -51,6 +51,8 @@ class CliResult:
         """What the command returned: the envelope's `result`; for a failure its `error`
         as {"error": kind, "message": ..., "hint": ..., ...}."""
         doc = self.envelope
+        if not isinstance(doc, dict) or "schema_version" not in doc:
+            return doc  # not an envelope: e.g. `export` without --json prints the schemas
         if doc.get("ok", True):
             return doc.get("result")
         error = dict(doc["error"])
