@@ -24,9 +24,11 @@ from typer.core import TyperGroup
 from toolforge import __version__
 from toolforge.cli import (
     daemon_cmds,
+    doctor_cmd,
     evolve_cmds,
     jobs_cmds,
     library_cmds,
+    paths_cmd,
     review_cmd,
     runtime_cmds,
     spec,
@@ -114,7 +116,7 @@ def _wants_json(argv: list[str]) -> bool:
 
 def _library_in(argv: list[str]) -> str | None:
     """The library an argument list names (for the envelope of a usage error), if any."""
-    from toolforge.library.location import resolve_library_path
+    from toolforge.library.discovery import resolve_library_path
 
     end = argv.index("--") if "--" in argv else len(argv)
     value = INVOCATION.library
@@ -167,6 +169,8 @@ app.add_typer(trajectories_app, name="trajectories")
 app.command("review")(review_cmd.review)
 app.command("report")(report)
 app.add_typer(daemon_cmds.app, name="daemon")
+app.command("doctor")(doctor_cmd.doctor)
+app.command("paths")(paths_cmd.paths)
 
 
 SHELLS = ("bash", "zsh", "fish")

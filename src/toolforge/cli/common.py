@@ -103,7 +103,7 @@ def warn(text: str) -> None:
 def library_root(library: str | os.PathLike[str] | None) -> Path:
     """The library a command works on: its own --library, else the global one, else
     TOOLFORGE_LIBRARY, the current directory, ./library."""
-    from toolforge.library.location import resolve_library_path
+    from toolforge.library.discovery import resolve_library_path
 
     if library is not None:
         INVOCATION.command_library = os.fspath(library)

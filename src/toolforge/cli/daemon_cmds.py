@@ -18,7 +18,7 @@ app = typer.Typer(help="Run, stop and inspect the library's daemon (one per libr
 
 def _root(library: Path | None) -> Path:
     from toolforge.cli.common import forget_daemon_failure, library_root
-    from toolforge.library.location import require_library
+    from toolforge.library.discovery import require_library
 
     root = require_library(library_root(library))  # "no library here" before anything else
     forget_daemon_failure(root)  # a command about the daemon tries it again at once

@@ -49,6 +49,18 @@ def init_body(out: Output, path: Path | None, from_dir: Path | None,
             c.print(f"  imported {escape(', '.join(result.imported))}")
         for line in result.skipped:
             c.print(f"  [dim]skipped {escape(line)}[/]")
+        for note in result.settings:
+            what = "left out" if note.action == "dropped" else "kept, but not applied"
+            c.print(f"[yellow]![/] {escape(note.key)} = {escape(note.value)}: {what} "
+                    f"— {escape(note.reason)}")
+            if note.fix and note.action == "refused":
+                c.print(f"  [dim]to allow it:[/] {escape(note.fix)}")
+        if result.created:
+            import os
+
+            rel = os.path.relpath(result.library)
+            c.print(f"[dim]next:[/] cd {escape(rel)}   [dim](commands use the library they "
+                    "run in; or pass --library PATH)[/]")
 
     out.emit(result, render)
 

@@ -142,7 +142,7 @@ class Output:
             return None
         if self.library is not None:
             return str(self.library)
-        from toolforge.library.location import resolve_library_path
+        from toolforge.library.discovery import resolve_library_path
 
         try:
             return str(resolve_library_path(invocation_library()))

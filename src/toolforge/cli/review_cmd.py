@@ -27,7 +27,7 @@ def review(library: LibraryOpt = None, json: JsonOpt = False) -> None:
             raise UsageError("toolforge review needs an interactive terminal",
                              hint="use `toolforge list`, `show`, `promote` ... in scripts")
         from toolforge.cli.common import library_root
-        from toolforge.library.location import require_library
+        from toolforge.library.discovery import require_library
         from toolforge.tui.app import ReviewApp
         from toolforge.tui.backend import open_backend
 

@@ -25,7 +25,7 @@ LibraryOpt = Annotated[
 def complete_tool(incomplete: str) -> list[str]:
     """Tool names of the library in use (read from its directories: no git, no daemon)."""
     from toolforge.cli.output import invocation_library
-    from toolforge.library.location import resolve_library_path
+    from toolforge.library.discovery import resolve_library_path
 
     try:
         root = resolve_library_path(invocation_library())

@@ -77,7 +77,7 @@ class DaemonUnavailable(DaemonError):
 def connect(root: Path, *, autostart: bool = True, models: bool = True,
             warn: Callable[[str], None] | None = None) -> DaemonClient:
     """A client of `root`'s daemon, started if none answers (and `autostart`)."""
-    from toolforge.library.location import require_library
+    from toolforge.library.discovery import require_library
 
     require_library(root)  # same "no library here" error as in-process, before spawning
     client = DaemonClient(root, autostart=autostart, models=models)

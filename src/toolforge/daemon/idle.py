@@ -33,13 +33,9 @@ def idle_timeout_s(root: Path) -> float:
     where = IDLE_ENV
     if raw is None:
         try:
-            table = getattr(load_settings(root), "daemon", None) or {}
-        except ToolforgeError:
-            table = {}
-        raw = table.get("idle_timeout_s") if isinstance(table, dict) else None
-        where = "[daemon] idle_timeout_s"
-    if raw is None:
-        return DEFAULT_IDLE_TIMEOUT_S
+            return float(load_settings(root).daemon.idle_timeout_s)
+        except ToolforgeError:  # a broken toolforge.toml: the daemon says so elsewhere
+            return DEFAULT_IDLE_TIMEOUT_S
     try:
         value = float(raw)
     except (TypeError, ValueError):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import difflib
 import sqlite3
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +53,7 @@ from toolforge.service.models import (
     ImportReport,
     InitResult,
     ListResult,
+    SettingNote,
     StatusFilter,
     ToolDetail,
     ToolSummary,
@@ -65,6 +67,7 @@ if TYPE_CHECKING:
     import threading
     from collections.abc import Callable
 
+    from toolforge.config.effective import EffectiveSettings
     from toolforge.runtime.results import ToolCallResult
     from toolforge.runtime.runtime import Runtime
     from toolforge.validation.pipeline import ValidationOptions
@@ -77,10 +80,19 @@ def init_library(path: Path, from_dir: Path | None = None, *,
     through the ordinary add/promote/retire actions, so its history is real.
 
     Idempotent: on an existing library, --from imports only what is not there yet (a run
-    that was interrupted finishes), and never overwrites a tool the library already has."""
+    that was interrupted finishes), and never overwrites a tool the library already has.
+    Every setting is checked before anything is written: the user's own settings, and the
+    imported toolforge.toml, whose settings a library may not choose are reported in
+    `InitResult.settings` (and left out of the new library's file when they can never
+    apply)."""
+    from toolforge.config.effective import effective_settings
+
+    effective_settings(None)  # a broken user config or environment: create nothing
     if from_dir is not None:
         _check_import_source(from_dir)
+        import_settings(from_dir)  # a malformed toolforge.toml: create nothing
     lib, created = Library.init(path)
+    notes: list[SettingNote] = []
     try:
         report = ImportReport()
         if from_dir is not None:
@@ -90,8 +102,9 @@ def init_library(path: Path, from_dir: Path | None = None, *,
                 report = svc.import_directory(from_dir, progress=progress)
             finally:
                 svc.close()
+            notes = report.settings
         return InitResult(library=str(path), created=created, commit=lib.git.head(),
-                          imported=report.imported, skipped=report.skipped)
+                          imported=report.imported, skipped=report.skipped, settings=notes)
     finally:
         lib.close()
 
@@ -105,10 +118,58 @@ def _check_import_source(from_dir: Path) -> None:
                             "candidates/)")
 
 
+def import_settings(src: Path) -> tuple[str, list[SettingNote]]:
+    """The toolforge.toml to write for a library imported from `src`, and what happened to
+    each setting a library may not choose: "dropped" (left out: it is the user's alone) or
+    "refused" (kept as the library's request; it applies once the user allows it).
+    ConfigError for an unknown key or a bad value, before anything is written."""
+    import tomllib
+
+    import tomlkit
+
+    from toolforge.config.effective import combine
+    from toolforge.config.strict import read_toml
+    from toolforge.config.user import load_user_config
+    from toolforge.library.settings import SETTINGS_FILE, parse_settings
+
+    path = src / SETTINGS_FILE
+    library = parse_settings(read_toml(path), path)  # clear errors for bad text or keys
+    effective = combine(library, load_user_config(), os.environ, library_file=path)
+    doc = tomlkit.parse(path.read_text(encoding="utf-8"))
+    dropped = [r for r in effective.refused if r.dropped]
+    for refusal in dropped:
+        _remove_key(doc, refusal.key.split("."))
+    if "llm" in doc:  # models, endpoints and keys are the user's: no [llm] table at all
+        del doc["llm"]
+    if dropped:
+        doc.body.insert(0, (None, tomlkit.comment(
+            "toolforge init --from left out settings a library may not choose: "
+            + ", ".join(sorted({r.key for r in dropped})))))
+    clean = tomlkit.dumps(doc)
+    parse_settings(tomllib.loads(clean), path)
+    notes = [SettingNote(key=r.key, value=r.value, reason=r.reason, fix=r.fix,
+                         action="dropped" if r.dropped else "refused")
+             for r in effective.refused]
+    return clean, notes
+
+
+def _remove_key(doc: Any, parts: list[str]) -> None:
+    table = doc
+    for part in parts[:-1]:
+        if part not in table:
+            return
+        table = table[part]
+    if parts[-1] in table:
+        del table[parts[-1]]
+
+
 class LibraryService:
     def __init__(self, root: Path, *, warm_runtime: bool = False) -> None:
         self.root = root
         self.library = Library.open(root)
+        # Every mutation checks the whole configuration first: a broken setting commits
+        # nothing (not even the step before the one that would have read it).
+        self.library.preflight = self.settings
         self._reports: ReportStore | None = None
         # A tool's commits, newest first, when something keeps them (the daemon); None
         # from it means "ask git".
@@ -118,12 +179,19 @@ class LibraryService:
         # A one-shot command calls once: pre-starting spare sandboxes would only cost CPU.
         self._warm_runtime = warm_runtime
 
+    def settings(self) -> EffectiveSettings:
+        """What applies: the library's toolforge.toml within the user's settings, read
+        strictly (ConfigError names the key and the file)."""
+        from toolforge.config.effective import effective_settings
+
+        return effective_settings(self.root)
+
     @property
     def reports(self) -> ReportStore:
         if self._reports is None:
-            from toolforge.validation.report import ReportStore
+            from toolforge.validation.report import REPORTS_DB, ReportStore
 
-            self._reports = ReportStore(self.library.state_dir / "reports.sqlite")
+            self._reports = ReportStore(self.library.state_dir / REPORTS_DB)
         return self._reports
 
     def close(self) -> None:
@@ -149,7 +217,7 @@ class LibraryService:
 
             options = self.validation_options()
             self._runtime = Runtime(self.root, limits=options.limits, backend=options.backend,
-                                    warm=self._warm_runtime)
+                                    access=options.access, warm=self._warm_runtime)
         return self._runtime
 
     def call_tool(self, name: str, arguments: dict[str, Any] | None = None, *,
@@ -235,7 +303,9 @@ class LibraryService:
         """A candidate's verdict is its latest report of exactly its current files;
         "stale" when it was validated but has changed since. A damaged reports database
         costs the verdict, never the listing: it is named in `warnings`."""
-        path = self.library.state_dir / "reports.sqlite"
+        from toolforge.validation.report import REPORTS_DB
+
+        path = self.library.state_dir / REPORTS_DB
         if not path.is_file():
             return None  # nothing validated yet: do not create the store from a read
         files = self.library.find_current(name, CANDIDATES_DIR)
@@ -372,12 +442,11 @@ class LibraryService:
         """Bring tools from a library-format directory in: tools/ are added and promoted
         (retired ones retired again), candidates/ are added. What the library has already
         (the same files) is skipped, and a tool it has in another version is kept as is."""
-        from toolforge.library.settings import SETTINGS_FILE, load_settings
-
-        load_settings(src)  # refuse a malformed settings file before writing anything
-        report = ImportReport()
-        self._import_settings((src / SETTINGS_FILE).read_text(encoding="utf-8"), src.name,
-                              report)
+        # Checked before anything is written; settings the library may not choose are
+        # left out or kept as requests, and reported either way.
+        settings_text, notes = import_settings(src)
+        report = ImportReport(settings=notes)
+        self._import_settings(settings_text, src.name, report)
         todo = [(location, d) for location in (TOOLS_DIR, CANDIDATES_DIR)
                 if (src / location).is_dir()
                 for d in sorted(p for p in (src / location).iterdir()
@@ -406,8 +475,11 @@ class LibraryService:
         def write_settings() -> None:
             (lib.root / SETTINGS_FILE).write_text(text, encoding="utf-8")
 
-        lib.mutate(Change(action="settings", subject=f"import settings from {source}",
-                          paths=[SETTINGS_FILE], apply=write_settings))
+        dropped = [n.key for n in report.settings if n.action == "dropped"]
+        lib.mutate(Change(
+            action="settings", subject=f"import settings from {source}",
+            paths=[SETTINGS_FILE], apply=write_settings,
+            body=f"Left out (the user's to choose): {', '.join(dropped)}" if dropped else ""))
         report.imported.append(SETTINGS_FILE)
 
     def _import_tool(self, src: Path, location: str, d: Path, report: ImportReport) -> None:
@@ -497,7 +569,8 @@ class LibraryService:
 
     def promote(self, name: str, *, allow_unisolated: bool = False) -> ActionResult:
         """Promote the candidate; its latest validation must have passed on exactly these
-        files, with an isolating sandbox unless `allow_unisolated` (then recorded)."""
+        files, with an isolating sandbox unless `allow_unisolated` (the flag, or
+        `allow_unisolated = true` in the user config; recorded either way)."""
         validate_tool_name(name)
         if not (self.root / CANDIDATES_DIR / name).is_dir():
             active = self.library.find_current(name, TOOLS_DIR)
@@ -507,6 +580,7 @@ class LibraryService:
                     "candidate to promote",
                     hint=f"`toolforge add` a new version first; `toolforge show {name}` "
                     "shows the active one")
+        allow_unisolated = allow_unisolated or self.settings().allow_unisolated
 
         def prepare(candidate: ToolFiles, version: int) -> ToolFiles:
             spec, err = _try_spec(candidate.code)
@@ -552,26 +626,28 @@ class LibraryService:
             raise ValidationFailedError(
                 f"candidate {name} was validated with the {report.backend!r} backend, which "
                 "does not isolate network and filesystem",
-                hint="install bubblewrap and validate again, or pass --allow-unisolated "
+                hint="validate again with an isolating backend (bwrap, or landlock where "
+                "user namespaces are unavailable), or pass --allow-unisolated "
                 "(recorded in the tool's provenance)",
             )
         return report
 
-    def validation_options(self) -> ValidationOptions:
-        from toolforge.safety.policy import SafetyPolicy
-        from toolforge.sandbox.limits import Limits
+    def validation_options(self, settings: EffectiveSettings | None = None
+                           ) -> ValidationOptions:
+        """How this library validates and runs tools: its settings within the user's."""
         from toolforge.validation.pipeline import ValidationOptions
 
-        settings = self.library.settings()
-        sandbox = dict(settings.sandbox)
-        backend = sandbox.pop("backend", None)
-        fuzz = sandbox.pop("fuzz", True)
-        return ValidationOptions(
-            policy=SafetyPolicy.from_toml_table(settings.policy),
-            limits=Limits.model_validate(sandbox),
-            backend=None if backend in (None, "auto") else str(backend),
-            fuzz=bool(fuzz),
+        settings = settings or self.settings()
+        options = ValidationOptions(
+            policy=settings.policy,
+            limits=settings.limits,
+            backend=None if settings.backend == "auto" else settings.backend,
+            fuzz=settings.fuzz,
         )
+        # A policy the sandbox cannot honour (a package not installed here) is refused now,
+        # with the reason, not as "No module named ..." halfway through a test run.
+        _ = options.access
+        return options
 
     def regression_suites(self, name: str, exclude: str = "") -> list[tuple[str, str]]:
         """Tests of every earlier promoted version, deduplicated, oldest first."""
@@ -628,10 +704,13 @@ class LibraryService:
             if name is not None else [],
             extra_suites=extra_suites or [],
         )
-        options = self.validation_options()
+        settings = self.settings()
+        options = self.validation_options(settings)
         if fuzz is not None:
             options.fuzz = options.fuzz and fuzz
         report = validate(item, options, log=log, cancel=cancel)
+        # Settings of the library that did not apply are part of how it was validated.
+        report.warnings.extend(settings.refusal_messages())
         if store:
             self.reports.save(report)
         return report
