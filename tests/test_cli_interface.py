@@ -216,10 +216,9 @@ def test_validate_reads_a_bare_name_as_a_tool_never_a_file(lib: Path, tmp_path: 
 def test_run_stops_with_exit_1_when_the_model_is_unreachable(
     lib: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = lib / "toolforge.toml"
-    settings.write_text(settings.read_text().replace(
-        "[llm]\n", "[llm]\nmax_retries = 0\ntimeout_s = 5\n"))
-    git(lib, "commit", "-qam", "no retries")
+    user_config = tmp_path / "config.toml"  # models are the user's: no retries, please
+    user_config.write_text("[llm]\nmax_retries = 0\ntimeout_s = 5\n")
+    monkeypatch.setenv("TOOLFORGE_CONFIG", str(user_config))
     monkeypatch.setenv("TOOLFORGE_MODEL", "openai/unreachable")
     monkeypatch.setenv("TOOLFORGE_API_BASE", "http://127.0.0.1:9/v1")  # discard: refused
     monkeypatch.setenv("TOOLFORGE_API_KEY", "none")

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import ast
 import difflib
-import sqlite3
 import os
+import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
