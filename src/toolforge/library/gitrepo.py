@@ -197,9 +197,12 @@ class GitRepo:
         """(code, path) for uncommitted changes under `paths`, untracked files included."""
         if not paths:
             return []
+        # --no-optional-locks: a status must not take .git/index.lock to refresh the index
+        # (the daemon's watcher runs it in the background; a lock left for a moment would
+        # fail the person's own git commands).
         out = self.run(
-            "status", "--porcelain=v1", "-z", "--untracked-files=all", "--", *paths,
-            strip=False,
+            "--no-optional-locks", "status", "--porcelain=v1", "-z", "--untracked-files=all",
+            "--", *paths, strip=False,
         )
         entries: list[tuple[str, str]] = []
         parts = out.split("\0")
