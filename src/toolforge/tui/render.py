@@ -25,7 +25,7 @@ VERDICT_STYLE = {"passed": "bold green", "failed": "bold red", "error": "bold re
                  "skipped": "dim"}
 VERDICT_MARK = {"passed": "✓", "failed": "✗", "error": "✗", "skipped": "·"}
 STATUS_STYLE = {"candidate": "bold yellow", "active": "green", "retired": "dim",
-                "broken": "bold red"}
+                "broken": "bold red", "rejected": "red"}
 MAX_OUTPUT_LINES = 30  # of one failing test's output: the rest is in `toolforge validate`
 
 
@@ -232,7 +232,7 @@ def provenance_view(detail: ToolDetail, now: datetime) -> RenderableType:
         if value not in (None, "", [], {}):
             table.add_row(label, value if isinstance(value, Text) else Text(str(value)))
 
-    row("tool", f"{detail.name} v{detail.version} ({detail.status}, {detail.location})")
+    row("tool", f"{detail.tool} v{detail.version} ({detail.status}, {detail.location})")
     row("description", meta.get("description"))
     row("signature", detail.signature or meta.get("signature"))
     for key in ("created_at", "promoted_at", "retired_at"):
