@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
+from toolforge import pyast
 from toolforge.errors import ToolforgeError
 from toolforge.evolve.prompts import (
     ADVERSARIAL_TESTS,
@@ -142,7 +143,7 @@ def merge_tests(own: str, extra: str, *, prefix: str = "adversarial") -> str:
     """One test file from two: the extra file's tests are renamed test_<prefix>_*, imports
     are kept once. Either file failing to parse leaves the own file unchanged."""
     try:
-        own_tree, extra_tree = ast.parse(own), ast.parse(extra)
+        own_tree, extra_tree = pyast.parse(own), pyast.parse(extra)
     except SyntaxError:
         return own
     own_names = {n.name for n in own_tree.body if isinstance(n, ast.FunctionDef)}

@@ -17,6 +17,7 @@ from typing import Any, Literal, Optional, Union
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
+from toolforge import pyast
 from toolforge.errors import ToolContractError
 from toolforge.names import is_valid_tool_name
 from toolforge.tools.docstrings import parse_docstring
@@ -87,7 +88,7 @@ def _eval_annotation(node: ast.expr) -> Any:
             return None
         if isinstance(node.value, str):  # string annotation: parse it, same rules
             try:
-                inner = ast.parse(node.value, mode="eval").body
+                inner = pyast.parse(node.value, mode="eval").body
             except SyntaxError:
                 raise _annotation_error(node, f"unparsable annotation {node.value!r}")
             return _eval_annotation(inner)
@@ -144,7 +145,7 @@ def _eval_annotation(node: ast.expr) -> Any:
 
 @cache
 def _schema_for(annotation_src: str) -> dict[str, Any]:
-    tp = _eval_annotation(ast.parse(annotation_src, mode="eval").body)
+    tp = _eval_annotation(pyast.parse(annotation_src, mode="eval").body)
     return pydantic.TypeAdapter(tp).json_schema()
 
 
@@ -166,7 +167,7 @@ def parse_source(source: str, filename: str = "tool.py") -> ast.Module:
             hint="a tool is one small function",
         )
     try:
-        return ast.parse(source, filename=filename)
+        return pyast.parse(source, filename=filename)
     except SyntaxError as exc:
         if exc.lineno is None:  # e.g. null bytes: no position to point at
             raise ToolContractError(f"{filename}: cannot parse: {exc.msg}")
@@ -253,7 +254,7 @@ def load_tool_source(source: str, filename: str = "tool.py") -> ToolSpec:
         if has_default:
             assert default_node is not None
             try:
-                default = ast.literal_eval(default_node)
+                default = pyast.literal_eval(default_node)
             except ValueError:
                 raise ToolContractError(
                     f"{filename}:{arg.lineno}: default of {arg.arg!r} is not a literal",
