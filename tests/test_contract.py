@@ -114,3 +114,131 @@ def test_export_shapes() -> None:
     mcp = mcp_tool("summarize", spec)
     assert set(mcp) == {"name", "description", "inputSchema", "outputSchema"}
     assert mcp["outputSchema"]["type"] == "object"
+
+
+# --- preconditions: Annotated[..., Field(...)], Literal, docstring constraints ------------
+
+CONSTRAINED = '''
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+
+def kinetic_energy(
+    mass: Annotated[float, Field(gt=0, description="the mass in kg")],
+    speed: float,
+    unit: Literal["J", "kJ"] = "J",
+    tags: Annotated[list[str], Field(max_length=3)] = [],
+    currency: str = "USD",
+    count: int | None = None,
+) -> Annotated[float, Field(ge=0)]:
+    """Kinetic energy of a moving body.
+
+    Args:
+        speed (float, 0 <= v < 299792458): the speed in m/s.
+        currency (pattern=`^[A-Z]{3}$`): an ISO 4217 code.
+        count (positive): how many bodies.
+    """
+    return 0.5 * mass * speed ** 2
+'''
+
+
+def test_constraints_reach_the_schema_agents_see() -> None:
+    spec = load_tool_source(CONSTRAINED)
+    props = spec.parameters_schema["properties"]
+    assert props["mass"] == {"type": "number", "exclusiveMinimum": 0,
+                             "description": "the mass in kg"}
+    assert props["speed"]["minimum"] == 0 and props["speed"]["exclusiveMaximum"] == 299792458
+    assert props["unit"]["enum"] == ["J", "kJ"]
+    assert props["tags"]["maxItems"] == 3
+    assert props["currency"]["pattern"] == "^[A-Z]{3}$"
+    assert {"type": "integer", "exclusiveMinimum": 0} in props["count"]["anyOf"]
+    assert spec.returns_schema == {"type": "number", "minimum": 0}
+    assert {p.name: p.constraints for p in spec.params}["speed"] == {"ge": 0, "lt": 299792458}
+    exported = openai_function("kinetic_energy", spec)["function"]["parameters"]
+    assert exported["properties"]["mass"]["exclusiveMinimum"] == 0
+    assert mcp_tool("kinetic_energy", spec)["inputSchema"]["properties"]["tags"]["maxItems"] == 3
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ("float, > 0", {"gt": 0}),
+        ("0 <= x <= 14", {"ge": 0, "le": 14}),
+        ("0 < x", {"gt": 0}),
+        ("x >= -273.15", {"ge": -273.15}),
+        ("non-negative, < 1e3", {"ge": 0, "lt": 1000.0}),
+        ("list[str], non-empty, max_length=10", {"min_length": 1, "max_length": 10}),
+        ("len >= 2", {"min_length": 2}),
+        ("pattern=`^[A-Z]{3}(,[A-Z]{3})*$`", {"pattern": "^[A-Z]{3}(,[A-Z]{3})*$"}),
+        ("int, multiple_of=5, default=10", {"multiple_of": 5}),
+        ("float, in kg", {}),
+    ],
+)
+def test_docstring_constraint_syntax(spec: str, expected: dict[str, object]) -> None:
+    from toolforge.tools.docstrings import parse_constraints
+
+    assert parse_constraints(spec, "x") == expected
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "fragment"),
+    [
+        ("count (positive)", "count (> zero)", "cannot read the constraint"),
+        ("count (positive)", "counts (positive)", "does not take"),
+        ("currency (pattern=`^[A-Z]{3}$`)", "currency (pattern=`[`)", "not a regular expression"),
+        ("currency: str = \"USD\"", "currency: str = \"usd\"", "breaks its own"),
+        ("Field(gt=0, description", "Field(gt=5, lt=1, description", "no number satisfies"),
+        ("Field(max_length=3)", "Field(gt=3)", "cannot constrain this type"),
+        ("Field(gt=0, description", "Field(frozen=True, description", "not supported"),
+        ("Field(max_length=3)", "Field(3)", "keyword arguments only"),
+        ("Field(max_length=3)", "str.upper", "must be Field(...)"),
+        ("speed (float, 0 <= v < 299792458)", "speed (float, min_length=2)",
+         "cannot constrain this type"),
+    ],
+)
+def test_bad_constraints_are_contract_errors(old: str, new: str, fragment: str) -> None:
+    assert old in CONSTRAINED
+    with pytest.raises(ToolContractError) as info:
+        load_tool_source(CONSTRAINED.replace(old, new))
+    assert fragment in info.value.message
+    assert info.value.hint
+
+
+def test_out_of_range_arguments_are_refused_with_a_clear_reason() -> None:
+    from toolforge.errors import InvalidArgumentsError
+    from toolforge.tools.arguments import argument_problems, check_arguments
+
+    spec = load_tool_source(CONSTRAINED)
+    schema = spec.parameters_schema
+    assert argument_problems(schema, {"mass": 2, "speed": 3.5, "count": None}) == []
+    assert argument_problems(schema, {"mass": 0, "speed": 3e8}) == [
+        "`mass` = 0 must be > 0", "`speed` = 300000000.0 must be < 299792458"]
+    assert argument_problems(schema, {"speed": 1, "colour": "red"}) == [
+        "missing required argument `mass`", "unknown argument `colour`"]
+    problems = argument_problems(schema, {"mass": 1, "speed": 1, "unit": "W",
+                                          "currency": "usd", "tags": ["a"] * 4, "count": 0})
+    assert problems == ["`count` = 0 must be > 0",
+                        "`currency` = \"usd\" must match the pattern '^[A-Z]{3}$'",
+                        "`tags` has 4 items; it needs at most 3",
+                        "`unit` = \"W\" must be one of \"J\", \"kJ\""]
+    with pytest.raises(InvalidArgumentsError) as info:
+        check_arguments(spec, {"mass": -1.0, "speed": 1})
+    assert "`mass` = -1.0 must be > 0" in info.value.message
+    assert "kinetic_energy(" in (info.value.hint or "")
+
+
+def test_a_constrained_tool_runs_in_the_sandbox_and_calls_are_checked_first() -> None:
+    """pydantic is hidden in the sandbox; `from pydantic import Field` still imports (a
+    stand-in), and the agent's tool box refuses out-of-range calls before running them."""
+    from toolforge.evolve.toolbox import ActiveTool, ToolBox
+    from toolforge.safety.checker import check_source
+
+    spec = load_tool_source(CONSTRAINED)
+    assert check_source(CONSTRAINED, filename="tool.py") == []
+    with ToolBox({"kinetic_energy": ActiveTool("kinetic_energy", 1, CONSTRAINED, spec)}) as box:
+        good = box.call("kinetic_energy", {"mass": 2.0, "speed": 3.0})
+        assert good.ok and good.result == 9.0, good.error
+        bad = box.call("kinetic_energy", {"mass": 0, "speed": 3.0})
+        assert not bad.ok and bad.error == "invalid arguments: `mass` = 0 must be > 0"
+        assert box._procs["kinetic_energy"].restarts == 0  # the bad call never reached it

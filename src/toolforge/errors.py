@@ -47,6 +47,13 @@ class ToolContractError(ToolforgeError):
     kind = "tool_contract"
 
 
+class InvalidArgumentsError(ToolforgeError):
+    """Arguments to a tool call break its schema (types or stated preconditions)."""
+
+    http_status = 422
+    kind = "invalid_arguments"
+
+
 class LibraryError(ToolforgeError):
     """The library is missing, not a library, or in a state that blocks the operation."""
 

@@ -1,7 +1,8 @@
 """The active tools as an agent sees them: schemas to offer, and sandboxed execution.
 
 Every call runs in the tool's own sandboxed process (never in the agent's), kept warm for
-the length of a run so repeated calls cost milliseconds.
+the length of a run so repeated calls cost milliseconds. Arguments are checked against the
+tool's schema first: a call outside the tool's declared preconditions never runs.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from toolforge.library.store import TOOL_FILE, TOOLS_DIR, Library
 from toolforge.retrieval.lexical import Document, rank
 from toolforge.sandbox.limits import Limits
+from toolforge.tools.arguments import argument_problems
 from toolforge.tools.contract import ToolSpec, load_tool_source
 from toolforge.tools.export import openai_function
 
@@ -104,8 +106,14 @@ class ToolBox:
 
     def call(self, name: str, arguments: dict[str, Any]) -> CallRecord:
         start = time.perf_counter()
+        problems = argument_problems(self.tools[name].spec.parameters_schema, arguments) \
+            if name in self.tools else []
         if name not in self.tools:
             record = CallRecord(name, arguments, False, None, f"unknown tool {name!r}", 0.0)
+        elif problems:  # the tool never runs outside the domain it declared
+            record = CallRecord(name, arguments, False, None,
+                                "invalid arguments: " + "; ".join(problems),
+                                round((time.perf_counter() - start) * 1000, 2))
         else:
             result = self._process(name).call(arguments)
             error = None

@@ -45,6 +45,7 @@ class ToolHost:
                 _write_file(name, content)
             _write_file(TOOL_FILE, self.source)
             sys.path.insert(0, os.getcwd())
+            sys.meta_path.append(ContractShim)
             module = type(sys)("tool")
             module.__file__ = os.path.abspath(TOOL_FILE)
             sys.modules["tool"] = module
@@ -136,6 +137,40 @@ class ToolHost:
             + f"{kind.__name__}: {wire.safe_str(exc, 1000)}",
             "limit_hit": limit, "stdout": capture.getvalue(),
         }
+
+
+class FieldInfo:
+    """What `Field(gt=0)` stands for inside the sandbox: the constraints, as data. The
+    parent read them statically and checks arguments before every call, so a tool never
+    needs them to act."""
+
+    def __init__(self, **constraints: Any) -> None:
+        self.constraints = constraints
+
+    def __repr__(self) -> str:
+        return "Field(" + ", ".join(f"{k}={v!r}" for k, v in self.constraints.items()) + ")"
+
+
+class ContractShim:
+    """Supplies `pydantic` (only `Field`) when no real pydantic is visible in the sandbox:
+    the last finder on sys.meta_path, so a library that allows pydantic gets the real one."""
+
+    @classmethod
+    def find_spec(cls, name: str, path: Any = None, target: Any = None) -> Any:
+        if name != "pydantic":
+            return None
+        import _frozen_importlib
+
+        return _frozen_importlib.ModuleSpec(name, cls, origin="toolforge sandbox stand-in")
+
+    @staticmethod
+    def create_module(spec: Any) -> None:
+        return None
+
+    @staticmethod
+    def exec_module(module: Any) -> None:
+        module.Field = FieldInfo
+        module.__all__ = ["Field"]
 
 
 def _write_file(name: str, content: str) -> None:
