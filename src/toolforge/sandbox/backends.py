@@ -11,9 +11,12 @@ session with rlimits, a scrubbed environment and a private cwd. It does NOT isol
 network or the filesystem, says so in every report, and is not enough for promotion unless
 the user opts out (see `SandboxBackend.isolating`).
 
-Both run the sandboxed interpreter with `-I -S` (faster start; PYTHON* variables, user site
-and .pth files are ignored) and, when the daemon is root, as a fresh unprivileged uid
-(see `_uids`). The scripts set their own rlimits before they read any untrusted code.
+Both run the sandboxed interpreter with `-P -s -S` in an environment holding nothing but
+`PYTHONHASHSEED` (what `-I` gives, except that the hash seed is ours to choose: the property
+attack compares a tool's answers across two seeds to catch output that depends on set
+order; user site and .pth files are ignored) and, when the daemon is root, as a fresh
+unprivileged uid (see `_uids`). The scripts set their own rlimits before they read any
+untrusted code.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import logging
 import os
 import py_compile
 import queue
+import secrets
 import select
 import shutil
 import signal
@@ -78,8 +82,10 @@ class SandboxBackend(Protocol):
 
     def warnings(self) -> list[str]: ...
 
-    def spawn(self, role: str, *, limits: Limits) -> SandboxedProcess:
-        """Start guest/main.py as `role` ("worker" or "runner"), waiting for its init frame."""
+    def spawn(self, role: str, *, limits: Limits,
+              hash_seed: int | None = None) -> SandboxedProcess:
+        """Start guest/main.py as `role` ("worker" or "runner"), waiting for its init frame;
+        its PYTHONHASHSEED is `hash_seed` (None: a random one), kept as `.hash_seed`."""
         ...
 
 
@@ -123,6 +129,20 @@ def interpreter() -> Interpreter:
 
 
 ROLES = ("worker", "runner")
+
+
+def new_hash_seed(avoid: int | None = None) -> int:
+    """A random PYTHONHASHSEED (1 .. 2**32-1; 0 would turn randomisation off), not `avoid`."""
+    while True:
+        seed = secrets.randbelow(2**32 - 1) + 1
+        if seed != avoid:
+            return seed
+
+
+def _python(script: str, role: str, req_r: int, resp_w: int) -> list[str]:
+    """The sandboxed interpreter's command line: -I without -E, see the module docstring."""
+    return [interpreter().executable, "-P", "-s", "-S", "-B", script, role, str(req_r),
+            str(resp_w)]
 
 
 def guest_entry(role: str) -> str:
@@ -240,7 +260,8 @@ class BwrapBackend:
         return args
 
     def command(self, argv: list[str], *, work_dir_bytes: int, uid: int | None,
-                userns_fd: int | None, extra_binds: list[str] | None = None) -> list[str]:
+                userns_fd: int | None, extra_binds: list[str] | None = None,
+                env: dict[str, str] | None = None) -> list[str]:
         if userns_fd is not None and uid is not None:
             identity = ["--userns", str(userns_fd), "--uid", str(uid), "--gid", str(uid),
                         "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
@@ -250,6 +271,7 @@ class BwrapBackend:
         return [
             self.bwrap, *identity,
             "--die-with-parent", "--new-session", "--clearenv",
+            *[arg for key, value in (env or {}).items() for arg in ("--setenv", key, value)],
             *self._system_binds,
             *(extra_binds or []),
             "--proc", "/proc",
@@ -265,19 +287,21 @@ class BwrapBackend:
             *argv,
         ]
 
-    def spawn(self, role: str, *, limits: Limits) -> SandboxedProcess:
+    def spawn(self, role: str, *, limits: Limits,
+              hash_seed: int | None = None) -> SandboxedProcess:
         entry = guest_entry(role)
+        seed = new_hash_seed() if hash_seed is None else hash_seed
         root = _uids.running_as_root()
         userns_fd = _uids.shared_userns() if root else None
         uid = _uids.allocate_uid() if root else None
         (req_r, req_w), (resp_r, resp_w), (out_r, out_w) = _pipes()
         try:
             inside = f"{_SANDBOX_SCRIPT_DIR}/{os.path.basename(entry)}"
-            argv = [interpreter().executable, "-I", "-S", "-B", inside, role, str(req_r),
-                    str(resp_w)]
+            argv = _python(inside, role, req_r, resp_w)
             binds = ["--ro-bind", os.path.dirname(entry), _SANDBOX_SCRIPT_DIR]
             cmd = self.command(argv, work_dir_bytes=limits.work_dir_bytes, uid=uid,
-                               userns_fd=userns_fd, extra_binds=binds)
+                               userns_fd=userns_fd, extra_binds=binds,
+                               env={"PYTHONHASHSEED": str(seed)})
             fds = (req_r, resp_w) if userns_fd is None else (req_r, resp_w, userns_fd)
             popen = _popen_from_lasting_thread(
                 cmd, stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w, pass_fds=fds,
@@ -294,6 +318,7 @@ class BwrapBackend:
             max_frame=limits.max_output_bytes + FRAME_SLACK, max_output=limits.max_output_bytes,
             terminate=_terminate_bwrap, uid=uid, on_ready=_note_bwrap_init,
             init_extra={"kill_scope": "all"},  # a pid namespace of its own
+            hash_seed=seed,
         )
 
     def probe(self) -> str | None:
@@ -394,19 +419,21 @@ class RlimitBackend:
     def warnings(self) -> list[str]:
         return [NOT_ISOLATED_WARNING]
 
-    def spawn(self, role: str, *, limits: Limits) -> SandboxedProcess:
+    def spawn(self, role: str, *, limits: Limits,
+              hash_seed: int | None = None) -> SandboxedProcess:
         entry = guest_entry(role)
+        seed = new_hash_seed() if hash_seed is None else hash_seed
         uid = _uids.allocate_uid() if _uids.running_as_root() else None
         work_dir = tempfile.mkdtemp(prefix="toolforge-sandbox-")
         (req_r, req_w), (resp_r, resp_w), (out_r, out_w) = _pipes()
         try:
             if uid is not None:
                 os.chown(work_dir, uid, uid)
-            argv = [interpreter().executable, "-I", "-S", "-B", entry, role, str(req_r),
-                    str(resp_w)]
+            argv = _python(entry, role, req_r, resp_w)
             popen = subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w,
-                pass_fds=(req_r, resp_w), env={}, cwd=work_dir, start_new_session=True,
+                pass_fds=(req_r, resp_w), env={"PYTHONHASHSEED": str(seed)}, cwd=work_dir,
+                start_new_session=True,
                 close_fds=True,
             )
         except BaseException:
@@ -428,6 +455,7 @@ class RlimitBackend:
             popen=popen, to_child=req_w, from_child=resp_r, output_fd=out_r, backend=self.name,
             max_frame=limits.max_output_bytes + FRAME_SLACK, max_output=limits.max_output_bytes,
             terminate=_terminate_rlimit, uid=uid, init_extra=extra, work_dir=work_dir,
+            hash_seed=seed,
         )
 
     def probe(self) -> str | None:

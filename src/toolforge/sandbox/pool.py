@@ -56,24 +56,30 @@ class WarmPool:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
-    def take(self, role: str, limits: Limits) -> SandboxedProcess | None:
-        """A started sandbox for `role`, or None (the caller then starts one cold)."""
+    def take(self, role: str, limits: Limits, *,
+             avoid_hash_seed: int | None = None) -> SandboxedProcess | None:
+        """A started sandbox for `role`, or None (the caller then starts one cold).
+
+        `avoid_hash_seed`: not one whose PYTHONHASHSEED is this (a second process to compare
+        answers with must hash differently)."""
         if limits.work_dir_bytes != self.limits.work_dir_bytes:
             self.misses += 1
             return None
         dead: list[SandboxedProcess] = []
         try:
-            return self._take(role, limits, dead)
+            return self._take(role, limits, dead, avoid_hash_seed)
         finally:
             kill_all(dead)
 
-    def _take(self, role: str, limits: Limits, dead: list[SandboxedProcess]
-              ) -> SandboxedProcess | None:
+    def _take(self, role: str, limits: Limits, dead: list[SandboxedProcess],
+              avoid_hash_seed: int | None) -> SandboxedProcess | None:
         with self._lock:
             self._last_take = time.monotonic()
             spares = self._spares[role]
-            while spares:
-                proc = spares.popleft()
+            for proc in list(spares):
+                if avoid_hash_seed is not None and proc.hash_seed == avoid_hash_seed:
+                    continue  # stays for another job
+                spares.remove(proc)
                 self._wanted.notify_all()
                 if proc.alive:
                     self.hits += 1

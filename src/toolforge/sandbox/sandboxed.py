@@ -85,6 +85,7 @@ class SandboxedProcess:
     _pending: Received | None = None
     init_pidfd: int | None = None
     on_ready: Callable[[SandboxedProcess], None] | None = None
+    hash_seed: int | None = None  # its PYTHONHASHSEED
 
     def __post_init__(self) -> None:
         os.set_blocking(self.to_child, False)

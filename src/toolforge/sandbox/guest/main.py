@@ -1,4 +1,5 @@
-"""Entry point inside the sandbox: `python -I -S -B main.py worker|runner IN_FD OUT_FD`.
+"""Entry point inside the sandbox: `python -P -s -S -B main.py worker|runner IN_FD OUT_FD`
+(in an environment holding only PYTHONHASHSEED: see backends.py).
 
 Kept tiny on purpose: a script run as __main__ is compiled on every start, while imported
 modules load from their .pyc (runner.py alone takes ~9 ms to compile here).
