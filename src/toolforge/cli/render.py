@@ -90,7 +90,8 @@ def tool_detail(d: ToolDetail, console: Console) -> None:
             console.print(f"  [dim]{h.commit[:12]} {h.date[:19]}[/] {escape(h.subject)}")
 
 
-VERDICT_STYLE = {"passed": "green", "failed": "red", "skipped": "dim", "error": "red"}
+VERDICT_STYLE = {"passed": "green", "failed": "red", "skipped": "dim", "error": "red",
+                 "inconclusive": "yellow"}
 
 
 def validation_report(report: dict, console: Console, *, brief: bool = False) -> None:
@@ -126,11 +127,19 @@ def validation_report(report: dict, console: Console, *, brief: bool = False) ->
             for problem in layer.get("problems", []):
                 console.print(f"           [red]problem:[/] {escape(problem)}")
         for c in layer.get("counterexamples", []):
-            args = escape(repr(c["args"])[:200])
-            console.print(f"           [red]{escape(c['kind'])}[/] with {args}: "
-                          f"{escape(c['detail'][:300])}")
+            warning = c.get("severity") == "warning"
+            if brief and warning:
+                continue
+            label = f"[yellow]warning {escape(c['kind'])}[/]" if warning else \
+                f"[red]{escape(c['kind'])}[/]"
+            args = f" with {escape(repr(c['args'])[:200])}" if c.get("args") else ""
+            console.print(f"           {label}{args}: {escape(c['detail'][:300])}")
         if layer.get("limit_hits"):
             console.print(f"           [yellow]limits hit:[/] {', '.join(layer['limit_hits'])}")
+    if verdict == "inconclusive":
+        console.print("  [yellow]inconclusive: the property attack ran out of time before "
+                      "its minimum number of inputs; this is not a pass (promotion refuses "
+                      "it). Validate again when the machine is less busy.[/]")
     if not brief:
         limits = report.get("limits") or {}
         console.print("  [dim]limits: " + ", ".join(f"{k}={v}" for k, v in limits.items()) + "[/]")

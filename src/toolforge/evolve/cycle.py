@@ -201,12 +201,12 @@ class Evolver:
                     self.log(f"{gap.name}: no adversarial tests ({exc.message})")
                     return code, tests, "", report
                 # Same code: its property attack already passed, so run only the tests.
-                attacked = report.layer("property")
+                attacked = [layer for layer in report.layers
+                            if layer.name in ("property", "determinism")]
                 report = self.service.validate(
                     gap.name, code=code, tests=tests,
                     extra_suites=[("adversarial", adversarial)], store=False, fuzz=False)
-                if attacked is not None:
-                    report = _with_layer(report, attacked)
+                report = _with_layers(report, attacked)
                 self.log(f"{gap.name}: adversarial tests: {report.verdict}")
             if report.verdict == "passed":
                 return code, tests, adversarial, report
@@ -303,8 +303,10 @@ class Evolver:
             self._reserved -= 1
 
 
-def _with_layer(report: ValidationReport, layer: Any) -> ValidationReport:
-    layers = [layer if current.name == layer.name else current for current in report.layers]
+def _with_layers(report: ValidationReport, carried: list[Any]) -> ValidationReport:
+    """`report` with the layers of an earlier run of the same code in place of its own."""
+    names = {layer.name for layer in carried}
+    layers = [layer for layer in report.layers if layer.name not in names] + carried
     return report.model_copy(update={"layers": layers})
 
 

@@ -27,6 +27,7 @@ class LibrarySettings(BaseModel):
     hand_edits: Literal["report", "candidate"] = "report"
     policy: dict[str, Any] = Field(default_factory=dict)  # static-check policy table
     sandbox: dict[str, Any] = Field(default_factory=dict)  # backend + limits table
+    validation: dict[str, Any] = Field(default_factory=dict)  # the attack's budget
     llm: dict[str, Any] = Field(default_factory=dict)  # model per role
 
 

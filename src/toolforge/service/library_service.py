@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     import threading
     from collections.abc import Callable
 
+    from toolforge.sandbox.pool import WarmPool
     from toolforge.validation.pipeline import ValidationOptions
     from toolforge.validation.report import ReportStore, ValidationReport
 
@@ -77,6 +78,42 @@ def init_library(path: Path, from_dir: Path | None = None) -> InitResult:
         lib.close()
 
 
+def attack_settings(table: dict[str, Any], *, default_attack: bool = True
+                    ) -> tuple[bool, Any]:
+    """The `[validation]` table: whether to run the property attack, and its budget.
+
+    Keys: attack (bool), attack_examples, attack_min_examples, attack_deadline_s,
+    attack_per_input_s (see docs/validation.md)."""
+    from pydantic import ValidationError
+
+    from toolforge.errors import ConfigError
+    from toolforge.safety.fuzz import AttackBudget
+
+    known = {"attack_examples": "examples", "attack_min_examples": "min_examples",
+             "attack_deadline_s": "deadline_s", "attack_per_input_s": "per_input_s"}
+    data = {str(k).replace("-", "_"): v for k, v in table.items()}
+    unknown = sorted(set(data) - set(known) - {"attack"})
+    if unknown:
+        raise ConfigError(f"unknown key(s) in [validation] of toolforge.toml: "
+                          f"{', '.join(unknown)}",
+                          hint="keys: attack, " + ", ".join(known))
+    attack = data.get("attack", default_attack)
+    if not isinstance(attack, bool):
+        raise ConfigError("[validation] attack in toolforge.toml must be true or false")
+    try:
+        budget = AttackBudget.model_validate({known[k]: v for k, v in data.items()
+                                              if k in known})
+    except ValidationError as exc:
+        problems = "; ".join(f"attack_{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+                             for e in exc.errors())
+        raise ConfigError(f"invalid [validation] table in toolforge.toml: {problems}",
+                          hint="see docs/validation.md for the attack's budget")
+    if budget.min_examples > budget.examples:
+        raise ConfigError("[validation] attack_min_examples is larger than attack_examples",
+                          hint="the minimum must be reachable")
+    return attack, budget
+
+
 def _check_import_source(from_dir: Path) -> None:
     from toolforge.library.settings import SETTINGS_FILE
 
@@ -91,6 +128,9 @@ class LibraryService:
         self.root = root
         self.library = Library.open(root)
         self._reports: ReportStore | None = None
+        # Warm sandboxes for validations, owned by whoever runs many of them (the daemon,
+        # an evolution run); None: each validation starts its sandboxes cold.
+        self.sandbox_pool: WarmPool | None = None
 
     @property
     def reports(self) -> ReportStore:
@@ -353,6 +393,18 @@ class LibraryService:
                 + ("changed since its last validation" if stale else "not been validated"),
                 hint=f"run `toolforge validate {name}` first",
             )
+        if report.verdict == "inconclusive":
+            attack = report.layer("property")
+            ran = attack.stats.get("examples_run", "?") if attack else "?"
+            needed = attack.stats.get("min_examples", "?") if attack else "?"
+            raise ValidationFailedError(
+                f"candidate {name} is not validated: its validation was inconclusive (the "
+                f"property attack ran {ran} of the {needed} inputs it needs, or could not "
+                "compare a second process, before its deadline; the machine may have been "
+                "busy)",
+                hint=f"run `toolforge validate {name}` again, or raise [validation] "
+                "attack_deadline_s in toolforge.toml",
+            )
         if report.verdict != "passed":
             raise ValidationFailedError(
                 f"candidate {name} failed validation: {report.failure_summary()}",
@@ -376,12 +428,15 @@ class LibraryService:
         settings = self.library.settings()
         sandbox = dict(settings.sandbox)
         backend = sandbox.pop("backend", None)
-        fuzz = sandbox.pop("fuzz", True)
+        legacy_attack = sandbox.pop("fuzz", True)  # before [validation] existed
+        attack, budget = attack_settings(getattr(settings, "validation", None) or {},
+                                         default_attack=bool(legacy_attack))
         return ValidationOptions(
             policy=SafetyPolicy.from_toml_table(settings.policy),
             limits=Limits.model_validate(sandbox),
             backend=None if backend in (None, "auto") else str(backend),
-            fuzz=bool(fuzz),
+            attack=attack,
+            budget=budget,
         )
 
     def regression_suites(self, name: str, exclude: str = "") -> list[tuple[str, str]]:
@@ -409,7 +464,8 @@ class LibraryService:
     ) -> ValidationReport:
         """Validate a candidate (or, without one, the active tool) by name, or given files.
 
-        The report is stored unless `store=False`."""
+        The report is stored unless `store=False`; `fuzz=False` skips the property attack
+        (e.g. for code whose attack already passed)."""
         from toolforge.validation.pipeline import ValidationInput, validate
 
         location = "path"
@@ -441,8 +497,8 @@ class LibraryService:
         )
         options = self.validation_options()
         if fuzz is not None:
-            options.fuzz = options.fuzz and fuzz
-        report = validate(item, options, log=log, cancel=cancel)
+            options.attack = options.attack and fuzz
+        report = validate(item, options, log=log, cancel=cancel, pool=self.sandbox_pool)
         if store:
             self.reports.save(report)
         return report

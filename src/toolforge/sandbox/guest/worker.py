@@ -132,6 +132,7 @@ class ToolHost:
             limit = "output"
         return {
             "id": call_id, "ok": False, "error_type": kind.__name__, "error_builtin": builtin,
+            "error_bases": [cls.__name__ for cls in kind.__mro__[1:]][:12],
             "error_args": args, "error_message": wire.safe_str(exc),
             "traceback": wire.format_traceback(tb, {TOOL_FILE: self.source}) + "\n"
             + f"{kind.__name__}: {wire.safe_str(exc, 1000)}",
