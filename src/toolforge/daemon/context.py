@@ -1,4 +1,5 @@
-"""Everything one daemon owns: the service pool, the event bus, the jobs, the watcher."""
+"""Everything one daemon owns: the service pool, the event bus, the jobs, the watcher, and
+the warm sandbox pool every validation job (and, later, every tool call) takes from."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from toolforge.daemon.runtime import JOBS_DB
 from toolforge.daemon.services import ServicePool
 from toolforge.daemon.watcher import Watcher
 from toolforge.library.store import STATE_DIR
+from toolforge.sandbox.pool import WarmPool
+from toolforge.service.library_service import LibraryService
 
 log = logging.getLogger("toolforge.daemon")
 
@@ -34,6 +37,9 @@ class DaemonContext:
     store: JobStore | None
     list_cache: ListCache
     watcher: Watcher | None = None
+    # Sandboxes started ahead for the library's backend and limits (None when that backend
+    # cannot run here: validations then say why themselves). It starts filling on first use.
+    sandbox_pool: WarmPool | None = None
     socket: str | None = None
     log_path: str | None = None
     pid: int = field(default_factory=os.getpid)
@@ -73,6 +79,8 @@ class DaemonContext:
             self.watcher.stop()
         self.jobs.shutdown(grace_s)
         self.services.close()
+        if self.sandbox_pool is not None:
+            self.sandbox_pool.close()
         if self.store is not None:
             self.store.close()
 
@@ -87,8 +95,33 @@ def build_context(root: Path, *, socket: str | None = None, log_path: str | None
         concurrency = int(os.environ["TOOLFORGE_DAEMON_JOBS"])
     jobs = JobManager(services=services, bus=bus, store=store,
                       kinds=default_kinds() if kinds is None else kinds, concurrency=concurrency)
-    services.prepare = lambda svc: route_validations_through_jobs(svc, jobs)
+    pool = _sandbox_pool(services)
+
+    def prepare(svc: LibraryService) -> None:
+        svc.sandbox_pool = pool
+        route_validations_through_jobs(svc, jobs)
+
+    services.prepare = prepare
     watcher = Watcher(root, services, bus, jobs) if watch else None
     cache = ListCache(root, watcher.generation if watcher else lambda: None)
     return DaemonContext(root=root, services=services, bus=bus, jobs=jobs, store=store,
-                         list_cache=cache, watcher=watcher, socket=socket, log_path=log_path)
+                         list_cache=cache, watcher=watcher, socket=socket, log_path=log_path,
+                         sandbox_pool=pool)
+
+
+def _sandbox_pool(services: ServicePool) -> WarmPool | None:
+    """One lazily started pool for the library's sandbox backend and limits."""
+    from toolforge.errors import ToolforgeError
+    from toolforge.sandbox.backends import select_backend
+
+    try:
+        svc = LibraryService(services.root)  # not a pooled one: those get the pool
+        try:
+            options = svc.validation_options()
+        finally:
+            svc.close()
+        backend = select_backend(options.backend)
+    except ToolforgeError as exc:
+        log.warning("no warm sandbox pool: %s", exc.message)
+        return None
+    return WarmPool(backend, size=2, limits=options.limits, lazy=True)
