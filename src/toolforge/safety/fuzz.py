@@ -18,7 +18,10 @@ Blocking:
 - `nondeterministic`: the same input gave another answer later in the same process;
 - `hash_order`: another answer in a second sandboxed process with a different
   PYTHONHASHSEED (output that depends on set or dict order of hashed strings);
-- `ignored_parameter`: inputs that differed only in one parameter never changed the result.
+- `ignored_parameter`: inputs that differed only in one parameter never changed the result;
+- `rounded_result`: a float result that takes many values yet does not move when a float
+  argument moves by a trillionth (it is rounded or truncated), and the docstring says
+  nothing of rounding.
 
 Warnings: `domain_error`/`non_finite_result` when some number's domain is undeclared (a zero
 mass raising ZeroDivisionError: declare `gt=0`), `slow_input`/`limit_exceeded` on larger
@@ -66,7 +69,7 @@ Severity = Literal["blocking", "warning"]
 FindingKind = Literal[
     "crash", "domain_error", "slow_input", "limit_exceeded", "non_json_result",
     "non_finite_result", "invalid_return", "nondeterministic", "hash_order",
-    "ignored_parameter", "range_edge",
+    "ignored_parameter", "rounded_result", "range_edge",
 ]  # fmt: skip
 Verdict = Literal["passed", "failed", "inconclusive"]
 
@@ -427,6 +430,7 @@ class _Attack:
         try:
             self.load()
             self.base()
+            self.rounding()
             self.grow()
             self.range_edge()
             self.repeat()
@@ -556,11 +560,55 @@ class _Attack:
                     "or the clock)", stage="repeat"))
                 return
 
+    def rounding(self) -> None:
+        """Nudge each float argument of a few answered inputs by a trillionth: a continuous
+        formula's result moves, a rounded or truncated one does not."""
+        if not _returns_number(self.spec.returns_schema) or _mentions_rounding(self.spec):
+            return
+        floats = [n for n in self.gen.names if _holds_floats(
+            self.gen._resolve(self.gen.properties[n]), self.gen._resolve)]
+        answered = [r for r in self.runs.values() if r.outcome.ok and r.level < 2
+                    and isinstance(r.outcome.value, int | float)
+                    and not isinstance(r.outcome.value, bool)]
+        if not floats or len({canonical(r.outcome.value) for r in answered}) < 10:
+            return  # a step function (few values) may be flat by design
+        pairs = moved = 0
+        # Moderate results only: far above 1e6 a float cannot even hold the digits that
+        # rounding would remove, so a rounded result moves there like a continuous one.
+        for run in [r for r in answered if 0 < abs(r.outcome.value) < 1e6][:30]:
+            for name in floats:
+                nudged = None
+                for factor in (1 + _NUDGE, 1 - _NUDGE):
+                    candidate = _nudged(run.args.get(name), factor)
+                    if candidate is not None and self.gen.fits_args(
+                            apply(run.args, name, candidate)):
+                        nudged = apply(run.args, name, candidate)
+                        break
+                if nudged is None:
+                    continue
+                other = self.execute(nudged, "rounding", 0, base=False)
+                if not other.outcome.ok:
+                    continue
+                pairs += 1
+                # A continuous result moves by about the nudge; a rounded one stays, or jumps
+                # a whole step when the nudge crosses a tie (2.5 * 2.5 = 6.25 -> 6.2 or 6.3).
+                before, after = run.outcome.value, other.outcome.value
+                if isinstance(after, int | float) and 0 < abs(after - before) <= 1e-6 * max(
+                        1.0, abs(before)):
+                    moved += 1
+                if moved > 3:
+                    return  # it moves: continuous
+        # A rounded result moves only when a nudge crosses a rounding step (rarely).
+        if pairs >= 8 and moved <= pairs // 10:
+            example = answered[0]
+            self.findings.append(Finding(
+                kind="rounded_result", severity="blocking", args=example.args,
+                detail=f"the result did not move when a float argument moved by a trillionth "
+                f"({pairs - moved} of {pairs} tries; e.g. {_shown(example.outcome)}): it is "
+                "rounded or truncated, and the docstring does not say so", stage="rounding"))
+
     def ignored_parameters(self) -> None:
-        outputs = {r.signature for r in self.runs.values() if r.signature
-                   and r.signature.startswith("=")}
-        if len(outputs) < 2:
-            return  # the tool never answered two different things: nothing to compare
+        # (A tool that answers the same whatever the input ignores every parameter.)
         for name, pairs in self.pairs.items():
             informative = []
             for a, b in pairs:
@@ -714,6 +762,53 @@ class _Attack:
 
 
 _PLAIN_REPLAYS = 10
+_NUDGE = 1e-12  # far above float resolution (1e-16), far below any rounding step
+_ROUNDING_WORDS = re.compile(
+    r"round|decimal|digit|cent\b|cents|nearest|whole|integer|truncat|floor|ceil|precision|"
+    r"significant|step|bucket|bin\b|bracket", re.IGNORECASE)
+
+
+def _holds_floats(schema: dict[str, Any], resolve: Callable[[Any], dict[str, Any]]) -> bool:
+    """A number, or a list of numbers (possibly optional)."""
+    kinds = _kinds_of(schema)
+    if "number" in kinds:
+        return True
+    if "array" in kinds:
+        items = resolve(schema.get("items", {}))
+        return "number" in _kinds_of(items)
+    return False
+
+
+def _nudged(value: Any, factor: float) -> Any:
+    """`value` (a number, or a list whose first number moves) scaled by `factor`."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return value * factor if value != 0 and math.isfinite(value) else None
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            moved = _nudged(item, factor)
+            if moved is not None:
+                return [*value[:i], moved, *value[i + 1:]]
+    return None
+
+
+def _mentions_rounding(spec: ToolSpec) -> bool:
+    return bool(_ROUNDING_WORDS.search(" ".join((spec.summary, spec.docstring,
+                                                spec.returns_description))))
+
+
+def _kinds_of(schema: dict[str, Any]) -> set[str]:
+    kinds = {schema.get("type")} if isinstance(schema.get("type"), str) else set(
+        schema.get("type") or [])
+    for option in schema.get("anyOf", []):
+        if isinstance(option, dict) and isinstance(option.get("type"), str):
+            kinds.add(option["type"])
+    return {k for k in kinds if k}
+
+
+def _returns_number(schema: dict[str, Any]) -> bool:
+    return "number" in _kinds_of(schema)
 
 
 def _holds_text(value: Any) -> bool:

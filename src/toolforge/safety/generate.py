@@ -677,8 +677,8 @@ class FairInputs:
         if kind == "number":
             return _is_number(value) and math.isfinite(value) and self._in_bounds(
                 schema, value) and _multiple(schema, value)
-        if kind == "integer":
-            return _is_number(value) and float(value).is_integer() and self._in_bounds(
+        if kind == "integer":  # a Python int: agents send 3, not 3.0, to an int parameter
+            return isinstance(value, int) and not isinstance(value, bool) and self._in_bounds(
                 schema, value) and _multiple(schema, value)
         if kind == "string":
             if not isinstance(value, str) or _has_surrogate(value):
