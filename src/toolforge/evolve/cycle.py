@@ -196,7 +196,8 @@ class Evolver:
                      + ("" if report.verdict == "passed" else f" — {report.failure_summary()}"))
             if report.verdict == "passed" and not adversarial:
                 try:
-                    adversarial = write_adversarial_tests(self.llm, gap, code)
+                    adversarial = write_adversarial_tests(self.llm, gap, code,
+                                                          report.warning_summary())
                 except SynthesisError as exc:
                     self.log(f"{gap.name}: no adversarial tests ({exc.message})")
                     return code, tests, "", report
@@ -213,8 +214,11 @@ class Evolver:
             if attempt > self.max_refinements:
                 break
             try:
+                warnings = report.warning_summary()
                 code = refine_tool(self.llm, gap, code, merge_tests(tests, adversarial),
-                                   report.failure_summary())
+                                   report.failure_summary() + (
+                                       f"\nWarnings (not blocking):\n{warnings}" if warnings
+                                       else ""))
             except SynthesisError as exc:
                 outcome.reason = exc.message
                 return code, tests, adversarial, None

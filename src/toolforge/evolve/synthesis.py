@@ -126,9 +126,12 @@ def write_tests(llm: LLMClient, gap: Gap, examples: list[str]) -> str:
     return _code(text, "tests")
 
 
-def write_adversarial_tests(llm: LLMClient, gap: Gap, code: str) -> str:
+def write_adversarial_tests(llm: LLMClient, gap: Gap, code: str, notes: str = "") -> str:
+    """`notes`: what validation saw that tests should target (e.g. parameters the author's
+    tests never varied), one per line."""
     text = _ask(llm, "adversarial", ADVERSARIAL_TESTS.render(
-        name=gap.name, description=gap.description, code=code))
+        name=gap.name, description=gap.description, code=code,
+        notes=f"\nWhat validation noticed (aim tests at it):\n{notes}\n" if notes else ""))
     return _code(text, "adversarial tests")
 
 

@@ -622,7 +622,9 @@ class _Attack:
                 continue
             bases = {canonical({k: v for k, v in a.args.items() if k != name})
                      for a, _ in informative}
-            if len(bases) < 3:
+            values = {canonical(run.args.get(name)) for pair in informative for run in pair}
+            # Several starting points; a tool with one parameter has one, so many values.
+            if len(bases) < 3 and not (len(bases) == 1 and len(values) >= 6):
                 continue
             first, second = next(((x, y) for x, y in informative
                                   if (x.signature or "").startswith("=")), informative[0])
