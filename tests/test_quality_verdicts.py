@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import git
 
+from conftest import git
 from toolforge.sandbox.backends import select_backend
 from toolforge.sandbox.pool import WarmPool
 from toolforge.validation.pipeline import ValidationInput, validate
