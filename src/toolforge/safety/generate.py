@@ -84,6 +84,8 @@ class FairInputs:
         # The tests' calls that fit the schema: the best starting points there are.
         self.examples = [e for e in (examples or []) if self.fits_args(e)]
         self._pattern_cache: dict[str, list[str]] = {}
+        # id(schema), parameter -> (the schema, kept alive so the id stays its, edges)
+        self._edges: dict[tuple[int, str], tuple[Any, list[Any]]] = {}
         self._seen: dict[str, list[Any]] = {}
         for example in self.examples:
             for name, value in example.items():
@@ -222,6 +224,12 @@ class FairInputs:
 
     def edges(self, schema: Any, name: str = "") -> list[Any]:
         """Boundary values of one schema, most telling first, all inside it."""
+        key = (id(schema), name)
+        if key not in self._edges:
+            self._edges[key] = (schema, self._edges_of(schema, name))
+        return copy.deepcopy(self._edges[key][1])
+
+    def _edges_of(self, schema: Any, name: str) -> list[Any]:
         schema = self._resolve(schema)
         out: list[Any] = []
         if "const" in schema:
@@ -251,8 +259,11 @@ class FairInputs:
             else:
                 out = [None, 0, "", [], {}]
         kept: list[Any] = []
+        seen: set[str] = set()
         for value in out:
-            if self.fits(schema, value) and not any(_same(value, k) for k in kept):
+            text = canonical(value)
+            if text not in seen and self.fits(schema, value):
+                seen.add(text)
                 kept.append(value)
         return kept
 
@@ -799,22 +810,9 @@ def _unique(items: list[Any]) -> list[Any]:
 
 
 def canonical(value: Any) -> str:
-    """A JSON text that tells values apart exactly (1 vs 1.0, -0.0, key order ignored)."""
-    return json.dumps(_typed(value), sort_keys=True, ensure_ascii=False, default=repr)
-
-
-def _typed(value: Any) -> Any:
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return value
-    if isinstance(value, int):
-        return {"int": str(value)}
-    if isinstance(value, float):
-        return {"float": repr(value)}
-    if isinstance(value, list | tuple):
-        return [_typed(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _typed(v) for k, v in value.items()}
-    return repr(value)
+    """A JSON text that tells values apart exactly (1, 1.0 and true differ; key order
+    ignored)."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=repr)
 
 
 __all__ = ["EDGE_MAGNITUDES", "LEVELS", "FairInputs", "Level", "apply", "canonical"]
