@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from toolforge.errors import ToolContractError
@@ -112,7 +114,8 @@ def test_export_shapes() -> None:
     assert set(fn["function"]) == {"name", "description", "parameters"}
     assert fn["function"]["description"].startswith("Summarize numbers.")
     mcp = mcp_tool("summarize", spec)
-    assert set(mcp) == {"name", "description", "inputSchema", "outputSchema"}
+    assert set(mcp) == {"name", "title", "description", "inputSchema", "outputSchema"}
+    assert mcp["title"] == "Summarize"
     assert mcp["outputSchema"]["type"] == "object"
 
 
@@ -139,7 +142,8 @@ def kinetic_energy(
         currency (pattern=`^[A-Z]{3}$`): an ISO 4217 code.
         count (positive): how many bodies.
     """
-    return 0.5 * mass * speed ** 2
+    energy = 0.5 * mass * speed ** 2 * (count or 1) / (1000.0 if unit == "kJ" else 1.0)
+    return energy + 0.25 * len(tags) + (0.0 if currency == "USD" else 0.5)
 '''
 
 
@@ -206,39 +210,50 @@ def test_bad_constraints_are_contract_errors(old: str, new: str, fragment: str) 
 
 
 def test_out_of_range_arguments_are_refused_with_a_clear_reason() -> None:
-    from toolforge.errors import InvalidArgumentsError
-    from toolforge.tools.arguments import argument_problems, check_arguments
+    from toolforge.errors import BadArgumentsError
+    from toolforge.runtime.arguments import ArgumentChecker
 
-    spec = load_tool_source(CONSTRAINED)
-    schema = spec.parameters_schema
-    assert argument_problems(schema, {"mass": 2, "speed": 3.5, "count": None}) == []
-    assert argument_problems(schema, {"mass": 0, "speed": 3e8}) == [
-        "`mass` = 0 must be > 0", "`speed` = 300000000.0 must be < 299792458"]
-    assert argument_problems(schema, {"speed": 1, "colour": "red"}) == [
-        "missing required argument `mass`", "unknown argument `colour`"]
-    problems = argument_problems(schema, {"mass": 1, "speed": 1, "unit": "W",
-                                          "currency": "usd", "tags": ["a"] * 4, "count": 0})
-    assert problems == ["`count` = 0 must be > 0",
-                        "`currency` = \"usd\" must match the pattern '^[A-Z]{3}$'",
-                        "`tags` has 4 items; it needs at most 3",
-                        "`unit` = \"W\" must be one of \"J\", \"kJ\""]
-    with pytest.raises(InvalidArgumentsError) as info:
-        check_arguments(spec, {"mass": -1.0, "speed": 1})
-    assert "`mass` = -1.0 must be > 0" in info.value.message
-    assert "kinetic_energy(" in (info.value.hint or "")
+    checker = ArgumentChecker(load_tool_source(CONSTRAINED))
+
+    def problems(args: dict[str, object]) -> str:
+        with pytest.raises(BadArgumentsError) as info:
+            checker.check(args)
+        assert "kinetic_energy(" in (info.value.hint or "")
+        return info.value.message
+
+    assert checker.check({"mass": 2, "speed": 3.5, "count": None}) == {
+        "mass": 2, "speed": 3.5, "count": None}
+    assert problems({"mass": 0, "speed": 3e8}) == (
+        "bad arguments for kinetic_energy: argument 'mass' = 0 must be > 0; "
+        "argument 'speed' = 300000000.0 must be < 299792458")
+    message = problems({"mass": 1, "speed": 1, "unit": "W", "currency": "usd",
+                        "tags": ["a"] * 4, "count": 0})
+    assert "argument 'count' = 0 must be > 0" in message
+    assert "argument 'currency' = \"usd\" must match the pattern '^[A-Z]{3}$'" in message
+    assert "argument 'tags' has 4 items; it needs at most 3" in message
+    assert "argument 'unit' = \"W\" must be one of \"J\", \"kJ\"" in message
 
 
-def test_a_constrained_tool_runs_in_the_sandbox_and_calls_are_checked_first() -> None:
+def test_a_constrained_tool_runs_in_the_sandbox_and_calls_are_checked_first(
+        library: Path, tmp_path: Path) -> None:
     """pydantic is hidden in the sandbox; `from pydantic import Field` still imports (a
-    stand-in), and the agent's tool box refuses out-of-range calls before running them."""
-    from toolforge.evolve.toolbox import ActiveTool, ToolBox
+    stand-in), and a call outside the declared preconditions never runs."""
+    from toolforge.errors import BadArgumentsError
     from toolforge.safety.checker import check_source
+    from toolforge.service.library_service import LibraryService
 
-    spec = load_tool_source(CONSTRAINED)
     assert check_source(CONSTRAINED, filename="tool.py") == []
-    with ToolBox({"kinetic_energy": ActiveTool("kinetic_energy", 1, CONSTRAINED, spec)}) as box:
-        good = box.call("kinetic_energy", {"mass": 2.0, "speed": 3.0})
-        assert good.ok and good.result == 9.0, good.error
-        bad = box.call("kinetic_energy", {"mass": 0, "speed": 3.0})
-        assert not bad.ok and bad.error == "invalid arguments: `mass` = 0 must be > 0"
-        assert box._procs["kinetic_energy"].restarts == 0  # the bad call never reached it
+    tests = ("from tool import kinetic_energy\n\n\ndef test_example():\n"
+             "    assert kinetic_energy(2.0, 3.0) == 9.0\n")
+    svc = LibraryService(library)
+    try:
+        added = svc.add(CONSTRAINED, tests)
+        assert added.details["validation"]["verdict"] == "passed", added.warnings
+        svc.promote("kinetic_energy")
+        good = svc.call_tool("kinetic_energy", {"mass": 2.0, "speed": 3.0})
+        assert good.ok and good.value == 9.0, good.error
+        with pytest.raises(BadArgumentsError) as info:
+            svc.call_tool("kinetic_energy", {"mass": 0, "speed": 3.0})
+        assert "argument 'mass' = 0 must be > 0" in info.value.message
+    finally:
+        svc.close()

@@ -57,7 +57,6 @@ from toolforge.safety.generate import (
     canonical,
 )
 from toolforge.safety.shrink import shrink, size
-from toolforge.tools.arguments import validator_for
 from toolforge.tools.contract import ToolSpec
 
 # How an adapter reports a return value that cannot be encoded as JSON: as this error_type,
@@ -248,7 +247,9 @@ class _Judged:
 class _Judge:
     def __init__(self, spec: ToolSpec) -> None:
         self.spec = spec
-        self.returns = validator_for(spec.returns_schema)
+        from jsonschema import Draft202012Validator  # the dialect pydantic emits
+
+        self.returns = Draft202012Validator(spec.returns_schema)
         # The common schemas checked in plain Python; jsonschema explains a failure.
         self.return_shape = FairInputs(spec.returns_schema)
         schema = spec.parameters_schema

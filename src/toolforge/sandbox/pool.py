@@ -32,10 +32,7 @@ class WarmPool:
     """
 
     def __init__(self, backend: SandboxBackend | None = None, *, size: int = 2,
-                 limits: Limits | None = None, settle_s: float = 0.05,
-                 lazy: bool = False) -> None:
-        """`lazy`: start no sandbox before the first `take` (a daemon that may never
-        validate keeps no spares)."""
+                 limits: Limits | None = None, settle_s: float = 0.05) -> None:
         self.backend = backend or select_backend()
         self.size = max(1, size)
         # Refill only after `settle_s` without a take: on a small machine, starting the
@@ -51,13 +48,7 @@ class WarmPool:
         self.misses = 0
         self._thread = threading.Thread(target=self._refill, name="sandbox-warm-pool",
                                         daemon=True)
-        if not lazy:
-            self._thread.start()
-
-    def _ensure_started(self) -> None:
-        with self._lock:
-            if not self._thread.is_alive() and not self._closed and self._thread.ident is None:
-                self._thread.start()
+        self._thread.start()
 
     def __enter__(self) -> WarmPool:
         return self
@@ -71,7 +62,6 @@ class WarmPool:
 
         `avoid_hash_seed`: not one whose PYTHONHASHSEED is this (a second process to compare
         answers with must hash differently)."""
-        self._ensure_started()
         if limits.work_dir_bytes != self.limits.work_dir_bytes:
             self.misses += 1
             return None
@@ -103,7 +93,6 @@ class WarmPool:
 
     def wait_ready(self, timeout: float = 10.0) -> bool:
         """Block until every role has its spares (for benchmarks and tests)."""
-        self._ensure_started()
         with self._lock:
             return self._wanted.wait_for(
                 lambda: all(len(s) >= self.size for s in self._spares.values()), timeout
@@ -117,8 +106,7 @@ class WarmPool:
                 s.clear()
             self._wanted.notify_all()
         kill_all(spares)
-        if self._thread.ident is not None:
-            self._thread.join(timeout=5)
+        self._thread.join(timeout=5)
 
     def _missing(self) -> str | None:
         for role, spares in self._spares.items():

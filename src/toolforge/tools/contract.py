@@ -11,7 +11,7 @@ Preconditions are part of the contract and of the schema: `Annotated[float, Fiel
 or the docstring's `Args:` constraint syntax (`mass (float, > 0): ...`, see
 `toolforge.tools.docstrings`). They become `exclusiveMinimum`, `maximum`, `pattern`,
 `minItems`, ... in `parameters_schema`; callers check arguments against it before the tool
-runs (`toolforge.tools.arguments`), and the property attack stays inside it.
+runs (`toolforge.runtime.arguments`), and the property attack stays inside it.
 """
 
 from __future__ import annotations
@@ -302,6 +302,12 @@ def _check_default(name: str, annotation_src: str, constraints: dict[str, Any], 
         )
 
 
+def python_type(annotation_src: str) -> Any:
+    """The Python type an annotation stands for (e.g. `list[str]`, `Optional[int]`), built by
+    the same whitelist evaluator: what a framework reading `__annotations__` should see."""
+    return _eval_annotation(pyast.parse(annotation_src, mode="eval").body)
+
+
 def _is_json_value(value: Any) -> bool:
     try:
         json.dumps(value, allow_nan=False)
@@ -520,4 +526,5 @@ __all__ = [
     "load_tool_source",
     "parse_source",
     "public_functions",
+    "python_type",
 ]
