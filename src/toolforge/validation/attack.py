@@ -173,12 +173,11 @@ def coverage_layer(spec: ToolSpec, calls: list[dict[str, Any]]) -> LayerResult:
     """Warnings for parameters no test varied (a parameter the tests hold fixed is where a
     swapped or ignored argument hides)."""
     findings: list[dict[str, Any]] = []
-    for param in spec.params:
-        values = {canonical(c.get(param.name, param.default)) if param.name in c or
-                  not param.required else "" for c in calls}
-        passed = [c[param.name] for c in calls if param.name in c]
+    for param in spec.params if calls else []:
+        values = {canonical(call.get(param.name, param.default)) for call in calls}
         if len(values) >= 2:
             continue
+        passed = [call[param.name] for call in calls if param.name in call]
         if not passed:
             detail = (f"parameter `{param.name}` is never passed by any test (always its "
                       f"default {canonical_text(param.default)})")
