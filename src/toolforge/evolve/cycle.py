@@ -190,6 +190,12 @@ class Evolver:
             extra = [("adversarial", adversarial)] if adversarial else []
             report = self.service.validate(gap.name, code=code, tests=tests,
                                            extra_suites=extra, store=False)
+            if report.verdict == "inconclusive":
+                # The attack ran out of time (a busy machine): no verdict on the code, so
+                # look again before asking the model to change anything.
+                self.log(f"{gap.name}: attempt {attempt}: inconclusive, validating again")
+                report = self.service.validate(gap.name, code=code, tests=tests,
+                                               extra_suites=extra, store=False)
             outcome.attempts.append(Attempt(number=attempt, verdict=report.verdict,
                                             summary=report.failure_summary()[:500]))
             self.log(f"{gap.name}: attempt {attempt}: {report.verdict}"
