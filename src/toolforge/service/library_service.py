@@ -7,6 +7,7 @@ unchanged over HTTP and `--no-daemon` runs exactly the same code in-process.
 from __future__ import annotations
 
 import difflib
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +48,7 @@ from toolforge.service.models import (
     HistoryResult,
     InitResult,
     ListResult,
+    SettingNote,
     StatusFilter,
     ToolDetail,
     ToolSummary,
@@ -60,6 +62,7 @@ if TYPE_CHECKING:
     import threading
     from collections.abc import Callable
 
+    from toolforge.config.effective import EffectiveSettings
     from toolforge.runtime.results import ToolCallResult
     from toolforge.runtime.runtime import Runtime
     from toolforge.sandbox.pool import WarmPool
@@ -69,10 +72,20 @@ if TYPE_CHECKING:
 
 def init_library(path: Path, from_dir: Path | None = None) -> InitResult:
     """Create a library; with `from_dir`, import a library-format directory (no .git needed)
-    through the ordinary add/promote/retire actions, so its history is real."""
+    through the ordinary add/promote/retire actions, so its history is real.
+
+    Every setting is checked before anything is written: the user's own settings, and the
+    imported toolforge.toml, whose settings a library may not choose are reported in
+    `InitResult.settings` (and left out of the new library's file when they can never
+    apply)."""
+    from toolforge.config.effective import effective_settings
+
+    effective_settings(None)  # a broken user config or environment: create nothing
     if from_dir is not None:
         _check_import_source(from_dir)
+        import_settings(from_dir)  # a malformed toolforge.toml: create nothing
     lib, created = Library.init(path)
+    notes: list[SettingNote] = []
     try:
         if from_dir is not None:
             if not created:
@@ -81,48 +94,15 @@ def init_library(path: Path, from_dir: Path | None = None) -> InitResult:
             lib.close()
             svc = LibraryService(path)
             try:
-                svc.import_directory(from_dir)
+                results = svc.import_directory(from_dir)
             finally:
                 svc.close()
-        return InitResult(library=str(path), created=created, commit=lib.git.head())
+            notes = [SettingNote.model_validate(n) for r in results
+                     for n in r.details.get("settings", [])]
+        return InitResult(library=str(path), created=created, commit=lib.git.head(),
+                          settings=notes)
     finally:
         lib.close()
-
-
-def attack_settings(table: dict[str, Any], *, default_attack: bool = True
-                    ) -> tuple[bool, Any]:
-    """The `[validation]` table: whether to run the property attack, and its budget.
-
-    Keys: attack (bool), attack_examples, attack_min_examples, attack_deadline_s,
-    attack_per_input_s (see docs/validation.md)."""
-    from pydantic import ValidationError
-
-    from toolforge.errors import ConfigError
-    from toolforge.safety.fuzz import AttackBudget
-
-    known = {"attack_examples": "examples", "attack_min_examples": "min_examples",
-             "attack_deadline_s": "deadline_s", "attack_per_input_s": "per_input_s"}
-    data = {str(k).replace("-", "_"): v for k, v in table.items()}
-    unknown = sorted(set(data) - set(known) - {"attack"})
-    if unknown:
-        raise ConfigError(f"unknown key(s) in [validation] of toolforge.toml: "
-                          f"{', '.join(unknown)}",
-                          hint="keys: attack, " + ", ".join(known))
-    attack = data.get("attack", default_attack)
-    if not isinstance(attack, bool):
-        raise ConfigError("[validation] attack in toolforge.toml must be true or false")
-    try:
-        budget = AttackBudget.model_validate({known[k]: v for k, v in data.items()
-                                              if k in known})
-    except ValidationError as exc:
-        problems = "; ".join(f"attack_{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
-                             for e in exc.errors())
-        raise ConfigError(f"invalid [validation] table in toolforge.toml: {problems}",
-                          hint="see docs/validation.md for the attack's budget")
-    if budget.min_examples > budget.examples:
-        raise ConfigError("[validation] attack_min_examples is larger than attack_examples",
-                          hint="the minimum must be reachable")
-    return attack, budget
 
 
 def _check_import_source(from_dir: Path) -> None:
@@ -134,10 +114,58 @@ def _check_import_source(from_dir: Path) -> None:
                             "candidates/)")
 
 
+def import_settings(src: Path) -> tuple[str, list[SettingNote]]:
+    """The toolforge.toml to write for a library imported from `src`, and what happened to
+    each setting a library may not choose: "dropped" (left out: it is the user's alone) or
+    "refused" (kept as the library's request; it applies once the user allows it).
+    ConfigError for an unknown key or a bad value, before anything is written."""
+    import tomllib
+
+    import tomlkit
+
+    from toolforge.config.effective import combine
+    from toolforge.config.strict import read_toml
+    from toolforge.config.user import load_user_config
+    from toolforge.library.settings import SETTINGS_FILE, parse_settings
+
+    path = src / SETTINGS_FILE
+    library = parse_settings(read_toml(path), path)  # clear errors for bad text or keys
+    effective = combine(library, load_user_config(), os.environ, library_file=path)
+    doc = tomlkit.parse(path.read_text(encoding="utf-8"))
+    dropped = [r for r in effective.refused if r.dropped]
+    for refusal in dropped:
+        _remove_key(doc, refusal.key.split("."))
+    if "llm" in doc:  # models, endpoints and keys are the user's: no [llm] table at all
+        del doc["llm"]
+    if dropped:
+        doc.body.insert(0, (None, tomlkit.comment(
+            "toolforge init --from left out settings a library may not choose: "
+            + ", ".join(sorted({r.key for r in dropped})))))
+    clean = tomlkit.dumps(doc)
+    parse_settings(tomllib.loads(clean), path)
+    notes = [SettingNote(key=r.key, value=r.value, reason=r.reason, fix=r.fix,
+                         action="dropped" if r.dropped else "refused")
+             for r in effective.refused]
+    return clean, notes
+
+
+def _remove_key(doc: Any, parts: list[str]) -> None:
+    table = doc
+    for part in parts[:-1]:
+        if part not in table:
+            return
+        table = table[part]
+    if parts[-1] in table:
+        del table[parts[-1]]
+
+
 class LibraryService:
     def __init__(self, root: Path, *, warm_runtime: bool = False) -> None:
         self.root = root
         self.library = Library.open(root)
+        # Every mutation checks the whole configuration first: a broken setting commits
+        # nothing (not even the step before the one that would have read it).
+        self.library.preflight = self.settings
         self._reports: ReportStore | None = None
         # Warm sandboxes for validations, owned by whoever runs many of them (the daemon's
         # pool, given as the function that makes it on first use; an evolution cycle's);
@@ -148,12 +176,19 @@ class LibraryService:
         # A one-shot command calls once: pre-starting spare sandboxes would only cost CPU.
         self._warm_runtime = warm_runtime
 
+    def settings(self) -> EffectiveSettings:
+        """What applies: the library's toolforge.toml within the user's settings, read
+        strictly (ConfigError names the key and the file)."""
+        from toolforge.config.effective import effective_settings
+
+        return effective_settings(self.root)
+
     @property
     def reports(self) -> ReportStore:
         if self._reports is None:
-            from toolforge.validation.report import ReportStore
+            from toolforge.validation.report import REPORTS_DB, ReportStore
 
-            self._reports = ReportStore(self.library.state_dir / "reports.sqlite")
+            self._reports = ReportStore(self.library.state_dir / REPORTS_DB)
         return self._reports
 
     def close(self) -> None:
@@ -226,7 +261,9 @@ class LibraryService:
     def _candidate_verdict(self, name: str) -> str | None:
         """A candidate's verdict is its latest report of exactly its current files;
         "stale" when it was validated but has changed since."""
-        if not (self.library.state_dir / "reports.sqlite").is_file():
+        from toolforge.validation.report import REPORTS_DB
+
+        if not (self.library.state_dir / REPORTS_DB).is_file():
             return None  # nothing validated yet: do not create the store from a read
         files = self.library.find_current(name, CANDIDATES_DIR)
         if files is None:
@@ -341,21 +378,27 @@ class LibraryService:
     def import_directory(self, src: Path) -> list[ActionResult]:
         """Bring tools from a library-format directory in: tools/ are added and promoted
         (retired ones retired again), candidates/ are added."""
-        from toolforge.library.settings import SETTINGS_FILE, load_settings
+        from toolforge.library.settings import SETTINGS_FILE
         from toolforge.library.store import Change
 
-        load_settings(src)  # refuse a malformed settings file before writing anything
-        settings_text = (src / SETTINGS_FILE).read_text(encoding="utf-8")
+        # Checked before anything is written; settings the library may not choose are
+        # left out or kept as requests, and reported either way.
+        settings_text, notes = import_settings(src)
         lib = self.library
         results: list[ActionResult] = []
 
         def write_settings() -> None:
             (lib.root / SETTINGS_FILE).write_text(settings_text, encoding="utf-8")
 
-        commit = lib.mutate(Change(action="settings", subject=f"import settings from {src.name}",
-                                   paths=[SETTINGS_FILE], apply=write_settings))
-        results.append(ActionResult(action="settings", commit=commit.commit,
-                                    subject=commit.subject))
+        dropped = [n.key for n in notes if n.action == "dropped"]
+        commit = lib.mutate(Change(
+            action="settings", subject=f"import settings from {src.name}",
+            paths=[SETTINGS_FILE], apply=write_settings,
+            body=f"Left out (the user's to choose): {', '.join(dropped)}" if dropped else ""))
+        results.append(ActionResult(
+            action="settings", commit=commit.commit, subject=commit.subject,
+            warnings=[f"{n.action}: {n.key} = {n.value} ({n.reason})" for n in notes],
+            details={"settings": [n.model_dump() for n in notes]}))
         for location in (TOOLS_DIR, CANDIDATES_DIR):
             base = src / location
             if not base.is_dir():
@@ -426,8 +469,10 @@ class LibraryService:
 
     def promote(self, name: str, *, allow_unisolated: bool = False) -> ActionResult:
         """Promote the candidate; its latest validation must have passed on exactly these
-        files, with an isolating sandbox unless `allow_unisolated` (then recorded)."""
+        files, with an isolating sandbox unless `allow_unisolated` (the flag, or
+        `allow_unisolated = true` in the user config; recorded either way)."""
         validate_tool_name(name)
+        allow_unisolated = allow_unisolated or self.settings().allow_unisolated
 
         def prepare(candidate: ToolFiles, version: int) -> ToolFiles:
             spec, err = _try_spec(candidate.code)
@@ -490,23 +535,17 @@ class LibraryService:
             )
         return report
 
-    def validation_options(self) -> ValidationOptions:
-        from toolforge.safety.policy import SafetyPolicy
-        from toolforge.sandbox.limits import Limits
+    def validation_options(self, settings: EffectiveSettings | None = None
+                           ) -> ValidationOptions:
+        """How this library validates and runs tools: its settings within the user's."""
         from toolforge.validation.pipeline import ValidationOptions
 
-        settings = self.library.settings()
-        sandbox = dict(settings.sandbox)
-        backend = sandbox.pop("backend", None)
-        legacy_attack = sandbox.pop("fuzz", True)  # before [validation] existed
-        attack, budget = attack_settings(getattr(settings, "validation", None) or {},
-                                         default_attack=bool(legacy_attack))
+        settings = settings or self.settings()
         return ValidationOptions(
-            policy=SafetyPolicy.from_toml_table(settings.policy),
-            limits=Limits.model_validate(sandbox),
-            backend=None if backend in (None, "auto") else str(backend),
-            attack=attack,
-            budget=budget,
+            policy=settings.policy,
+            limits=settings.limits,
+            backend=None if settings.backend == "auto" else settings.backend,
+            attack=settings.fuzz,
         )
 
     def regression_suites(self, name: str, exclude: str = "") -> list[tuple[str, str]]:
@@ -529,13 +568,16 @@ class LibraryService:
         extra_suites: list[tuple[str, str]] | None = None,
         store: bool = True,
         fuzz: bool | None = None,
+        attack_budget: dict[str, Any] | None = None,
         log: Callable[[str], None] | None = None,
         cancel: threading.Event | None = None,
     ) -> ValidationReport:
         """Validate a candidate (or, without one, the active tool) by name, or given files.
 
         The report is stored unless `store=False`; `fuzz=False` skips the property attack
-        (e.g. for code whose attack already passed)."""
+        (e.g. for code whose attack already passed); `attack_budget` replaces the attack's
+        default budget (the fields of `toolforge.safety.fuzz.AttackBudget`)."""
+        from toolforge.safety.fuzz import AttackBudget
         from toolforge.validation.pipeline import ValidationInput, validate
 
         location = "path"
@@ -565,11 +607,16 @@ class LibraryService:
             if name is not None else [],
             extra_suites=extra_suites or [],
         )
-        options = self.validation_options()
+        settings = self.settings()
+        options = self.validation_options(settings)
         if fuzz is not None:
             options.attack = options.attack and fuzz
+        if attack_budget is not None:
+            options.budget = AttackBudget.model_validate(attack_budget)
         pool = self.sandbox_pool() if callable(self.sandbox_pool) else self.sandbox_pool
         report = validate(item, options, log=log, cancel=cancel, pool=pool)
+        # Settings of the library that did not apply are part of how it was validated.
+        report.warnings.extend(settings.refusal_messages())
         if store:
             self.reports.save(report)
         return report

@@ -13,6 +13,8 @@ from pydantic import BaseModel, Field
 
 from toolforge.library.meta import now_iso
 
+REPORTS_DB = "reports.sqlite"  # in the library's state dir
+
 Verdict = Literal["passed", "failed", "skipped", "error", "inconclusive"]
 # "inconclusive": the property attack ran out of time before its minimum number of inputs
 # (or before comparing with a second process). Not passed: promotion refuses it.
