@@ -383,10 +383,7 @@ def test_output_in_set_order_is_caught_every_time_across_hash_seeds() -> None:
                            examples=[{"text": "a b a"}])
         assert kinds(report) == ["hash_order"], report.findings
         [finding] = report.findings
-        seeds = report.hash_seeds
-        assert len(seeds) == 2 and seeds[0] != seeds[1]
-        assert f"PYTHONHASHSEED={seeds[0]}" in finding.detail
-        assert report.replayed >= 10
+        assert "second process" in finding.detail and report.replayed >= 10
     fixed = sandboxed(UNIQUE.format(expr="sorted(set(text.split()))"))
     assert fixed.verdict == "passed", fixed.findings
 

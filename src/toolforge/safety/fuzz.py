@@ -16,8 +16,8 @@ Blocking:
 - `non_json_result`, `invalid_return` (not valid against the return type and its
   constraints);
 - `nondeterministic`: the same input gave another answer later in the same process;
-- `hash_order`: another answer in a second sandboxed process with a different
-  PYTHONHASHSEED (output that depends on set or dict order of hashed strings);
+- `hash_order`: another answer in a second sandboxed process, which hashes strings with
+  another key (output that depends on set or dict order of hashed strings);
 - `ignored_parameter`: inputs that differed only in one parameter never changed the result;
 - `rounded_result`: a float result that takes many values yet does not move when a float
   argument moves by a trillionth (it is rounded or truncated), and the docstring says
@@ -92,7 +92,9 @@ class AttackTarget(Protocol):
     """Where the tool runs: one process, calls one at a time."""
 
     @property
-    def hash_seed(self) -> int | None: ...
+    def hash_seed(self) -> int | None:
+        """Its PYTHONHASHSEED when set (None: a random per-process key)."""
+        ...
 
     def load(self, timeout_s: float) -> CallOutcome | None:
         """Start and import the tool; the failure, or None."""
@@ -101,7 +103,7 @@ class AttackTarget(Protocol):
     def call(self, args: dict[str, Any], timeout_s: float) -> CallOutcome: ...
 
     def twin(self) -> AttackTarget | None:
-        """A fresh process of the same tool with another PYTHONHASHSEED (None: none)."""
+        """A fresh process of the same tool that hashes strings differently (None: none)."""
         ...
 
     def close(self) -> None: ...
@@ -445,7 +447,8 @@ class _Attack:
 
     def load(self) -> None:
         failed = self.target.load(max(0.001, self.remaining()))
-        self.seeds.append(self.target.hash_seed or 0)
+        if self.target.hash_seed is not None:
+            self.seeds.append(self.target.hash_seed)
         if failed is not None:
             judged = self.judge({}, failed, 0, self.budget.per_input_s) or _Judged(
                 "load", "crash", "blocking", "the tool failed to load")
@@ -664,7 +667,8 @@ class _Attack:
                 self.notes.append("the second process failed to load the tool: "
                                   + _short(failed.error_message or failed.limit_hit or ""))
                 return
-            self.seeds.append(twin.hash_seed or 0)
+            if twin.hash_seed is not None:
+                self.seeds.append(twin.hash_seed)
             mismatches: list[tuple[_Run, CallOutcome]] = []
             for run in comparable:
                 try:
@@ -680,13 +684,15 @@ class _Attack:
                     mismatches.append((run, out))
             if mismatches:
                 run, other = min(mismatches, key=lambda m: size(m[0].args))
-                a, b = self.seeds[0], self.seeds[-1]
+                seeds = (f" (PYTHONHASHSEED={self.seeds[0]} and {self.seeds[-1]})"
+                         if len(self.seeds) > 1 else "")
                 self.findings.append(Finding(
                     kind="hash_order", severity="blocking", args=run.args,
                     detail=f"{len(mismatches)} of {self.replayed} inputs gave another answer in "
-                    f"a second process: {_shown(run.outcome)} with PYTHONHASHSEED={a}, "
-                    f"{_shown(other)} with PYTHONHASHSEED={b} (output that depends on the "
-                    "order of a set or of hashed strings; sort it)", stage="second process"))
+                    f"a second process that hashes strings differently{seeds}: "
+                    f"{_shown(run.outcome)}, then {_shown(other)} (output that depends on "
+                    "the order of a set or of hashed strings; sort it)",
+                    stage="second process"))
         finally:
             twin.close()
         if self.replayed < min(len(comparable), 10):

@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from toolforge.sandbox.backends import SandboxBackend, new_hash_seed, select_backend
+from toolforge.sandbox.backends import SandboxBackend, select_backend
 from toolforge.sandbox.limits import Limits
 from toolforge.sandbox.pool import WarmPool
 from toolforge.sandbox.sandboxed import Received, SandboxedProcess, signal_name
@@ -69,16 +69,13 @@ class ToolProcess:
 
     def __init__(self, tool_source: str, entrypoint: str, *, limits: Limits | None = None,
                  backend: SandboxBackend | None = None, files: dict[str, str] | None = None,
-                 pool: WarmPool | None = None, avoid_hash_seed: int | None = None) -> None:
+                 pool: WarmPool | None = None) -> None:
         self.tool_source = tool_source
         self.entrypoint = entrypoint
         self.limits = limits or Limits()
         self.backend = backend or select_backend()
         self.files = dict(files or {})
         self.pool = pool
-        # Every sandbox this hosts the tool in hashes strings differently from this seed
-        # (a second process to compare a tool's answers with; see safety/fuzz.py).
-        self.avoid_hash_seed = avoid_hash_seed
         self._proc: SandboxedProcess | None = None
         self._loaded = False
         self._load_error: CallResult | None = None
@@ -106,22 +103,15 @@ class ToolProcess:
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
 
-    @property
-    def hash_seed(self) -> int | None:
-        """PYTHONHASHSEED of the current sandbox (None before start)."""
-        return self._proc.hash_seed if self._proc else None
-
     def start(self) -> None:
         """Start the sandbox and send the tool, without waiting for it to be imported."""
         with self._lock:
             if self._proc is not None:
                 return
-            avoid = self.avoid_hash_seed
-            proc = self.pool.take(ROLE, self.limits, avoid_hash_seed=avoid) \
-                if self.pool is not None else None
+            proc = (self.pool.take(ROLE, self.limits, self.backend) if self.pool is not None
+                    else None)
             if proc is None:
-                seed = None if avoid is None else new_hash_seed(avoid)
-                proc = self.backend.spawn(ROLE, limits=self.limits, hash_seed=seed)
+                proc = self.backend.spawn(ROLE, limits=self.limits)
             init = {
                 "source": self.tool_source, "entrypoint": self.entrypoint, "files": self.files,
                 "limits": self.limits.for_sandbox(), **proc.init_extra,
@@ -275,6 +265,10 @@ class ToolProcess:
             elif signum == 25:  # SIGXFSZ
                 limit, error_type = "file_size", "OSError"
                 message = f"file size limit of {self.limits.max_file_size_mb} MiB exceeded"
+            elif proc.memory_exhausted():  # the cgroup's OOM killer: the tree's total
+                limit, error_type = "memory", "MemoryError"
+                message = (f"memory limit of {self.limits.memory_mb} MiB for the whole "
+                           f"sandbox exceeded during {during}")
             elif signum is not None:
                 message = f"the tool process was killed by {signal_name(signum)} during {during}"
             else:

@@ -1,7 +1,8 @@
 """The property attack and the tests' coverage, run for the validation pipeline.
 
 The attack's inputs all go to ONE sandboxed tool process (warm from the pool when there is
-one); a second process with another PYTHONHASHSEED replays them to compare. Its findings
+one); a second, fresh process (its own random hash key: str hashing is randomised per
+process) replays them to compare. Its findings
 become two layers of the report: `property` (crashes, limits, types, ignored parameters)
 and `determinism` (the same input answered differently, in one process or across two). The
 `coverage` layer reads the calls the tests made (relayed by the harness) and warns about
@@ -39,18 +40,16 @@ DETERMINISM_KINDS = ("nondeterministic", "hash_order")
 class SandboxTarget:
     """The tool in one sandboxed process (`ToolProcess`), as the attack calls it."""
 
+    # Each sandbox hashes strings with its own random key (PYTHONHASHSEED is not set).
+    hash_seed: int | None = None
+
     def __init__(self, code: str, entrypoint: str, *, limits: Limits, backend: SandboxBackend,
-                 pool: WarmPool | None = None, avoid_hash_seed: int | None = None) -> None:
+                 pool: WarmPool | None = None) -> None:
         from toolforge.sandbox.process import ToolProcess
 
         self._args = (code, entrypoint, limits, backend, pool)
-        self.process = ToolProcess(code, entrypoint, limits=limits, backend=backend, pool=pool,
-                                   avoid_hash_seed=avoid_hash_seed)
+        self.process = ToolProcess(code, entrypoint, limits=limits, backend=backend, pool=pool)
         self.limit_hits: list[str] = []
-
-    @property
-    def hash_seed(self) -> int | None:
-        return self.process.hash_seed
 
     def load(self, timeout_s: float) -> CallOutcome | None:
         failed = self.process.load(min(timeout_s, self.process.limits.wall_time_s))
@@ -70,8 +69,7 @@ class SandboxTarget:
 
     def twin(self) -> AttackTarget | None:
         code, entrypoint, limits, backend, pool = self._args
-        return SandboxTarget(code, entrypoint, limits=limits, backend=backend, pool=pool,
-                             avoid_hash_seed=self.hash_seed)
+        return SandboxTarget(code, entrypoint, limits=limits, backend=backend, pool=pool)
 
     def close(self) -> None:
         self.process.close()
@@ -94,8 +92,8 @@ def _layers(report: AttackReport, limit_hits: list[str],
     property_findings = [f for f in report.findings if f.kind not in DETERMINISM_KINDS]
     determinism_findings = [f for f in report.findings if f.kind in DETERMINISM_KINDS]
     seeds = report.hash_seeds
-    compared = (f"{report.replayed} inputs compared with PYTHONHASHSEED={seeds[0]} and "
-                f"{seeds[1]}" if len(seeds) > 1 else "not compared across hash seeds")
+    compared = (f"{report.replayed} inputs compared with a second process (another hash "
+                "seed)" if report.replayed else "not compared with a second process")
     inconclusive = report.verdict == "inconclusive"
     prop = LayerResult(
         name="property", verdict=_verdict(property_findings, inconclusive and (
@@ -107,7 +105,7 @@ def _layers(report: AttackReport, limit_hits: list[str],
         name="determinism", verdict=_verdict(determinism_findings, inconclusive and (
             report.examples_run >= report.min_examples)),
         summary=_summary(determinism_findings, compared + (
-            f"; {report.notes[-1]}" if report.notes and len(seeds) < 2 else "")),
+            f"; {report.notes[-1]}" if report.notes and not report.replayed else "")),
         counterexamples=[_dump(f) for f in determinism_findings],
         stats={"replayed": report.replayed, "hash_seeds": seeds})
     return prop, det

@@ -23,6 +23,7 @@ from toolforge.errors import ToolContractError
 from toolforge.safety.checker import check_source
 from toolforge.safety.fuzz import AttackBudget
 from toolforge.safety.policy import SafetyPolicy
+from toolforge.sandbox.access import Access, access_for
 from toolforge.sandbox.backends import SandboxBackend, select_backend
 from toolforge.sandbox.limits import Limits
 from toolforge.sandbox.pool import WarmPool
@@ -43,6 +44,11 @@ class ValidationOptions(BaseModel):
     static: bool = True
     attack: bool = True  # the property attack (and the determinism check it carries)
     budget: AttackBudget = Field(default_factory=AttackBudget)
+
+    @property
+    def access(self) -> Access:
+        """What the policy opens in the sandbox; AccessError for what it cannot honour."""
+        return access_for(self.policy.allowed_imports, self.policy.allow_network)
 
 
 class ValidationInput(BaseModel):
@@ -80,9 +86,10 @@ class _Run:
         self.say: Log = log or (lambda _msg: None)
         self.cancel = cancel
         self.started = time.perf_counter()
-        self.backend: SandboxBackend = select_backend(opts.backend)
-        # A pool's sandboxes are its backend's: another backend starts its own.
-        self.pool = pool if pool is not None and pool.backend is self.backend else None
+        self.backend: SandboxBackend = select_backend(opts.backend, access=opts.access)
+        # A pool's sandboxes are its backend's (and access's): another one starts its own.
+        self.pool = pool if pool is not None and (pool.backend.name, pool.backend.access) == (
+            self.backend.name, self.backend.access) else None
         self.layers: list[LayerResult] = []
 
     def validate(self) -> ValidationReport:

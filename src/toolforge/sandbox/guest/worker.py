@@ -1,6 +1,6 @@
 """Tool host: imports ONE tool and answers calls over a private pipe pair.
 
-Runs inside the sandbox under guest/main.py (`python -P -s -S -B`, stdlib only).
+Runs inside the sandbox under guest/main.py (`python -I -S -B`, stdlib only).
 
 1. read the init frame; apply rlimits (and, for the rlimit backend under root, drop to the
    sandbox uid) before any untrusted code exists in the process;
