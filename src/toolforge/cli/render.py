@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 STATUS_STYLE = {"active": "green", "candidate": "yellow", "retired": "dim", "broken": "red",
                 "rejected": "red"}
 VERDICT_STYLE = {"passed": "green", "failed": "red", "skipped": "dim", "error": "red",
-                 "stale": "yellow"}
+                 "stale": "yellow", "inconclusive": "yellow"}
 
 
 def _doc(result: Any) -> Any:
@@ -166,12 +166,20 @@ def validation_report(report: Any, console: Console, *, brief: bool = False) -> 
             for problem in layer.get("problems", []):
                 console.print(f"           [red]problem:[/] {esc(problem)}")
         for c in layer.get("counterexamples", []):
-            args = esc(repr(c["args"])[:200])
-            console.print(f"           [red]{esc(c['kind'])}[/] with {args}: "
-                          f"{esc(str(c['detail'])[:limit])}")
+            warning = c.get("severity") == "warning"
+            if brief and warning:
+                continue
+            label = f"[yellow]warning {esc(c['kind'])}[/]" if warning else \
+                f"[red]{esc(c['kind'])}[/]"
+            args = f" with {esc(repr(c['args'])[:200])}" if c.get("args") else ""
+            console.print(f"           {label}{args}: {esc(str(c['detail'])[:limit])}")
         if layer.get("limit_hits"):
             console.print(f"           [yellow]limits hit:[/] "
                           f"{esc(', '.join(layer['limit_hits']))}")
+    if verdict == "inconclusive":
+        console.print("  [yellow]inconclusive: the property attack ran out of time before "
+                      "its minimum number of inputs; this is not a pass (promotion refuses "
+                      "it). Validate again when the machine is less busy.[/]")
     if not brief:
         limits = report.get("limits") or {}
         console.print("  [dim]limits: " + esc(", ".join(f"{k}={v}" for k, v in limits.items()))

@@ -433,6 +433,7 @@ class DaemonClient:
         extra_suites: list[tuple[str, str]] | None = None,
         store: bool = True,
         fuzz: bool | None = None,
+        attack_budget: dict[str, Any] | None = None,
         log: Callable[[str], None] | None = None,
         cancel: threading.Event | None = None,
     ) -> Any:
@@ -447,6 +448,8 @@ class DaemonClient:
             params["extra_suites"] = [list(pair) for pair in extra_suites]
         if fuzz is not None:
             params["fuzz"] = fuzz
+        if attack_budget is not None:
+            params["attack_budget"] = attack_budget
         if name is not None and code is None:
             _seg(name)  # a bad name fails here exactly as in-process
         job = self._json("POST", "/v1/jobs", body={"kind": "validate", "tool": name,

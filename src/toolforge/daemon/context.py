@@ -1,4 +1,5 @@
-"""Everything one daemon owns: the service pool, the event bus, the jobs, the watcher."""
+"""Everything one daemon owns: the service pool, the event bus, the jobs, the watcher, and
+the warm sandbox pool every validation job (and, later, every tool call) takes from."""
 
 from __future__ import annotations
 
@@ -77,7 +78,8 @@ class DaemonContext:
 
     def sandbox_pool(self) -> WarmPool:
         """The daemon's one pool of pre-started sandboxes (made on first use), kept warm for
-        as long as the daemon runs."""
+        as long as the daemon runs: tool calls and validation jobs take from it. Two spares
+        per role: a validation takes a runner and two tool hosts (one to compare with)."""
         with self._runtime_lock:
             if self._pool is None:
                 from toolforge.sandbox.backends import select_backend
@@ -87,7 +89,7 @@ class DaemonContext:
                     options = svc.validation_options()
                 # With the policy's access: spares only ever go to jobs of the same kind.
                 self._pool = WarmPool(select_backend(options.backend, access=options.access),
-                                      size=1, limits=options.limits)
+                                      size=2, limits=options.limits)
             return self._pool
 
     def health(self) -> Health:
@@ -167,6 +169,7 @@ def build_context(root: Path, *, socket: str | None = None, log_path: str | None
         route_validations_through_jobs(svc, jobs)
         svc.share_runtime(ctx.runtime)
         svc.history_source = lambda name, limit: history.entries(svc.library.git, name, limit)
+        svc.sandbox_pool = ctx.sandbox_pool  # validation jobs take from the same pool
 
     services.prepare = prepare
     return ctx

@@ -7,7 +7,8 @@ daemon. Model calls happen here, through the one LLM client, with one usage ledg
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -193,11 +194,40 @@ class EvolutionService:
             cycle_id = self.cycles.start(decision.reason, [t.id for t in failures])
         self.log(f"evolution cycle {cycle_id[:12]}: {decision.reason}")
         evolver = Evolver(self.library, self.llm, self.ledger, log=self.log)
-        report = evolver.run_cycle(cycle_id, failures, reason=decision.reason, dry_run=dry_run)
+        with self._warm_sandboxes():
+            report = evolver.run_cycle(cycle_id, failures, reason=decision.reason,
+                                       dry_run=dry_run)
         if not dry_run:
             self.cycles.finish(cycle_id, report.model_dump(mode="json"), error=report.error,
                                usage=report.usage, release_failures=report.error is not None)
         return report
+
+
+    @contextmanager
+    def _warm_sandboxes(self) -> Iterator[None]:
+        """A cycle validates several candidates at once: sandboxes started ahead (while
+        the model analyses the failures) take start-up off each validation's path. A
+        service that already has a pool (the daemon's) keeps it."""
+        svc = self.library
+        if svc.sandbox_pool is not None:
+            yield
+            return
+        from toolforge.errors import ToolforgeError
+        from toolforge.sandbox.backends import select_backend
+        from toolforge.sandbox.pool import WarmPool
+
+        try:
+            options = svc.validation_options()
+            pool = WarmPool(select_backend(options.backend), size=3, limits=options.limits)
+        except ToolforgeError:
+            yield  # the validations report the problem themselves
+            return
+        svc.sandbox_pool = pool
+        try:
+            yield
+        finally:
+            svc.sandbox_pool = None
+            pool.close()
 
 
 def render_task(task: Task) -> str:

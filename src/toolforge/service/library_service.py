@@ -6,13 +6,13 @@ unchanged over HTTP and `--no-daemon` runs exactly the same code in-process.
 
 from __future__ import annotations
 
-import ast
 import difflib
 import os
 import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from toolforge import pyast
 from toolforge.errors import (
     ConflictError,
     NotFoundError,
@@ -70,6 +70,7 @@ if TYPE_CHECKING:
     from toolforge.config.effective import EffectiveSettings
     from toolforge.runtime.results import ToolCallResult
     from toolforge.runtime.runtime import Runtime
+    from toolforge.sandbox.pool import WarmPool
     from toolforge.validation.pipeline import ValidationOptions
     from toolforge.validation.report import ReportStore, ValidationReport
 
@@ -174,6 +175,10 @@ class LibraryService:
         # A tool's commits, newest first, when something keeps them (the daemon); None
         # from it means "ask git".
         self.history_source: Callable[[str, int | None], list[LogEntry] | None] | None = None
+        # Warm sandboxes for validations, owned by whoever runs many of them (the daemon's
+        # pool, given as the function that makes it on first use; an evolution cycle's);
+        # None: each validation starts its sandboxes cold.
+        self.sandbox_pool: WarmPool | Callable[[], WarmPool] | None = None
         self._runtime: Runtime | None = None
         self._shared_runtime: Callable[[], Runtime] | None = None
         # A one-shot command calls once: pre-starting spare sandboxes would only cost CPU.
@@ -616,6 +621,18 @@ class LibraryService:
                 + ("changed since its last validation" if stale else "not been validated"),
                 hint=f"run `toolforge validate {name}` first",
             )
+        if report.verdict == "inconclusive":
+            attack = report.layer("property")
+            ran = attack.stats.get("examples_run", "?") if attack else "?"
+            needed = attack.stats.get("min_examples", "?") if attack else "?"
+            raise ValidationFailedError(
+                f"candidate {name} is not validated: its validation was inconclusive (the "
+                f"property attack ran {ran} of the {needed} inputs it needs, or could not "
+                "compare a second process, before its deadline; the machine may have been "
+                "busy)",
+                hint=f"run `toolforge validate {name}` again, or raise [validation] "
+                "attack_deadline_s in toolforge.toml",
+            )
         if report.verdict != "passed":
             raise ValidationFailedError(
                 f"candidate {name} failed validation: {report.failure_summary()}",
@@ -642,7 +659,7 @@ class LibraryService:
             policy=settings.policy,
             limits=settings.limits,
             backend=None if settings.backend == "auto" else settings.backend,
-            fuzz=settings.fuzz,
+            attack=settings.fuzz,
         )
         # A policy the sandbox cannot honour (a package not installed here) is refused now,
         # with the reason, not as "No module named ..." halfway through a test run.
@@ -669,12 +686,16 @@ class LibraryService:
         extra_suites: list[tuple[str, str]] | None = None,
         store: bool = True,
         fuzz: bool | None = None,
+        attack_budget: dict[str, Any] | None = None,
         log: Callable[[str], None] | None = None,
         cancel: threading.Event | None = None,
     ) -> ValidationReport:
         """Validate a candidate (or, without one, the active tool) by name, or given files.
 
-        The report is stored unless `store=False`."""
+        The report is stored unless `store=False`; `fuzz=False` skips the property attack
+        (e.g. for code whose attack already passed); `attack_budget` replaces the attack's
+        default budget (the fields of `toolforge.safety.fuzz.AttackBudget`)."""
+        from toolforge.safety.fuzz import AttackBudget
         from toolforge.validation.pipeline import ValidationInput, validate
 
         location = "path"
@@ -707,8 +728,11 @@ class LibraryService:
         settings = self.settings()
         options = self.validation_options(settings)
         if fuzz is not None:
-            options.fuzz = options.fuzz and fuzz
-        report = validate(item, options, log=log, cancel=cancel)
+            options.attack = options.attack and fuzz
+        if attack_budget is not None:
+            options.budget = AttackBudget.model_validate(attack_budget)
+        pool = self.sandbox_pool() if callable(self.sandbox_pool) else self.sandbox_pool
+        report = validate(item, options, log=log, cancel=cancel, pool=pool)
         # Settings of the library that did not apply are part of how it was validated.
         report.warnings.extend(settings.refusal_messages())
         if store:
@@ -825,7 +849,7 @@ def _try_name(code: str) -> str:
 
 def _check_test_source(tests: str) -> None:
     try:
-        ast.parse(tests, filename=TEST_FILE)
+        pyast.parse(tests, filename=TEST_FILE)
     except SyntaxError as exc:
         raise ToolContractError(f"{TEST_FILE}:{exc.lineno}:{exc.offset}: syntax error: {exc.msg}")
     except ValueError as exc:
