@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
@@ -27,6 +27,9 @@ from toolforge.evolve.trajectories import Step, Trajectory
 from toolforge.library.store import resolve_library_path
 from toolforge.llm.config import LLMSettings
 from toolforge.service.evolution_service import EvolutionService
+
+if TYPE_CHECKING:
+    from toolforge.tte.loop import SolveResult
 
 AgentFn = Callable[[str, list[Callable[..., Any]]], str]
 RewardFn = Callable[[str, Any], float]
@@ -51,7 +54,8 @@ class Forge:
         self.reward_fn = reward_fn
         self.auto_evolve = auto_evolve
         self.service = EvolutionService(self.root, llm_settings=llm_settings)
-        self._toolbox = self.service.toolbox()
+        self._caller = "python" if agent_fn is not None else "agent"
+        self._toolbox = self.service.toolbox(caller=self._caller)
 
     def __enter__(self) -> Forge:
         return self
@@ -94,6 +98,26 @@ class Forge:
                          trajectory_id=t.id, tools_used=t.tools_used, error=t.error,
                          cycle=cycle)
 
+    def solve(self, problem: str, expected: Any = None, *, group: str | None = None,
+              capacity: int | None = None, tau_ret: float | None = None,
+              tau_dup: float | None = None, k: int | None = None,
+              auto_promote: bool = False) -> SolveResult:
+        """Solve one problem by test-time tool evolution (docs/tte.md): decompose, reuse or
+        synthesize a tool per sub-goal, execute, answer. The library evolves as it goes."""
+        from toolforge.service.tte_service import RunOptions, TteService
+        from toolforge.tte.problems import tolerant
+
+        task = Task(id="solve", task=problem, expected=tolerant(expected), group=group)
+        tte = TteService(self.root, evolution=self.service)
+        try:
+            result = tte.solve(task, options=RunOptions(
+                capacity=capacity, tau_ret=tau_ret, tau_dup=tau_dup, k=k,
+                auto_promote=auto_promote))
+        finally:
+            tte.close()
+        self._reload()
+        return result
+
     def evolve(self, *, dry_run: bool = False) -> CycleReport:
         report = self.service.evolve(dry_run=dry_run)
         self._reload()
@@ -101,7 +125,7 @@ class Forge:
 
     def _reload(self) -> None:
         self._toolbox.close()
-        self._toolbox = self.service.toolbox()
+        self._toolbox = self.service.toolbox(caller=self._caller)
 
     def _run_custom(self, task: str, expected: Any, check: Callable[[str], float] | None,
                     task_id: str | None, group: str | None) -> Trajectory:

@@ -157,9 +157,9 @@ class DaemonClient:
 
     def add(self, code: str, tests: str = "", *, name: str | None = None,
             origin: str | None = None, provenance: dict[str, Any] | None = None,
-            validate: bool = True) -> ActionResult:
+            validate: bool = True, meta: dict[str, Any] | None = None) -> ActionResult:
         body = {"code": code, "tests": tests, "name": name, "origin": origin,
-                "provenance": provenance, "validate": validate}
+                "provenance": provenance, "validate": validate, "meta": meta}
         return self._post(ActionResult, "/v1/tools", body, what="add")
 
     def promote(self, name: str, *, allow_unisolated: bool = False) -> ActionResult:
@@ -172,6 +172,12 @@ class DaemonClient:
 
     def retire(self, name: str) -> ActionResult:
         return self._post(ActionResult, f"/v1/tools/{_seg(name)}/retire", None, what="retire")
+
+    def pin(self, name: str) -> ActionResult:
+        return self._post(ActionResult, f"/v1/tools/{_seg(name)}/pin", None, what="pin")
+
+    def unpin(self, name: str) -> ActionResult:
+        return self._post(ActionResult, f"/v1/tools/{_seg(name)}/unpin", None, what="unpin")
 
     def rollback(self, name: str | None = None, to: int | None = None,
                  library_rev: str | None = None) -> ActionResult:

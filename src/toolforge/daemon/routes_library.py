@@ -124,7 +124,7 @@ def export(ctx: Ctx, format: str = "openai") -> JSONResponse:
 def add(ctx: Ctx, body: AddRequest) -> Response:
     with ctx.services.use() as svc:
         result = svc.add(body.code, body.tests, name=body.name, origin=body.origin,
-                         provenance=body.provenance, validate=body.validate_)
+                         provenance=body.provenance, validate=body.validate_, meta=body.meta)
     return _mutated(ctx, "tool_added", result)
 
 
@@ -148,6 +148,21 @@ def retire(ctx: Ctx, name: str) -> Response:
     with ctx.services.use() as svc:
         result = svc.retire(name)
     return _mutated(ctx, "tool_retired", result)
+
+
+@router.post("/tools/{name}/pin", response_model=ActionResult,
+             summary="Pin a tool: exempt from pruning and curation")
+def pin(ctx: Ctx, name: str) -> Response:
+    with ctx.services.use() as svc:
+        result = svc.pin(name)
+    return _mutated(ctx, "tool_pinned", result)
+
+
+@router.post("/tools/{name}/unpin", response_model=ActionResult, summary="Unpin a tool")
+def unpin(ctx: Ctx, name: str) -> Response:
+    with ctx.services.use() as svc:
+        result = svc.unpin(name)
+    return _mutated(ctx, "tool_unpinned", result)
 
 
 @router.post("/tools/{name}/rollback", response_model=ActionResult,

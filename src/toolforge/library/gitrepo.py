@@ -272,3 +272,28 @@ def _identity_env(repo: git.Repo) -> dict[str, str]:
         if not reader.get_value("user", "email", "") and f"GIT_{kind}_EMAIL" not in env:
             env[f"GIT_{kind}_EMAIL"] = "toolforge@localhost"
     return env
+
+
+def read_head(root: Path) -> str | None:
+    """The commit HEAD points at, read from the files in `.git` (tens of microseconds, no
+    process, no GitPython): for callers that only need to notice that the library moved.
+    None when it cannot be read this way (unborn branch, unusual layout)."""
+    git_dir = root / ".git"
+    try:
+        head = (git_dir / "HEAD").read_text(encoding="ascii").strip()
+        if not head.startswith("ref: "):
+            return head or None
+        ref = head[5:].strip()
+        if not ref.startswith("refs/") or ".." in ref:
+            return None
+        loose = git_dir / ref
+        if loose.is_file():
+            return loose.read_text(encoding="ascii").strip() or None
+        with open(git_dir / "packed-refs", encoding="ascii") as packed:
+            for line in packed:
+                sha, _, name = line.strip().partition(" ")
+                if name == ref:
+                    return sha
+    except (OSError, UnicodeDecodeError):
+        return None
+    return None

@@ -14,6 +14,21 @@ SETTINGS_FILE = "toolforge.toml"
 FORMAT_VERSION = 1
 
 
+class TteSettings(BaseModel):
+    """`[tte]`: test-time tool evolution (docs/tte.md). The library's `capacity` is its C."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Retrieval hit when a tool's score >= tau_ret; a new tool is refused as a duplicate
+    # when its similarity (text + behaviour) to an existing one >= tau_dup.
+    tau_ret: float = Field(default=0.6, ge=0.0, le=1.0)
+    tau_dup: float = Field(default=0.85, ge=0.0, le=1.0)
+    top_k: int = Field(default=5, ge=1, le=50)  # tools retrieved per sub-goal
+    attempts: int = Field(default=3, ge=1, le=10)  # R: tool calls per sub-goal, then reasoning
+    max_subgoals: int = Field(default=8, ge=1, le=32)
+    split: bool = True  # ask for atomic cell tools after each synthesis
+
+
 class LibrarySettings(BaseModel):
     model_config = ConfigDict(extra="allow")
 
@@ -28,6 +43,7 @@ class LibrarySettings(BaseModel):
     policy: dict[str, Any] = Field(default_factory=dict)  # static-check policy table
     sandbox: dict[str, Any] = Field(default_factory=dict)  # backend + limits table
     llm: dict[str, Any] = Field(default_factory=dict)  # model per role
+    tte: TteSettings = Field(default_factory=TteSettings)
 
 
 DEFAULT_SETTINGS_TOML = """\
@@ -59,6 +75,11 @@ backend = "auto"   # auto | bwrap | rlimit
 
 [llm]
 # model = "openai/gpt-4o-mini"     # or set TOOLFORGE_MODEL; see docs/evolve.md
+
+[tte]
+# Test-time tool evolution (docs/tte.md); `toolforge calibrate --save` fits the thresholds.
+tau_ret = 0.6    # a retrieved tool is reused when its score >= tau_ret
+tau_dup = 0.85   # a new tool is refused when it duplicates one at similarity >= tau_dup
 """
 
 
@@ -74,3 +95,32 @@ def load_settings(root: Path) -> LibrarySettings:
             f"{path} is malformed: {str(exc).splitlines()[0]}",
             hint="fix the file, or restore it with `git -C <library> checkout toolforge.toml`",
         )
+
+
+def set_table_values(text: str, table: str, values: dict[str, Any]) -> str:
+    """`text` (a toolforge.toml) with scalar keys of `[table]` set, comments and layout
+    kept: a key's line is replaced in place, a missing key is added at the end of its table,
+    a missing table at the end of the file."""
+    import re
+
+    import tomli_w
+
+    lines = text.splitlines()
+    rendered = {k: tomli_w.dumps({k: v}).strip() for k, v in values.items()}
+    header = re.compile(r"^\s*\[\s*" + re.escape(table) + r"\s*\]\s*(#.*)?$")
+    any_header = re.compile(r"^\s*\[")
+    start = next((i for i, line in enumerate(lines) if header.match(line)), None)
+    if start is None:
+        return text.rstrip("\n") + f"\n\n[{table}]\n" + "\n".join(rendered.values()) + "\n"
+    end = next((i for i in range(start + 1, len(lines)) if any_header.match(lines[i])),
+               len(lines))
+    missing = dict(rendered)
+    for i in range(start + 1, end):
+        match = re.match(r"^\s*([A-Za-z0-9_-]+)\s*=\s*[^#]*?(\s*#.*)?$", lines[i])
+        if match and match.group(1) in missing:
+            lines[i] = missing.pop(match.group(1)) + (match.group(2) or "")
+    insert_at = end
+    while insert_at > start + 1 and not lines[insert_at - 1].strip():
+        insert_at -= 1
+    lines[insert_at:insert_at] = list(missing.values())
+    return "\n".join(lines) + "\n"

@@ -91,9 +91,17 @@ class EvolutionService:
             self._llm = LLMClient(settings, self.ledger)
         return self._llm
 
-    def toolbox(self) -> ToolBox:
+    def toolbox(self, *, caller: str = "agent", session: str | None = None) -> ToolBox:
+        """The active tools, ranked by the library's retrieval index, every call recorded
+        in the usage store as `caller`."""
+        from toolforge.metrics.usage import UsageStore
+        from toolforge.retrieval import ToolIndex
+
         opts = self.library.validation_options()
-        return ToolBox(load_active_tools(self.root), limits=opts.limits, backend=opts.backend)
+        return ToolBox(load_active_tools(self.root), limits=opts.limits, backend=opts.backend,
+                       index=ToolIndex.for_library(self.root),
+                       usage=UsageStore.for_library(self.root), caller=caller,
+                       session=session)
 
     # --- running tasks -------------------------------------------------------------------------
 
