@@ -112,9 +112,12 @@ class TteService:
             updates["top_k"] = options.k
         return lib.tte.model_copy(update=updates), options.capacity or lib.capacity
 
-    def _solver(self, run_id: str, options: RunOptions) -> TteSolver:
+    def _check_models(self) -> None:
+        """Fail before anything is recorded, with the how-to hint, when a role has no model."""
         for role in ("agent", "synthesis", "tests", "adversarial"):
-            self.evolution.llm.settings.for_role(role)  # fail early, with the how-to hint
+            self.evolution.llm.settings.for_role(role)
+
+    def _solver(self, run_id: str, options: RunOptions) -> TteSolver:
         settings, capacity = self.settings(options)
         promote = options.auto_promote or self.library.library.settings().promotion == "auto"
         return TteSolver(self.library, self.evolution.llm, self.evolution.ledger,
@@ -141,6 +144,7 @@ class TteService:
         options = options or RunOptions()
         task = problem if isinstance(problem, Task) else Task(
             id="solve", task=problem, expected=expected, group=group)
+        self._check_models()
         run_id = self.tte_log.start_run("solve", self._params(options))
         with self._solver(run_id, options) as solver:
             result = solver.solve(task)
@@ -155,6 +159,7 @@ class TteService:
         options = options or RunOptions()
         if not tasks:
             raise UsageError("the problems file has no problems")
+        self._check_models()
         active_before = len(active_sources(self.root))
         mode = "adapt" if from_library else ("zero" if active_before == 0 else "continue")
         params = self._params(options)
