@@ -225,3 +225,42 @@ def test_bad_problem_files_and_options_are_user_errors(library: Path, tmp_path: 
     # no model configured: a clear user error, nothing written
     result = run_cli("solve", "Convert 1 degree Celsius to kelvin.", "-L", library, "--json")
     assert result.exit_code == 1 and result.json["error"] == "config"
+
+
+def test_calibrate_fits_both_thresholds_by_f1_and_saves_them(
+        example_library: Path, tmp_path: Path) -> None:
+    bundled = (SCIENCE.parent / "pairs.jsonl").read_text().splitlines()
+    wanted = ("product ~ times", "celsius_to_kelvin ~ absolute", "product vs quotient",
+              "celsius_to_kelvin vs kelvin_to_celsius", "reverse_text vs echo_text")
+    dedup = [line for line in bundled if any(w in line for w in wanted)]
+    retrieval = [
+        {"kind": "retrieval", "query": "convert a length from km to m", "tool": "convert_units",
+         "match": True},
+        {"kind": "retrieval", "query": "sha-256 digest of a text", "tool": "sha256_hex",
+         "match": True},
+        {"kind": "retrieval", "query": "how many seconds is PT1H30M", "match": True,
+         "tool": "iso8601_duration_seconds"},
+        {"kind": "retrieval", "query": "sha-256 digest of a text", "tool": "convert_units",
+         "match": False},
+        {"kind": "retrieval", "query": "convert a length from km to m", "tool": "sha256_hex",
+         "match": False},
+        {"kind": "retrieval", "query": "molar mass of water", "tool": "convert_units",
+         "match": False},
+    ]
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text("# labelled\n" + "\n".join([*dedup, *map(json.dumps, retrieval)]) + "\n")
+    assert len(dedup) == 5
+    report = ok(run_cli("calibrate", pairs, "--save", "-L", example_library, "--json"))
+    assert report["retrieval"]["f1"] == 1.0 and report["dedup"]["f1"] == 1.0
+    scores = {p["what"].split(" (")[0]: p["score"] for p in report["scored"]}
+    tau_dup = report["dedup"]["threshold"]
+    assert scores["product ~ times"] >= tau_dup > scores["product ~ quotient"]  # a*b vs a/b
+    assert report["saved"] and report["commit"]
+    settings = tomllib.loads((example_library / "toolforge.toml").read_text())
+    assert settings["tte"]["tau_ret"] == report["retrieval"]["threshold"]
+    assert settings["tte"]["tau_dup"] == tau_dup
+    assert "set tte.tau_ret" in git(example_library, "log", "-1", "--format=%s")
+    # a malformed pairs file names the line; nothing is saved
+    pairs.write_text('{"kind": "dedup", "a": "convert_units", "duplicate": true}\n')
+    bad = run_cli("calibrate", pairs, "--save", "-L", example_library, "--json")
+    assert bad.exit_code == 1 and "pairs.jsonl:1" in bad.json["message"]

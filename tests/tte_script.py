@@ -344,12 +344,18 @@ DECOMPOSITIONS: dict[str, list[dict[str, Any]]] = {
                 {"n": 1, "t": "$1", "v": 0.0244}, "number: pressure in Pa")],
 }
 
-# The model binds arguments itself when a sub-goal's inputs do not name the tool's
-# parameters (fragment of the step text -> tool call).
-EXECUTIONS = {
-    "molar mass from the number of atoms": ("formula_mass", {"counts": {"C": 1, "O": 2}}),
-    "pressure of an ideal gas": ("ideal_gas_pressure",
-                                 {"n_mol": 1, "temperature_k": 298.15, "volume_m3": 0.0244}),
+# The model binds the arguments of a retrieved tool (step text -> tool call, the values
+# taken from the prompt's inputs by a regex).
+EXECUTIONS: dict[str, tuple[str, str, str]] = {
+    "Step: count the atoms of each element": (
+        "parse_formula", '{"formula": "{{1}}"}', r'Inputs: \{"formula": "([A-Za-z0-9]+)"\}'),
+    "Step: molar mass from the number of atoms": (
+        "formula_mass", '{"counts": {{1}}}', r"Inputs: \{\"atoms\": (\{[^}]*\})\}"),
+    "Step: pressure of an ideal gas": (
+        "ideal_gas_pressure", '{"n_mol": {{1}}, "temperature_k": {{2}}, "volume_m3": {{3}}}',
+        r'"n": ([0-9.]+), "t": ([0-9.]+), "v": ([0-9.]+)'),
+    "Step: convert a temperature from degrees Celsius to kelvin": (
+        "celsius_to_kelvin", '{"celsius": {{1}}}', r'"celsius": ([0-9.]+)'),
 }
 
 SPLITS: dict[str, Any] = {
@@ -388,8 +394,8 @@ def rules(*, garbage_decomposition: str | None = None, retry_once: str | None = 
     for fragment, subgoals in DECOMPOSITIONS.items():
         out.append({"match": {**agent, "contains": ["[tte:decompose]", fragment]},
                     "respond": {"content": json.dumps({"subgoals": subgoals})}})
-    for fragment, (tool, args) in EXECUTIONS.items():
-        out.append({"match": {**agent, "contains": ["[tte:execute]", fragment]},
+    for fragment, (tool, args, regex) in EXECUTIONS.items():
+        out.append({"match": {**agent, "contains": ["[tte:execute]", fragment], "regex": regex},
                     "respond": {"tool_calls": [{"name": tool, "arguments": args}]}})
     out.append({"match": {**agent, "contains": ["[tte:fallback]"]},
                 "respond": {"content": "42"}})

@@ -21,8 +21,9 @@ class TteSettings(BaseModel):
 
     # Retrieval hit when a tool's score >= tau_ret; a new tool is refused as a duplicate
     # when its similarity (text + behaviour) to an existing one >= tau_dup.
-    tau_ret: float = Field(default=0.6, ge=0.0, le=1.0)
-    tau_dup: float = Field(default=0.85, ge=0.0, le=1.0)
+    # Defaults: `toolforge calibrate` on the bundled pairs (src/toolforge/tte/data/pairs.jsonl).
+    tau_ret: float = Field(default=0.5, ge=0.0, le=1.0)
+    tau_dup: float = Field(default=0.75, ge=0.0, le=1.0)
     top_k: int = Field(default=5, ge=1, le=50)  # tools retrieved per sub-goal
     attempts: int = Field(default=3, ge=1, le=10)  # R: tool calls per sub-goal, then reasoning
     max_subgoals: int = Field(default=8, ge=1, le=32)
@@ -78,8 +79,8 @@ backend = "auto"   # auto | bwrap | rlimit
 
 [tte]
 # Test-time tool evolution (docs/tte.md); `toolforge calibrate --save` fits the thresholds.
-tau_ret = 0.6    # a retrieved tool is reused when its score >= tau_ret
-tau_dup = 0.85   # a new tool is refused when it duplicates one at similarity >= tau_dup
+tau_ret = 0.5    # a retrieved tool is reused when its score >= tau_ret
+tau_dup = 0.75   # a new tool is refused when it duplicates one at similarity >= tau_dup
 """
 
 

@@ -5,8 +5,9 @@ values of one problem, not the words of a capability: "convert 25 C" and "conver
 ask for the same tool). snake_case splits into words. A small stop list and a conservative
 plural strip make "converts temperatures" meet "convert temperature".
 
-Word bigrams are added within a phrase (punctuation ends a phrase) so that word order
-counts: "celsius to kelvin" and "kelvin to celsius" share every word but no bigram.
+Word pairs are added within a phrase (punctuation ends a phrase), keeping direction words
+(to, from, into, per), so that word order counts: "celsius to kelvin" and "kelvin to
+celsius" share every word but no pair.
 """
 
 from __future__ import annotations
@@ -26,11 +27,17 @@ STOPWORDS = frozenset((
     "must", "should", "will", "each", "any", "all", "one", "two", "both",
 ))
 
+# Direction words: dropped as words, kept in word pairs, so that "from Celsius to kelvin"
+# and "from kelvin to Celsius" differ in their pairs (the words are the same).
+LINKS = frozenset(("to", "from", "per"))  # "into" reads as "to"
+
 # Endings where a trailing "s" is part of the word, not a plural.
 _KEEP_S = ("ss", "us", "is", "os", "as", "ys")
 
 
 def normalize(word: str) -> str:
+    if word == "into":
+        return "to"
     if len(word) > 3 and word.endswith("s") and not word.endswith(_KEEP_S):
         if word.endswith("ies") and len(word) > 4:
             return word[:-3] + "y"
@@ -58,12 +65,15 @@ def phrases(text: str) -> list[list[str]]:
 
 
 def tokens(text: str) -> list[str]:
-    """Unigrams, then the bigrams of each phrase ("celsius kelvin")."""
+    """Unigrams, then the word pairs of each phrase ("celsius to", "to kelvin")."""
     unigrams: list[str] = []
     bigrams: list[str] = []
-    for phrase in phrases(text):
-        unigrams.extend(phrase)
-        bigrams.extend(f"{a} {b}" for a, b in pairwise(phrase))
+    for chunk in _PHRASE.split(text.lower().replace("_", " ")):
+        raw = [normalize(w) for w in _WORD.findall(chunk)]
+        unigrams.extend(w for w in raw if w not in STOPWORDS)
+        linked = [w for w in raw if w not in STOPWORDS or w in LINKS]
+        bigrams.extend(f"{a} {b}" for a, b in pairwise(linked)
+                       if not (a in LINKS and b in LINKS))
     return unigrams + bigrams
 
 

@@ -258,7 +258,13 @@ class TteSolver:
             targets: list[Target] = [ToolTarget(self.toolbox, self.toolbox.tools[h.name])
                                      for h in good]
             p.protect.update(h.name for h in good)
-            declined = self._execute(p, subgoal, inputs, targets, outcome)
+            # Inputs go straight in only for a tool made for this very operation; any other
+            # retrieved tool is bound by the model, which can also say it does not fit
+            # (look-alikes such as kelvin_to_celsius for "Celsius to kelvin" score high).
+            made_for_this = {h.name for h in good if _same_operation(
+                self._made_for(h.name), subgoal.operation)}
+            declined = self._execute(p, subgoal, inputs, targets, outcome,
+                                     direct=made_for_this)
             if outcome.ok:
                 outcome.source = "retrieved"
                 return outcome
@@ -286,7 +292,7 @@ class TteSolver:
         if target is None:
             return self._fallback(p, subgoal, inputs, outcome,
                                   f"no verified tool: {report.reason}")
-        self._execute(p, subgoal, inputs, [target], outcome)
+        self._execute(p, subgoal, inputs, [target], outcome, direct={target.name})
         if outcome.ok:
             outcome.source = "duplicate" if report.status == "duplicate" else "synthesized"
             return outcome
@@ -296,12 +302,16 @@ class TteSolver:
     # --- execution ---------------------------------------------------------------------------
 
     def _execute(self, p: _Problem, subgoal: SubGoal, inputs: dict[str, Any],
-                 targets: list[Target], outcome: SubGoalOutcome) -> bool:
+                 targets: list[Target], outcome: SubGoalOutcome, *,
+                 direct: set[str]) -> bool:
         """Run the sub-goal with the targets, up to R attempts; returns True when the model
-        declined every target without trying one (the retrieval was wrong)."""
+        declined every target without trying one (the retrieval was wrong). Targets named
+        in `direct` take the sub-goal's inputs as arguments when they fit as they are."""
         limit = self.settings.attempts
         by_name = {t.name: t for t in targets}
-        for target in targets:  # the sub-goal's inputs may already be the arguments
+        for target in targets:
+            if target.name not in direct:
+                continue
             kwargs = direct_arguments(target.spec, inputs)
             if kwargs is not None:
                 if self._attempt(p, target, kwargs, outcome):
@@ -603,9 +613,7 @@ class TteSolver:
             tool = self._tool(name)
             if tool is None:
                 continue
-            doc = self.index.doc(name)
-            made_for = doc.views.get("subgoal", "") if doc else ""
-            pool.append(Probe(name, tool.code, tool.spec, made_for))
+            pool.append(Probe(name, tool.code, tool.spec, self._made_for(name)))
         return pool
 
     # --- capacity ----------------------------------------------------------------------------
@@ -641,6 +649,10 @@ class TteSolver:
         for name, tool in self.pending.items():
             tools.setdefault(name, tool)
         self.toolbox.sync(tools)
+
+    def _made_for(self, name: str) -> str:
+        doc = self.index.doc(name)
+        return doc.views.get("subgoal", "") if doc else ""
 
     def _tool(self, name: str) -> ActiveTool | None:
         tool = self.toolbox.tools.get(name) or self.pending.get(name)
@@ -731,6 +743,13 @@ def _rename_signature(signature: str, old: str | None, new: str) -> str:
     if paren and (old is None or head.strip() == old or not is_valid_tool_name(head.strip())):
         return f"{new}({rest}"
     return sig
+
+
+def _same_operation(a: str, b: str) -> bool:
+    def norm(text: str) -> str:
+        return " ".join(text.casefold().split()).strip(" .")
+
+    return bool(a) and norm(a) == norm(b)
 
 
 def _describe(subgoal: SubGoal) -> str:
