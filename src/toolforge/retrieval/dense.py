@@ -27,7 +27,10 @@ log = logging.getLogger(__name__)
 
 DENSE_ENV = "TOOLFORGE_DENSE"
 CONFIG = "l2_supercat"
-DIM = 256
+WEIGHTS_DIM = 256  # the wheel ships the 256-dimension weights
+# Matryoshka-trained: the first 128 dimensions keep nearly all the quality (wordllama's MTEB
+# reranking 52.3 vs 52.7) at half the memory and half the scan per query.
+DIM = 128
 MAX_CHARS = 4000  # embedding a view never needs more; bounds the work on huge docstrings
 
 _lock = threading.Lock()
@@ -82,8 +85,8 @@ def load_embedder() -> Embedder | None:
                 from wordllama import WordLlama
 
             package_dir = os.path.dirname(os.path.abspath(wordllama.__file__))
-            model = WordLlama.load(config=CONFIG, dim=DIM, cache_dir=package_dir,
-                                   disable_download=True)
+            model = WordLlama.load(config=CONFIG, dim=WEIGHTS_DIM, trunc_dim=DIM,
+                                   cache_dir=package_dir, disable_download=True)
             version = getattr(wordllama, "__version__", "?")
         except Exception as exc:  # ImportError, FileNotFoundError, a broken wheel...
             _status = f"unavailable ({type(exc).__name__}: {str(exc)[:200]})"

@@ -89,6 +89,9 @@ class _State:
     view_rows: list[Any]  # per view, the rows of that view
     vectors: Any  # np.ndarray[float32] (rows, dim) or None
     bm25: Any  # bm25s.BM25 or None (no tokens at all)
+    # Token ids per row and their vocabulary: kept so that an update tokenizes only the
+    # tools that changed (tokenizing every view is most of a rebuild).
+    token_ids: list[list[int]] | None = None
 
     @property
     def n_rows(self) -> int:
@@ -158,18 +161,19 @@ class ToolIndex:
 
     # --- search ------------------------------------------------------------------------------
 
-    def search(self, query: str, k: int = 5, *, allowed: Iterable[str] | None = None
-               ) -> list[SearchHit]:
+    def search(self, query: str, k: int = 5, *, allowed: Iterable[str] | None = None,
+               methods: tuple[str, ...] = ("bm25", "dense")) -> list[SearchHit]:
         """The k best tools for `query`, best first (fewer when fewer match at all).
-        `allowed` restricts the search to those tool names."""
+        `allowed` restricts the search to those tool names; `methods` picks the rankings
+        to fuse ("bm25", "dense"; both by default, the benchmark compares them alone)."""
         import numpy as np
 
         st = self._current()
         if k <= 0 or not st.docs or not query.strip():
             return []
         query_tokens = textmod.tokens(query)
-        lexical = _bm25_scores(st, query_tokens)
-        dense = self._dense_scores(st, query)
+        lexical = _bm25_scores(st, query_tokens) if "bm25" in methods else None
+        dense = self._dense_scores(st, query) if "dense" in methods else None
         if lexical is None and dense is None:
             return []
         n_tools = len(st.docs)
@@ -224,10 +228,14 @@ class ToolIndex:
         return self._embedder
 
     def _dense_scores(self, st: _State, query: str) -> np.ndarray | None:
+        import numpy as np
+
         embedder = self._dense()
         if embedder is None or st.vectors is None or st.dense_model != embedder.name:
             return None
-        result: np.ndarray = st.vectors @ embedder.embed_one(query)
+        # einsum, not `@`: a matrix-vector product is memory-bound, and multithreaded BLAS
+        # made it 10x slower on a busy 2-core machine than this single-threaded loop.
+        result: np.ndarray = np.einsum("ij,j->i", st.vectors, embedder.embed_one(query))
         return result
 
     # --- following the library -----------------------------------------------------------
@@ -244,12 +252,19 @@ class ToolIndex:
         st = self._state
         if st is not None and head is not None and st.head == head:
             return st
-        with self._lock:
+        # While another thread brings the index up to date, serve the previous snapshot
+        # rather than wait (seconds at 10k tools); the updating thread itself is current.
+        if not self._lock.acquire(blocking=st is None):
+            assert st is not None
+            return st
+        try:
             st = self._state
             if st is not None and head is not None and st.head == head:
                 return st
             self._state = self._sync(head)
             return self._state
+        finally:
+            self._lock.release()
 
     def _sync(self, head: str | None) -> _State:
         assert self.root is not None
@@ -318,26 +333,31 @@ class ToolIndex:
         docs = [ToolDoc(name=str(d["name"]), version=int(d["version"]),
                         views={str(k): str(v) for k, v in d["views"].items() if k in VIEWS})
                 for d in manifest["docs"]]
-        dense_model = manifest.get("dense_model")
+        head = manifest.get("head")
+        shell = _assemble(docs, None, None, head, None)
         vectors = None
-        if embedder is not None and dense_model == embedder.name:
+        if embedder is not None and manifest.get("dense_model") == embedder.name:
             vectors = np.load(path / "vectors.npy", allow_pickle=False)
-        bm25 = None
+            if vectors.shape != (shell.n_rows, embedder.dim) or vectors.dtype != np.float32:
+                vectors = None
+        bm25 = token_ids = None
         if (path / "bm25").is_dir():
-            bm25s = _bm25s()
-            bm25 = bm25s.BM25.load(path / "bm25", mmap=False, show_progress=False)
-        # Reuse what matches; _build recomputes only what does not (a changed model).
-        provisional = _assemble(docs, None, None, manifest.get("head"),
-                                dense_model if vectors is not None else None)
-        if vectors is not None and (embedder is None
-                                    or vectors.shape != (provisional.n_rows, embedder.dim)):
-            vectors = None
-        if bm25 is not None and int(bm25.scores.get("num_docs", -1)) != provisional.n_rows:
-            bm25 = None
-        state = _assemble(docs, vectors, bm25, manifest.get("head"),
-                          dense_model if vectors is not None else None)
+            bm25 = _bm25s().BM25.load(path / "bm25", mmap=False, show_progress=False)
+            flat = np.load(path / "token_ids.npy", allow_pickle=False)
+            offsets = np.load(path / "token_offsets.npy", allow_pickle=False)
+            if int(bm25.scores.get("num_docs", -1)) != shell.n_rows \
+                    or offsets.shape != (shell.n_rows + 1,):
+                bm25 = None
+            else:
+                ids = flat.tolist()
+                bounds = offsets.tolist()
+                token_ids = [ids[bounds[i]:bounds[i + 1]] for i in range(shell.n_rows)]
+        state = _assemble(docs, vectors, bm25, head,
+                          manifest.get("dense_model") if vectors is not None else None,
+                          token_ids)
         if (embedder is not None and vectors is None) or (bm25 is None and _has_tokens(docs)):
-            state = _build(docs, embedder, state, manifest.get("head"))
+            # A changed model, or a damaged part: rebuild what is missing, reuse the rest.
+            state = _build(docs, embedder, state, head)
         self._generation = generation
         return state
 
@@ -357,8 +377,13 @@ class ToolIndex:
                                            encoding="utf-8")
         if state.vectors is not None:
             np.save(tmp / "vectors.npy", state.vectors, allow_pickle=False)
-        if state.bm25 is not None:
+        if state.bm25 is not None and state.token_ids is not None:
             state.bm25.save(tmp / "bm25", show_progress=False)
+            offsets = np.cumsum([0, *(len(ids) for ids in state.token_ids)], dtype=np.int64)
+            flat = np.fromiter((i for ids in state.token_ids for i in ids), dtype=np.int32,
+                               count=int(offsets[-1]))
+            np.save(tmp / "token_ids.npy", flat, allow_pickle=False)
+            np.save(tmp / "token_offsets.npy", offsets, allow_pickle=False)
         pointer = directory / f"current.{generation}"
         pointer.write_text(generation, encoding="utf-8")
         os.replace(pointer, directory / "current")  # the single switch-over point
@@ -464,7 +489,7 @@ def _has_tokens(docs: list[ToolDoc]) -> bool:
 
 
 def _assemble(docs: list[ToolDoc], vectors: Any, bm25: Any, head: str | None,
-              dense_model: str | None) -> _State:
+              dense_model: str | None, token_ids: list[list[int]] | None = None) -> _State:
     import numpy as np
 
     docs = sorted(docs, key=lambda d: d.name)
@@ -483,50 +508,71 @@ def _assemble(docs: list[ToolDoc], vectors: Any, bm25: Any, head: str | None,
         row_tool=np.asarray(row_tool, dtype=np.int32), row_view=rv,
         starts=np.asarray(starts, dtype=np.int64),
         view_rows=[np.nonzero(rv == v)[0] for v in range(len(VIEWS))],
-        vectors=vectors, bm25=bm25,
+        vectors=vectors, bm25=bm25, token_ids=token_ids,
     )
-
-
-def _rows_text(docs: list[ToolDoc]) -> list[str]:
-    return [d.views[v] for d in docs for v in VIEWS if v in d.views]
 
 
 def _build(docs: list[ToolDoc], embedder: Embedder | None, previous: _State | None,
            head: str | None) -> _State:
-    """A state for `docs`, reusing `previous`'s vectors for tools whose views did not change
-    (embedding is the expensive part); the BM25 matrix is rebuilt (IDF is global)."""
+    """A state for `docs`, reusing `previous`'s vectors and tokens for the tools whose views
+    did not change (embedding and tokenizing are the expensive parts); the BM25 matrix is
+    rebuilt (its IDF is global)."""
     import numpy as np
 
     shell = _assemble(docs, None, None, head, None)
     docs = shell.docs
+    old: dict[str, tuple[str, int, int]] = {}
+    if previous is not None:
+        for i, d in enumerate(previous.docs):
+            old[d.name] = (d.digest, int(previous.starts[i]), int(previous.starts[i + 1]))
+
+    def unchanged(d: ToolDoc, start: int, end: int) -> tuple[int, int] | None:
+        found = old.get(d.name)
+        if found is None or found[0] != d.digest or found[2] - found[1] != end - start:
+            return None
+        return found[1], found[2]
+
     vectors = None
     dense_model = None
-    if embedder is not None and docs:
+    if embedder is not None:
         vectors = np.zeros((shell.n_rows, embedder.dim), dtype=np.float32)
-        reuse: dict[str, tuple[str, Any]] = {}
-        if previous is not None and previous.vectors is not None \
-                and previous.dense_model == embedder.name:
-            for i, d in enumerate(previous.docs):
-                start, end = int(previous.starts[i]), int(previous.starts[i + 1])
-                reuse[d.name] = (d.digest, previous.vectors[start:end])
+        reuse_vectors = previous is not None and previous.vectors is not None \
+            and previous.dense_model == embedder.name
         todo_rows: list[int] = []
         todo_text: list[str] = []
         for i, d in enumerate(docs):
             start, end = int(shell.starts[i]), int(shell.starts[i + 1])
-            old = reuse.get(d.name)
-            if old is not None and old[0] == d.digest and old[1].shape[0] == end - start:
-                vectors[start:end] = old[1]
+            same = unchanged(d, start, end) if reuse_vectors else None
+            if same is not None:
+                assert previous is not None
+                vectors[start:end] = previous.vectors[same[0]:same[1]]
                 continue
             todo_rows.extend(range(start, end))
             todo_text.extend(d.views[v] for v in VIEWS if v in d.views)
         if todo_text:
             vectors[todo_rows] = embedder.embed(todo_text)
         dense_model = embedder.name
-    elif embedder is not None:
-        vectors = np.zeros((0, embedder.dim), dtype=np.float32)
-        dense_model = embedder.name
-    bm25 = _bm25([textmod.tokens(t) for t in _rows_text(docs)])
-    return _assemble(docs, vectors, bm25, head, dense_model)
+    vocab: dict[str, int] = {}
+    reuse_tokens = previous is not None and previous.token_ids is not None \
+        and previous.bm25 is not None
+    if reuse_tokens:
+        assert previous is not None
+        vocab = dict(previous.bm25.vocab_dict)
+    token_ids: list[list[int]] = []
+    for i, d in enumerate(docs):
+        start, end = int(shell.starts[i]), int(shell.starts[i + 1])
+        same = unchanged(d, start, end) if reuse_tokens else None
+        if same is not None:
+            assert previous is not None and previous.token_ids is not None
+            token_ids.extend(previous.token_ids[same[0]:same[1]])
+            continue
+        for view in VIEWS:
+            if view in d.views:
+                token_ids.append([vocab.setdefault(t, len(vocab))
+                                  for t in textmod.tokens(d.views[view])])
+    bm25 = _bm25(token_ids, vocab)
+    return _assemble(docs, vectors, bm25, head, dense_model,
+                     token_ids if bm25 is not None else None)
 
 
 def _bm25s() -> Any:
@@ -537,14 +583,11 @@ def _bm25s() -> Any:
     return bm25s
 
 
-def _bm25(token_lists: list[list[str]]) -> Any:
-    if not any(token_lists):
+def _bm25(token_ids: list[list[int]], vocab: dict[str, int]) -> Any:
+    if not any(token_ids):
         return None
-    bm25s = _bm25s()
-    vocab: dict[str, int] = {}
-    ids = [[vocab.setdefault(t, len(vocab)) for t in toks] for toks in token_lists]
-    index = bm25s.BM25()
-    index.index((ids, vocab), show_progress=False)
+    index = _bm25s().BM25()
+    index.index((token_ids, dict(vocab)), show_progress=False)  # it adds "" to the dict
     return index
 
 

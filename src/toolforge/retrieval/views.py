@@ -12,6 +12,7 @@ import ast
 import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ class ToolDoc:
     version: int
     views: dict[str, str] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def digest(self) -> str:
         data = json.dumps([self.version, sorted(self.views.items())], ensure_ascii=False)
         return hashlib.sha256(data.encode()).hexdigest()[:16]
