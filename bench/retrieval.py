@@ -226,6 +226,7 @@ def index_bytes(index: ToolIndex) -> int:
 def write_library(root: Path, docs: list[ToolDoc]) -> None:
     """A real library directory (git repo, one commit) holding the synthetic tools."""
     subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True)
+    subprocess.run(["git", "-C", str(root), "config", "gc.auto", "0"], check=True)
     (root / "toolforge.toml").write_text(DEFAULT_SETTINGS_TOML)
     (root / ".gitignore").write_text(GITIGNORE)
     (root / "candidates").mkdir()
@@ -282,17 +283,19 @@ def bench_size(n: int, per_family: int, repeats: int) -> None:
           f"{index_bytes(index) / 2**20:.1f} MB; process RSS +{rss_mb() - before:.0f} MB")
     sample = list(labelled.values())
     index.search(sample[0], 5)  # warm
-    times = []
+    times, cpu = [], []
     for _ in range(repeats):
         for q in sample:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             index.search(q, 5)
             times.append((time.perf_counter() - t0) * 1000)
+            cpu.append((time.process_time() - c0) * 1000)
     times.sort()
     p50, p99 = statistics.median(times), times[int(0.99 * (len(times) - 1))]
     mark = "within" if p50 <= BUDGET_MS else "OVER"
-    print(f"  top-5 query (hybrid): p50 {p50:.2f} ms, p99 {p99:.2f} ms over {len(times)} "
-          f"queries (budget p50 <= {BUDGET_MS:.0f} ms at 10k: {mark})")
+    print(f"  top-5 query (hybrid): p50 {p50:.2f} ms wall ({statistics.median(cpu):.2f} ms "
+          f"CPU), p99 {p99:.2f} ms, over {len(times)} queries (budget p50 <= "
+          f"{BUDGET_MS:.0f} ms at 10k: {mark})")
     families = list(by_family)
     print(f"  recall@5 on {len(labelled)} labelled queries ({per_family} per family; "
           f"columns: all, {', '.join(families)})")
@@ -302,7 +305,7 @@ def bench_size(n: int, per_family: int, repeats: int) -> None:
         cells += [recall_at(index, by_family[f], 5, methods) for f in families]
         print(f"    {label:<13} " + "  ".join(f"{c:.3f}" for c in cells))
     # cold: from a real library directory, persisted; then an incremental update
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
         root = Path(tmp) / "lib"
         write_library(root, docs)
         started = time.perf_counter()

@@ -264,3 +264,19 @@ def test_calibrate_fits_both_thresholds_by_f1_and_saves_them(
     pairs.write_text('{"kind": "dedup", "a": "convert_units", "duplicate": true}\n')
     bad = run_cli("calibrate", pairs, "--save", "-L", example_library, "--json")
     assert bad.exit_code == 1 and "pairs.jsonl:1" in bad.json["message"]
+
+
+def test_review_policy_keeps_new_tools_as_candidates_without_copies(
+        library: Path, scripted) -> None:
+    scripted()
+    first = ok(run_cli("solve", "Convert 25 degrees Celsius to kelvin.", "--expected",
+                       "298.15", "-L", library, "--json"))
+    assert first["correct"] and first["subgoals"][0]["synthesis"]["status"] == "candidate"
+    second = ok(run_cli("solve", "Convert 25 degrees Celsius to kelvin.", "--expected",
+                        "298.15", "-L", library, "--json"))
+    step = second["subgoals"][0]
+    assert second["correct"] and step["retrieval"] == "miss"  # candidates are not retrieved
+    assert step["synthesis"]["refused"][0]["existing"] == "celsius_to_kelvin"
+    listing = ok(run_cli("list", "-L", library, "--json"))
+    assert [(t["name"], t["status"]) for t in listing["tools"]] == [
+        ("celsius_to_kelvin", "candidate")]

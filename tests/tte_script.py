@@ -411,13 +411,21 @@ def rules(*, garbage_decomposition: str | None = None, retry_once: str | None = 
     out.append({"match": {"model": "synthesis", "contains": ["[tte:split]"]},
                 "respond": {"content": '{"atomic": true}'}})
     for name, code in CODE.items():
-        out.append({"match": {"model": "synthesis", "contains": [name]},
-                    "respond": {"content": fenced(code)}})
-        out.append({"match": {"model": "tests", "contains": [name]},
-                    "respond": {"content": fenced(TESTS[name])}})
-        out.append({"match": {"model": "adversarial", "contains": [name]},
-                    "respond": {"content": fenced(TESTS[name])}})
+        # The tool is named as asked (the loop may ask for celsius_to_kelvin_2 when the
+        # name is taken): the first name in the prompt that starts with this one.
+        match = {"contains": [name], "regex": rf"\b({name}\w*)"}
+        out.append({"match": {"model": "synthesis", **match},
+                    "respond": {"content": fenced(_named(code, name))}})
+        out.append({"match": {"model": "tests", **match},
+                    "respond": {"content": fenced(_named(TESTS[name], name))}})
+        out.append({"match": {"model": "adversarial", **match},
+                    "respond": {"content": fenced(_named(TESTS[name], name))}})
     return out
+
+
+def _named(source: str, name: str) -> str:
+    return source.replace(f"def {name}(", "def {{1}}(").replace(
+        f"import {name}\n", "import {{1}}\n").replace(f"{name}(", "{{1}}(")
 
 
 def script(**kwargs: Any) -> dict[str, Any]:

@@ -40,7 +40,9 @@ def _service(library: Path | None, out: Output) -> Any:
         if not out.json_mode:
             from rich.markup import escape
 
-            out.err.print(f"[dim]·[/] {escape(message)}")
+            # Progress lines quote tools' and models' text: never let it drive the terminal.
+            clean = "".join(ch if ch.isprintable() else "?" for ch in message)
+            out.err.print(f"[dim]·[/] {escape(clean)}")
 
     return TteService(resolve_library_path(library), log=log)
 

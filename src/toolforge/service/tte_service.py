@@ -145,7 +145,10 @@ class TteService:
         task = problem if isinstance(problem, Task) else Task(
             id="solve", task=problem, expected=expected, group=group)
         self._check_models()
-        run_id = self.tte_log.start_run("solve", self._params(options))
+        params = self._params(options)
+        if params["retrieval"] != "hybrid":
+            self.log(f"retrieval is BM25 only: the dense model is {params['retrieval_model']}")
+        run_id = self.tte_log.start_run("solve", params)
         with self._solver(run_id, options) as solver:
             result = solver.solve(task)
         self.tte_log.finish_run(run_id, {"problems": 1, "correct": result.correct})
@@ -168,6 +171,9 @@ class TteService:
         summary = TteRunSummary(run_id=run_id, mode=mode, library=str(self.root),
                                 source_library=str(from_library) if from_library else None,
                                 params=params)
+        if params["retrieval"] != "hybrid":
+            summary.warnings.append(f"retrieval is BM25 only: the dense model is "
+                                    f"{params['retrieval_model']}")
         if params["promotion"] == "review" and not options.auto_promote:
             summary.warnings.append(
                 'the library\'s promotion policy is "review": new tools wait as candidates '

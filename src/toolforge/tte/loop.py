@@ -173,9 +173,13 @@ class TteSolver:
                                session=run_id)
         self.prober = Prober(opts.limits, opts.backend)
         self.evolver = Evolver(service, llm, ledger, log=self.log)
-        # Verified tools waiting for review (promotion = "review"): usable in this run only.
-        self.pending: dict[str, ActiveTool] = {}
+        # Verified tools waiting for review (promotion = "review"). Retrieval never offers
+        # them (it indexes active tools); a new tool that duplicates one is refused and the
+        # sub-goal runs the waiting one, so review mode does not pile up copies.
+        self.pending: dict[str, ActiveTool] = {} if promote else self._waiting_candidates()
         self._reserved: set[str] = set()
+        if self.pending:
+            self.refresh_tools()
 
     def __enter__(self) -> TteSolver:
         return self
@@ -649,6 +653,23 @@ class TteSolver:
         for name, tool in self.pending.items():
             tools.setdefault(name, tool)
         self.toolbox.sync(tools)
+
+    def _waiting_candidates(self) -> dict[str, ActiveTool]:
+        """Candidates this loop made that passed validation and wait for review."""
+        waiting: dict[str, ActiveTool] = {}
+        for summary in self.service.list_tools("candidate").tools:
+            if summary.source != SOURCE or summary.verdict != "passed":
+                continue
+            files = self.service.library.find_current(summary.name, CANDIDATES_DIR)
+            if files is None:
+                continue
+            try:
+                spec = load_tool_source(files.code)
+            except ToolforgeError:
+                continue
+            waiting[summary.name] = ActiveTool(summary.name, files.meta.version, files.code,
+                                               spec)
+        return waiting
 
     def _made_for(self, name: str) -> str:
         doc = self.index.doc(name)
