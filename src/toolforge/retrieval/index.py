@@ -42,6 +42,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -97,6 +98,10 @@ class _State:
     def n_rows(self) -> int:
         return int(self.row_tool.shape[0])
 
+    @cached_property
+    def by_name(self) -> dict[str, int]:
+        return {d.name: i for i, d in enumerate(self.docs)}
+
 
 class ToolIndex:
     """Search over a set of tools. `for_library()` follows a library and persists; the
@@ -151,10 +156,9 @@ class ToolIndex:
         return [d.name for d in self._current().docs]
 
     def doc(self, name: str) -> ToolDoc | None:
-        for d in self._current().docs:
-            if d.name == name:
-                return d
-        return None
+        st = self._current()
+        i = st.by_name.get(name)
+        return None if i is None else st.docs[i]
 
     def __len__(self) -> int:
         return len(self._current().docs)
@@ -213,11 +217,10 @@ class ToolIndex:
         """The absolute score of one tool for `query` (whatever its rank); None when the
         tool is not indexed. Calibration labels pairs with this."""
         st = self._current()
-        for i, d in enumerate(st.docs):
-            if d.name == name:
-                dense = self._dense_scores(st, query)
-                return _absolute(st, i, textmod.tokens(query), dense)
-        return None
+        i = st.by_name.get(name)
+        if i is None:
+            return None
+        return _absolute(st, i, textmod.tokens(query), self._dense_scores(st, query))
 
     # --- dense -------------------------------------------------------------------------------
 

@@ -728,7 +728,8 @@ class TteSolver:
         trajectory = Trajectory(
             task_id=p.task.id, task=p.task.task, group=p.task.group, steps=steps,
             final_answer=result.answer, expected=p.task.expected, reward=result.reward,
-            success=result.correct, tools_offered=sorted(self.toolbox.tools),
+            success=result.correct,
+            tools_offered=sorted({h.name for o in result.subgoals for h in o.candidates}),
             tools_used=result.tools_used, model=models[0] if models else None,
             prompt_tokens=result.usage.prompt_tokens,
             completion_tokens=result.usage.completion_tokens, cost_usd=result.usage.cost_usd,
