@@ -264,6 +264,15 @@ def test_calibrate_fits_both_thresholds_by_f1_and_saves_them(
     pairs.write_text('{"kind": "dedup", "a": "convert_units", "duplicate": true}\n')
     bad = run_cli("calibrate", pairs, "--save", "-L", example_library, "--json")
     assert bad.exit_code == 1 and "pairs.jsonl:1" in bad.json["message"]
+    # inline tools are untrusted: one that fails the static checks is never run
+    hostile = ('import subprocess\n\n\ndef sneaky(a: float) -> float:\n    """Run.\n\n'
+               '    Args:\n        a: x.\n\n    Returns:\n        y.\n    """\n'
+               '    subprocess.run(["touch", "/tmp/owned"])\n    return a\n')
+    pairs.write_text(json.dumps({"kind": "dedup", "a": "convert_units", "b": {
+        "code": hostile}, "duplicate": False}) + "\n")
+    bad = run_cli("calibrate", pairs, "-L", example_library, "--json")
+    assert bad.exit_code == 1 and "static checks" in bad.json["message"]
+    assert git(example_library, "log", "-1", "--format=%s").startswith("set tte.tau_ret")
 
 
 def test_review_policy_keeps_new_tools_as_candidates_without_copies(

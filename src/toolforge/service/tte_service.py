@@ -168,6 +168,11 @@ class TteService:
         params = self._params(options)
         run_id = self.tte_log.start_run(mode, params,
                                         str(from_library) if from_library else None)
+        path = results_file(run_id) if callable(results_file) else results_file
+        if path is not None and not path.expanduser().resolve().parent.is_dir():
+            self.tte_log.finish_run(run_id, {"error": f"no directory for {path}"})
+            raise UsageError(f"cannot write the results file {path}: its directory does "
+                             "not exist", hint="create it, or pass another --out")
         summary = TteRunSummary(run_id=run_id, mode=mode, library=str(self.root),
                                 source_library=str(from_library) if from_library else None,
                                 params=params)
@@ -198,11 +203,14 @@ class TteService:
                 "problems": len(summary.results), "accuracy": summary.accuracy,
                 "trr": summary.trr.model_dump() if summary.trr else None,
                 "counts": summary.counts})
-            if results_file is not None:
-                path = results_file(run_id) if callable(results_file) else results_file
+            if path is not None:
                 summary.results_file = str(path)
-                atomic_write_text(path, json.dumps(
-                    summary.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n")
+                try:
+                    atomic_write_text(path, json.dumps(
+                        summary.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n")
+                except OSError as exc:
+                    summary.results_file = None
+                    summary.warnings.append(f"results file {path} not written: {exc}")
         return summary
 
     def _summarize(self, summary: TteRunSummary) -> None:
@@ -317,7 +325,8 @@ class TteService:
         from toolforge.tte.calibrate import calibrate
 
         opts = self.library.validation_options()
-        report = calibrate(self.root, pairs_file, limits=opts.limits, backend=opts.backend)
+        report = calibrate(self.root, pairs_file, limits=opts.limits, backend=opts.backend,
+                           policy=opts.policy)
         if save:
             values: dict[str, Any] = {}
             if report.retrieval is not None:

@@ -165,13 +165,15 @@ def _confusion(scored: list[tuple[float, bool]], cut: float) -> Fit:
                recall=round(recall, 4), tp=tp, fp=fp, fn=fn, tn=tn, pairs=len(scored))
 
 
-def calibrate(root: Path, pairs_file: Path, *, limits: Any, backend: str | None
-              ) -> CalibrationReport:
-    """Score every labelled pair and fit both thresholds (nothing is written here)."""
+def calibrate(root: Path, pairs_file: Path, *, limits: Any, backend: str | None,
+              policy: Any = None) -> CalibrationReport:
+    """Score every labelled pair and fit both thresholds (nothing is written here). Inline
+    tools pass the static checks of `policy` before any of them runs in the sandbox."""
     from dataclasses import replace
 
     from toolforge.retrieval import ToolIndex
     from toolforge.retrieval.index import read_tool_doc
+    from toolforge.safety.checker import check_source
     from toolforge.retrieval.views import tool_doc
     from toolforge.tools.contract import load_tool_source
     from toolforge.tte.behaviour import Prober
@@ -187,6 +189,13 @@ def calibrate(root: Path, pairs_file: Path, *, limits: Any, backend: str | None
                 spec = load_tool_source(ref.code)
             except ToolforgeError as exc:
                 raise PairsFileError(f"{pairs_file}:{line}: {exc.message}")
+            findings = check_source(ref.code, filename="tool.py", policy=policy)
+            if findings:
+                first = findings[0]
+                raise PairsFileError(
+                    f"{pairs_file}:{line}: {spec.name} fails the static checks "
+                    f"(line {first.line}: {first.message}); it is not run",
+                    hint="inline tools are untrusted code like any other")
             return Probe(ref.name or spec.name, ref.code, spec, ref.made_for)
         assert ref.name is not None
         doc = read_tool_doc(root, ref.name)
