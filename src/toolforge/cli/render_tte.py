@@ -85,19 +85,23 @@ def _subgoal(o: SubGoalOutcome, console: Console) -> None:
         console.print(f"    [dim]miss: {why}[/]")
     if o.synthesis is not None:
         s = o.synthesis
-        line = f"    synthesized [bold]{escape(s.tool)}[/]: {s.status}"
-        if s.attempts:
-            line += f" after {s.attempts} validation attempt{'s' if s.attempts != 1 else ''}"
-        console.print(line)
+        attempts = f"{s.attempts} validation attempt{'s' if s.attempts != 1 else ''}"
+        if s.status == "failed":
+            console.print(f"    synthesized [bold]{escape(s.tool)}[/]: [red]not verified[/]"
+                          f" after {attempts}: {_text(s.reason, 200)}")
+        else:
+            console.print(f"    synthesized [bold]{escape(s.tool)}[/], verified after "
+                          f"{attempts}")
         if s.split and s.split != "atomic":
             console.print(f"      [dim]split: {_text(s.split, 200)}[/]")
+        if s.registered:
+            verb = "waiting for review" if s.status == "candidate" else "registered"
+            console.print(f"      {verb}: {escape(', '.join(s.registered))}")
         for ref in s.refused:
             beh = "-" if ref.behaviour is None else f"{ref.behaviour:.2f}"
             console.print(f"      [magenta]refused[/] {escape(ref.new)}: a duplicate of "
                           f"[bold]{escape(ref.existing)}[/] (similarity {ref.score:.2f}, "
                           f"behaviour {beh} on {ref.samples} samples, text {ref.text:.2f})")
-        if s.reason and s.status == "failed":
-            console.print(f"      [red]{_text(s.reason, 200)}[/]")
     for call in o.calls:
         mark = "[green]→[/]" if call.ok else "[red]✗[/]"
         shown = _text(call.result) if call.ok else f"[red]{_text(call.error)}[/]"
