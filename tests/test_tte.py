@@ -192,7 +192,7 @@ def test_tte_adapt_reports_transferred_and_evolved_reuse(
                            tte_script.TESTS[name])
         ok(run_cli("add", d, "-L", source, "--json"))
         ok(run_cli("promote", name, "-L", source, "--json"))
-    scripted()
+    scripted(wrong_gas_split=True)
     summary = ok(run_cli("tte", "run", problems(tmp_path / "p.jsonl", ["units-2", "gas-1"]),
                          "-L", library, "--from-library", source, "--auto-promote", "-o",
                          tmp_path / "r.json", "--json"))
@@ -201,9 +201,16 @@ def test_tte_adapt_reports_transferred_and_evolved_reuse(
     assert meta(library, "km_to_miles")["provenance"]["source"] == "transfer"
     assert [r["subgoals"][0]["source"] for r in summary["results"]] == ["retrieved",
                                                                         "synthesized"]
+    # verified cells that do not reproduce the composite: all three are kept, with lineage
+    gas = summary["results"][1]["subgoals"][0]
+    assert gas["synthesis"]["cells"] == ["nrt_product", "divide"]
+    assert gas["synthesis"]["composite_kept"] and gas["tool"] == "ideal_gas_pressure"
+    assert summary["results"][1]["correct"]
+    assert meta(library, "divide")["split_from"] == "ideal_gas_pressure"
+    assert meta(library, "ideal_gas_pressure")["status"] == "active"
     trr = summary["trr"]
-    assert (trr["transferred"], trr["evolved"]) == (2, 1)
-    assert trr["trans"]["1"] == 0.5 and trr["evol"]["1"] == 1.0
+    assert (trr["transferred"], trr["evolved"]) == (2, 3)
+    assert trr["trans"]["1"] == 0.5 and trr["evol"]["1"] == pytest.approx(1 / 3)
     stats = ok(run_cli("stats", "--run", summary["run_id"][:10], "-L", library, "--json"))
     assert stats["run"]["mode"] == "adapt"
     assert stats["trr"]["trans"] == trr["trans"] and stats["trr"]["evol"] == trr["evol"]

@@ -191,6 +191,56 @@ def ideal_gas_pressure(n_mol: float, temperature_k: float, volume_m3: float) -> 
     return pressure
 '''
 
+NRT_PRODUCT = '''
+import math
+
+
+def nrt_product(n_mol: float, temperature_k: float) -> float:
+    """The product n·R·T of an amount of gas and its temperature, in joules.
+
+    Args:
+        n_mol: amount of gas in moles.
+        temperature_k: absolute temperature in kelvin.
+
+    Returns:
+        n * R * T with R = 8.314462618 J/(mol K).
+
+    Raises:
+        ValueError: for a negative amount or temperature, or a product too large.
+    """
+    if n_mol < 0 or temperature_k < 0:
+        raise ValueError("amount and temperature must be non-negative")
+    product = n_mol * 8.314462618 * temperature_k
+    if not math.isfinite(product):
+        raise ValueError("product too large")
+    return product
+'''
+
+DIVIDE = '''
+import math
+
+
+def divide(numerator: float, denominator: float) -> float:
+    """Divide one number by another.
+
+    Args:
+        numerator: the number to divide.
+        denominator: the number to divide by.
+
+    Returns:
+        numerator / denominator.
+
+    Raises:
+        ValueError: for a zero denominator or a quotient too large.
+    """
+    if denominator == 0:
+        raise ValueError("division by zero")
+    quotient = numerator / denominator
+    if not math.isfinite(quotient):
+        raise ValueError("quotient too large")
+    return quotient
+'''
+
 TESTS = {
     "celsius_to_kelvin": '''
 import pytest
@@ -281,6 +331,32 @@ def test_unknown_element():
     with pytest.raises(ValueError):
         formula_mass({"Xx": 1})
 ''',
+    "nrt_product": '''
+import pytest
+from tool import nrt_product
+
+
+def test_one_mole_at_300_k():
+    assert nrt_product(1.0, 300.0) == pytest.approx(2494.34, rel=1e-4)
+
+
+def test_negative():
+    with pytest.raises(ValueError):
+        nrt_product(-1.0, 300.0)
+''',
+    "divide": '''
+import pytest
+from tool import divide
+
+
+def test_half():
+    assert divide(1.0, 2.0) == 0.5
+
+
+def test_by_zero():
+    with pytest.raises(ValueError):
+        divide(1.0, 0.0)
+''',
     "ideal_gas_pressure": '''
 import pytest
 from tool import ideal_gas_pressure
@@ -299,6 +375,7 @@ CODE = {
     "celsius_to_kelvin": CELSIUS_TO_KELVIN, "absolute_temperature": ABSOLUTE_TEMPERATURE,
     "km_to_miles": KM_TO_MILES, "molar_mass": MOLAR_MASS, "parse_formula": PARSE_FORMULA,
     "formula_mass": FORMULA_MASS, "ideal_gas_pressure": IDEAL_GAS_PRESSURE,
+    "nrt_product": NRT_PRODUCT, "divide": DIVIDE,
 }
 
 
@@ -380,10 +457,29 @@ SPLITS: dict[str, Any] = {
 }
 
 
-def rules(*, garbage_decomposition: str | None = None, retry_once: str | None = None
-          ) -> list[dict[str, Any]]:
+# Valid, verified cells whose composition is wrong (V / nRT instead of nRT / V): the loop
+# must measure that they do not reproduce the composite, and keep it.
+WRONG_GAS_SPLIT = {
+    "cells": [
+        {"name": "nrt_product", "description": "The product n R T.", "code": NRT_PRODUCT},
+        {"name": "divide", "description": "Divide one number by another.", "code": DIVIDE},
+    ],
+    "composition": [
+        {"cell": "nrt_product",
+         "args": {"n_mol": "$input.n_mol", "temperature_k": "$input.temperature_k"}},
+        {"cell": "divide", "args": {"numerator": "$input.volume_m3", "denominator": "$1"}},
+    ],
+}
+
+
+def rules(*, garbage_decomposition: str | None = None, retry_once: str | None = None,
+          wrong_gas_split: bool = False) -> list[dict[str, Any]]:
     """The script's rules (first match wins)."""
     out: list[dict[str, Any]] = []
+    if wrong_gas_split:
+        out.append({"match": {"model": "synthesis",
+                              "contains": ["[tte:split]", "Tool ideal_gas_pressure:"]},
+                    "respond": {"content": json.dumps(WRONG_GAS_SPLIT)}})
     agent = {"model": "agent"}
     if garbage_decomposition:
         out.append({"match": {**agent, "contains": ["[tte:decompose]", garbage_decomposition]},

@@ -173,8 +173,8 @@ def calibrate(root: Path, pairs_file: Path, *, limits: Any, backend: str | None,
 
     from toolforge.retrieval import ToolIndex
     from toolforge.retrieval.index import read_tool_doc
-    from toolforge.safety.checker import check_source
     from toolforge.retrieval.views import tool_doc
+    from toolforge.safety.checker import check_source
     from toolforge.tools.contract import load_tool_source
     from toolforge.tte.behaviour import Prober
     from toolforge.tte.dedup import Probe, similarity
