@@ -182,8 +182,8 @@ class TteService:
         if params["promotion"] == "review" and not options.auto_promote:
             summary.warnings.append(
                 'the library\'s promotion policy is "review": new tools wait as candidates '
-                "and are used only in the problem that made them (reuse needs "
-                '--auto-promote or promotion = "auto")')
+                "and later problems do not retrieve them (reuse needs --auto-promote or "
+                'promotion = "auto")')
         solver = self._solver(run_id, options)
         try:
             if from_library is not None:

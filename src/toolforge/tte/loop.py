@@ -461,7 +461,8 @@ class TteSolver:
                 report.reason = f"{real} is no longer available"
                 return report, None
             return report, ToolTarget(self.toolbox, tool, face=new.spec, name=new.gap.name)
-        report.status = "registered" if report.registered else "duplicate"
+        if report.status != "candidate":
+            report.status = "registered" if report.registered else "duplicate"
         targets = {}
         for cell in cells:
             tool = self._tool(runs_as[cell.gap.name])
