@@ -89,6 +89,7 @@ def test_tte_zero_creates_reuses_splits_and_refuses_duplicates(
     assert chem["cells"] == ["parse_formula", "formula_mass"] and not chem["composite_kept"]
     assert meta(library, "parse_formula")["split_from"] == "molar_mass"
     assert meta(library, "formula_mass")["provenance"]["source"] == "tte"
+    assert meta(library, "formula_mass")["provenance"]["promoted_by"] == "tte --auto-promote"
     assert not (library / "tools/molar_mass").exists()
     assert [s["tool"] for s in by_id["chem-2"]["subgoals"]] == ["parse_formula",
                                                                 "formula_mass"]

@@ -587,9 +587,11 @@ class TteSolver:
         meta = {"made_for": new.made_for[:500]}
         if new.split_from:
             meta["split_from"] = new.split_from
-        provenance = {"source": SOURCE, "origin": f"tte run {self.run_id[:12]}",
-                      "run": self.run_id, "problem": task.id,
-                      "prompts_tte": prompts.prompt_hashes()}
+        provenance: dict[str, Any] = {
+            "source": SOURCE, "origin": f"tte run {self.run_id[:12]}", "run": self.run_id,
+            "problem": task.id, "prompts_tte": prompts.prompt_hashes()}
+        if self.promote and self.service.library.settings().promotion != "auto":
+            provenance["promoted_by"] = "tte --auto-promote"  # a person's choice, not policy
         registered = self.evolver.register(
             new.gap, new.code, new.tests, new.adversarial, new.report, new.outcome,
             p.tag, meta=meta, provenance=provenance, promote=self.promote)
