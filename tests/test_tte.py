@@ -137,9 +137,16 @@ def test_garbage_decompositions_retry_then_solve_without(library: Path, scripted
                    "--expected", "373.15", "--auto-promote")
     assert text.exit_code == 0, text.stdout + text.stderr
     assert "asked twice: no sub-goals" in text.stdout and "correct" in text.stdout
+    # the same from Python
+    from toolforge import Forge
+
+    with Forge(library=library, auto_evolve=False) as forge:
+        solved = forge.solve("Boil water for tea: how long?", expected=42)
+    assert solved.decomposition == "fallback" and solved.correct
+    assert solved.subgoals[0].fallback and solved.answer == "42"
     stats = ok(run_cli("stats", "-L", library, "--json"))
-    assert stats["counts"]["decomposition_retry"] == 2
-    assert stats["counts"]["decomposition_fallback"] == 1
+    assert stats["counts"]["decomposition_retry"] == 3
+    assert stats["counts"]["decomposition_fallback"] == 2
 
 
 def test_capacity_retires_the_least_used_and_spares_the_pinned(
