@@ -503,7 +503,7 @@ def test_candidate_policy_turns_a_valid_edit_into_a_candidate(lib: Path) -> None
 
 @pytest.mark.parametrize("method", ["list_tools", "show", "history", "diff", "export", "add",
                                     "promote", "reject", "retire", "rollback", "validate",
-                                    "pin", "unpin"])
+                                    "call_tool", "usage", "pin", "unpin"])
 def test_client_methods_have_the_service_signatures(method: str) -> None:
     service_method = getattr(LibraryService, method, None)
     if service_method is None:

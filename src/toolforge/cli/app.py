@@ -15,7 +15,15 @@ import typer
 from typer.core import TyperGroup
 
 from toolforge import __version__
-from toolforge.cli import daemon_cmds, evolve_cmds, jobs_cmds, library_cmds, review_cmd, tte_cmds
+from toolforge.cli import (
+    daemon_cmds,
+    evolve_cmds,
+    jobs_cmds,
+    library_cmds,
+    review_cmd,
+    runtime_cmds,
+    tte_cmds,
+)
 from toolforge.cli.common import set_no_daemon
 from toolforge.cli.trajectory_cmds import report, trajectories_app
 
@@ -46,6 +54,7 @@ app = typer.Typer(
 app.registered_commands.extend(library_cmds.app.registered_commands)
 app.registered_commands.extend(jobs_cmds.app.registered_commands)
 app.registered_commands.extend(evolve_cmds.app.registered_commands)
+app.registered_commands.extend(runtime_cmds.app.registered_commands)
 app.registered_commands.extend(tte_cmds.app.registered_commands)
 app.add_typer(tte_cmds.tte_app, name="tte")
 app.add_typer(trajectories_app, name="trajectories")

@@ -4,7 +4,7 @@ history, diff, rollback, export."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -64,6 +64,22 @@ def _read_tool_input(path: Path, tests: Path | None) -> tuple[str, str, str]:
     return code, test_src, str(path.resolve())
 
 
+def _read_presentation(path: Path) -> dict[str, Any]:
+    """`title` and `[annotations]` from a tool directory's tool.toml, when it has one."""
+    meta_file = path.expanduser() / "tool.toml"
+    if not path.expanduser().is_dir() or not meta_file.is_file():
+        return {}
+    from toolforge.library.meta import presentation_from_toml
+
+    title, hints = presentation_from_toml(_read_text(meta_file), str(meta_file))
+    shown: dict[str, Any] = {}
+    if title is not None:
+        shown["title"] = title
+    if hints is not None:
+        shown["annotations"] = hints.model_dump(exclude_none=True)
+    return shown
+
+
 def _read_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
@@ -88,9 +104,10 @@ def add(
 
     def body(out: Output) -> None:
         code, test_src, origin = _read_tool_input(path, tests)
+        shown = _read_presentation(path)
         with open_service(library) as svc:
             result = svc.add(code, test_src, name=name, origin=origin,
-                             validate=not no_validate)
+                             validate=not no_validate, **shown)
         from toolforge.cli.render import action_line, validation_report
 
         def render(c):
@@ -297,14 +314,23 @@ def rollback(
 @app.command()
 def export(
     format: Annotated[str, typer.Option("--format", "-f", help="openai | mcp")] = "openai",
+    strict: Annotated[bool, typer.Option(
+        "--strict", help="openai: OpenAI strict mode (every property required, optional ones "
+        "nullable, no additional properties).")] = False,
     library: LibraryOpt = None,
     json: JsonOpt = False,
 ) -> None:
-    """Print the active tools as OpenAI function schemas or MCP tool definitions (JSON)."""
+    """Print the active tools as OpenAI function schemas or MCP tool definitions (JSON):
+    the promoted versions agents can call, never uncommitted edits."""
 
     def body(out: Output) -> None:
         with open_service(library) as svc:
-            result = svc.export(format)
+            result = svc.export(format, strict) if strict else svc.export(format)
+        if strict:
+            loose = [t["function"]["name"] for t in result if not t["function"].get("strict")]
+            if loose:
+                out.warn(f"no strict form for {', '.join(loose)} (free-form maps, Any or "
+                         "tuples in their arguments): exported with \"strict\": false")
         # Export is JSON by nature; --json is accepted for symmetry.
         Output(True).emit(result)
 

@@ -11,10 +11,13 @@ call it describes; the caller gets False back and the problem is logged.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import math
 import sqlite3
+import threading
 import time
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,6 +77,8 @@ class ToolUsage:
     p99_ms: float
     first_at: float
     last_at: float
+    callers: dict[str, int] = field(default_factory=dict)  # calls per caller
+    outcomes: dict[str, int] = field(default_factory=dict)  # calls per outcome
 
     @property
     def error_rate(self) -> float:
@@ -109,6 +114,10 @@ class UsageStore:
         if write:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S)
+        if write:
+            # WAL + NORMAL: a commit costs no fsync; a power cut may lose the last
+            # counters, never corrupt the store. Counters are not worth an fsync per call.
+            db.execute("PRAGMA synchronous=NORMAL")
         if write and not self._ready:
             db.execute("PRAGMA journal_mode=WAL")
             with db:
@@ -146,6 +155,10 @@ class UsageStore:
     # --- reads -----------------------------------------------------------------------------
 
     def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        # A read sees every call this process made, even ones a recorder still buffers.
+        for recorder in list(_live_recorders):
+            if recorder.store.path == self.path:
+                recorder.flush()
         db = self._connect(write=False)
         if db is None:
             return []
@@ -179,26 +192,31 @@ class UsageStore:
 
     def stats(self, tool: str | None = None, *, since: float | None = None) -> list[ToolUsage]:
         """Per (tool, version): calls, errors, p50/p99 latency, first and last call."""
-        sql = "SELECT tool, version, outcome, duration_ms, at FROM calls WHERE at >= ?"
+        sql = "SELECT tool, version, outcome, duration_ms, at, caller FROM calls WHERE at >= ?"
         params: tuple[Any, ...] = (since or 0.0,)
         if tool is not None:
             sql += " AND tool = ?"
             params += (tool,)
-        groups: dict[tuple[str, int | None], list[tuple[str, float, float]]] = {}
-        for name, version, outcome, duration, at in self._query(sql, params):
+        groups: dict[tuple[str, int | None], list[tuple[str, float, float, str]]] = {}
+        for name, version, outcome, duration, at, caller in self._query(sql, params):
             key = (str(name), None if version is None else int(version))
             groups.setdefault(key, []).append(
-                (str(outcome), float(duration), float(at)))
+                (str(outcome), float(duration), float(at), str(caller)))
         result = []
         for (name, version), rows in sorted(groups.items(),
                                             key=lambda kv: (kv[0][0], kv[0][1] or 0)):
-            durations = sorted(d for _, d, _ in rows)
-            times = [at for _, _, at in rows]
+            durations = sorted(d for _, d, _, _ in rows)
+            times = [at for _, _, at, _ in rows]
+            callers: dict[str, int] = {}
+            outcomes: dict[str, int] = {}
+            for outcome, _, _, caller in rows:
+                callers[caller] = callers.get(caller, 0) + 1
+                outcomes[outcome] = outcomes.get(outcome, 0) + 1
             result.append(ToolUsage(
                 tool=name, version=version, calls=len(rows),
-                errors=sum(1 for outcome, _, _ in rows if outcome != OK),
+                errors=sum(1 for outcome, _, _, _ in rows if outcome != OK),
                 p50_ms=_percentile(durations, 0.5), p99_ms=_percentile(durations, 0.99),
-                first_at=min(times), last_at=max(times),
+                first_at=min(times), last_at=max(times), callers=callers, outcomes=outcomes,
             ))
         return result
 
@@ -223,3 +241,92 @@ class UsageStore:
                       commit=None if cm is None else str(cm), at=float(at))
             for t, v, c, o, d, s, cm, at in self._query(sql, params)
         ]
+
+
+class UsageRecorder:
+    """Records events without making the caller wait for SQLite: events are buffered and a
+    background thread writes them in batches (one transaction each), a moment after they
+    arrive. `flush()` waits until everything recorded so far is stored; `close()` flushes
+    and stops. Buffered events are also flushed at interpreter exit; a process killed
+    outright loses at most the last `linger_s` of them."""
+
+    def __init__(self, store: UsageStore, *, linger_s: float = 0.05,
+                 max_buffer: int = 100_000) -> None:
+        self.store = store
+        self.linger_s = linger_s
+        self.max_buffer = max_buffer
+        self._pending: list[CallEvent] = []
+        self._written = 0  # events handed to the store so far (stored or given up on)
+        self._recorded = 0
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        self.dropped = 0
+        _live_recorders.add(self)
+
+    def record(self, event: CallEvent) -> None:
+        with self._cond:
+            if self._closed:
+                self._write([event])
+                return
+            if len(self._pending) >= self.max_buffer:  # the store is stuck: do not grow forever
+                self.dropped += 1
+                return
+            self._pending.append(event)
+            self._recorded += 1
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="usage-recorder",
+                                                daemon=True)
+                self._thread.start()
+            self._cond.notify_all()
+
+    def flush(self, timeout_s: float = 10.0) -> bool:
+        """Wait until every event recorded so far has been handed to the store."""
+        with self._cond:
+            target = self._recorded
+            self._cond.notify_all()
+            return self._cond.wait_for(lambda: self._written >= target, timeout_s)
+
+    def close(self) -> None:
+        with self._cond:
+            if self._closed:
+                return
+            self._closed = True
+            self._cond.notify_all()
+            thread = self._thread
+        if thread is not None:
+            thread.join(10)
+        with self._cond:  # anything the thread did not get to
+            rest, self._pending = self._pending, []
+        self._write(rest)
+        _live_recorders.discard(self)
+
+    def _write(self, events: list[CallEvent]) -> None:
+        if events:
+            self.store.record_many(events)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._pending or self._closed)
+                if not self._pending and self._closed:
+                    return
+                if not self._closed:  # let a burst gather into one transaction
+                    self._cond.wait(self.linger_s)
+                batch, self._pending = self._pending, []
+            self._write(batch)
+            with self._cond:
+                self._written += len(batch)
+                self._cond.notify_all()
+
+
+_live_recorders: weakref.WeakSet[UsageRecorder] = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_recorders_at_exit() -> None:
+    for recorder in list(_live_recorders):
+        try:
+            recorder.close()
+        except Exception:  # exiting anyway; the store logs its own failures
+            log.exception("usage recorder: final flush failed")

@@ -446,9 +446,12 @@ def _scan(root: Path) -> list[ToolDoc]:
 
 def _head(root: Path) -> str | None:
     from toolforge.errors import ToolforgeError
-    from toolforge.library.gitrepo import GitRepo, read_head
+    from toolforge.library.gitrepo import GitRepo
+    from toolforge.library.refs import git_head
 
-    head = read_head(root)
+    head: str | None = git_head(root / ".git")
+    if head is not None and len(head) != 40:
+        head = None  # unborn branch or an unusual layout
     if head is None and (root / ".git").exists():
         try:  # an unusual .git layout: ask git (slower, still correct)
             repo = GitRepo(root)

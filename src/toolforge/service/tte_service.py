@@ -188,7 +188,6 @@ class TteService:
         try:
             if from_library is not None:
                 summary.transferred = self.transfer(from_library, run_id)
-                solver.refresh_tools()
             self.tte_log.size(run_id, solver.active_count())
             summary.pruned_at_start = solver.prune_now()
             for task in tasks:
@@ -217,6 +216,7 @@ class TteService:
         from toolforge.metrics.usage import UsageStore
 
         run_id = summary.run_id
+        self.library.runtime.flush_usage()
         hits = UsageStore.for_library(self.root).hits(session=run_id)
         summary.trr = trr_table(active_sources(self.root), hits)
         summary.counts = self.tte_log.event_counts(run_id)
@@ -295,6 +295,7 @@ class TteService:
         run_id = record.id if record else None
         sources = active_sources(self.root)
         entries = self.library.library.entries()
+        self.library.runtime.flush_usage()  # calls made in this process count too
         hits = UsageStore.for_library(self.root).hits(session=run_id)
         by_source: dict[str, int] = {}
         for s in sources.values():

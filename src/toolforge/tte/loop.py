@@ -29,14 +29,13 @@ from toolforge.evolve.cycle import CandidateOutcome, Evolver, _totals
 from toolforge.evolve.rewards import score
 from toolforge.evolve.synthesis import Gap, SynthesisError, _ask, synthesize_tool, write_tests
 from toolforge.evolve.tasks import Task
-from toolforge.evolve.toolbox import ActiveTool, CallRecord, ToolBox, load_active_tools
+from toolforge.evolve.toolbox import CallRecord, ToolBox
 from toolforge.evolve.trajectories import Step, Trajectory, TrajectoryStore
 from toolforge.library.settings import TteSettings
 from toolforge.library.store import CANDIDATES_DIR, TOOLS_DIR
 from toolforge.llm.client import LLMClient
 from toolforge.llm.parsing import ParseError, extract_json
 from toolforge.llm.usage import UsageLedger, UsageTotals
-from toolforge.metrics.usage import UsageStore
 from toolforge.names import MAX_NAME_LENGTH, is_valid_tool_name
 from toolforge.retrieval import SearchHit, ToolIndex
 from toolforge.tools.contract import ToolSpec, load_tool_source
@@ -133,6 +132,16 @@ class _NewTool:
     split_from: str | None = None
 
 
+@dataclass(frozen=True)
+class _Waiting:
+    """A verified tool waiting for review (not callable through the runtime)."""
+
+    name: str
+    version: int
+    code: str
+    spec: ToolSpec
+
+
 @dataclass
 class _Problem:
     task: Task
@@ -167,19 +176,17 @@ class TteSolver:
         self.log = log or (lambda _msg: None)
         self.index = ToolIndex.for_library(self.root)
         opts = service.validation_options()
-        self.toolbox = ToolBox(load_active_tools(self.root), limits=opts.limits,
-                               backend=opts.backend, index=self.index,
-                               usage=UsageStore.for_library(self.root), caller=SOURCE,
-                               session=run_id)
+        # Active tools run through the library's runtime (their promoted code, sandboxed,
+        # recorded as hits of caller "tte" in this run's session).
+        self.toolbox = ToolBox(service.runtime, caller=SOURCE, session=run_id)
         self.prober = Prober(opts.limits, opts.backend)
+        self._waiting_calls: dict[str, Callable[[str, dict[str, Any]], Outcome]] = {}
         self.evolver = Evolver(service, llm, ledger, log=self.log)
         # Verified tools waiting for review (promotion = "review"). Retrieval never offers
         # them (it indexes active tools); a new tool that duplicates one is refused and the
         # sub-goal runs the waiting one, so review mode does not pile up copies.
-        self.pending: dict[str, ActiveTool] = {} if promote else self._waiting_candidates()
+        self.pending: dict[str, _Waiting] = {} if promote else self._waiting_candidates()
         self._reserved: set[str] = set()
-        if self.pending:
-            self.refresh_tools()
 
     def __enter__(self) -> TteSolver:
         return self
@@ -259,8 +266,7 @@ class TteSolver:
                                score=good[0].score, subgoal=subgoal.index)
             self.log(f"step {subgoal.index}: retrieved {good[0].name} "
                      f"(score {good[0].score:.2f})")
-            targets: list[Target] = [ToolTarget(self.toolbox, self.toolbox.tools[h.name])
-                                     for h in good]
+            targets: list[Target] = [t for h in good if (t := self._target(h.name))]
             p.protect.update(h.name for h in good)
             # Inputs go straight in only for a tool made for this very operation; any other
             # retrieved tool is bound by the model, which can also say it does not fit
@@ -449,28 +455,26 @@ class TteSolver:
         for made in [*cells, *([new] if keep_composite else [])]:
             runs_as[made.gap.name] = self._dedup_or_register(p, made, report)
         self._prune(p)
-        self.refresh_tools()
         if keep_composite:
             real = runs_as[new.gap.name]
             if real != new.gap.name:
                 report.status = "duplicate"
             elif report.status != "candidate":
                 report.status = "registered"
-            tool = self._tool(real)
-            if tool is None:
+            target = self._target(real, face=new.spec, name=new.gap.name)
+            if target is None:
                 report.reason = f"{real} is no longer available"
-                return report, None
-            return report, ToolTarget(self.toolbox, tool, face=new.spec, name=new.gap.name)
+            return report, target
         if report.status != "candidate":
             report.status = "registered" if report.registered else "duplicate"
         targets = {}
         for cell in cells:
-            tool = self._tool(runs_as[cell.gap.name])
-            if tool is None:
+            cell_target = self._target(runs_as[cell.gap.name], face=cell.spec,
+                                       name=cell.gap.name)
+            if cell_target is None:
                 report.reason = f"{runs_as[cell.gap.name]} is no longer available"
                 return report, None
-            targets[cell.gap.name] = ToolTarget(self.toolbox, tool, face=cell.spec,
-                                                name=cell.gap.name)
+            targets[cell.gap.name] = cell_target
         assert steps is not None
         return report, PlanTarget(new.spec, steps, targets, name=new.gap.name)
 
@@ -606,8 +610,7 @@ class TteSolver:
                                                     if new.split_from else ""))
         if registered.status == "candidate":
             report.status = "candidate"
-            self.pending[name] = ActiveTool(name, registered.version or 1, new.code, new.spec)
-        self.refresh_tools()
+            self.pending[name] = _Waiting(name, registered.version or 1, new.code, new.spec)
         return name
 
     def _pool(self, probe: Probe) -> list[Probe]:
@@ -617,15 +620,15 @@ class TteSolver:
         names += [n for n in self.pending if n not in names]
         pool = []
         for name in names:
-            tool = self._tool(name)
-            if tool is None:
-                continue
-            pool.append(Probe(name, tool.code, tool.spec, self._made_for(name)))
+            tool = self.toolbox.tools.get(name) or self.pending.get(name)
+            if tool is not None:
+                pool.append(Probe(name, tool.code, tool.spec, self._made_for(name)))
         return pool
 
     # --- capacity ----------------------------------------------------------------------------
 
     def _prune(self, p: _Problem) -> None:
+        self.service.runtime.flush_usage()  # the hits so far are what pruning ranks by
         plan = plan_prune(self.root, self.capacity, protect=p.protect)
         for item in plan.retire:
             try:
@@ -646,20 +649,36 @@ class TteSolver:
         task = Task(id="-", task="-")
         p = _Problem(task=task, tag="prune")
         self._prune(p)
-        self.refresh_tools()
         return p.pruned
 
     # --- helpers -----------------------------------------------------------------------------
 
-    def refresh_tools(self) -> None:
-        tools = load_active_tools(self.root)
-        for name, tool in self.pending.items():
-            tools.setdefault(name, tool)
-        self.toolbox.sync(tools)
+    def _target(self, real: str, *, face: ToolSpec | None = None, name: str = ""
+                ) -> ToolTarget | None:
+        """What runs `real`: the runtime for an active tool, a probe sandbox for one
+        waiting for review; None when it is neither (retired meanwhile)."""
+        tool = self.toolbox.tools.get(real)
+        if tool is not None:
+            return ToolTarget(real, tool.spec, self.toolbox.call, face, name)
+        waiting = self.pending.get(real)
+        if waiting is not None:
+            return ToolTarget(real, waiting.spec, self._call_waiting, face, name)
+        return None
 
-    def _waiting_candidates(self) -> dict[str, ActiveTool]:
+    def _call_waiting(self, name: str, arguments: dict[str, Any]) -> CallRecord:
+        call = self._waiting_calls.get(name)
+        if call is None:
+            waiting = self.pending[name]
+            call = self.prober.caller({name: (waiting.code, waiting.spec.name)})
+            self._waiting_calls[name] = call
+        started = time.perf_counter()
+        out = call(name, arguments)
+        return CallRecord(name, arguments, out.ok, out.value, out.error,
+                          round((time.perf_counter() - started) * 1000, 2))
+
+    def _waiting_candidates(self) -> dict[str, _Waiting]:
         """Candidates this loop made that passed validation and wait for review."""
-        waiting: dict[str, ActiveTool] = {}
+        waiting: dict[str, _Waiting] = {}
         for summary in self.service.list_tools("candidate").tools:
             if summary.source != SOURCE or summary.verdict != "passed":
                 continue
@@ -670,20 +689,13 @@ class TteSolver:
                 spec = load_tool_source(files.code)
             except ToolforgeError:
                 continue
-            waiting[summary.name] = ActiveTool(summary.name, files.meta.version, files.code,
-                                               spec)
+            waiting[summary.name] = _Waiting(summary.name, files.meta.version, files.code,
+                                             spec)
         return waiting
 
     def _made_for(self, name: str) -> str:
         doc = self.index.doc(name)
         return doc.views.get("subgoal", "") if doc else ""
-
-    def _tool(self, name: str) -> ActiveTool | None:
-        tool = self.toolbox.tools.get(name) or self.pending.get(name)
-        if tool is None:
-            self.refresh_tools()
-            tool = self.toolbox.tools.get(name)
-        return tool
 
     def active_count(self) -> int:
         return sum(1 for e in self.service.library.entries() if e.location == TOOLS_DIR

@@ -1,20 +1,24 @@
 """What computes a sub-goal: a library tool, a tool seen through another tool's parameter
 names (a refused duplicate's sub-goal reusing the tool it duplicates), or a composition of
-cell tools (a composite that was split and dropped). All run through the ToolBox, so every
-call is sandboxed and recorded as a hit of the tool that ran.
+cell tools (a composite that was split and dropped). Active tools run through the ToolBox
+(the runtime: sandboxed, their promoted code, recorded as hits); a candidate waiting for
+review runs in a probe sandbox and is not a hit of anything.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from toolforge.evolve.toolbox import ActiveTool, CallRecord, ToolBox
+from toolforge.evolve.toolbox import CallRecord
 from toolforge.tools.contract import ToolSpec
 from toolforge.tools.export import openai_function
 from toolforge.tte.behaviour import Outcome
 from toolforge.tte.samples import fits
 from toolforge.tte.split import Step, run_plan
+
+Call = Callable[[str, dict[str, Any]], CallRecord]
 
 
 class Target(Protocol):
@@ -34,30 +38,32 @@ def schema(target: Target) -> dict[str, Any]:
 
 @dataclass
 class ToolTarget:
-    """Runs `tool`; presents `face`'s parameters when given (mapped by position)."""
+    """Runs the tool `real` with `call`; presents `face`'s parameters when given (mapped
+    onto the real tool's by position)."""
 
-    toolbox: ToolBox
-    tool: ActiveTool
+    real: str
+    real_spec: ToolSpec
+    call: Call
     face: ToolSpec | None = None
     name: str = ""
 
     def __post_init__(self) -> None:
-        self.name = self.name or (self.face.name if self.face else self.tool.name)
+        self.name = self.name or (self.face.name if self.face else self.real)
 
     @property
     def spec(self) -> ToolSpec:
-        return self.face or self.tool.spec
+        return self.face or self.real_spec
 
     def tools(self) -> list[str]:
-        return [self.tool.name]
+        return [self.real]
 
     def arguments(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         if self.face is None:
             return kwargs
-        return map_arguments(kwargs, self.face, self.tool.spec)
+        return map_arguments(kwargs, self.face, self.real_spec)
 
     def run(self, kwargs: dict[str, Any]) -> tuple[Outcome, list[CallRecord]]:
-        record = self.toolbox.call(self.tool.name, self.arguments(kwargs))
+        record = self.call(self.real, self.arguments(kwargs))
         return _outcome(record), [record]
 
 
@@ -78,7 +84,7 @@ class PlanTarget:
         return self.composite
 
     def tools(self) -> list[str]:
-        return list(dict.fromkeys(t.tool.name for t in self.cells.values()))
+        return list(dict.fromkeys(t.real for t in self.cells.values()))
 
     def run(self, kwargs: dict[str, Any]) -> tuple[Outcome, list[CallRecord]]:
         records: list[CallRecord] = []
