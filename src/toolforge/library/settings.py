@@ -1,23 +1,68 @@
-"""`toolforge.toml`: library-wide settings, committed with the library."""
+"""`toolforge.toml`: library-wide settings, committed with the library.
+
+The file is data from whoever wrote the library (a colleague, `git clone`, `init --from`),
+so it is read strictly (an unknown key or a bad value is an error naming the key and the
+file) and only some of what it says applies as written:
+
+- library keys (promotion, capacity, triggers, hand edits) apply as written;
+- `[sandbox]` and `[policy]` apply only where they are at least as strict as the user's own
+  settings (the user config, the environment, the command line): a library can ask for a
+  stronger backend or lower limits, never a weaker backend, higher limits, a switched-off
+  attack, or permissions the user did not grant;
+- `[llm]` and `[sandbox] allow_unisolated` belong to the user alone: a library never picks
+  a model, an endpoint or an API key, and never waives isolation.
+
+How the two sides combine is `toolforge.config.effective`; docs/config.md is the reference.
+"""
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from toolforge.config.strict import read_toml, validate
 from toolforge.errors import LibraryError
+from toolforge.library.discovery import SETTINGS_FILE as SETTINGS_FILE
+from toolforge.safety.policy import SafetyPolicy
+from toolforge.sandbox.limits import Limits
 
-SETTINGS_FILE = "toolforge.toml"
 FORMAT_VERSION = 1
+
+# Every backend name a settings file may use; "auto" takes the most isolating that works.
+BackendName = Literal["auto", "bwrap", "landlock", "rlimit"]
+
+
+class SandboxSettings(Limits):
+    """The `[sandbox]` table, in toolforge.toml and in the user config alike: the backend,
+    the property attack switch, the isolation opt-out, and every resource limit of `Limits`
+    (inherited, so a new limit is a settings key at once)."""
+
+    backend: BackendName = "auto"
+    fuzz: bool = Field(default=True, description="run the property attack during validation")
+    allow_unisolated: bool = Field(
+        default=False, description="accept validations run without an isolating sandbox "
+        "(user config only)")
+
+    def limits(self) -> Limits:
+        return Limits.model_validate(self.model_dump(include=set(Limits.model_fields)))
+
+
+class EvolveSettings(BaseModel):
+    """The `[evolve]` table: when evolution cycles start (see docs/tasks.md#triggers)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    plateau_window: int = Field(default=10, ge=1)
+    plateau_min_improvement: float = Field(default=0.05, ge=0.0)
+    max_cycles_per_hour: int = Field(default=3, ge=0)
 
 
 class TteSettings(BaseModel):
     """`[tte]`: test-time tool evolution (docs/tte.md). The library's `capacity` is its C."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     # Retrieval hit when a tool's score >= tau_ret; a new tool is refused as a duplicate
     # when its similarity (text + behaviour) to an existing one >= tau_dup.
@@ -31,9 +76,9 @@ class TteSettings(BaseModel):
 
 
 class LibrarySettings(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    format: int = FORMAT_VERSION
+    format: int = Field(default=FORMAT_VERSION, ge=1)
     # Promotion policy: "review" keeps evolved candidates waiting for a person.
     promotion: Literal["auto", "review"] = "review"
     capacity: int = Field(default=200, ge=1)
@@ -41,14 +86,28 @@ class LibrarySettings(BaseModel):
     reward_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     # What happens when someone edits a tool's files by hand: report only, or make a candidate.
     hand_edits: Literal["report", "candidate"] = "report"
-    policy: dict[str, Any] = Field(default_factory=dict)  # static-check policy table
-    sandbox: dict[str, Any] = Field(default_factory=dict)  # backend + limits table
-    llm: dict[str, Any] = Field(default_factory=dict)  # model per role
+    evolve: EvolveSettings = Field(default_factory=EvolveSettings)
+    # What the library asks for; effective only within what the user grants.
+    policy: SafetyPolicy = Field(default_factory=SafetyPolicy)
+    sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
+    # Models, endpoints and keys are the user's: known here only so that a library's [llm]
+    # table is refused by name (and dropped by `init --from`) instead of being an error.
+    llm: dict[str, Any] = Field(default_factory=dict)
     tte: TteSettings = Field(default_factory=TteSettings)
+
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, value: int) -> int:
+        if value > FORMAT_VERSION:
+            raise ValueError(f"this toolforge reads library format {FORMAT_VERSION}; upgrade "
+                             "toolforge to use this library")
+        return value
 
 
 DEFAULT_SETTINGS_TOML = """\
-# toolforge library settings. Every change to this file is a commit like any other.
+# toolforge library settings, committed with the library (docs/config.md).
+# Models, endpoints, API keys and isolation opt-outs are never set here: they live in your
+# user config (`toolforge paths` shows where), the environment or the command line.
 format = 1
 
 # "review": candidates wait for a person (toolforge review / promote).
@@ -66,16 +125,15 @@ reward_threshold = 0.5
 hand_edits = "report"
 
 [policy]
-# Extra top-level modules tools may import, beyond the safe standard-library subset.
+# What this library's tools may do beyond the safe standard-library subset. Each grant
+# applies only if your user config allows it too (docs/config.md#what-a-library-may-ask-for).
 allowed_imports = []
 allow_file_access = false
 allow_network = false
 
 [sandbox]
-backend = "auto"   # auto | bwrap | rlimit
-
-[llm]
-# model = "openai/gpt-4o-mini"     # or set TOOLFORGE_MODEL; see docs/evolve.md
+# A library may require a stronger backend than yours, or lower limits; never the reverse.
+backend = "auto"   # auto | bwrap | landlock | rlimit
 
 [tte]
 # Test-time tool evolution (docs/tte.md); `toolforge calibrate --save` fits the thresholds.
@@ -85,43 +143,34 @@ tau_dup = 0.75   # a new tool is refused when it duplicates one at similarity >=
 
 
 def load_settings(root: Path) -> LibrarySettings:
+    """The library's toolforge.toml, checked strictly: ConfigError naming the key and the
+    file for anything unknown or invalid."""
     path = root / SETTINGS_FILE
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-        return LibrarySettings.model_validate(data)
+        data = read_toml(path)
     except FileNotFoundError:
         raise LibraryError(f"{path} is missing", hint="run `toolforge init` to create a library")
-    except (tomllib.TOMLDecodeError, ValidationError) as exc:
-        raise LibraryError(
-            f"{path} is malformed: {str(exc).splitlines()[0]}",
-            hint="fix the file, or restore it with `git -C <library> checkout toolforge.toml`",
-        )
+    return parse_settings(data, path)
+
+
+def parse_settings(data: dict[str, Any], path: Path | str) -> LibrarySettings:
+    return validate(
+        LibrarySettings, data, path,
+        hint="fix the file (docs/config.md lists every key), or restore the committed one: "
+        f"`git -C {Path(path).parent} checkout -- {SETTINGS_FILE}`",
+    )
 
 
 def set_table_values(text: str, table: str, values: dict[str, Any]) -> str:
-    """`text` (a toolforge.toml) with scalar keys of `[table]` set, comments and layout
-    kept: a key's line is replaced in place, a missing key is added at the end of its table,
-    a missing table at the end of the file."""
-    import re
+    """`text` (a toolforge.toml) with keys of `[table]` set, comments and layout kept
+    (tomlkit, as `init --from` edits the file); a missing table is added at the end."""
+    import tomlkit
 
-    import tomli_w
-
-    lines = text.splitlines()
-    rendered = {k: tomli_w.dumps({k: v}).strip() for k, v in values.items()}
-    header = re.compile(r"^\s*\[\s*" + re.escape(table) + r"\s*\]\s*(#.*)?$")
-    any_header = re.compile(r"^\s*\[")
-    start = next((i for i, line in enumerate(lines) if header.match(line)), None)
-    if start is None:
-        return text.rstrip("\n") + f"\n\n[{table}]\n" + "\n".join(rendered.values()) + "\n"
-    end = next((i for i in range(start + 1, len(lines)) if any_header.match(lines[i])),
-               len(lines))
-    missing = dict(rendered)
-    for i in range(start + 1, end):
-        match = re.match(r"^\s*([A-Za-z0-9_-]+)\s*=\s*[^#]*?(\s*#.*)?$", lines[i])
-        if match and match.group(1) in missing:
-            lines[i] = missing.pop(match.group(1)) + (match.group(2) or "")
-    insert_at = end
-    while insert_at > start + 1 and not lines[insert_at - 1].strip():
-        insert_at -= 1
-    lines[insert_at:insert_at] = list(missing.values())
-    return "\n".join(lines) + "\n"
+    document = tomlkit.parse(text)
+    section = document.get(table)
+    if section is None:
+        section = tomlkit.table()
+        document.add(table, section)
+    for key, value in values.items():
+        section[key] = value
+    return tomlkit.dumps(document)

@@ -13,6 +13,8 @@ from pydantic import BaseModel, Field
 
 from toolforge.library.meta import now_iso
 
+REPORTS_DB = "reports.sqlite"  # in the library's state dir
+
 Verdict = Literal["passed", "failed", "skipped", "error"]
 
 
