@@ -676,7 +676,3 @@ def text_similarity(a: str, b: str) -> float:
     va, vb = embedder.embed([a, b])
     return max(0.0, min(1.0, float(va @ vb)))
 
-
-def docs_for_tools(tools: Iterable[tuple[str, int, Any]]) -> list[ToolDoc]:
-    """ToolDocs for (name, version, ToolSpec) triples (tool sets outside a library)."""
-    return [tool_doc(name, version, spec) for name, version, spec in tools]
