@@ -4,7 +4,11 @@ before any work with the one command that fixes it."""
 
 from __future__ import annotations
 
+import json
+import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -164,15 +168,19 @@ def test_the_demo_stops_before_any_work_and_prints_the_fix(
     assert not demo.exists()
 
 
-def test_the_demo_on_a_machine_with_no_isolating_backend(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from toolforge.sandbox.backends import available_backends
-
-    monkeypatch.setenv("TOOLFORGE_BWRAP", "/nonexistent/bwrap")
-    if available_backends() != ["rlimit"]:
-        pytest.skip("an isolating backend works here without bubblewrap")
-    result = run_cli("demo", "-L", tmp_path / "demo", "--json")
-    assert result.exit_code == 1 and result.json["hint"] == APT
+def test_the_demo_on_a_machine_with_no_isolating_backend(tmp_path: Path) -> None:
+    """No bubblewrap and a kernel without Landlock (simulated by a seccomp filter that
+    answers ENOSYS): the demo stops before any work with the one command that fixes it."""
+    restricted = Path(__file__).parent / "helpers" / "restricted.py"
+    env = {**os.environ, "TOOLFORGE_BWRAP": "/nonexistent/bwrap",
+           "TOOLFORGE_CONFIG": "/dev/null"}
+    env.pop("TOOLFORGE_SANDBOX", None)
+    done = subprocess.run(
+        [sys.executable, str(restricted), "--no-landlock", "--", sys.executable, "-m",
+         "toolforge", "demo", "-L", str(tmp_path / "demo"), "--json"],
+        capture_output=True, text=True, timeout=240, env=env)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert json.loads(done.stdout)["hint"] == APT
     assert not (tmp_path / "demo").exists()
 
 

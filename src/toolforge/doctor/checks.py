@@ -181,8 +181,8 @@ def _sandbox(requested: str, requested_by: str, allow_unisolated: bool,
     checks.append(Check(
         id="kernel", title="kernel features", status="info", details=details,
         summary=f"Landlock ABI {facts.landlock_abi or 'unavailable'}; seccomp "
-        f"{'available' if facts.seccomp else 'unavailable'}; cgroups {facts.cgroup}"
-        f" (memory controller {'usable' if facts.cgroup_memory else 'not usable'})"))
+        f"{'available' if facts.seccomp else 'unavailable'}; per-sandbox memory bound "
+        f"{'by cgroup ' + facts.cgroup if facts.cgroup_memory else 'per process only'}"))
     if facts.chosen is None:
         checks.append(Check(id="backend", title="sandbox backend", status="error",
                             summary=facts.problem or facts.why, details=details,
@@ -199,8 +199,9 @@ def _sandbox(requested: str, requested_by: str, allow_unisolated: bool,
                             "that (allow_unisolated = true)", fix=isolation_fix(facts,
                                                                                  user_config)))
     else:
+        gaps = f"; not isolated: {'; '.join(facts.not_isolated)}" if facts.not_isolated else ""
         checks.append(Check(id="backend", title="sandbox backend", status="ok", details=details,
-                            summary=facts.why))
+                            summary=facts.why + gaps))
     return checks
 
 

@@ -1,27 +1,25 @@
 """What the sandbox can do on this machine, which backend will run, and the one command that
 makes an isolating backend work when none does.
 
-`sandbox_facts()` is the seam to the sandbox package: the machine facts below are minimal
-probes of our own (sysctls, a real bubblewrap start, the Landlock ABI, seccomp, cgroups);
-once `toolforge.sandbox.diagnose()` exists (the sandbox tiers work), build `SandboxFacts`
-from it there and keep everything else (doctor, the demo's pre-flight) unchanged. The
-backend decision itself already goes through `select_backend`, the function validation
-uses, so "which backend will be used" can never disagree with what runs.
+The machine facts come from `toolforge.sandbox.diagnose()` (the sandbox package's own
+probes: per-backend availability, Landlock ABI, seccomp, cgroups, user namespaces); this
+module adds what doctor and the demo's pre-flight need on top: the bubblewrap binary's
+version and setuid bit, and the fix to print. The backend decision goes through
+`select_backend`, the function validation uses, so "which backend will be used" can never
+disagree with what runs.
 """
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import logging
 import os
-import platform
 import re
 import stat
 import subprocess
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 USERNS_SYSCTLS = {
     "max_user_namespaces": "/proc/sys/user/max_user_namespaces",
@@ -31,9 +29,6 @@ USERNS_SYSCTLS = {
     "apparmor_restrict_unprivileged_userns":
         "/proc/sys/kernel/apparmor_restrict_unprivileged_userns",
 }
-_LANDLOCK_CREATE_RULESET = 444  # the same number on x86_64 and aarch64
-_LANDLOCK_CREATE_RULESET_VERSION = 1
-_PR_GET_SECCOMP = 21
 
 
 @dataclass(frozen=True)
@@ -55,12 +50,16 @@ class SandboxFacts:
     userns: dict[str, int | None] = field(default_factory=dict)
     landlock_abi: int | None = None
     seccomp: bool = False
-    cgroup: str = "none"  # v2 | hybrid | v1 | none
+    cgroup: str = "none"  # which cgroup version bounds memory: "v2", "v1" or "none"
     cgroup_memory: bool = False  # a memory controller this user can use
+    # Per backend: available, reason, fix, isolates {...}, not_isolated [...].
+    backends: dict[str, Any] = field(default_factory=dict)
+    not_isolated: list[str] = field(default_factory=list)  # gaps of the chosen backend
 
 
 def sandbox_facts(requested: str = "auto", requested_by: str = "default") -> SandboxFacts:
     """Probe the machine and decide the backend exactly as validation will."""
+    from toolforge.sandbox import diagnose
     from toolforge.sandbox.backends import (
         BackendUnavailableError,
         BwrapBackend,
@@ -68,11 +67,14 @@ def sandbox_facts(requested: str = "auto", requested_by: str = "default") -> San
         select_backend,
     )
 
+    diagnosis = diagnose()
     bwrap = BwrapBackend()
     path = bwrap.bwrap if os.access(bwrap.bwrap, os.X_OK) else None
-    bwrap_problem = bwrap.probe()
+    bwrap_problem = diagnosis["backends"]["bwrap"]["reason"]
     available = available_backends()
-    cgroup, cgroup_memory = _cgroups()
+    memory = diagnosis["cgroups"]["memory"]
+    cgroup_memory = bool(memory["available"])
+    cgroup = f"v{memory['version']}" if cgroup_memory and memory.get("version") else "none"
     chosen: str | None = None
     isolating = False
     problem: str | None = None
@@ -88,9 +90,9 @@ def sandbox_facts(requested: str = "auto", requested_by: str = "default") -> San
     finally:
         chooser_log.disabled = was_disabled
     if requested == "auto":
-        why = (f"auto: {chosen}, the most isolating backend that works here" if isolating
-               else f"auto: no isolating backend works here, so {chosen} (bubblewrap: "
-               f"{bwrap_problem})")
+        why = (f"auto: {chosen}, the most isolating backend that works here "
+               f"({diagnosis['why']})" if isolating
+               else f"auto: no isolating backend works here, so {chosen} ({diagnosis['why']})")
     elif chosen is not None:
         why = f"{chosen}, as chosen by {requested_by}"
     else:
@@ -101,8 +103,10 @@ def sandbox_facts(requested: str = "auto", requested_by: str = "default") -> San
         bwrap_version=_bwrap_version(path), bwrap_setuid=_setuid(path),
         bwrap_problem=bwrap_problem, running_as_root=os.geteuid() == 0,
         userns={name: _read_int(p) for name, p in USERNS_SYSCTLS.items()},
-        landlock_abi=_landlock_abi(), seccomp=_seccomp(), cgroup=cgroup,
-        cgroup_memory=cgroup_memory)
+        landlock_abi=diagnosis["landlock"]["abi"] or None,
+        seccomp=bool(diagnosis["seccomp"]["available"]), cgroup=cgroup,
+        cgroup_memory=cgroup_memory, backends=diagnosis["backends"],
+        not_isolated=list(diagnosis["backends"][chosen]["not_isolated"]) if chosen else [])
 
 
 def isolation_fix(facts: SandboxFacts, user_config: Path) -> str:
@@ -110,7 +114,9 @@ def isolation_fix(facts: SandboxFacts, user_config: Path) -> str:
     setting to change when one works but was not chosen, or, when nothing can be fixed
     from inside (a container without user namespaces...), the user-side opt-out."""
     isolating_here = [b for b in facts.available if b != "rlimit"]
-    if isolating_here and facts.requested not in ("auto", *isolating_here):
+    # Only a non-isolating choice is "fixed" by choosing another backend; a named isolating
+    # backend that cannot run here is fixed by making it run (bubblewrap below).
+    if isolating_here and facts.requested == "rlimit":
         if facts.requested_by.startswith("env "):
             return f"unset {facts.requested_by.removeprefix('env ')}  (it asks for " \
                    f"{facts.requested!r}; {isolating_here[0]} works here)"
@@ -164,52 +170,3 @@ def _setuid(path: str | None) -> bool:
         return path is not None and bool(os.stat(path).st_mode & stat.S_ISUID)
     except OSError:
         return False
-
-
-def _landlock_abi() -> int | None:
-    if platform.machine() not in ("x86_64", "aarch64"):
-        return None
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        abi = libc.syscall(_LANDLOCK_CREATE_RULESET, None, ctypes.c_size_t(0),
-                           ctypes.c_uint32(_LANDLOCK_CREATE_RULESET_VERSION))
-        return int(abi) if abi > 0 else None
-    return None
-
-
-def _seccomp() -> bool:
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        return int(libc.prctl(_PR_GET_SECCOMP, 0, 0, 0, 0)) >= 0
-    return False
-
-
-def _cgroups() -> tuple[str, bool]:
-    """(cgroup layout, whether we can use a memory controller to bound a sandbox)."""
-    root = Path("/sys/fs/cgroup")
-    if (root / "cgroup.controllers").exists():
-        own = root / _own_cgroup("").lstrip("/")
-        return "v2", "memory" in _read_words(own / "cgroup.controllers") and os.access(
-            own, os.W_OK)
-    kind = "hybrid" if (root / "unified").is_dir() else "v1" if root.is_dir() else "none"
-    memory = root / "memory"
-    if memory.is_dir():
-        return kind, os.access(memory / _own_cgroup("memory").lstrip("/"), os.W_OK)
-    return kind, False
-
-
-def _own_cgroup(controller: str) -> str:
-    """Our cgroup path in the hierarchy of `controller` ("" for the v2 unified one)."""
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/self/cgroup").read_text().splitlines():
-            _, names, path = line.split(":", 2)
-            if (controller == "" and names == "") or controller in names.split(","):
-                return path
-    return "/"
-
-
-def _read_words(path: Path) -> list[str]:
-    try:
-        return path.read_text().split()
-    except OSError:
-        return []

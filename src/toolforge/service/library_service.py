@@ -209,7 +209,7 @@ class LibraryService:
 
             options = self.validation_options()
             self._runtime = Runtime(self.root, limits=options.limits, backend=options.backend,
-                                    warm=self._warm_runtime)
+                                    access=options.access, warm=self._warm_runtime)
         return self._runtime
 
     def call_tool(self, name: str, arguments: dict[str, Any] | None = None, *,
@@ -516,7 +516,8 @@ class LibraryService:
             raise ValidationFailedError(
                 f"candidate {name} was validated with the {report.backend!r} backend, which "
                 "does not isolate network and filesystem",
-                hint="install bubblewrap and validate again, or pass --allow-unisolated "
+                hint="validate again with an isolating backend (bwrap, or landlock where "
+                "user namespaces are unavailable), or pass --allow-unisolated "
                 "(recorded in the tool's provenance)",
             )
         return report
@@ -527,12 +528,16 @@ class LibraryService:
         from toolforge.validation.pipeline import ValidationOptions
 
         settings = settings or self.settings()
-        return ValidationOptions(
+        options = ValidationOptions(
             policy=settings.policy,
             limits=settings.limits,
             backend=None if settings.backend == "auto" else settings.backend,
             fuzz=settings.fuzz,
         )
+        # A policy the sandbox cannot honour (a package not installed here) is refused now,
+        # with the reason, not as "No module named ..." halfway through a test run.
+        _ = options.access
+        return options
 
     def regression_suites(self, name: str, exclude: str = "") -> list[tuple[str, str]]:
         """Tests of every earlier promoted version, deduplicated, oldest first."""
