@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from toolforge import pyast
+
 if TYPE_CHECKING:
     from toolforge.library.meta import ToolMeta
     from toolforge.tools.contract import ToolSpec
@@ -76,7 +78,7 @@ def examples_from_tests(tests: str, entrypoint: str) -> str:
     if not tests.strip():
         return ""
     try:
-        tree = ast.parse(tests)
+        tree = pyast.parse(tests)
     except (SyntaxError, ValueError, RecursionError):
         return ""
     lines: list[str] = []

@@ -21,6 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from toolforge import pyast
 from toolforge.errors import ToolforgeError
 from toolforge.llm.parsing import ParseError, extract_code, extract_json
 from toolforge.names import is_valid_tool_name
@@ -173,7 +174,7 @@ def run_plan(steps: list[Step], inputs: dict[str, Any],
 def rename_function(code: str, old: str, new: str) -> str:
     """The tool file with its public function (and calls of it) renamed: a proposed cell
     whose name is taken in the library gets a free one."""
-    tree = ast.parse(code)
+    tree = pyast.parse(code)
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef) and node.name == old:
             node.name = new
