@@ -21,5 +21,7 @@ bench:
     {{venv}}/python bench/validation.py
     {{venv}}/python bench/daemon.py
     {{venv}}/python bench/evolve.py
+    {{venv}}/python bench/quality.py
     {{venv}}/python bench/runtime.py
     {{venv}}/python bench/deploy.py
+    {{venv}}/python bench/retrieval.py

@@ -188,8 +188,23 @@ async def test_mutations_commit_and_publish_events(api: Api, lib: Path) -> None:
     assert git(lib, "status", "--porcelain") == ""
 
 
+async def test_pin_and_unpin_commit_to_tool_toml(api: Api, lib: Path) -> None:
+    client, ctx = api
+    pinned = await client.post("/v1/tools/shout/pin")
+    assert pinned.status_code == 200, pinned.text
+    assert pinned.json()["action"] == "pin" and "pinned = true" in (
+        lib / "tools/shout/tool.toml").read_text()
+    again = await client.post("/v1/tools/shout/pin")
+    _assert_error(again, 409, "conflict")
+    assert (await client.post("/v1/tools/shout/unpin")).json()["action"] == "unpin"
+    assert "pinned" not in (lib / "tools/shout/tool.toml").read_text()
+    assert [e["type"] for e in ctx.bus._history] == ["tool_pinned", "tool_unpinned"]
+    assert git(lib, "log", "-2", "--format=%s").split("\n")[:2] == ["unpin shout", "pin shout"]
+
+
 async def test_validations_started_by_the_service_run_as_jobs(api: Api) -> None:
-    client, _ = api
+    client, ctx = api
+    assert ctx._pool is None  # made on first use
     resp = await client.post("/v1/tools", json={"code": make_tool("echo_text"),
                                                  "tests": make_tests("echo_text")})
     assert resp.status_code == 200, resp.text
@@ -198,6 +213,9 @@ async def test_validations_started_by_the_service_run_as_jobs(api: Api) -> None:
     assert [(j["kind"], j["tool"], j["state"]) for j in jobs] == [
         ("validate", "echo_text", "succeeded")]
     assert jobs[0]["result"]["id"] == resp.json()["details"]["validation"]["id"]
+    # The job took its sandboxes from the daemon's one pool (tool host, runner, twin).
+    pool = ctx.sandbox_pool()
+    assert pool.hits + pool.misses >= 3
 
 
 async def test_malformed_requests_get_4xx(api: Api, lib: Path) -> None:
@@ -489,7 +507,7 @@ def test_candidate_policy_turns_a_valid_edit_into_a_candidate(lib: Path) -> None
 
 @pytest.mark.parametrize("method", ["list_tools", "show", "history", "diff", "export", "add",
                                     "promote", "reject", "retire", "rollback", "validate",
-                                    "call_tool", "usage"])
+                                    "call_tool", "usage", "pin", "unpin"])
 def test_client_methods_have_the_service_signatures(method: str) -> None:
     service_method = getattr(LibraryService, method, None)
     if service_method is None:

@@ -70,11 +70,7 @@ def _mutated(ctx: DaemonContext, event: str, result: ActionResult) -> Response:
 
 @router.get("/tools", response_model=ListResult, summary="List tools")
 def list_tools(ctx: Ctx, status: StatusFilter = "all") -> Response:
-    def compute() -> ListResult:
-        with ctx.services.use() as svc:
-            return svc.list_tools(status)
-
-    return Response(ctx.list_cache.get(status, compute), media_type="application/json")
+    return Response(ctx.index.listing(status), media_type="application/json")
 
 
 @router.get("/tools/{name}", response_model=ToolDetail, summary="Show a tool")
@@ -125,7 +121,7 @@ def add(ctx: Ctx, body: AddRequest) -> Response:
     with ctx.services.use() as svc:
         result = svc.add(body.code, body.tests, name=body.name, origin=body.origin,
                          provenance=body.provenance, validate=body.validate_,
-                         title=body.title, annotations=body.annotations)
+                         title=body.title, annotations=body.annotations, meta=body.meta)
     return _mutated(ctx, "tool_added", result)
 
 
@@ -149,6 +145,21 @@ def retire(ctx: Ctx, name: str) -> Response:
     with ctx.services.use() as svc:
         result = svc.retire(name)
     return _mutated(ctx, "tool_retired", result)
+
+
+@router.post("/tools/{name}/pin", response_model=ActionResult,
+             summary="Pin a tool: exempt from pruning and curation")
+def pin(ctx: Ctx, name: str) -> Response:
+    with ctx.services.use() as svc:
+        result = svc.pin(name)
+    return _mutated(ctx, "tool_pinned", result)
+
+
+@router.post("/tools/{name}/unpin", response_model=ActionResult, summary="Unpin a tool")
+def unpin(ctx: Ctx, name: str) -> Response:
+    with ctx.services.use() as svc:
+        result = svc.unpin(name)
+    return _mutated(ctx, "tool_unpinned", result)
 
 
 @router.post("/tools/{name}/rollback", response_model=ActionResult,

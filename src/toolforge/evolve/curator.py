@@ -175,8 +175,7 @@ def curate(root: Path, *, dry_run: bool = True, log: Log | None = None,
 
 def _exempt(name: str, files: ToolFiles, others: dict[tuple[str, str], ToolFiles | None],
             tasks: dict[str, str]) -> str | None:
-    extra = files.meta.model_extra or {}
-    if getattr(files.meta, "pinned", False) or extra.get("pinned") is True:
+    if files.meta.pinned:  # `toolforge pin NAME`
         return "pinned"
     word = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])")
     for (other, location), other_files in sorted(others.items()):

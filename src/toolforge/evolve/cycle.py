@@ -207,31 +207,41 @@ class Evolver:
             extra = [("adversarial", adversarial)] if adversarial else []
             report = self.service.validate(gap.name, code=code, tests=tests,
                                            extra_suites=extra, store=False)
+            if report.verdict == "inconclusive":
+                # The attack ran out of time (a busy machine): no verdict on the code, so
+                # look again before asking the model to change anything.
+                self.log(f"{gap.name}: attempt {attempt}: inconclusive, validating again")
+                report = self.service.validate(gap.name, code=code, tests=tests,
+                                               extra_suites=extra, store=False)
             outcome.attempts.append(Attempt(number=attempt, verdict=report.verdict,
                                             summary=report.failure_summary()[:500]))
             self.log(f"{gap.name}: attempt {attempt}: {report.verdict}"
                      + ("" if report.verdict == "passed" else f" — {report.failure_summary()}"))
             if report.verdict == "passed" and not adversarial:
                 try:
-                    adversarial = write_adversarial_tests(self.llm, gap, code)
+                    adversarial = write_adversarial_tests(self.llm, gap, code,
+                                                          report.warning_summary())
                 except SynthesisError as exc:
                     self.log(f"{gap.name}: no adversarial tests ({exc.message})")
                     return code, tests, "", report
                 # Same code: its property attack already passed, so run only the tests.
-                attacked = report.layer("property")
+                attacked = [layer for layer in report.layers
+                            if layer.name in ("property", "determinism")]
                 report = self.service.validate(
                     gap.name, code=code, tests=tests,
                     extra_suites=[("adversarial", adversarial)], store=False, fuzz=False)
-                if attacked is not None:
-                    report = _with_layer(report, attacked)
+                report = _with_layers(report, attacked)
                 self.log(f"{gap.name}: adversarial tests: {report.verdict}")
             if report.verdict == "passed":
                 return code, tests, adversarial, report
             if attempt > self.max_refinements:
                 break
             try:
+                warnings = report.warning_summary()
                 code = refine_tool(self.llm, gap, code, merge_tests(tests, adversarial),
-                                   report.failure_summary())
+                                   report.failure_summary() + (
+                                       f"\nWarnings (not blocking):\n{warnings}" if warnings
+                                       else ""))
             except SynthesisError as exc:
                 outcome.reason = exc.message
                 return code, tests, adversarial, None
@@ -239,7 +249,12 @@ class Evolver:
 
     def register(self, gap: Gap, code: str, tests: str, adversarial: str,
                  final: ValidationReport, outcome: CandidateOutcome,
-                 cycle_id: str) -> CandidateOutcome:
+                 cycle_id: str, *, meta: dict[str, Any] | None = None,
+                 provenance: dict[str, Any] | None = None,
+                 promote: bool | None = None) -> CandidateOutcome:
+        """Add the candidate with its final report; promote it when `promote` (None: by the
+        library's policy). `meta` and `provenance` add tool.toml fields (the TTE loop's
+        `made_for`, `split_from`, `source = "tte"`)."""
         svc = self.service
         passed = final.verdict == "passed"
         all_tests = merge_tests(tests, adversarial) if passed and adversarial else tests
@@ -250,14 +265,14 @@ class Evolver:
             outcome.status = "refused"
             outcome.reason = f"identical to the {same}: nothing to add"
             return outcome
-        provenance = self._provenance(gap, cycle_id, outcome)
+        provenance = {**self._provenance(gap, cycle_id, outcome), **(provenance or {})}
         if not passed and (svc.root / CANDIDATES_DIR / gap.name).is_dir():
             # Do not overwrite a candidate waiting for review with one that failed.
             outcome.status = "rejected"
             outcome.reason = f"failed validation: {final.failure_summary()}"
             return outcome
         added = svc.add(code, all_tests, name=gap.name, provenance=provenance,
-                        origin=f"evolve cycle {cycle_id[:12]}", validate=False)
+                        origin=f"evolve cycle {cycle_id[:12]}", validate=False, meta=meta)
         outcome.version = added.version
         outcome.commit = added.commit
         if passed:
@@ -276,9 +291,11 @@ class Evolver:
             rejected = svc.reject(gap.name, reason)
             outcome.status, outcome.reason, outcome.commit = "rejected", reason, rejected.commit
             return outcome
-        if svc.library.settings().promotion == "auto" and self._on_trial(gap.name, outcome):
+        if promote is None:
+            promote = svc.library.settings().promotion == "auto"
+        if promote and self._on_trial(gap.name, outcome):
             return outcome
-        if svc.library.settings().promotion == "auto":
+        if promote:
             promoted = svc.promote(gap.name)
             outcome.status, outcome.version, outcome.commit = (
                 "promoted", promoted.version, promoted.commit)
@@ -356,8 +373,10 @@ class Evolver:
             self._reserved -= 1
 
 
-def _with_layer(report: ValidationReport, layer: Any) -> ValidationReport:
-    layers = [layer if current.name == layer.name else current for current in report.layers]
+def _with_layers(report: ValidationReport, carried: list[Any]) -> ValidationReport:
+    """`report` with the layers of an earlier run of the same code in place of its own."""
+    names = {layer.name for layer in carried}
+    layers = [layer for layer in report.layers if layer.name not in names] + carried
     return report.model_copy(update={"layers": layers})
 
 

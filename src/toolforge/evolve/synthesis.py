@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
+from toolforge import pyast
 from toolforge.errors import ToolforgeError
 from toolforge.evolve.prompts import (
     ADVERSARIAL_TESTS,
@@ -127,9 +128,12 @@ def write_tests(llm: LLMClient, gap: Gap, examples: list[str]) -> str:
     return _code(text, "tests")
 
 
-def write_adversarial_tests(llm: LLMClient, gap: Gap, code: str) -> str:
+def write_adversarial_tests(llm: LLMClient, gap: Gap, code: str, notes: str = "") -> str:
+    """`notes`: what validation saw that tests should target (e.g. parameters the author's
+    tests never varied), one per line."""
     text = _ask(llm, "adversarial", ADVERSARIAL_TESTS.render(
-        name=gap.name, description=gap.description, code=code))
+        name=gap.name, description=gap.description, code=code,
+        notes=f"\nWhat validation noticed (aim tests at it):\n{notes}\n" if notes else ""))
     return _code(text, "adversarial tests")
 
 
@@ -144,7 +148,7 @@ def merge_tests(own: str, extra: str, *, prefix: str = "adversarial") -> str:
     """One test file from two: the extra file's tests are renamed test_<prefix>_*, imports
     are kept once. Either file failing to parse leaves the own file unchanged."""
     try:
-        own_tree, extra_tree = ast.parse(own), ast.parse(extra)
+        own_tree, extra_tree = pyast.parse(own), pyast.parse(extra)
     except SyntaxError:
         return own
     own_names = {n.name for n in own_tree.body if isinstance(n, ast.FunctionDef)}

@@ -36,7 +36,7 @@ from toolforge.evolve.rewards import DEFAULT_REWARD_THRESHOLD, dump_expectation
 STATE_DB = "state.sqlite"
 BUSY_TIMEOUT_MS = 30_000
 SCHEMA_VERSION = 1
-SOURCES = ("builtin-agent", "report", "api", "mcp")
+SOURCES = ("builtin-agent", "report", "api", "mcp", "tte")
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 
@@ -104,7 +104,7 @@ class Trajectory(BaseModel):
     duration_ms: float = Field(default=0.0, ge=0, allow_inf_nan=False)
     started_at: str = Field(default_factory=now_iso)
     error: str | None = None
-    source: str = "builtin-agent"  # builtin-agent | report | api | mcp
+    source: str = "builtin-agent"  # builtin-agent | report | api | mcp | tte
     handled_by: str | None = None  # the evolution cycle that consumed this failure
     metadata: dict[str, Any] = Field(default_factory=dict)  # free data from the agent
 
@@ -326,7 +326,9 @@ class TrajectoryStore:
         if t.reward is not None:
             success: bool | None = t.reward >= self.reward_threshold
         else:
-            success = False if t.error else None
+            # An infrastructure error (model unreachable...) is no verdict on the task.
+            infrastructure = t.metadata.get("error_kind") == "infrastructure"
+            success = False if t.error and not infrastructure else None
         return t.model_copy(update={"success": success})
 
     def record(self, t: Trajectory) -> Trajectory:

@@ -201,6 +201,10 @@ class Library:
         out.sort(key=lambda e: (e.name, e.location))
         return out
 
+    def entry(self, name: str, location: Location) -> ToolEntry:
+        """One tool directory's row: its metadata, or the problem that kept it from loading."""
+        return self._entry(name, location)
+
     def _entry(self, name: str, location: Location) -> ToolEntry:
         path = self.root / location / name / META_FILE
         try:
@@ -441,6 +445,9 @@ class Library:
             files = prepare(candidate, version)
             files.meta.version = version
             files.meta.status = "active"
+            active = self.find_current(name, TOOLS_DIR)
+            if active is not None and active.meta.pinned:
+                files.meta.pinned = True  # a pin belongs to the tool, not to one version
 
             def apply() -> None:
                 self.write_tool_dir(name, TOOLS_DIR, files)
@@ -517,6 +524,24 @@ class Library:
                 apply=apply, tool=names[0] if len(names) == 1 else None,
                 version=next(iter(changed.values())).meta.version if len(names) == 1
                 else None, trailers=trailers, body=body))
+    def set_pinned(self, name: str, pinned: bool) -> CommitResult:
+        """Pin (exempt from pruning and curation) or unpin an active or retired tool."""
+        with self.locked():
+            self._recover()
+            current = self.read_current(name, TOOLS_DIR)
+            if current.meta.pinned == pinned:
+                raise ConflictError(f"{name} is already {'pinned' if pinned else 'not pinned'}",
+                                    hint="nothing to change")
+            current.meta.pinned = pinned
+            verb = "pin" if pinned else "unpin"
+            return self._mutate(Change(
+                action=verb,
+                subject=f"{verb} {name}",
+                paths=[f"{TOOLS_DIR}/{name}"],
+                apply=lambda: self.write_tool_dir(name, TOOLS_DIR, current),
+                tool=name,
+                version=current.meta.version,
+            ))
 
     def rollback_tool(self, name: str, to: int | None = None) -> CommitResult:
         with self.locked():
@@ -550,6 +575,7 @@ class Library:
             new_version = self.next_version(name)
             old.meta.version = new_version
             old.meta.status = "active"
+            old.meta.pinned = current.meta.pinned if current is not None else old.meta.pinned
             old.meta.created_at = now_iso()
             old.meta.provenance.restored_from = to
             old.meta.retired_at = None

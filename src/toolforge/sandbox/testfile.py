@@ -15,6 +15,8 @@ import functools
 import marshal
 from dataclasses import dataclass, field, replace
 
+from toolforge import pyast
+
 TEST_FILE = "test_tool.py"
 _CHECK_CALLS = {"raises", "fail", "warns", "deprecated_call"}
 _OPERATORS: dict[type[ast.cmpop], str] = {
@@ -45,7 +47,7 @@ def analyse(label: str, source: str, entrypoint: str) -> SuiteFile:
 def _analyse(label: str, source: str, entrypoint: str) -> SuiteFile:
     suite = SuiteFile(label, source)
     try:
-        tree = ast.parse(source, TEST_FILE)
+        tree = pyast.parse(source, TEST_FILE)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         where = f" (line {exc.lineno})" if isinstance(exc, SyntaxError) and exc.lineno else ""
         suite.problems.append(f"{label}: test_tool.py does not parse: {_reason(exc)}{where}")
