@@ -228,7 +228,7 @@ async def test_the_review_tui_shows_a_background_cycle_and_its_new_tool(
                 posted = await http.post("/v1/trajectories", content=_runs("tool_delta", 3))
                 assert posted.status_code == 201
             await until("the new tool in the list", lambda: any(
-                t.name == "tool_delta" and t.status == "active" for t in app.tool_list.tools))
+                t.tool == "tool_delta" and t.status == "active" for t in app.tool_list.tools))
             await until("the cycle's end", lambda: any("finished" in m for m in messages))
     finally:
         backend.close()

@@ -47,18 +47,18 @@ def test_the_same_tool_changed_on_both_clones_is_a_conflict_and_nothing_is_lost(
     _, remote = shared_library(tmp_path)
     a, b = clone(remote, tmp_path / "a"), clone(remote, tmp_path / "b")
     assert run_cli("retire", "sha256_hex", "-L", a).exit_code == 0
-    result = run_cli("rollback", "sha256_hex", "--to", "1", "-L", b, "--json")
+    result = run_cli("pin", "sha256_hex", "-L", b, "--json")
     # B's change was decided on a state the remote no longer has: refused, parked
     assert result.exit_code == 1, result.stdout
     assert result.json["error"] == "publish_conflict"
     assert "sha256_hex" in result.json["message"]
     parked = git(b, "for-each-ref", "--format=%(refname)", "refs/toolforge/unpublished")
     assert parked.strip(), "the refused commit is kept under refs/toolforge/unpublished"
-    assert "rollback sha256_hex" in git(b, "log", "-1", "--format=%s", parked.split()[0])
+    assert "pin sha256_hex" in git(b, "log", "-1", "--format=%s", parked.split()[0])
     # B now follows the remote; the remote has A's change only, linear
     assert git(b, "rev-parse", "HEAD") == git(remote, "rev-parse", "main")
     assert remote_log(remote)[0] == "retire sha256_hex v1"
-    assert not any(s.startswith("rollback") for s in remote_log(remote))
+    assert not any(s.startswith("pin") for s in remote_log(remote))
     assert git(remote, "rev-list", "--merges", "main") == ""
     assert "status = \"retired\"" in (b / "tools/sha256_hex/tool.toml").read_text()
 
@@ -69,7 +69,7 @@ def test_a_clone_sees_reports_validated_elsewhere_and_can_promote(tmp_path: Path
     _add(a, tmp_path, "shout")  # validated on A only
     assert run_cli("sync", "-L", b).exit_code == 0
     listing = run_cli("list", "--status", "candidate", "-L", b, "--json").json
-    verdicts = {t["name"]: t["verdict"] for t in listing["tools"]}
+    verdicts = {t["tool"]: t["verdict"] for t in listing["tools"]}
     assert verdicts["shout"] == "passed"  # the report came with the library (git notes)
     promoted = run_cli("promote", "shout", "-L", b, "--json")
     assert promoted.exit_code == 0, promoted.stdout
@@ -145,3 +145,40 @@ def test_the_readme_sharing_walkthrough_runs_as_written(tmp_path: Path) -> None:
     remote = tmp_path / "shared.git"
     assert remote_log(remote)[0] == "promote slugify v1"  # promoted on the other clone
     assert (tmp_path / "team-library/tools/slugify/tool.py").is_file()
+
+
+def test_a_committed_forged_state_file_never_makes_a_candidate_promotable(tmp_path: Path
+                                                                          ) -> None:
+    """Whoever may push can vouch with notes (docs/deploy.md), but never by committing the
+    local state: a `.toolforge/reports.sqlite` saying "passed" is refused by sync and by a
+    fresh clone, and the candidate stays unvalidated."""
+    _, remote = shared_library(tmp_path)
+    elsewhere = tmp_path / "elsewhere"  # not shared: its reports go nowhere by themselves
+    assert run_cli("init", elsewhere).exit_code == 0
+    _add(elsewhere, tmp_path, "shout")  # a real "passed" report of exactly these files
+    forger, b = clone(remote, tmp_path / "forger"), clone(remote, tmp_path / "b")
+    src = tmp_path / "src-elsewhere" / "shout"
+    assert run_cli("add", src, "--no-validate", "-L", forger).exit_code == 0
+    assert run_cli("sync", "-L", b).exit_code == 0
+    head = git(b, "rev-parse", "HEAD")
+    forged = forger / ".toolforge/reports.sqlite"
+    forged.parent.mkdir(exist_ok=True)
+    forged.write_bytes((elsewhere / ".toolforge/reports.sqlite").read_bytes())
+    git(forger, "add", "-f", ".toolforge/reports.sqlite")
+    git(forger, "commit", "-qm", "validated, trust me")
+    git(forger, "push", "-q", "origin", "main")
+
+    synced = run_cli("sync", "-L", b, "--json")
+    assert synced.exit_code == 1 and synced.json["error"] == "state_in_tree", synced.stdout
+    assert git(b, "rev-parse", "HEAD") == head  # it did not move there
+    refused = run_cli("promote", "shout", "-L", b, "--json")
+    assert refused.exit_code == 1 and "not been validated" in refused.json["message"]
+    listing = run_cli("list", "--status", "candidate", "-L", b, "--json").json
+    assert {t["tool"]: t["verdict"] for t in listing["tools"]}["shout"] is None
+
+    fresh = tmp_path / "fresh"  # git itself writes the forged file into a new clone
+    git(tmp_path, "clone", "-q", "-b", "main", str(remote), str(fresh))
+    for args in (("promote", "shout"), ("list",)):
+        result = run_cli(*args, "-L", fresh, "--json")
+        assert result.exit_code == 1 and result.json["error"] == "state_in_tree", result.stdout
+    assert "git rm -r" in result.json["hint"]

@@ -296,7 +296,9 @@ class GitRepo:
         )
 
     def commit_all(self, message: str) -> str:
+        # Never the local state, whatever .gitignore says (library/localstate.py).
         self.run("add", "-A", ".")
+        self.run("rm", "-r", "-q", "--cached", "--ignore-unmatch", "--", ".toolforge")
         self.run("commit", "-q", "--no-verify", "--allow-empty", "-m", message)
         return self.head() or ""
 
@@ -356,6 +358,11 @@ def _identity_env(repo: git.Repo) -> dict[str, str]:
         if not reader.get_value("user", "email", "") and f"GIT_{kind}_EMAIL" not in env:
             env[f"GIT_{kind}_EMAIL"] = "toolforge@localhost"
     return env
+
+
+def git_command(root: Path, *args: str) -> list[str]:
+    """The argument list of a git command in `root` with toolforge's safe settings."""
+    return ["git", *_SAFE_CONFIG, "-C", str(root), *args]
 
 
 def exec_git(repo: GitRepo, *args: str, input: bytes | None = None,

@@ -35,6 +35,7 @@ from pydantic import BaseModel, Field
 
 from toolforge.errors import ConflictError, LibraryError, UsageError
 from toolforge.library.gitrepo import exec_git
+from toolforge.library.localstate import state_in_tree_error, tracks_state
 from toolforge.library.notes import NOTES_REF, merge_notes
 
 if TYPE_CHECKING:
@@ -290,6 +291,7 @@ class LibraryRemote:
                 "this clone and the remote have diverged; a read-only sync only "
                 "fast-forwards",
                 hint="run `toolforge sync` to publish local commits first")
+        self._refuse_state(name, tracking)
         result.pulled = self._count(head, tracking)
         self._move_head(head, tracking)
 
@@ -300,6 +302,7 @@ class LibraryRemote:
         tracking = self._rev(f"refs/remotes/{name}/{branch}")
         if tracking is None or head == tracking:
             return
+        self._refuse_state(name, tracking)  # before anything is rebased or moved
         if head is None or self._is_ancestor(head, tracking):  # nothing of ours: follow
             result.pulled = self._count(head, tracking)
             self._move_head(head, tracking)
@@ -416,10 +419,18 @@ class LibraryRemote:
         return [ParkedCommit(commit=c.sha, subject=c.subject, ref=ref, reason=reason)
                 for c in commits]
 
+    def _refuse_state(self, name: str, rev: str) -> None:
+        """A remote commit that tracks the local state directory never enters the work
+        tree (library/localstate.py): git would overwrite this clone's reports with it."""
+        if tracks_state(self.git.root, rev):
+            raise state_in_tree_error(f"remote {name!r}'s commit {rev[:12]}", remote=True)
+
     def _move_head(self, old: str | None, new: str) -> None:
         """Move the branch from `old` to `new`, updating index and work tree for the files
         that differ (a two-tree merge: local edits elsewhere stay; edits in the way stop
         it before anything changes)."""
+        if tracks_state(self.git.root, new):  # the last line of defence: see _refuse_state
+            raise state_in_tree_error(f"commit {new[:12]}", remote=True)
         if old is not None:
             proc = exec_git(self.git, "read-tree", "-m", "-u", old, new)
         else:

@@ -35,6 +35,7 @@ from toolforge.library.journal import (
     read_journal,
     write_journal,
 )
+from toolforge.library.localstate import STATE_DIR, check_head
 from toolforge.library.lock import library_lock
 from toolforge.library.meta import ToolMeta, dump_meta, now_iso, parse_meta
 from toolforge.names import validate_tool_name
@@ -42,7 +43,6 @@ from toolforge.names import validate_tool_name
 if TYPE_CHECKING:
     from toolforge.library.settings import LibrarySettings
 
-STATE_DIR = ".toolforge"
 TOOLS_DIR: Final = "tools"
 CANDIDATES_DIR: Final = "candidates"
 TOOL_FILE = "tool.py"
@@ -118,6 +118,7 @@ class Library:
     def open(cls, root: Path) -> Library:
         if not (root / SETTINGS_FILE).is_file() or not (root / ".git").exists():
             raise not_a_library_error(root)
+        check_head(root)  # local state never comes from a committed tree (localstate.py)
         return cls(root)
 
     @classmethod
@@ -126,6 +127,7 @@ class Library:
         if root.exists() and not root.is_dir():
             raise LibraryError(f"{root} exists and is not a directory")
         if (root / SETTINGS_FILE).is_file() and (root / ".git").exists():
+            check_head(root)
             lib = cls(root)
             with lib.locked():
                 lib._recover()

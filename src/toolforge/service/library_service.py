@@ -346,8 +346,10 @@ class LibraryService:
             report = self.reports.latest(name, digest)
             if report is not None:
                 return report
+        # A note vouches only for the exact files it names: re-checked here against the
+        # candidate's own tool.py and tests (the digest the local store is keyed on too).
         noted = [r for r in reports_for(self.library.git, name, files.code)
-                 if r.files_hash == digest]
+                 if r.files_hash == digest and r.location == CANDIDATES_DIR]
         if not noted:
             return None
         for report in noted:
@@ -889,11 +891,12 @@ class LibraryService:
         """After every commit (under the lock): a shared library publishes it at once, a
         compare-and-swap on the remote branch. The commit may come back re-applied on a
         newer remote head; an unreachable remote leaves it unpublished, with a warning."""
+        from toolforge.library.localstate import StateInTree
         from toolforge.library.remote import LibraryRemote, RemoteUnreachable
 
         try:
             synced = LibraryRemote(self.library.git).publish()
-        except RemoteUnreachable as exc:
+        except (RemoteUnreachable, StateInTree) as exc:
             return result.model_copy(update={"warnings": [
                 *result.warnings, f"not published yet: {exc.message} (`toolforge sync` "
                 "publishes it)"]})
