@@ -159,7 +159,15 @@ def test_a_committed_forged_state_file_never_makes_a_candidate_promotable(tmp_pa
     forger, b = clone(remote, tmp_path / "forger"), clone(remote, tmp_path / "b")
     src = tmp_path / "src-elsewhere" / "shout"
     assert run_cli("add", src, "--no-validate", "-L", forger).exit_code == 0
+    with (forger / "candidates/shout/tool.toml").open("a") as meta:  # a committed claim
+        meta.write('\n[validation]\nverdict = "passed"\nbackend = "bwrap"\nisolated = true\n')
+    git(forger, "commit", "-qam", "validated, says its tool.toml")
+    git(forger, "push", "-q", "origin", "main")
     assert run_cli("sync", "-L", b).exit_code == 0
+    shown = run_cli("show", "shout", "-L", b, "--json").json
+    assert shown["meta"]["validation"]["verdict"] == "passed"  # shown as written ...
+    rows = run_cli("list", "--status", "candidate", "-L", b, "--json").json["tools"]
+    assert {t["tool"]: t["verdict"] for t in rows}["shout"] is None  # ... never believed
     head = git(b, "rev-parse", "HEAD")
     forged = forger / ".toolforge/reports.sqlite"
     forged.parent.mkdir(exist_ok=True)
@@ -173,8 +181,8 @@ def test_a_committed_forged_state_file_never_makes_a_candidate_promotable(tmp_pa
     assert git(b, "rev-parse", "HEAD") == head  # it did not move there
     refused = run_cli("promote", "shout", "-L", b, "--json")
     assert refused.exit_code == 1 and "not been validated" in refused.json["message"]
-    listing = run_cli("list", "--status", "candidate", "-L", b, "--json").json
-    assert {t["tool"]: t["verdict"] for t in listing["tools"]}["shout"] is None
+    rows = run_cli("list", "--status", "candidate", "-L", b, "--json").json["tools"]
+    assert {t["tool"]: t["verdict"] for t in rows}["shout"] is None
 
     fresh = tmp_path / "fresh"  # git itself writes the forged file into a new clone
     git(tmp_path, "clone", "-q", "-b", "main", str(remote), str(fresh))

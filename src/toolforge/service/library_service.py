@@ -303,7 +303,9 @@ class LibraryService:
             return ToolSummary(tool=entry.name, status="broken", location=entry.location,
                                problem=entry.problem)
         summary = _summary(meta, entry.location)
-        if entry.location == CANDIDATES_DIR and summary.verdict is None:
+        if entry.location == CANDIDATES_DIR:
+            # Only a report of exactly its files speaks for a candidate: a `[validation]`
+            # table in its committed tool.toml is whatever its author wrote.
             summary.verdict = self.candidate_verdict(entry.name, warnings)
         return summary
 
