@@ -97,6 +97,27 @@ def test_a_better_patch_wins_its_trial_and_is_promoted(library: Path, tmp_path: 
     assert run_cli("trials", "-L", library, "--json").json == {"trials": []}
 
 
+def test_a_trial_committed_by_hand_never_runs_unvalidated_code(library: Path, tmp_path: Path
+                                                               ) -> None:
+    tests = make_tests("shout")
+    assert run_cli("add", write_tool_dir(tmp_path / "v1", "shout", OLD, tests),
+                   "-L", library).exit_code == 0
+    assert run_cli("promote", "shout", "-L", library).exit_code == 0
+    patch = make_tool("shout", body='return text.upper() + "?"')
+    assert run_cli("add", write_tool_dir(tmp_path / "v2", "shout", patch, tests),
+                   "--no-validate", "-L", library).exit_code == 0
+    with (library / "candidates/shout/tool.toml").open("a") as meta:  # every call, it says
+        meta.write('\n[trial]\nid = "by-hand"\nshare = 1.0\nepisodes = 5\nbaseline = 1\n'
+                   'started_at = "2026-01-01T00:00:00+00:00"\n')
+    git(library, "commit", "-qam", "a trial nobody validated")
+    called = run_cli("call", "shout", "-a", "text=a", "-L", library, "--json")
+    assert called.json["value"] == "A", called.stdout  # the active version, not the patch
+    # validated after all (its tests fail: "A?" is not "ABC"): still the active version
+    assert run_cli("validate", "shout", "-L", library).exit_code != 0
+    assert run_cli("call", "shout", "-a", "text=a", "-L", library, "--json").json[
+        "value"] == "A"
+
+
 @pytest.fixture
 async def daemon(library: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                  ) -> AsyncIterator[Any]:

@@ -62,8 +62,13 @@ def state_in_tree_error(where: str, *, remote: bool) -> StateInTree:
 
 def check_head(root: Path) -> None:
     """Refuse a library whose HEAD tracks its local state (checked once per HEAD)."""
+    from toolforge.library.refs import git_head
+
     gitdir = root / ".git"
-    head = _head_sha(gitdir) if gitdir.is_dir() else None
+    head = git_head(gitdir) if gitdir.is_dir() else None
+    if head is not None and (len(head) not in (40, 64) or
+                             any(c not in "0123456789abcdef" for c in head)):
+        head = None  # unborn, or an unusual layout: ask git every time
     marker = gitdir / CHECKED_FILE
     if head is not None:
         try:
@@ -79,32 +84,3 @@ def check_head(root: Path) -> None:
             marker.write_text(head + "\n", encoding="ascii")
         except OSError:
             pass  # checked again next time
-
-
-def _head_sha(gitdir: Path) -> str | None:
-    """HEAD's commit from the files (no git process); None when unborn or unusual."""
-    try:
-        head = (gitdir / "HEAD").read_text(encoding="utf-8").strip()
-    except OSError:
-        return None
-    if not head.startswith("ref: "):
-        return head if _is_sha(head) else None
-    ref = head[5:].strip()
-    try:
-        sha = (gitdir / ref).read_text(encoding="utf-8").strip()
-        return sha if _is_sha(sha) else None
-    except OSError:
-        pass
-    try:
-        packed = (gitdir / "packed-refs").read_text(encoding="utf-8")
-    except OSError:
-        return None
-    for line in packed.splitlines():
-        sha, _, name = line.partition(" ")
-        if name == ref and _is_sha(sha):
-            return sha
-    return None
-
-
-def _is_sha(text: str) -> bool:
-    return len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text)

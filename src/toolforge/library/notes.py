@@ -87,6 +87,25 @@ def reports_for(git: GitRepo, tool: str, code: str) -> list[ValidationReport]:
     return sorted(found, key=lambda r: r.created_at, reverse=True)
 
 
+def report_of_files(git: GitRepo, tool: str, code: str, tests: str
+                    ) -> ValidationReport | None:
+    """The newest report of a candidate with exactly these files: from the local store (if
+    there is one), else from the notes. Nothing else vouches for a candidate: a `[validation]`
+    table or a `[trial]` in its committed tool.toml is whatever its author wrote."""
+    from toolforge.library.localstate import STATE_DIR
+    from toolforge.validation.report import REPORTS_DB, ReportStore, files_hash
+
+    digest = files_hash(code, tests)
+    path = git.root / STATE_DIR / REPORTS_DB
+    if path.is_file():
+        report = ReportStore(path).latest(tool, digest)
+        if report is not None:
+            return report
+    noted = [r for r in reports_for(git, tool, code)
+             if r.files_hash == digest and r.location == "candidates"]
+    return noted[0] if noted else None
+
+
 def merge_notes(git: GitRepo, other_ref: str) -> None:
     """Bring the notes of `other_ref` (a fetched remote's) into ours, line by line."""
     theirs = _rev(git, other_ref)

@@ -13,7 +13,9 @@ and two batched object reads), and reused, tool by tool, while a tag's code is u
 
 from __future__ import annotations
 
+import logging
 import os
+import sqlite3
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -22,12 +24,22 @@ from typing import TYPE_CHECKING, Any
 
 from toolforge.errors import ToolforgeError
 from toolforge.library.meta import ToolMeta, parse_meta
+from toolforge.library.notes import report_of_files
 from toolforge.library.refs import blob_id
-from toolforge.library.store import CANDIDATES_DIR, META_FILE, TOOL_FILE, TOOLS_DIR, version_tag
+from toolforge.library.store import (
+    CANDIDATES_DIR,
+    META_FILE,
+    TEST_FILE,
+    TOOL_FILE,
+    TOOLS_DIR,
+    version_tag,
+)
 from toolforge.names import is_valid_tool_name
 from toolforge.runtime.routing import TrialSpec
 from toolforge.tools.contract import ToolSpec, load_tool_source
 from toolforge.tools.export import mcp_tool, openai_function
+
+log = logging.getLogger("toolforge.runtime")
 
 if TYPE_CHECKING:
     from toolforge.library.gitrepo import GitRepo
@@ -111,6 +123,10 @@ class ActiveTool:
                 f"toolforge: running the promoted v{self.version} (tag {self.tag})")
 
 
+class _Unvouched(Exception):
+    """A candidate with a `[trial]` but no passing validation of its files."""
+
+
 @dataclass(frozen=True)
 class TrialArm:
     """A new version on A/B trial against the active one (routing.py)."""
@@ -129,11 +145,15 @@ class Catalog:
     inactive: dict[str, str]
     # Active tools with a new version on trial.
     trials: dict[str, TrialArm] = field(default_factory=dict)
+    # A `[trial]` whose candidate has no passing report yet (it may come with the notes).
+    unvouched_trials: bool = False
 
     @property
     def complete(self) -> bool:
-        """False when a promotion looked half-done (its tag not yet written): re-read soon."""
-        return not any(p.startswith("no tag") for p in self.problems.values())
+        """False when a promotion looked half-done (its tag not yet written) or a trial
+        waits for its validation report: re-read soon."""
+        return not self.unvouched_trials and \
+            not any(p.startswith("no tag") for p in self.problems.values())
 
 
 @dataclass(frozen=True)
@@ -161,6 +181,7 @@ class CatalogReader:
         self._by_tree: dict[tuple[str, str], ActiveTool] = {}  # (name, HEAD's tree) -> tool
         # (name, candidate tree, baseline commit) -> the arm, or None: not on trial
         self._trials: dict[tuple[str, str, str], TrialArm | None] = {}
+        self._warned: set[tuple[str, str]] = set()  # (name, code blob): said once
 
     def read(self) -> Catalog:
         with self._lock:
@@ -192,31 +213,39 @@ class CatalogReader:
                                      problems))
         self._reuse = {(t.name, t.commit, t.code_blob, t.head_blob): t for t in tools.values()}
         self._by_tree = {(name, wanted[name].tree): tool for name, tool in tools.items()}
+        trials, unvouched = self._read_trials(head, tools)
         return Catalog(head=head, tools=dict(sorted(tools.items())), problems=problems,
-                       inactive=inactive, trials=self._read_trials(head, tools))
+                       inactive=inactive, trials=trials, unvouched_trials=unvouched)
 
-    def _read_trials(self, head: str, tools: dict[str, ActiveTool]) -> dict[str, TrialArm]:
+    def _read_trials(self, head: str, tools: dict[str, ActiveTool]
+                     ) -> tuple[dict[str, TrialArm], bool]:
         """Candidates of active tools whose tool.toml has a `[trial]` against the active
-        version. Read again only for a candidate directory whose tree changed."""
+        version, and whether one waits for its report. Read again only for a candidate
+        directory whose tree changed."""
         trees = {e.path.split("/", 1)[1]: e.sha
                  for e in self.git.ls_tree(head, CANDIDATES_DIR, recursive=False)
                  if e.kind == "tree" and e.path.split("/", 1)[1] in tools}
         keys = {name: (name, tree, tools[name].commit) for name, tree in trees.items()}
         fresh = [name for name, key in keys.items() if key not in self._trials]
         objects = self.git.read_many([f"{trees[n]}:{f}" for n in fresh
-                                      for f in (META_FILE, TOOL_FILE)])
+                                      for f in (META_FILE, TOOL_FILE, TEST_FILE)])
         known = {key: self._trials[key] for key in keys.values() if key in self._trials}
+        unvouched = False
         for name in fresh:
-            known[keys[name]] = self._trial_arm(head, name, tools[name],
-                                                objects.get(f"{trees[name]}:{META_FILE}"),
-                                                objects.get(f"{trees[name]}:{TOOL_FILE}"))
+            tests = objects.get(f"{trees[name]}:{TEST_FILE}")
+            try:
+                known[keys[name]] = self._trial_arm(
+                    head, name, tools[name], objects.get(f"{trees[name]}:{META_FILE}"),
+                    objects.get(f"{trees[name]}:{TOOL_FILE}"), tests[1] if tests else b"")
+            except _Unvouched:
+                unvouched = True  # not remembered: its report may still come with notes
         self._trials = known
         return {name: arm for name, key in sorted(keys.items())
-                if (arm := known.get(key)) is not None}
+                if (arm := known.get(key)) is not None}, unvouched
 
     def _trial_arm(self, head: str, name: str, active: ActiveTool,
-                   meta_obj: tuple[str, bytes] | None, code_obj: tuple[str, bytes] | None
-                   ) -> TrialArm | None:
+                   meta_obj: tuple[str, bytes] | None, code_obj: tuple[str, bytes] | None,
+                   tests: bytes) -> TrialArm | None:
         if meta_obj is None or code_obj is None:
             return None
         from pydantic import ValidationError
@@ -231,8 +260,20 @@ class CatalogReader:
             if spec.baseline != active.version:
                 return None  # a trial against a version that is no longer active
             tool_spec = load_tool_source(code_obj[1].decode("utf-8"))
+            # Only a candidate whose exact files passed validation serves trial calls
+            # (what `trials start` checked): a `[trial]` committed by hand or pushed by
+            # another clone never makes unvalidated code run.
+            report = report_of_files(self.git, name, code_obj[1].decode("utf-8"),
+                                     tests.decode("utf-8"))
+            if report is None or report.verdict != "passed":
+                if (name, code_obj[0]) not in self._warned:
+                    self._warned.add((name, code_obj[0]))
+                    log.warning("%s v%s has a [trial] but no passing validation of its "
+                                "files: the active version serves every call", name,
+                                meta.version)
+                raise _Unvouched
         except (ToolforgeError, ValidationError, UnicodeDecodeError, RecursionError,
-                MemoryError):
+                MemoryError, sqlite3.DatabaseError):
             return None  # a broken candidate never serves calls: the active version does
         # The commit that last changed the candidate (its trial start): whose blobs run.
         commit = self.git.run("log", "-1", "--format=%H", head, "--",
