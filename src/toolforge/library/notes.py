@@ -87,6 +87,16 @@ def reports_for(git: GitRepo, tool: str, code: str) -> list[ValidationReport]:
     return sorted(found, key=lambda r: r.created_at, reverse=True)
 
 
+def noted_reports(git: GitRepo, tool: str, code: str, tests: str) -> list[ValidationReport]:
+    """Candidate reports noted on `code`'s blob that vouch for exactly these files (the
+    digest of tool.py and tests, recomputed here), newest first."""
+    from toolforge.validation.report import files_hash
+
+    digest = files_hash(code, tests)
+    return [r for r in reports_for(git, tool, code)
+            if r.files_hash == digest and r.location == "candidates"]
+
+
 def report_of_files(git: GitRepo, tool: str, code: str, tests: str
                     ) -> ValidationReport | None:
     """The newest report of a candidate with exactly these files: from the local store (if
@@ -95,14 +105,12 @@ def report_of_files(git: GitRepo, tool: str, code: str, tests: str
     from toolforge.library.localstate import STATE_DIR
     from toolforge.validation.report import REPORTS_DB, ReportStore, files_hash
 
-    digest = files_hash(code, tests)
     path = git.root / STATE_DIR / REPORTS_DB
     if path.is_file():
-        report = ReportStore(path).latest(tool, digest)
+        report = ReportStore(path).latest(tool, files_hash(code, tests))
         if report is not None:
             return report
-    noted = [r for r in reports_for(git, tool, code)
-             if r.files_hash == digest and r.location == "candidates"]
+    noted = noted_reports(git, tool, code, tests)
     return noted[0] if noted else None
 
 

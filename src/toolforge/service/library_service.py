@@ -340,18 +340,15 @@ class LibraryService:
         """The latest report of exactly these files: from the local store, else from the
         notes that came with the library (a report validated on another clone), which is
         then kept in the local store."""
-        from toolforge.library.notes import reports_for
+        from toolforge.library.notes import noted_reports
         from toolforge.validation.report import REPORTS_DB, files_hash
 
-        digest = files_hash(files.code, files.tests)
         if create_store or (self.library.state_dir / REPORTS_DB).is_file():
-            report = self.reports.latest(name, digest)
+            report = self.reports.latest(name, files_hash(files.code, files.tests))
             if report is not None:
                 return report
-        # A note vouches only for the exact files it names: re-checked here against the
-        # candidate's own tool.py and tests (the digest the local store is keyed on too).
-        noted = [r for r in reports_for(self.library.git, name, files.code)
-                 if r.files_hash == digest and r.location == CANDIDATES_DIR]
+        # A note vouches only for the exact files it names (re-checked against these).
+        noted = noted_reports(self.library.git, name, files.code, files.tests)
         if not noted:
             return None
         for report in noted:
