@@ -4,14 +4,16 @@ Per suite there are two sandboxed processes, both fresh:
 - the tool host (`ToolProcess`, guest/worker.py), which only ever sends JSON text back;
 - the test runner (guest/runner.py), whose `tool` module is a proxy: a call goes to the
   parent on the runner's private pipe, the parent relays it to the tool host, and the
-  runner gets back freshly decoded JSON. No object made by the tool reaches a comparison.
-The runner reports each test's start and end on its private pipe; this process, out of
-reach of both, decides: a test passed only if its "passed" report arrived; a test that
-never reported (runner killed, exited early, SystemExit, os._exit) is an error. stdout of
-either sandbox is captured and capped and never parsed.
+  runner gets back freshly decoded JSON. No object made by the tool reaches a check.
+The test file is checked and compiled here (`testfile.analyse`): this process knows the
+tests and every check site before anything runs. It asks the runner to run each test in a
+fresh fork; the test's process sends the operands of each check and this process judges
+them (`verdict.TestJudge`), counts them, and decides. Nothing the runner says about itself
+("passed", how many asserts) is trusted; silence is an error. stdout of either sandbox is
+captured and capped and never parsed.
 
 Earlier promoted versions' tests run as separate suites in separate runners (a candidate
-test file cannot monkeypatch a regression suite), each against a fresh tool process.
+test file cannot reach a regression suite), each against a fresh tool process.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from toolforge.sandbox.pool import WarmPool
 from toolforge.sandbox.process import CallResult, ToolProcess
 from toolforge.sandbox.sandboxed import SandboxedProcess
 from toolforge.sandbox.testfile import SuiteFile, analyse
+from toolforge.sandbox.verdict import ProtocolError, TestJudge
 
 ROLE = "runner"
 _MAX_TESTS = 2000
@@ -89,12 +92,15 @@ def run_tests(tool_source: str, entrypoint: str, suites: list[tuple[str, str]], 
         report.problems.append("no test suites given")
     runs = [_SuiteRun(label, source, limits) for label, source in suites]
     try:
-        # Sandboxes first, parsing while they boot; every run gets its own fresh pair.
-        for run in runs:
-            run.start(tool_source, entrypoint, backend, pool)
+        # Checking first (milliseconds, cached): a refused suite costs no sandbox at all.
         for run in runs:
             run.analyse(entrypoint)
             report.problems.extend(run.suite.problems)
+        usable = [run for run in runs if run.suite.code_b64 is not None]
+        for run in usable:  # every usable suite gets its own fresh pair of sandboxes
+            run.start(tool_source, entrypoint, backend, pool)
+        for run in usable:
+            run.send_init(entrypoint)
         for run in runs:
             run.drive(report)
     finally:
@@ -113,6 +119,7 @@ class _SuiteRun:
         self.limits = limits
         self.tool: ToolProcess | None = None
         self.runner: SandboxedProcess | None = None
+        self.deadline = 0.0
 
     def start(self, tool_source: str, entrypoint: str, backend: SandboxBackend,
               pool: WarmPool | None) -> None:
@@ -123,14 +130,19 @@ class _SuiteRun:
         self.runner = runner or backend.spawn(ROLE, limits=self.limits)
 
     def analyse(self, entrypoint: str) -> None:
-        """Check and compile the test file, then hand it to the runner (if it is usable)."""
+        """Check and compile the test file (`suite.code_b64` is None if it is refused)."""
         self.suite = analyse(self.suite.label, self.suite.source, entrypoint)
+
+    def send_init(self, entrypoint: str) -> None:
+        """Hand the compiled test file to the runner."""
+        self.deadline = time.monotonic() + self.limits.wall_time_s
         if self.suite.code_b64 is None or self.runner is None:
             return
         init = {"entrypoint": entrypoint, "code": self.suite.code_b64,
                 "source": self.suite.source, "limits": self.limits.for_sandbox(),
+                "shapes": self.suite.shapes(), "check_bytes": self.limits.max_output_bytes,
                 **self.runner.init_extra}
-        self.runner.send(init, time.monotonic() + self.limits.wall_time_s)
+        self.runner.send(init, self.deadline)
 
     def begin_close(self) -> list[Callable[[], None]]:
         reaps = [self.tool.begin_close()] if self.tool is not None else []
@@ -139,101 +151,121 @@ class _SuiteRun:
         return reaps
 
     def drive(self, report: TestRunReport) -> None:
-        """Relay the runner's tool calls and record its reports until done or out of time."""
-        label, runner = self.suite.label, self.runner
+        """Run the tests one by one, relaying tool calls and judging every check."""
+        label, runner, names = self.suite.label, self.runner, self.suite.test_names
+        if len(names) > _MAX_TESTS:
+            report.problems.append(f"{label}: more than {_MAX_TESTS} tests")
+            names = names[:_MAX_TESTS]
         if self.suite.code_b64 is None or runner is None:
-            return  # the parser already reported why
-        deadline = time.monotonic() + self.limits.wall_time_s
-        collected: list[str] | None = None
-        outcomes: dict[str, TestOutcome] = {}
-        current: str | None = None
-        current_started = 0.0
-        current_calls = 0
-        current_output: list[str] = []
+            for name in names:  # the parser already reported why
+                report.tests.append(TestOutcome(name=name, suite=label, outcome="error",
+                                                message="not run: test_tool.py was refused "
+                                                "(see the problems)"))
+            return
+        self.deadline = time.monotonic() + self.limits.wall_time_s  # per suite, from its start
+        stop = self._load(report)
         suite_calls = 0
-        finished = False
-        stop_reason = "the test runner stopped before reporting this test"
-        while True:
-            received = runner.recv(deadline)
+        for generation, name in enumerate(names):
+            if stop is not None:
+                report.tests.append(TestOutcome(name=name, suite=label, outcome="error",
+                                                message=f"not run: {stop}"))
+                continue
+            test, stop = self._run_test(generation, name, report)
+            suite_calls += test.tool_calls
+            report.tests.append(test)
+        if stop is None and names and suite_calls == 0:
+            report.problems.append(f"{label}: test_tool.py never calls the tool")
+
+    def _load(self, report: TestRunReport) -> str | None:
+        """Wait until the runner has imported the test module; why not, if it did not."""
+        assert self.runner is not None
+        received = self.runner.recv(self.deadline)
+        message = received.message or {}
+        if received.kind != "frame" or message.get("t") != "loaded":
+            reason = self._stop_reason(received.kind, report) if received.kind != "frame" \
+                else "the test runner broke the protocol"
+            report.problems.append(f"{self.suite.label}: the test runner stopped before "
+                                   f"running any test ({reason})")
+            return reason
+        if message.get("error"):
+            report.problems.append(f"{self.suite.label}: importing test_tool.py failed: "
+                                   f"{_text(message['error'])}")
+            return "importing test_tool.py failed"
+        return None
+
+    def _run_test(self, generation: int, name: str, report: TestRunReport
+                  ) -> tuple[TestOutcome, str | None]:
+        """Run one test; (its outcome, why the suite cannot go on, or None)."""
+        assert self.runner is not None
+        runner, label = self.runner, self.suite.label
+        judge = TestJudge(self.suite, name)
+        started = time.monotonic()
+        output = [runner.take_output()]
+        status: int | None = None
+        stop: str | None = None
+        if not runner.send({"t": "run", "g": generation, "name": name}, self.deadline):
+            stop = "the test runner stopped"
+        while stop is None:
+            received = runner.recv(self.deadline)
             if received.kind != "frame" or received.message is None:
-                stop_reason = self._stop_reason(received.kind, runner, report)
+                stop = self._stop_reason(received.kind, report)
                 break
             message = received.message
             kind = message.get("t")
-            if kind == "call":
-                result = self._relay(message, deadline)
-                suite_calls += 1
-                current_calls += 1
-                if result.stdout:
-                    current_output.append(result.stdout)
-                if result.limit_hit:
-                    report.limit_hits.append(f"{label}: {current or 'import'}: "
-                                             f"{result.limit_hit}")
-                if not runner.send(_reply(result), deadline):
-                    stop_reason = "the test runner stopped during a tool call"
-                    break
-            elif kind == "collected" and collected is None:
-                names = message.get("tests")
-                if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-                    stop_reason = "the test runner sent a malformed test list"
-                    break
-                collected = [_text(n, 300) for n in names[:_MAX_TESTS]]
-                if message.get("error"):
-                    report.problems.append(
-                        f"{label}: importing test_tool.py failed: {_text(message['error'])}"
-                    )
-            elif kind == "start" and collected is not None and current is None:
-                name = message.get("name")
-                if name not in collected or name in outcomes:
-                    stop_reason = "the test runner reported an unknown or repeated test"
-                    break
-                current, current_started, current_calls = name, time.monotonic(), 0
-                current_output = [runner.take_output()]
-            elif kind == "end" and current is not None and message.get("name") == current:
-                reported = message.get("outcome")
-                outcome: Literal["passed", "failed", "error"] = (
-                    reported if reported in ("passed", "failed") else "error"
-                )
-                output = _text(message.get("output")) + "".join(current_output)
-                output += runner.take_output()
-                test = TestOutcome(
-                    name=current, suite=label, outcome=outcome,
-                    message=_text(message.get("message")), output=_text(output),
-                    duration_ms=(time.monotonic() - current_started) * 1000,
-                    tool_calls=current_calls,
-                )
-                if outcome == "passed" and message.get("asserts") == 0:
-                    report.problems.append(
-                        f"{label}: {current} passed without running any assertion"
-                    )
-                outcomes[current] = test
-                current = None
-            elif kind == "done" and current is None:
-                finished = True
+            if message.get("g") != generation or (judge.ended and kind != "reaped"):
+                stop = f"the test runner broke the protocol ({_text(kind, 40)!r})"
                 break
-            else:
-                stop_reason = f"the test runner broke the protocol ({_text(kind, 40)!r})"
+            if kind == "reaped":
+                status = message.get("status") if type(message.get("status")) is int else -1
                 break
-        if current is not None:  # the runner died or ran out of time inside this test
-            outcomes[current] = TestOutcome(
-                name=current, suite=label, outcome="error", message=stop_reason,
-                output=_text("".join(current_output) + runner.take_output()),
-                duration_ms=(time.monotonic() - current_started) * 1000,
-                tool_calls=current_calls,
-            )
-        self._finish(report, collected, outcomes, stop_reason,
-                     suite_calls if finished else None)
+            if kind == "end":
+                judge.end(message)
+                output.append(_text(message.get("output")))
+                continue
+            try:
+                reply = self._answer(kind, message, judge, report, output)
+            except ProtocolError as exc:
+                stop = f"the test runner broke the protocol ({exc})"
+                break
+            if not runner.send({"t": "reply", "g": generation, **reply}, self.deadline):
+                stop = "the test runner stopped while a check was answered"
+        output.append(runner.take_output())
+        outcome, text = judge.outcome(status, stop or "")
+        test = TestOutcome(name=name, suite=label, outcome=outcome, message=_text(text),
+                           output=_text("".join(output)),
+                           duration_ms=(time.monotonic() - started) * 1000,
+                           tool_calls=len(judge.calls))
+        return test, stop
 
-    def _relay(self, message: dict[str, Any], deadline: float) -> CallResult:
-        args, kwargs = message.get("args"), message.get("kwargs")
+    def _answer(self, kind: Any, message: dict[str, Any], judge: TestJudge,
+                report: TestRunReport, output: list[str]) -> dict[str, Any]:
+        if kind == "call":
+            args, kwargs = message.get("args"), message.get("kwargs")
+            result = self._relay(args, kwargs)
+            judge.tool_called(result, args, kwargs)
+            if result.stdout:
+                output.append(result.stdout)
+            if result.limit_hit:
+                report.limit_hits.append(f"{self.suite.label}: {judge.name}: "
+                                         f"{result.limit_hit}")
+            return _reply(result)
+        handlers = {"check": judge.check, "raises": judge.raises, "fail": judge.fail,
+                    "match": judge.match}
+        handler = handlers.get(kind) if isinstance(kind, str) else None
+        if handler is None:
+            raise ProtocolError(f"unknown message {_text(kind, 40)!r}")
+        return handler(message)
+
+    def _relay(self, args: Any, kwargs: Any) -> CallResult:
         if not isinstance(args, list) or not isinstance(kwargs, dict):
             return CallResult(ok=False, error_type="TypeError",
                               error_message="malformed tool call", limit_hit=None)
-        remaining = max(0.001, min(self.limits.wall_time_s, deadline - time.monotonic()))
+        remaining = max(0.001, min(self.limits.wall_time_s, self.deadline - time.monotonic()))
         assert self.tool is not None
         return self.tool.call_raw(args, kwargs, remaining)
 
-    def _stop_reason(self, kind: str, runner: SandboxedProcess, report: TestRunReport) -> str:
+    def _stop_reason(self, kind: str, report: TestRunReport) -> str:
+        assert self.runner is not None
         if kind == "timeout":
             report.limit_hits.append(f"{self.suite.label}: wall_time")
             return f"the suite ran out of wall time ({self.limits.wall_time_s:g} s)"
@@ -242,32 +274,9 @@ class _SuiteRun:
             return "the test runner exceeded the output limit"
         if kind == "garbage":
             return "the test runner sent a malformed message"
-        runner.wait_exit(1.0)
-        code = runner.popen.poll()
-        return f"the test runner exited (status {code}) before reporting this test"
-
-    def _finish(self, report: TestRunReport, collected: list[str] | None,
-                outcomes: dict[str, TestOutcome], stop_reason: str,
-                suite_calls: int | None) -> None:
-        """Record every test; `suite_calls` is None when the runner did not finish."""
-        label = self.suite.label
-        names = list(collected or [])
-        # Tests the parser saw but the runner never listed (deleted, renamed at import...).
-        listed = {n.split("[", 1)[0] for n in names}
-        names += [n for n in self.suite.test_names if n not in listed]
-        if collected is None and not self.suite.test_names:
-            report.problems.append(f"{label}: the test runner stopped before listing tests "
-                                   f"({stop_reason})")
-        for name in names:
-            test = outcomes.get(name)
-            if test is None:
-                reason = stop_reason if collected is not None and name in collected else (
-                    "not collected: " + stop_reason if collected is None
-                    else "defined in test_tool.py but never collected")
-                test = TestOutcome(name=name, suite=label, outcome="error", message=reason)
-            report.tests.append(test)
-        if suite_calls == 0 and names:  # only meaningful for a runner that finished
-            report.problems.append(f"{label}: test_tool.py never calls the tool")
+        self.runner.wait_exit(1.0)
+        code = self.runner.popen.poll()
+        return f"the test runner exited (status {code})"
 
 
 def _reply(result: CallResult) -> dict[str, Any]:

@@ -148,20 +148,22 @@ class Lifeline:
             except BaseException:
                 frame = None
             if frame is None:
-                self._kill_everything()
+                kill_everything(self.scope)
             self._free.acquire()
             self._slot = frame
             self._got.release()
 
-    def _kill_everything(self) -> None:
-        try:
-            if self.scope == "all" and os.getuid() != 0:
-                # Own pid namespace, or a uid of our own: -1 reaches exactly our processes.
-                os.kill(-1, 9)
-            else:
-                os.killpg(0, 9)
-        finally:
-            os._exit(70)
+
+def kill_everything(scope: str) -> None:
+    """The parent is gone: kill every process of this sandbox, this one included."""
+    try:
+        if scope == "all" and os.getuid() != 0:
+            # Own pid namespace, or a uid of our own: -1 reaches exactly our processes.
+            os.kill(-1, 9)
+        else:
+            os.killpg(0, 9)
+    finally:
+        os._exit(70)
 
 
 def write_frame(fd: int, message: dict[str, Any]) -> None:
