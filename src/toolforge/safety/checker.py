@@ -29,6 +29,7 @@ from toolforge.safety.policy import MODULE_RULES, Access, SafetyPolicy, rule_for
 RULES: dict[str, tuple[str, str]] = {
     "TF001": ("syntax-error", "the file does not parse"),
     "TF002": ("too-complex", "nesting too deep to check; refused rather than half-checked"),
+    "TF003": ("bidi-control", "a bidirectional control character: the code reads differently"),
     "TF101": ("forbidden-import", "an import outside the policy's allow-list, in any spelling"),
     "TF102": ("relative-import", "`from . import x`: a tool is one file"),
     "TF103": ("star-import", "`from m import *` hides what gets bound"),
@@ -66,6 +67,7 @@ RULES: dict[str, tuple[str, str]] = {
     "TF414": ("pytest-as-value", "a pytest helper used other than by calling it"),
     "TF415": ("assert-side-effect", "an assert expression that binds (:=), yields or awaits"),
     "TF416": ("tool-internals", "reaching tool members other than its function"),
+    "TF417": ("non-ascii-name", "a name with non-ASCII letters in a test file (look-alikes)"),
 }
 
 
@@ -164,6 +166,9 @@ CLASS_DUNDERS = frozenset(
 )
 MODULE_DUNDERS = frozenset({"__all__", "__version__"})
 
+# Characters that reorder how a line is displayed (CVE-2021-42574, "Trojan Source").
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+                          "\u2066\u2067\u2068\u2069")
 # Module names that mean an escape even without an import (`sys.modules[...]`).
 ESCAPE_MODULE_NAMES = frozenset({"sys", "os", "builtins", "importlib", "subprocess"})
 
@@ -832,6 +837,13 @@ def check_source(
     """
     policy = SafetyPolicy() if is_test else (policy or SafetyPolicy())
     checker = _Checker(filename, policy, is_test)
+    for line_number, line in enumerate(source.splitlines(), 1):
+        for col, char in enumerate(line, 1):
+            if char in BIDI_CONTROLS:  # "Trojan Source": shown text is not the parsed text
+                checker.report_at(line_number, col, "TF003", f"the bidirectional control "
+                                  f"character U+{ord(char):04X} makes this line display "
+                                  "differently from what runs: write it as an escape")
+                break
     try:
         tree = ast.parse(source, filename=filename)
     except SyntaxError as exc:

@@ -187,6 +187,7 @@ def check_test_file(tree: ast.Module, entrypoint: str | None, report: Report) ->
     info = analyse_structure(tree, entrypoint)
     _mark_context(tree)
     _module_level(tree, info, report)
+    _identifiers(tree, report)
     _bindings(tree, info, report)
     top_level = {id(statement) for statement in tree.body}
     for node in ast.walk(tree):
@@ -214,7 +215,10 @@ def check_test_file(tree: ast.Module, entrypoint: str | None, report: Report) ->
 
 def _module_level(tree: ast.Module, info: Structure, report: Report) -> None:
     for statement in tree.body:
-        if isinstance(statement, ast.Import | ast.ImportFrom | ast.FunctionDef):
+        if isinstance(statement, ast.FunctionDef):
+            _definition_time(statement, report)
+            continue
+        if isinstance(statement, ast.Import | ast.ImportFrom):
             continue
         if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
             continue  # docstrings
@@ -224,6 +228,9 @@ def _module_level(tree: ast.Module, info: Structure, report: Report) -> None:
             report(statement, "TF412", f"class {statement.name}: test classes and classes "
                    "in test files are not supported; write test_* functions and helpers")
         elif _is_constant_assignment(statement):
+            if isinstance(statement, ast.AnnAssign) and not _inert(statement.annotation):
+                report(statement.annotation, "TF409", "this annotation runs code at import: "
+                       "annotate with plain type names")
             continue
         else:
             report(statement, "TF409", "module-level code runs at import and can change "
@@ -246,6 +253,51 @@ def _module_level(tree: ast.Module, info: Structure, report: Report) -> None:
                    "and parametrize are not supported; loop over a list of cases instead)")
         if any(isinstance(n, ast.Yield | ast.YieldFrom) for n in _walk_own(function.body)):
             report(function, "TF411", f"`{name}` is a generator: a test may not yield")
+
+
+def _definition_time(function: ast.FunctionDef, report: Report) -> None:
+    """A module-level `def` runs its defaults and annotations at import: keep them inert."""
+    arguments = function.args
+    for default in [*arguments.defaults, *(d for d in arguments.kw_defaults if d)]:
+        if not _is_literal(default):
+            report(default, "TF409", "a default value runs at import: only literal defaults "
+                   "are allowed in test files")
+    annotations = [a.annotation for a in ast.walk(arguments) if isinstance(a, ast.arg)]
+    for annotation in [*annotations, function.returns]:
+        if annotation is not None and not _inert(annotation):
+            report(annotation, "TF409", "this annotation runs code at import: annotate with "
+                   "plain type names")
+
+
+def _inert(expr: ast.expr) -> bool:
+    """Names, attributes, subscripts, constants and `|`: evaluating it calls nothing."""
+    return all(isinstance(n, ast.Name | ast.Attribute | ast.Subscript | ast.Constant
+                          | ast.Tuple | ast.List | ast.BinOp | ast.BitOr | ast.expr_context)
+               and (not isinstance(n, ast.BinOp) or isinstance(n.op, ast.BitOr))
+               for n in ast.walk(expr))
+
+
+def _identifiers(tree: ast.Module, report: Report) -> None:
+    """ASCII names only: a look-alike letter (Cyrillic `а`) could make a helper read like
+    the tool's function in an assertion that looks untouched."""
+    for node in ast.walk(tree):
+        names: list[str] = []
+        if isinstance(node, ast.Name):
+            names = [node.id]
+        elif isinstance(node, ast.Attribute):
+            names = [node.attr]
+        elif isinstance(node, ast.arg):
+            names = [node.arg]
+        elif isinstance(node, _DEFINITIONS):
+            names = [node.name]
+        elif isinstance(node, ast.alias):
+            names = [node.name, node.asname or ""]
+        elif isinstance(node, ast.keyword) and node.arg:
+            names = [node.arg]
+        for name in names:
+            if not name.isascii():
+                report(node, "TF417", f"the name {name!r} is not ASCII: look-alike letters "
+                       "can make one name read like another; use ASCII names")
 
 
 def _bindings(tree: ast.Module, info: Structure, report: Report) -> None:
@@ -307,6 +359,9 @@ def _node_rules(node: ast.AST, info: Structure, report: Report) -> None:
             ):
                 report(call, "TF404", "suppressing exceptions around an assert hides its "
                        "failure")
+            elif isinstance(call, ast.Call) and info.pytest_member(call.func) == "raises":
+                report(call, "TF404", "an assert inside a pytest.raises block never runs "
+                       "once the expected exception is raised: assert after the block")
 
 
 def _pytest_use(node: ast.Name | ast.Attribute, info: Structure, report: Report) -> None:
@@ -412,6 +467,17 @@ def _compare_always_true(expr: ast.Compare) -> str | None:
             _same(left, element) for element in right.elts
         ):
             return "the value is listed in the container it is looked up in"
+        # max(x, E) >= E, min(x, E) <= E (and the same written the other way round)
+        for bigger, smaller, strict in ((left, right, isinstance(op, ast.Gt)),
+                                        (right, left, isinstance(op, ast.Lt))):
+            if isinstance(op, ast.GtE | ast.Gt) and bigger is right:
+                continue
+            if isinstance(op, ast.LtE | ast.Lt) and bigger is left:
+                continue
+            if isinstance(op, ast.GtE | ast.Gt | ast.LtE | ast.Lt) and not strict and (
+                _extreme_of(bigger, "max", smaller) or _extreme_of(smaller, "min", bigger)
+            ):
+                return "a max() is never below its arguments, a min() never above them"
         # len(x) >= 0, abs(x) > -1, 0 <= len(x)
         bound, strict = None, False
         if isinstance(op, ast.GtE | ast.Gt) and _non_negative(left):
@@ -512,6 +578,11 @@ def _local_constants(scope: ast.AST) -> dict[str, ast.expr]:
 def _unwrap_approx(expr: ast.expr) -> ast.expr:
     return expr.args[0] if (isinstance(expr, ast.Call) and _callee_name(expr.func) == "approx"
                             and expr.args) else expr
+
+
+def _extreme_of(call: ast.expr, name: str, operand: ast.expr) -> bool:
+    return (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+            and call.func.id == name and any(_same(a, operand) for a in call.args))
 
 
 def _non_negative(expr: ast.expr) -> bool:

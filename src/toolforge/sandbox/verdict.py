@@ -76,8 +76,16 @@ class TestJudge:
 
     def check(self, message: dict[str, Any]) -> dict[str, Any]:
         site = self._site(message, "assert")
-        held, values, why = judge.judge(site.shape, message.get("leaves"))  # type: ignore[arg-type]
         self.evaluated.add(site.id)
+        raised = message.get("raised")
+        if isinstance(raised, dict):
+            # An operand raised: the assert did not hold, whoever catches the exception
+            # later (a pytest.raises block included: an assert is not how a test expects
+            # an exception).
+            return self._refuse(f"assert {site.text}\n  raised "
+                                f"{_short(str(raised.get('type')), 80)}: "
+                                f"{_short(str(raised.get('message')))}{_where(site)}")
+        held, values, why = judge.judge(site.shape, message.get("leaves"))  # type: ignore[arg-type]
         if held:
             return {"ok": True}
         return self._refuse(_assert_detail(site, values, why))

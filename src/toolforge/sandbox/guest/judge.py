@@ -497,6 +497,8 @@ def judge(shape: Any, encoded: list[Any]) -> tuple[bool, list[Any], str]:
         return False, leaves.values, str(exc)
     except RecursionError:
         return False, leaves.values, "the values are nested too deeply to compare"
+    except Exception as exc:  # whatever a malformed report provokes, it is not a pass
+        return False, leaves.values, f"{type(exc).__name__}: {str(exc)[:200]}"
     return held, leaves.values, ""
 
 

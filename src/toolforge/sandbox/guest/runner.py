@@ -225,11 +225,20 @@ class _Operands:
 
 def tf_check(site: int, *thunks: Any, msg: Any = None) -> None:
     operands = _Operands(thunks)
+    channel = _channel()
     try:
         judge.walk(_State.shapes.get(str(site)), operands)
     except judge.JudgeError:
         pass  # the parent reaches the same point with the same values and says why
-    reply = _channel().request({"t": "check", "id": site, "leaves": operands.sent})
+    except BaseException as exc:
+        # An operand raised: the assert did not hold. The parent records it now (unless a
+        # pytest.raises block is waiting for it), so catching it later changes nothing.
+        record = channel.raised.get(id(exc))
+        channel.request({"t": "check", "id": site, "leaves": operands.sent, "raised": {
+            "type": type(exc).__name__, "message": wire.safe_str(exc, 500),
+            "call": record[1] if record is not None and record[0] is exc else None}})
+        raise
+    reply = channel.request({"t": "check", "id": site, "leaves": operands.sent})
     if reply.get("ok") is not True:
         detail = wire.safe_str(reply.get("detail") or "assertion failed")
         raise Failed(detail, wire.safe_str(msg()) if msg is not None else "")
