@@ -64,6 +64,22 @@ access, no eval/exec); deterministic.
 
 Reply with the code of tool.py in one ```python block.""")
 
+# The shape every test file must have (safety/test_rules.py refuses anything else).
+TEST_FILE_RULES = """\
+How the file is run: tests are collected as written and every assert is judged outside the
+test, so the file must be plain:
+- test functions take no arguments and have no decorators: no fixtures, no parametrize, no
+  skip marks; loop over a list of cases inside the test instead;
+- outside functions only imports and constants written as literals (CASES = [(1, 2), ...]);
+  no classes, no other module-level code;
+- never reuse a name: not {name}, not a test or helper name, not a builtin (no variables
+  called input, id, type, list...); no global statements, no attribute assignments;
+- every assert a test reaches must run: no asserts inside pytest.raises blocks, in branches
+  that may be skipped or in loops that may be empty;
+- assert on plain values (numbers, strings, lists, dicts, tuples, sets, None, True/False),
+  never an assert that cannot fail (`x == x`, `... or True`);
+- use pytest.raises(SomeError, match="...") for errors; ASCII names only."""
+
 WRITE_TESTS = Prompt("write_tests", """\
 Write pytest tests for a Python tool you cannot see, from its specification.
 
@@ -75,8 +91,9 @@ Example tasks it must help with:
 
 Rules: a file test_tool.py that starts with `from tool import {name}`; 3 to 8 functions
 named test_*, each calling {name} and asserting on the result with plain assert (you may use
-pytest.raises and pytest.approx after `import pytest`); cover normal cases, edge cases and
-invalid input; no other imports than pytest and the standard library.
+pytest.raises, pytest.approx and pytest.fail after `import pytest`); cover normal cases, edge
+cases and invalid input; no other imports than pytest and the standard library.
+""" + TEST_FILE_RULES + """
 
 Reply with the code of test_tool.py in one ```python block.""")
 
@@ -95,6 +112,7 @@ tool.py:
 Rules: start with `from tool import {name}`; 2 to 6 functions named test_*, each asserting
 behaviour the SPECIFICATION requires (not what the code happens to do); plain assert,
 pytest.raises, pytest.approx.
+""" + TEST_FILE_RULES + """
 
 Reply with the code in one ```python block.""")
 

@@ -2,7 +2,9 @@
 
 Each layer's verdict lands in the report. A static failure stops the run before any code
 executes (hostile code is not run when it can be refused unseen); `static=False` exists so
-the security corpus can prove the sandbox contains what the checker would refuse.
+the security corpus can prove the sandbox contains what the checker would refuse in
+tool.py. Test files are checked by the harness in any case: it is what makes their verdict
+unforgeable (sandbox/testfile.py).
 """
 
 from __future__ import annotations
@@ -94,12 +96,13 @@ def validate(item: ValidationInput, options: ValidationOptions | None = None, *,
         return finish("failed")
     say(f"contract: ok ({spec.signature})")
 
-    # 2. static checks, tool and every test file
+    # 2. static checks, tool and every test file (the harness checks test files again,
+    # whatever `static` says: the verdict rests on them; here they are refused early)
     t0 = time.perf_counter()
     if opts.static:
         findings = [f.model_dump() for f in check_source(item.code, filename="tool.py",
                                                           policy=opts.policy)]
-        suites = [("candidate", item.tests), *item.extra_suites]
+        suites = [("candidate", item.tests), *item.regression_suites, *item.extra_suites]
         for label, source in suites:
             if not source:
                 continue
