@@ -3,6 +3,7 @@ history, diff, rollback, export."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -10,7 +11,7 @@ import typer
 
 from toolforge.cli.common import JsonOpt, LibraryOpt, open_service, run_command
 from toolforge.cli.output import Output
-from toolforge.errors import NotFoundError, UsageError
+from toolforge.errors import UsageError
 
 app = typer.Typer()
 
@@ -43,34 +44,6 @@ def init(
     run_command(json, body)
 
 
-def _read_tool_input(path: Path, tests: Path | None) -> tuple[str, str, str]:
-    """(code, tests, origin) from a file or a directory with tool.py [+ test_tool.py]."""
-    path = path.expanduser()
-    if path.is_dir():
-        code_file = path / "tool.py"
-        if not code_file.is_file():
-            raise NotFoundError(f"{path} has no tool.py",
-                                hint="a tool directory holds tool.py and optionally test_tool.py")
-        test_file = tests or (path / "test_tool.py")
-    elif path.is_file():
-        code_file = path
-        test_file = tests or path.with_name(f"test_{path.name}")
-    else:
-        raise NotFoundError(f"{path} does not exist")
-    code = _read_text(code_file)
-    test_src = _read_text(test_file) if test_file.is_file() else ""
-    if tests and not tests.is_file():
-        raise NotFoundError(f"{tests} does not exist")
-    return code, test_src, str(path.resolve())
-
-
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise UsageError(f"{path} is not UTF-8 text")
-
-
 @app.command()
 def add(
     path: Annotated[Path, typer.Argument(help="tool.py-style file, or a directory with tool.py "
@@ -87,7 +60,11 @@ def add(
     """Import a hand-written tool as a candidate, and validate it."""
 
     def body(out: Output) -> None:
-        code, test_src, origin = _read_tool_input(path, tests)
+        from toolforge.library.incoming import read_tool_input
+
+        # Checked and capped before anything is read or sent (symlinks, FIFOs, devices,
+        # oversized or non-UTF-8 files are refused with exit 1).
+        code, test_src, origin = read_tool_input(path, tests)
         with open_service(library) as svc:
             result = svc.add(code, test_src, name=name, origin=origin,
                              validate=not no_validate)
@@ -158,10 +135,12 @@ def validate(
     """Validate a tool: contract, static checks, sandboxed tests, property attack."""
 
     def body(out: Output) -> None:
+        from toolforge.library.incoming import read_tool_input
+
         path = Path(target)
         with open_service(library) as svc:
-            if path.exists():
-                code, test_src, _ = _read_tool_input(path, None)
+            if os.path.lexists(path):  # a path (a symlink too: read_tool_input refuses it)
+                code, test_src, _ = read_tool_input(path, None)
                 report = svc.validate(code=code, tests=test_src)
             else:
                 report = svc.validate(target)

@@ -19,6 +19,7 @@ from toolforge.errors import (
     ValidationFailedError,
 )
 from toolforge.library.gitrepo import LogEntry
+from toolforge.library.incoming import check_source_text, read_optional_source
 from toolforge.library.meta import Provenance, ToolMeta, ValidationSummary, dump_meta, now_iso
 from toolforge.library.store import (
     CANDIDATES_DIR,
@@ -261,19 +262,18 @@ class LibraryService:
             base = src / location
             if not base.is_dir():
                 continue
-            for d in sorted(p for p in base.iterdir() if p.is_dir()):
-                code_file = d / TOOL_FILE
-                if not code_file.is_file():
+            # Directories only, never through a symlink; each file read like `add` reads
+            # one (a symlinked test_tool.py pointing at credentials is refused, not copied).
+            for d in sorted(p for p in base.iterdir() if p.is_dir() and not p.is_symlink()):
+                code = read_optional_source(d / TOOL_FILE)
+                if not code:
                     continue
-                test_file = d / TEST_FILE
-                tests = test_file.read_text(encoding="utf-8") if test_file.is_file() else ""
+                tests = read_optional_source(d / TEST_FILE)
                 origin = f"{src.name}/{location}/{d.name}"
-                results.append(self.add(code_file.read_text(encoding="utf-8"), tests,
-                                        name=d.name, origin=origin))
+                results.append(self.add(code, tests, name=d.name, origin=origin))
                 if location == TOOLS_DIR:
                     results.append(self.promote(d.name))
-                    meta_file = d / META_FILE
-                    if meta_file.is_file() and 'status = "retired"' in meta_file.read_text():
+                    if 'status = "retired"' in read_optional_source(d / META_FILE):
                         results.append(self.retire(d.name))
         return results
 
@@ -289,6 +289,8 @@ class LibraryService:
     ) -> ActionResult:
         """Import a tool as a candidate (the contract is checked before anything is written),
         then validate it; the report is stored and returned in `details["validation"]`."""
+        check_source_text(code, TOOL_FILE)
+        check_source_text(tests, TEST_FILE)
         spec = load_tool_source(code)
         tool_name = validate_tool_name(spec.name if name is None else name)
         if tests:
