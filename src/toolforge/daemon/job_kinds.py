@@ -71,7 +71,7 @@ def hand_edit_job(ctx: JobContext) -> dict[str, Any]:
             load_tool_source(code)
             if tests:
                 ast.parse(tests, filename=TEST_FILE)
-        except (ToolContractError, SyntaxError, ValueError) as exc:
+        except (ToolContractError, SyntaxError, ValueError, RecursionError, MemoryError) as exc:
             problem = exc.message if isinstance(exc, ToolforgeError) else str(exc)
             ctx.log(f"{location}/{tool}: the edit breaks the tool contract: {problem}")
             return {**outcome, "valid": False, "problem": problem}

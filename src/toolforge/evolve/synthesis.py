@@ -161,6 +161,13 @@ def merge_tests(own: str, extra: str, *, prefix: str = "adversarial") -> str:
     once. The result obeys the test-file rules if both files did; if either file does not
     parse, or the merge would break a rule, the own file is returned unchanged."""
     try:
+        return _merge_tests(own, extra, prefix)
+    except (RecursionError, MemoryError):  # too deep to rewrite: keep what validated
+        return own
+
+
+def _merge_tests(own: str, extra: str, prefix: str) -> str:
+    try:
         own_tree, extra_tree = ast.parse(own), ast.parse(extra)
     except (SyntaxError, ValueError, RecursionError):
         return own

@@ -31,6 +31,7 @@ from toolforge.sandbox.process import CallResult, ToolProcess
 from toolforge.sandbox.sandboxed import SandboxedProcess
 from toolforge.sandbox.testfile import SuiteFile, analyse
 from toolforge.sandbox.verdict import ProtocolError, TestJudge
+from toolforge.textsafe import encodable
 
 ROLE = "runner"
 _MAX_TESTS = 2000
@@ -76,6 +77,7 @@ class TestRunReport(BaseModel):
 
 def _text(value: Any, limit: int = _MAX_TEXT) -> str:
     text = value if isinstance(value, str) else ("" if value is None else str(value))
+    text = encodable(text)  # the sandbox's text may hold lone surrogates
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

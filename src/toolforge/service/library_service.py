@@ -518,6 +518,9 @@ def _check_test_source(tests: str) -> None:
         raise ToolContractError(f"{TEST_FILE}:{exc.lineno}:{exc.offset}: syntax error: {exc.msg}")
     except ValueError as exc:
         raise ToolContractError(f"{TEST_FILE}: cannot parse: {exc}")
+    except (RecursionError, MemoryError, OverflowError):
+        raise ToolContractError(f"{TEST_FILE}: nested too deeply to parse",
+                                hint="split long expressions and chains into statements")
 
 
 def _try_spec(code: str) -> tuple[ToolSpec | None, str | None]:

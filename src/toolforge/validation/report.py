@@ -9,14 +9,24 @@ import uuid
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from toolforge.library.meta import now_iso
+from toolforge.textsafe import encodable
 
 Verdict = Literal["passed", "failed", "skipped", "error"]
 
 
-class LayerResult(BaseModel):
+class _Encodable(BaseModel):
+    """Text from tools and tests may hold lone surrogates: shown escaped, never a crash."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _encodable(cls, value: Any) -> Any:
+        return encodable(value)
+
+
+class LayerResult(_Encodable):
     name: str  # contract | static | tests | property
     verdict: Verdict
     summary: str = ""
@@ -28,7 +38,7 @@ class LayerResult(BaseModel):
     limit_hits: list[str] = Field(default_factory=list)
 
 
-class ValidationReport(BaseModel):
+class ValidationReport(_Encodable):
     id: str = Field(default_factory=lambda: uuid.uuid4().hex[:12])
     tool: str
     version: int | None = None
