@@ -786,6 +786,14 @@ def test_tool_use_counts_through_helpers_and_module_import() -> None:
         ("    import tool\n    assert tool.helper('a') == slugify('a')", "TF416"),
         ("    class Fake:\n        pass\n    assert slugify('a') == 'a'", "TF412"),
         ("    yield\n    assert slugify('a') == 'a'", "TF411"),
+        ("    F = type(type(1))('F', (), {})\n    assert slugify('a') == F()", "TF418"),
+        ("    t = type\n    assert t(slugify('a')) is str", "TF418"),
+        ("    import enum\n    assert slugify('a') == enum.Enum('E', 'A').A", "TF101"),
+        ("    import dataclasses\n    assert slugify('a') == dataclasses.make_dataclass("
+         "'D', [])()", "TF101"),
+        ("    import json as pytest\n    assert slugify('a') == 'a'", "TF405"),
+        ("    def slugify_(tool):\n        return tool\n    assert slugify('a') == 'a'",
+         "TF405"),
     ],
 )  # fmt: skip
 def test_tricks_that_make_failing_tests_look_green(body: str, code: str) -> None:

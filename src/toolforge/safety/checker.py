@@ -68,6 +68,7 @@ RULES: dict[str, tuple[str, str]] = {
     "TF415": ("assert-side-effect", "an assert expression that binds (:=), yields or awaits"),
     "TF416": ("tool-internals", "reaching tool members other than its function"),
     "TF417": ("non-ascii-name", "a name with non-ASCII letters in a test file (look-alikes)"),
+    "TF418": ("type-outside-comparison", "`type` in a test file other than `type(x) is C`"),
 }
 
 

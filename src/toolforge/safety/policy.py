@@ -107,6 +107,13 @@ HARD_DENIED_IMPORTS: dict[str, str] = {
 
 # Extra modules a test file may import: the pytest shim and the tool under test.
 TEST_IMPORTS: tuple[str, ...] = ("pytest", "tool")
+# Modules tests may not import although tools may: they build classes from a namespace
+# (Enum("E", {...}), make_dataclass(namespace=...), ABCMeta(name, bases, ns)), and a class
+# whose __eq__ or __bool__ lies could turn a comparison made inside the test green.
+TEST_DENIED_IMPORTS: dict[str, str] = {
+    name: "test files cannot build classes (their methods could lie in a comparison)"
+    for name in ("dataclasses", "enum", "abc")
+}
 
 MODULE_RULES: dict[str, Access] = {
     **{name: _A for name in DEFAULT_ALLOWED_IMPORTS},
@@ -289,6 +296,9 @@ class SafetyPolicy(BaseModel):
         if module.split(".")[0].startswith("_") and module != "__future__":
             return False, f"{module} is a private (implementation) module"
         extra = tuple(self.allowed_imports) + (TEST_IMPORTS if is_test else ())
+        root = module.partition(".")[0]
+        if is_test and root in TEST_DENIED_IMPORTS:
+            return False, f"{module} is not allowed in tests: {TEST_DENIED_IMPORTS[root]}"
         match = rule_for(module, extra)
         if match is None:
             return False, f"{module} is not in the import allow-list"
@@ -351,6 +361,7 @@ __all__ = [
     "NETWORK_IMPORTS",
     "NOT_A_PATH",
     "PATH_PARAMETERS",
+    "TEST_DENIED_IMPORTS",
     "TEST_IMPORTS",
     "Access",
     "SafetyPolicy",

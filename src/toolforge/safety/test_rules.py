@@ -189,6 +189,7 @@ def check_test_file(tree: ast.Module, entrypoint: str | None, report: Report) ->
     _module_level(tree, info, report)
     _identifiers(tree, report)
     _bindings(tree, info, report)
+    _type_uses(tree, report)
     top_level = {id(statement) for statement in tree.body}
     for node in ast.walk(tree):
         if isinstance(node, _DEFINITIONS) and id(node) not in top_level:
@@ -301,10 +302,21 @@ def _identifiers(tree: ast.Module, report: Report) -> None:
 
 
 def _bindings(tree: ast.Module, info: Structure, report: Report) -> None:
-    """Nothing module-level and no builtin is bound again below module level."""
+    """Nothing module-level and no builtin is bound again below module level; the names
+    `tool`, `pytest` and the tool's function name mean only what their imports bind."""
     protected = set(info.module_names) | BUILTIN_NAMES
+    reserved = {"tool", "pytest", *([info.entrypoint] if info.entrypoint else [])}
+    for node in ast.walk(tree):
+        for bound, proper in _reserved_bindings(node, reserved):
+            if not proper:
+                report(node, "TF405", f"`{bound}` may only name "
+                       + ("the tool's function (`from tool import "
+                          f"{bound}`)" if bound == info.entrypoint else
+                          f"the `{bound}` module (`import {bound}`)"))
     for function in (n for n in ast.walk(tree) if isinstance(n, _SCOPES)):
         for node, name in _local_bindings(function):
+            if _is_own_import(node, name):
+                continue  # `from tool import add` again: the same object
             if name in info.module_names:
                 what = "a test" if name in info.tests else (
                     "the tool's function" if name in info.entry_names else "a module-level name")
@@ -316,6 +328,59 @@ def _bindings(tree: ast.Module, info: Structure, report: Report) -> None:
         if isinstance(node, ast.Global | ast.Nonlocal):
             report(node, "TF405", f"`{'global' if isinstance(node, ast.Global) else 'nonlocal'}"
                    "` rebinds names outside the function: tests keep their state local")
+
+
+def _reserved_bindings(node: ast.AST, reserved: set[str]) -> Iterator[tuple[str, bool]]:
+    """(name, bound by its proper import) for each reserved name `node` binds."""
+    if isinstance(node, ast.Import):
+        for alias in node.names:
+            local = alias.asname or alias.name.partition(".")[0]
+            if local in reserved:
+                yield local, alias.name == local
+    elif isinstance(node, ast.ImportFrom):
+        for alias in node.names:
+            local = alias.asname or alias.name
+            if local in reserved:
+                yield local, node.module == "tool" and alias.name == local and not node.level
+    elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+        if node.id in reserved:
+            yield node.id, False
+    elif isinstance(node, _DEFINITIONS) and node.name in reserved:
+        yield node.name, False
+    elif isinstance(node, ast.arg) and node.arg in reserved:
+        yield node.arg, False
+    elif isinstance(node, ast.ExceptHandler | ast.MatchAs | ast.MatchStar) and (
+        node.name in reserved
+    ):
+        yield str(node.name), False
+
+
+def _is_own_import(node: ast.AST, name: str) -> bool:
+    """`from tool import add` / `import pytest` inside a function: binds the same object."""
+    if isinstance(node, ast.ImportFrom) and node.module in ("tool", "pytest"):
+        return any((a.asname or a.name) == name and a.name == name for a in node.names)
+    if isinstance(node, ast.Import):
+        return any(a.name == name and a.asname in (None, name) and name in ("tool", "pytest")
+                   for a in node.names)
+    return False
+
+
+def _type_uses(tree: ast.Module, report: Report) -> None:
+    """`type(x)` only as an operand of a comparison (`type(r) is int`): the class it returns
+    must not be called (`type(t)("C", (), namespace)` builds a class) or passed around."""
+    allowed: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare):
+            for operand in [node.left, *node.comparators]:
+                if (isinstance(operand, ast.Call) and isinstance(operand.func, ast.Name)
+                        and operand.func.id == "type" and len(operand.args) == 1
+                        and not operand.keywords):
+                    allowed.add(id(operand.func))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id == "type" and isinstance(node.ctx, ast.Load) \
+                and id(node) not in allowed:
+            report(node, "TF418", "`type` in a test file only as `type(value)` in a "
+                   "comparison: anything else could build a class (use isinstance)")
 
 
 def _node_rules(node: ast.AST, info: Structure, report: Report) -> None:
