@@ -21,3 +21,4 @@ bench:
     {{venv}}/python bench/validation.py
     {{venv}}/python bench/daemon.py
     {{venv}}/python bench/evolve.py
+    {{venv}}/python bench/runtime.py

@@ -274,7 +274,9 @@ def test_export_openai_and_mcp_shapes(example_library: Path) -> None:
     tool = mcp["tools"][2]
     assert tool["name"] == "sha256_hex"
     assert tool["inputSchema"]["properties"]["text"]["type"] == "string"
-    assert "outputSchema" not in tool  # MCP output schemas must be objects; str is not
+    # MCP output schemas must be objects: a str result is wrapped as {"result": ...}
+    assert tool["outputSchema"]["properties"]["result"] == {"type": "string"}
+    assert tool["outputSchema"]["required"] == ["result"]
     bad = run_cli("export", "--format", "yaml", "-L", example_library, "--json")
     assert bad.exit_code == 2
 

@@ -112,5 +112,6 @@ def test_export_shapes() -> None:
     assert set(fn["function"]) == {"name", "description", "parameters"}
     assert fn["function"]["description"].startswith("Summarize numbers.")
     mcp = mcp_tool("summarize", spec)
-    assert set(mcp) == {"name", "description", "inputSchema", "outputSchema"}
+    assert set(mcp) == {"name", "title", "description", "inputSchema", "outputSchema"}
+    assert mcp["title"] == "Summarize"
     assert mcp["outputSchema"]["type"] == "object"

@@ -488,7 +488,8 @@ def test_candidate_policy_turns_a_valid_edit_into_a_candidate(lib: Path) -> None
 
 
 @pytest.mark.parametrize("method", ["list_tools", "show", "history", "diff", "export", "add",
-                                    "promote", "reject", "retire", "rollback", "validate"])
+                                    "promote", "reject", "retire", "rollback", "validate",
+                                    "call_tool", "usage"])
 def test_client_methods_have_the_service_signatures(method: str) -> None:
     service_method = getattr(LibraryService, method, None)
     if service_method is None:

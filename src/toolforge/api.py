@@ -5,8 +5,10 @@
     forge = Forge(agent_fn=my_agent, library="./library")
     result = forge.run("How many ERROR events ...?", expected=3)
 
-`agent_fn(task, tools) -> str` receives the active tools as plain Python callables that run
-in the sandbox; every call is recorded in the run's trajectory. Without `agent_fn` the
+`agent_fn(task, tools) -> str` receives the active tools as plain Python functions (real
+signatures, docstrings and JSON schemas, ready for LangChain, smolagents or the OpenAI Agents
+SDK through `toolforge.integrations`) that run the promoted code in the sandbox; every call
+is recorded in the run's trajectory and in the library's usage records. Without `agent_fn` the
 built-in function-calling agent runs. Failures accumulate; when the triggers fire, an
 evolution cycle writes, validates and (by the library's policy) promotes the missing tools.
 """
@@ -23,6 +25,7 @@ from pydantic import BaseModel
 from toolforge.evolve.cycle import CycleReport
 from toolforge.evolve.rewards import CallableCheck, coerce_expectation, score
 from toolforge.evolve.tasks import Task
+from toolforge.evolve.toolbox import ToolBox
 from toolforge.evolve.trajectories import Step, Trajectory
 from toolforge.library.store import resolve_library_path
 from toolforge.llm.config import LLMSettings
@@ -45,13 +48,14 @@ class RunResult(BaseModel):
 class Forge:
     def __init__(self, agent_fn: AgentFn | None = None, *, library: str | Path | None = None,
                  reward_fn: RewardFn | None = None, llm_settings: LLMSettings | None = None,
-                 auto_evolve: bool = True) -> None:
+                 auto_evolve: bool = True, session: str | None = None) -> None:
         self.root = resolve_library_path(library)
         self.agent_fn = agent_fn
         self.reward_fn = reward_fn
         self.auto_evolve = auto_evolve
+        self.session = session  # recorded with every tool call made through this Forge
         self.service = EvolutionService(self.root, llm_settings=llm_settings)
-        self._toolbox = self.service.toolbox()
+        self._toolbox = self._new_toolbox()
 
     def __enter__(self) -> Forge:
         return self
@@ -66,14 +70,27 @@ class Forge:
     # --- tools -----------------------------------------------------------------------------
 
     def tools(self) -> list[Callable[..., Any]]:
-        """The active tools as sandboxed Python callables."""
+        """The active tools as Python functions: real `__signature__`, annotations,
+        `__name__`, `__doc__` and `json_schema`; arguments are checked against the schema,
+        the promoted code runs in the sandbox, failures raise toolforge errors."""
         return [self._toolbox.callable(name) for name in sorted(self._toolbox.tools)]
 
-    def tool_schemas(self, fmt: str = "openai") -> Any:
-        return self.service.library.export(fmt)
+    def tool_schemas(self, fmt: str = "openai", *, strict: bool = False) -> Any:
+        return self.service.library.export(fmt, strict=strict)
 
-    def call(self, name: str, **arguments: Any) -> Any:
+    def find_tools(self, query: str, k: int = 5) -> list[Callable[..., Any]]:
+        """The k active tools most relevant to `query`, as functions (see `tools`)."""
+        return [self._toolbox.callable(t.name) for t in self._toolbox.select(query, k)]
+
+    def call(self, name: str, /, **arguments: Any) -> Any:
+        """Call a tool by name: its value, or a toolforge error (UnknownToolError,
+        BadArgumentsError, ToolCallFailedError with the failure's kind)."""
         return self._toolbox.callable(name)(**arguments)
+
+    def _new_toolbox(self) -> ToolBox:
+        # Calls through Python functions (tools(), call(), a custom agent) are "python";
+        # the built-in agent's runs get a toolbox of their own ("agent").
+        return self.service.toolbox(caller="python", session=self.session)
 
     # --- runs --------------------------------------------------------------------------------
 
@@ -81,8 +98,9 @@ class Forge:
             task_id: str | None = None, group: str | None = None) -> RunResult:
         """Run the agent on one task, score it, record it, and evolve when triggered."""
         if self.agent_fn is None:
+            agent_tools = self.service.toolbox(caller="agent", session=self.session)
             t = self.service.run_task(Task(id=task_id or "api", task=task, group=group,
-                                           expected=expected), self._toolbox)
+                                           expected=expected), agent_tools)
         else:
             t = self._run_custom(task, expected, check, task_id, group)
         cycle = None
@@ -101,7 +119,7 @@ class Forge:
 
     def _reload(self) -> None:
         self._toolbox.close()
-        self._toolbox = self.service.toolbox()
+        self._toolbox = self._new_toolbox()
 
     def _run_custom(self, task: str, expected: Any, check: Callable[[str], float] | None,
                     task_id: str | None, group: str | None) -> Trajectory:

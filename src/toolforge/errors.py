@@ -90,3 +90,31 @@ class TooLargeError(ToolforgeError):
 
     http_status = 413
     kind = "too_large"
+
+
+class UnknownToolError(NotFoundError):
+    """A call named no active tool (unknown, retired, or only a candidate)."""
+
+    kind = "unknown_tool"
+
+
+class BadArgumentsError(ToolforgeError):
+    """A call's arguments do not match the tool's JSON schema; nothing was run."""
+
+    http_status = 422
+    kind = "bad_arguments"
+
+
+class ToolCallFailedError(ToolforgeError):
+    """A tool ran and failed: it raised, or hit a limit (time, memory, output), or crashed.
+    `kind` is the call's error kind (e.g. "timeout", "exception"); `result` the whole
+    call result when there is one."""
+
+    kind = "tool_failed"
+
+    def __init__(self, message: str, *, hint: str | None = None, kind: str | None = None,
+                 result: object = None) -> None:
+        super().__init__(message, hint=hint)
+        if kind:
+            self.kind = kind
+        self.result = result

@@ -15,7 +15,14 @@ import typer
 from typer.core import TyperGroup
 
 from toolforge import __version__
-from toolforge.cli import daemon_cmds, evolve_cmds, jobs_cmds, library_cmds, review_cmd
+from toolforge.cli import (
+    daemon_cmds,
+    evolve_cmds,
+    jobs_cmds,
+    library_cmds,
+    review_cmd,
+    runtime_cmds,
+)
 from toolforge.cli.common import set_no_daemon
 from toolforge.cli.trajectory_cmds import report, trajectories_app
 
@@ -46,6 +53,7 @@ app = typer.Typer(
 app.registered_commands.extend(library_cmds.app.registered_commands)
 app.registered_commands.extend(jobs_cmds.app.registered_commands)
 app.registered_commands.extend(evolve_cmds.app.registered_commands)
+app.registered_commands.extend(runtime_cmds.app.registered_commands)
 app.add_typer(trajectories_app, name="trajectories")
 app.command("review")(review_cmd.review)
 app.command("report")(report)

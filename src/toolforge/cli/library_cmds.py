@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -44,6 +44,27 @@ def init(
     run_command(json, body)
 
 
+def _read_presentation(path: Path) -> dict[str, Any]:
+    """`title` and `[annotations]` from a tool directory's tool.toml, when it has one."""
+    from toolforge.library.incoming import read_optional_source
+
+    if not path.expanduser().is_dir() or path.expanduser().is_symlink():
+        return {}
+    meta_file = path.expanduser() / "tool.toml"
+    text = read_optional_source(meta_file, what="tool.toml")  # no symlinks, capped, UTF-8
+    if not text:
+        return {}
+    from toolforge.library.meta import presentation_from_toml
+
+    title, hints = presentation_from_toml(text, str(meta_file))
+    shown: dict[str, Any] = {}
+    if title is not None:
+        shown["title"] = title
+    if hints is not None:
+        shown["annotations"] = hints.model_dump(exclude_none=True)
+    return shown
+
+
 @app.command()
 def add(
     path: Annotated[Path, typer.Argument(help="tool.py-style file, or a directory with tool.py "
@@ -65,9 +86,10 @@ def add(
         # Checked and capped before anything is read or sent (symlinks, FIFOs, devices,
         # oversized or non-UTF-8 files are refused with exit 1).
         code, test_src, origin = read_tool_input(path, tests)
+        shown = _read_presentation(path)
         with open_service(library) as svc:
             result = svc.add(code, test_src, name=name, origin=origin,
-                             validate=not no_validate)
+                             validate=not no_validate, **shown)
         from toolforge.cli.render import action_line, validation_report
 
         def render(c):
@@ -276,14 +298,23 @@ def rollback(
 @app.command()
 def export(
     format: Annotated[str, typer.Option("--format", "-f", help="openai | mcp")] = "openai",
+    strict: Annotated[bool, typer.Option(
+        "--strict", help="openai: OpenAI strict mode (every property required, optional ones "
+        "nullable, no additional properties).")] = False,
     library: LibraryOpt = None,
     json: JsonOpt = False,
 ) -> None:
-    """Print the active tools as OpenAI function schemas or MCP tool definitions (JSON)."""
+    """Print the active tools as OpenAI function schemas or MCP tool definitions (JSON):
+    the promoted versions agents can call, never uncommitted edits."""
 
     def body(out: Output) -> None:
         with open_service(library) as svc:
-            result = svc.export(format)
+            result = svc.export(format, strict) if strict else svc.export(format)
+        if strict:
+            loose = [t["function"]["name"] for t in result if not t["function"].get("strict")]
+            if loose:
+                out.warn(f"no strict form for {', '.join(loose)} (free-form maps, Any or "
+                         "tuples in their arguments): exported with \"strict\": false")
         # Export is JSON by nature; --json is accepted for symmetry.
         Output(True).emit(result)
 

@@ -79,6 +79,9 @@ def tool_detail(d: ToolDetail, console: Console) -> None:
         lines.append(f"[yellow]a candidate is waiting: `toolforge diff {d.name}`[/]")
     for edit in d.hand_edits:
         lines.append(f"[yellow]hand edit (uncommitted): {escape(edit)}[/]")
+    if d.hand_edits and d.location == "tools":
+        lines.append("[yellow]calls run the promoted version (its tag), not these edits: "
+                     "validate and promote them to run them[/]")
     console.print(Panel("\n".join(lines), expand=False))
     console.print(Syntax(d.code, "python", line_numbers=True, word_wrap=True))
     if d.tests:

@@ -34,7 +34,12 @@ API_HINT = "the API is described at /openapi.json (and browsable at /docs)"
 
 
 def create_app(ctx: DaemonContext) -> FastAPI:
-    from toolforge.daemon import routes_daemon, routes_library, routes_trajectories
+    from toolforge.daemon import (
+        routes_daemon,
+        routes_library,
+        routes_runtime,
+        routes_trajectories,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -61,6 +66,7 @@ def create_app(ctx: DaemonContext) -> FastAPI:
     app.include_router(routes_library.router)
     app.include_router(routes_daemon.router)
     app.include_router(routes_trajectories.router)
+    app.include_router(routes_runtime.router)
     app.add_exception_handler(ToolforgeError, _toolforge_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]

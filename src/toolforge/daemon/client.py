@@ -152,14 +152,44 @@ class DaemonClient:
         params = {k: str(v) for k, v in (("a", a), ("b", b)) if v is not None}
         return self._get(DiffResult, f"/v1/tools/{_seg(name)}/diff", params=params)
 
-    def export(self, fmt: str) -> Any:
-        return self._request("GET", "/v1/export", params={"format": fmt}).json()
+    def export(self, fmt: str, strict: bool = False) -> Any:
+        params: dict[str, Any] = {"format": fmt}
+        if strict:
+            params["strict"] = "true"
+        return self._request("GET", "/v1/export", params=params).json()
+
+    def call_tool(self, name: str, arguments: dict[str, Any] | None = None, *,
+                  caller: str = "cli", session: str | None = None,
+                  timeout_s: float | None = None) -> Any:
+        """LibraryService.call_tool through the daemon's runtime (a ToolCallResult)."""
+        from toolforge.runtime.results import ToolCallResult
+
+        body = {"arguments": arguments or {}, "session": session, "timeout_s": timeout_s,
+                "caller": caller}
+        # A call is not repeated after a lost connection: the tool may have run.
+        return self._post(ToolCallResult, f"/v1/tools/{_seg(name)}/call", body, what="call")
+
+    def usage(self, name: str | None = None, since: float | None = None) -> Any:
+        """LibraryService.usage (a UsageReport)."""
+        from toolforge.service.models import UsageReport
+
+        params: dict[str, Any] = {}
+        if name is not None:
+            params["tool"] = _seg(name)
+        if since is not None:
+            params["since"] = since
+        return self._get(UsageReport, "/v1/usage", params=params)
 
     def add(self, code: str, tests: str = "", *, name: str | None = None,
             origin: str | None = None, provenance: dict[str, Any] | None = None,
-            validate: bool = True) -> ActionResult:
-        body = {"code": code, "tests": tests, "name": name, "origin": origin,
-                "provenance": provenance, "validate": validate}
+            validate: bool = True, title: str | None = None,
+            annotations: dict[str, Any] | None = None) -> ActionResult:
+        body: dict[str, Any] = {"code": code, "tests": tests, "name": name, "origin": origin,
+                                "provenance": provenance, "validate": validate}
+        if title is not None:
+            body["title"] = title
+        if annotations is not None:
+            body["annotations"] = annotations
         return self._post(ActionResult, "/v1/tools", body, what="add")
 
     def promote(self, name: str, *, allow_unisolated: bool = False) -> ActionResult:

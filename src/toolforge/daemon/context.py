@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from toolforge import __version__
 from toolforge.daemon.events import EventBus, now_iso
@@ -21,6 +22,11 @@ from toolforge.daemon.runtime import JOBS_DB
 from toolforge.daemon.services import ServicePool
 from toolforge.daemon.watcher import Watcher
 from toolforge.library.store import STATE_DIR
+
+if TYPE_CHECKING:
+    from toolforge.runtime.runtime import Runtime
+    from toolforge.sandbox.pool import WarmPool
+    from toolforge.service.library_service import LibraryService
 
 log = logging.getLogger("toolforge.daemon")
 
@@ -42,6 +48,42 @@ class DaemonContext:
     # Set by the server: makes uvicorn leave its loop. In-process tests leave it unset.
     request_exit: Callable[[], None] | None = None
     _stop_lock: threading.Lock = field(default_factory=threading.Lock)
+    _runtime: Runtime | None = None
+    _pool: WarmPool | None = None
+    _runtime_lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def runtime(self) -> Runtime:
+        """The daemon's one runtime: every tool call the daemon serves runs on its warm
+        hosts and is recorded by its usage recorder. Reading the catalog (export) starts
+        no sandbox; the first call starts the pool."""
+        with self._runtime_lock:
+            if self._runtime is None:
+                if self.stopping.is_set():
+                    from toolforge.daemon.errors import DaemonError
+
+                    raise DaemonError("the daemon is stopping", hint="retry in a moment")
+                from toolforge.runtime.runtime import Runtime
+
+                with self.services.use() as svc:
+                    options = svc.validation_options()
+                self._runtime = Runtime(self.root, limits=options.limits,
+                                        backend=options.backend, pool=self.sandbox_pool,
+                                        caller="daemon")
+            return self._runtime
+
+    def sandbox_pool(self) -> WarmPool:
+        """The daemon's one pool of pre-started sandboxes (made on first use), kept warm for
+        as long as the daemon runs."""
+        with self._runtime_lock:
+            if self._pool is None:
+                from toolforge.sandbox.backends import select_backend
+                from toolforge.sandbox.pool import WarmPool
+
+                with self.services.use() as svc:
+                    options = svc.validation_options()
+                self._pool = WarmPool(select_backend(options.backend), size=1,
+                                      limits=options.limits)
+            return self._pool
 
     def health(self) -> Health:
         return Health(version=__version__, pid=self.pid, library=str(self.root),
@@ -72,6 +114,13 @@ class DaemonContext:
         if self.watcher is not None:
             self.watcher.stop()
         self.jobs.shutdown(grace_s)
+        with self._runtime_lock:
+            runtime, self._runtime = self._runtime, None
+            pool, self._pool = self._pool, None
+        if runtime is not None:
+            runtime.close()  # kills its sandboxes and flushes its usage records
+        if pool is not None:
+            pool.close()
         self.services.close()
         if self.store is not None:
             self.store.close()
@@ -87,8 +136,14 @@ def build_context(root: Path, *, socket: str | None = None, log_path: str | None
         concurrency = int(os.environ["TOOLFORGE_DAEMON_JOBS"])
     jobs = JobManager(services=services, bus=bus, store=store,
                       kinds=default_kinds() if kinds is None else kinds, concurrency=concurrency)
-    services.prepare = lambda svc: route_validations_through_jobs(svc, jobs)
     watcher = Watcher(root, services, bus, jobs) if watch else None
     cache = ListCache(root, watcher.generation if watcher else lambda: None)
-    return DaemonContext(root=root, services=services, bus=bus, jobs=jobs, store=store,
-                         list_cache=cache, watcher=watcher, socket=socket, log_path=log_path)
+    ctx = DaemonContext(root=root, services=services, bus=bus, jobs=jobs, store=store,
+                        list_cache=cache, watcher=watcher, socket=socket, log_path=log_path)
+
+    def prepare(svc: LibraryService) -> None:
+        route_validations_through_jobs(svc, jobs)
+        svc.share_runtime(ctx.runtime)
+
+    services.prepare = prepare
+    return ctx

@@ -17,8 +17,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from toolforge.library.journal import journal_path
+from toolforge.library.refs import git_head
 from toolforge.library.store import STATE_DIR
 from toolforge.service.models import ListResult
+
+__all__ = ["ListCache", "git_head"]
 
 
 class ListCache:
@@ -47,25 +50,3 @@ class ListCache:
         if gen is None or journal_path(self.root / STATE_DIR).exists():
             return None
         return gen, git_head(self.root / ".git")
-
-
-def git_head(git_dir: Path) -> str:
-    """The commit HEAD points to, read from git's files (no process)."""
-    try:
-        head = (git_dir / "HEAD").read_text().strip()
-    except OSError:
-        return "?"
-    if not head.startswith("ref: "):
-        return head
-    ref = head[5:]
-    try:
-        return (git_dir / ref).read_text().strip()
-    except OSError:
-        pass
-    try:
-        for line in (git_dir / "packed-refs").read_text().splitlines():
-            if line.endswith(f" {ref}"):
-                return line.split(" ", 1)[0]
-    except OSError:
-        pass
-    return ref

@@ -26,6 +26,9 @@ class AddRequest(_Request):
     provenance: dict[str, Any] | None = None
     validate_: bool = Field(default=True, alias="validate",
                             description="validate the candidate right away (inside this call)")
+    title: str | None = Field(default=None, description="display name for clients")
+    annotations: dict[str, Any] | None = Field(
+        default=None, description="MCP hints: read_only, destructive, idempotent, open_world")
 
 
 class PromoteRequest(_Request):

@@ -112,9 +112,9 @@ def history(ctx: Ctx, tool: str | None = None,
 
 
 @router.get("/export", summary="Active tools as OpenAI or MCP definitions")
-def export(ctx: Ctx, format: str = "openai") -> JSONResponse:
+def export(ctx: Ctx, format: str = "openai", strict: bool = False) -> JSONResponse:
     with ctx.services.use() as svc:
-        return JSONResponse(svc.export(format))
+        return JSONResponse(svc.export(format, strict))
 
 
 # --- mutations -------------------------------------------------------------------------------
@@ -124,7 +124,8 @@ def export(ctx: Ctx, format: str = "openai") -> JSONResponse:
 def add(ctx: Ctx, body: AddRequest) -> Response:
     with ctx.services.use() as svc:
         result = svc.add(body.code, body.tests, name=body.name, origin=body.origin,
-                         provenance=body.provenance, validate=body.validate_)
+                         provenance=body.provenance, validate=body.validate_,
+                         title=body.title, annotations=body.annotations)
     return _mutated(ctx, "tool_added", result)
 
 

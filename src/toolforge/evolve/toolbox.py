@@ -1,35 +1,27 @@
-"""The active tools as an agent sees them: schemas to offer, and sandboxed execution.
+"""The active tools as the built-in agent sees them: a few schemas to offer, and calls.
 
-Every call runs in the tool's own sandboxed process (never in the agent's), kept warm for
-the length of a run so repeated calls cost milliseconds.
+A thin view over the runtime (toolforge.runtime): every call runs the promoted code in a
+warm sandbox and is recorded in the usage store by the runtime, under this toolbox's
+caller ("agent" for the built-in agent, "python" for `Forge.tools()`). The toolbox also
+keeps its own list of calls, from which a run's trajectory is written.
 """
 
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from toolforge.library.store import TOOL_FILE, TOOLS_DIR, Library
-from toolforge.retrieval.lexical import Document, rank
-from toolforge.sandbox.limits import Limits
-from toolforge.tools.contract import ToolSpec, load_tool_source
-from toolforge.tools.export import openai_function
+from toolforge.runtime.catalog import ActiveTool
+from toolforge.runtime.functions import make_function
 
+if TYPE_CHECKING:
+    from toolforge.runtime.results import ToolCallResult
+    from toolforge.runtime.runtime import Runtime
 
-@dataclass(frozen=True)
-class ActiveTool:
-    name: str
-    version: int
-    code: str
-    spec: ToolSpec
-
-    def schema(self) -> dict[str, Any]:
-        return openai_function(self.name, self.spec)
+__all__ = ["ActiveTool", "CallRecord", "ToolBox", "result_text"]
 
 
 @dataclass
@@ -42,32 +34,16 @@ class CallRecord:
     duration_ms: float
 
 
-def load_active_tools(root: Path) -> dict[str, ActiveTool]:
-    lib = Library.open(root)
-    tools: dict[str, ActiveTool] = {}
-    for entry in lib.entries():
-        if entry.location != TOOLS_DIR or entry.meta is None or entry.meta.status != "active":
-            continue
-        code = (root / TOOLS_DIR / entry.name / TOOL_FILE).read_text(encoding="utf-8")
-        try:
-            spec = load_tool_source(code)
-        except Exception:  # a broken tool is simply not offered
-            continue
-        tools[entry.name] = ActiveTool(entry.name, entry.meta.version, code, spec)
-    return tools
-
-
 class ToolBox:
-    """Sandboxed callables for a set of tools; close() kills every tool process."""
+    """The runtime's active tools for one agent; `calls` lists what it called."""
 
-    def __init__(self, tools: dict[str, ActiveTool], *, limits: Limits | None = None,
-                 backend: str | None = None) -> None:
-        self.tools = tools
-        self.limits = limits or Limits()
-        self.backend_name = backend
-        self._procs: dict[str, Any] = {}
-        self._lock = threading.Lock()
+    def __init__(self, runtime: Runtime, *, caller: str = "agent",
+                 session: str | None = None, owns_runtime: bool = False) -> None:
+        self.runtime = runtime
+        self.caller = caller
+        self.session = session
         self.calls: list[CallRecord] = []
+        self._owns_runtime = owns_runtime
 
     def __enter__(self) -> ToolBox:
         return self
@@ -76,64 +52,40 @@ class ToolBox:
         self.close()
 
     def close(self) -> None:
-        with self._lock:
-            procs, self._procs = self._procs, {}
-        for proc in procs.values():
-            proc.close()
+        if self._owns_runtime:
+            self.runtime.close()
+
+    @property
+    def tools(self) -> dict[str, ActiveTool]:
+        """The active tools now (a promotion shows up at once)."""
+        return self.runtime.active()
 
     def select(self, query: str, k: int) -> list[ActiveTool]:
         """The k tools most relevant to `query` (all of them when there are no more than k)."""
-        if len(self.tools) <= k:
-            return list(self.tools.values())
-        docs = [Document(t.name, f"{t.name} {t.spec.summary} {t.spec.returns_description}")
-                for t in self.tools.values()]
-        return [self.tools[key] for key, _ in rank(query, docs, k)]
+        tools = self.tools
+        if len(tools) <= k:
+            return list(tools.values())
+        return self.runtime.find(query, k)
 
-    def _process(self, name: str) -> Any:
-        from toolforge.sandbox.backends import select_backend
-        from toolforge.sandbox.process import ToolProcess
-
-        with self._lock:
-            proc = self._procs.get(name)
-            if proc is None:
-                tool = self.tools[name]
-                proc = ToolProcess(tool.code, tool.spec.name, limits=self.limits,
-                                   backend=select_backend(self.backend_name))
-                self._procs[name] = proc
-            return proc
-
-    def call(self, name: str, arguments: dict[str, Any]) -> CallRecord:
+    def run(self, name: str, arguments: Any) -> ToolCallResult:
+        """One call through the runtime, kept in `calls`."""
         start = time.perf_counter()
-        if name not in self.tools:
-            record = CallRecord(name, arguments, False, None, f"unknown tool {name!r}", 0.0)
-        else:
-            result = self._process(name).call(arguments)
-            error = None
-            if not result.ok:
-                error = f"{result.error_type or result.limit_hit}: {result.error_message or ''}"
-            record = CallRecord(name, arguments, result.ok, result.value if result.ok else None,
-                                error, round((time.perf_counter() - start) * 1000, 2))
-        self.calls.append(record)
-        return record
+        result = self.runtime.call(name, arguments, caller=self.caller, session=self.session)
+        args = arguments if isinstance(arguments, dict) else {"_": arguments}
+        self.calls.append(CallRecord(
+            name, args, result.ok, result.value if result.ok else None,
+            None if result.ok else result.error_text(),
+            round((time.perf_counter() - start) * 1000, 2)))
+        return result
+
+    def call(self, name: str, arguments: Any) -> CallRecord:
+        self.run(name, arguments)
+        return self.calls[-1]
 
     def callable(self, name: str) -> Callable[..., Any]:
-        """A plain Python function that runs the tool in the sandbox (for agent_fn)."""
-        tool = self.tools[name]
-
-        def call(**kwargs: Any) -> Any:
-            record = self.call(name, kwargs)
-            if not record.ok:
-                raise ToolCallError(record.error or "tool call failed")
-            return record.result
-
-        call.__name__ = name
-        call.__doc__ = tool.spec.docstring
-        call.__signature_text__ = tool.spec.signature  # type: ignore[attr-defined]
-        return call
-
-
-class ToolCallError(RuntimeError):
-    """A sandboxed tool raised or hit a limit; the message names the exception."""
+        """The tool as a Python function (see toolforge.runtime.functions); its calls are
+        kept in `calls`."""
+        return make_function(self.runtime.resolve(name), self.run)
 
 
 def result_text(record: CallRecord) -> str:

@@ -33,6 +33,14 @@ RECORD = "\x1e"
 
 
 @dataclass(frozen=True)
+class TreeEntry:
+    mode: str
+    kind: str  # blob | tree | commit
+    sha: str
+    path: str
+
+
+@dataclass(frozen=True)
 class LogEntry:
     commit: str
     author: str
@@ -121,6 +129,53 @@ class GitRepo:
         except KeyError:
             return False
         return True
+
+    def ls_tree(self, rev: str, path: str, *, recursive: bool = True) -> list[TreeEntry]:
+        """The entries under directory `path` at `rev` with their object ids: every file,
+        or (not `recursive`) its direct children, trees included."""
+        spec = path.rstrip("/") + "/"
+        out = self.run("ls-tree", *(["-r"] if recursive else []), "-z", rev, "--", spec,
+                       strip=False)
+        entries = []
+        for record in out.split("\0"):
+            head, tab, name = record.partition("\t")
+            if not tab:
+                continue
+            mode, kind, sha = head.split(" ", 2)
+            entries.append(TreeEntry(mode=mode, kind=kind, sha=sha, path=name))
+        return entries
+
+    def read_many(self, names: list[str]) -> dict[str, tuple[str, bytes] | None]:
+        """Several objects by name (`<sha>`, `<rev>:<path>`, `<ref>^{commit}`) through one
+        `git cat-file --batch` process: (object id, content), or None when absent. Reading
+        a catalog of thousands of tools costs one process instead of thousands of lookups."""
+        import subprocess
+
+        wanted = [n for n in dict.fromkeys(names) if n and "\n" not in n]
+        if not wanted:
+            return {}
+        proc = subprocess.run(
+            ["git", *_SAFE_CONFIG, "-C", str(self.root), "cat-file", "--batch"],
+            input="".join(f"{n}\n" for n in wanted).encode(), capture_output=True,
+            env=self._env, check=False,
+        )
+        if proc.returncode != 0:
+            detail = proc.stderr.decode(errors="replace").strip()
+            raise LibraryError(f"git cat-file failed: {detail or proc.returncode}")
+        data = proc.stdout
+        found: dict[str, tuple[str, bytes] | None] = {}
+        pos = 0
+        for name in wanted:
+            end = data.index(b"\n", pos)
+            header = data[pos:end].decode(errors="replace").split(" ")
+            pos = end + 1
+            if len(header) != 3 or not header[2].isdigit():  # "<name> missing" / ambiguous
+                found[name] = None
+                continue
+            size = int(header[2])
+            found[name] = (header[0], data[pos:pos + size])
+            pos += size + 1
+        return found
 
     def top_level_entries(self, rev: str) -> list[str]:
         return [str(item.path) for item in self.repo.commit(rev).tree]

@@ -17,7 +17,7 @@ from toolforge.evolve.agent import AgentRun, BuiltinAgent
 from toolforge.evolve.cycle import CycleReport, Evolver
 from toolforge.evolve.rewards import score
 from toolforge.evolve.tasks import Task
-from toolforge.evolve.toolbox import ToolBox, load_active_tools
+from toolforge.evolve.toolbox import ToolBox
 from toolforge.evolve.trajectories import Step, Trajectory, default_store
 from toolforge.evolve.triggers import CycleLog, TriggerDecision, TriggerPolicy, decide
 from toolforge.llm.client import LLMClient
@@ -65,7 +65,8 @@ class EvolutionService:
                  library: LibraryService | None = None, log: Log | None = None,
                  max_steps: int = 8, top_k: int = 8) -> None:
         self.root = root
-        self.library = library or LibraryService(root)
+        # Runs call many tools: keep spare sandboxes ready for their first calls.
+        self.library = library or LibraryService(root, warm_runtime=True)
         self._own_library = library is None
         settings = self.library.library.settings()
         self.policy = TriggerPolicy.from_settings(settings)
@@ -91,9 +92,9 @@ class EvolutionService:
             self._llm = LLMClient(settings, self.ledger)
         return self._llm
 
-    def toolbox(self) -> ToolBox:
-        opts = self.library.validation_options()
-        return ToolBox(load_active_tools(self.root), limits=opts.limits, backend=opts.backend)
+    def toolbox(self, caller: str = "agent", session: str | None = None) -> ToolBox:
+        """The active tools through the library's runtime (calls recorded as `caller`)."""
+        return ToolBox(self.library.runtime, caller=caller, session=session)
 
     # --- running tasks -------------------------------------------------------------------------
 

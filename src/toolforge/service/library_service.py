@@ -20,7 +20,15 @@ from toolforge.errors import (
 )
 from toolforge.library.gitrepo import LogEntry
 from toolforge.library.incoming import check_source_text, read_optional_source
-from toolforge.library.meta import Provenance, ToolMeta, ValidationSummary, dump_meta, now_iso
+from toolforge.library.meta import (
+    Provenance,
+    ToolMeta,
+    ValidationSummary,
+    check_presentation,
+    dump_meta,
+    now_iso,
+    presentation_from_toml,
+)
 from toolforge.library.store import (
     CANDIDATES_DIR,
     META_FILE,
@@ -43,6 +51,7 @@ from toolforge.service.models import (
     StatusFilter,
     ToolDetail,
     ToolSummary,
+    UsageReport,
     VersionInfo,
 )
 from toolforge.tools.contract import ToolSpec, load_tool_source
@@ -52,6 +61,8 @@ if TYPE_CHECKING:
     import threading
     from collections.abc import Callable
 
+    from toolforge.runtime.results import ToolCallResult
+    from toolforge.runtime.runtime import Runtime
     from toolforge.validation.pipeline import ValidationOptions
     from toolforge.validation.report import ReportStore, ValidationReport
 
@@ -88,10 +99,14 @@ def _check_import_source(from_dir: Path) -> None:
 
 
 class LibraryService:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, warm_runtime: bool = False) -> None:
         self.root = root
         self.library = Library.open(root)
         self._reports: ReportStore | None = None
+        self._runtime: Runtime | None = None
+        self._shared_runtime: Callable[[], Runtime] | None = None
+        # A one-shot command calls once: pre-starting spare sandboxes would only cost CPU.
+        self._warm_runtime = warm_runtime
 
     @property
     def reports(self) -> ReportStore:
@@ -102,7 +117,52 @@ class LibraryService:
         return self._reports
 
     def close(self) -> None:
+        if self._runtime is not None:
+            self._runtime.close()
+            self._runtime = None
         self.library.close()
+
+    # --- the runtime ----------------------------------------------------------------------------
+
+    def share_runtime(self, provider: Callable[[], Runtime]) -> None:
+        """Use a runtime owned elsewhere (the daemon's), so calls share one set of warm
+        sandboxes and one usage recorder."""
+        self._shared_runtime = provider
+
+    @property
+    def runtime(self) -> Runtime:
+        """The runtime that runs this library's tools (see toolforge.runtime)."""
+        if self._shared_runtime is not None:
+            return self._shared_runtime()
+        if self._runtime is None:
+            from toolforge.runtime.runtime import Runtime
+
+            options = self.validation_options()
+            self._runtime = Runtime(self.root, limits=options.limits, backend=options.backend,
+                                    warm=self._warm_runtime)
+        return self._runtime
+
+    def call_tool(self, name: str, arguments: dict[str, Any] | None = None, *,
+                  caller: str = "cli", session: str | None = None,
+                  timeout_s: float | None = None) -> ToolCallResult:
+        """Call an active tool (its promoted code, in the sandbox). An unknown tool or bad
+        arguments raise (UnknownToolError, BadArgumentsError); a call that ran and failed
+        is a result with `ok = False` and the error's kind."""
+        validate_tool_name(name)
+        result = self.runtime.call(name, arguments, caller=caller, session=session,
+                                   timeout_s=timeout_s)
+        return result.raise_for_request_error()
+
+    def usage(self, name: str | None = None, since: float | None = None) -> UsageReport:
+        """Calls per tool and version: count, errors, latency, callers, outcomes."""
+        from toolforge.metrics.usage import UsageStore
+
+        if name is not None:
+            validate_tool_name(name)
+        if self._shared_runtime is not None or self._runtime is not None:
+            self.runtime.flush_usage()  # calls still buffered here are part of the answer
+        rows = UsageStore.for_library(self.root).stats(name, since=since)
+        return UsageReport.from_stats(str(self.root), rows, since)
 
     # --- reads ------------------------------------------------------------------------------
 
@@ -220,23 +280,21 @@ class LibraryService:
                 files.append(FileDiff(path=fname, diff=text))
         return DiffResult(tool=name, a=a_label, b=b_label, files=files)
 
-    def export(self, fmt: str) -> Any:
+    def export(self, fmt: str, strict: bool = False) -> Any:
+        """The active tools as agents see them: what the runtime runs (the promoted tags'
+        code), never uncommitted edits."""
         if fmt not in ("openai", "mcp"):
             raise UsageError(f"unknown export format {fmt!r}", hint="use --format openai|mcp")
-        return export_tools(self.active_specs(), fmt)
+        if strict and fmt != "openai":
+            raise UsageError("--strict applies to --format openai only",
+                             hint="MCP has no strict mode")
+        active = self.runtime.active()
+        return export_tools({n: t.spec for n, t in active.items()}, fmt, strict=strict,
+                            metas={n: t.meta for n, t in active.items()})
 
     def active_specs(self) -> dict[str, ToolSpec]:
-        specs: dict[str, ToolSpec] = {}
-        for entry in self.library.entries():
-            if entry.location != TOOLS_DIR or entry.meta is None:
-                continue
-            if entry.meta.status != "active":
-                continue
-            code_path = self.root / TOOLS_DIR / entry.name / TOOL_FILE
-            spec, _ = _try_spec(code_path.read_text(encoding="utf-8", errors="replace"))
-            if spec is not None:
-                specs[entry.name] = spec
-        return specs
+        """Specs of the active tools, as promoted (see `export`)."""
+        return {name: tool.spec for name, tool in self.runtime.active().items()}
 
     # --- mutations --------------------------------------------------------------------------
 
@@ -270,10 +328,16 @@ class LibraryService:
                     continue
                 tests = read_optional_source(d / TEST_FILE)
                 origin = f"{src.name}/{location}/{d.name}"
-                results.append(self.add(code, tests, name=d.name, origin=origin))
+                meta_text = read_optional_source(d / META_FILE)
+                title, hints = None, None
+                if meta_text:
+                    title, hints = presentation_from_toml(meta_text, f"{origin}/{META_FILE}")
+                results.append(self.add(
+                    code, tests, name=d.name, origin=origin, title=title,
+                    annotations=hints.model_dump(exclude_none=True) if hints else None))
                 if location == TOOLS_DIR:
                     results.append(self.promote(d.name))
-                    if 'status = "retired"' in read_optional_source(d / META_FILE):
+                    if 'status = "retired"' in meta_text:
                         results.append(self.retire(d.name))
         return results
 
@@ -286,9 +350,12 @@ class LibraryService:
         origin: str | None = None,
         provenance: dict[str, Any] | None = None,
         validate: bool = True,
+        title: str | None = None,
+        annotations: dict[str, Any] | None = None,
     ) -> ActionResult:
         """Import a tool as a candidate (the contract is checked before anything is written),
-        then validate it; the report is stored and returned in `details["validation"]`."""
+        then validate it; the report is stored and returned in `details["validation"]`.
+        `title` and `annotations` (MCP hints such as read_only) go into its tool.toml."""
         check_source_text(code, TOOL_FILE)
         check_source_text(tests, TEST_FILE)
         spec = load_tool_source(code)
@@ -297,11 +364,13 @@ class LibraryService:
             _check_test_source(tests)
         prov = Provenance.model_validate({"source": "manual", "origin": origin,
                                           **(provenance or {})})
+        shown_title, hints = check_presentation(title, annotations)
 
         def build(version: int) -> ToolFiles:
             meta = ToolMeta(name=tool_name, version=version, status="candidate",
                             description=spec.summary, entrypoint=spec.name,
-                            signature=spec.signature, provenance=prov)
+                            signature=spec.signature, provenance=prov, title=shown_title,
+                            annotations=hints)
             return ToolFiles(meta=meta, code=code, tests=tests)
 
         result = self.library.add_candidate(tool_name, build)

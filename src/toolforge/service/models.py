@@ -98,3 +98,46 @@ class InitResult(BaseModel):
     library: str
     created: bool
     commit: str | None = None
+
+
+class ToolUsageRow(BaseModel):
+    """Calls of one tool version (version None: calls that named no active tool)."""
+
+    tool: str
+    version: int | None = None
+    calls: int
+    errors: int
+    error_rate: float
+    p50_ms: float
+    p99_ms: float
+    first_at: str
+    last_at: str
+    callers: dict[str, int] = Field(default_factory=dict)
+    outcomes: dict[str, int] = Field(default_factory=dict)
+
+
+class UsageReport(BaseModel):
+    library: str
+    since: str | None = None
+    tools: list[ToolUsageRow] = Field(default_factory=list)
+
+    @property
+    def calls(self) -> int:
+        return sum(t.calls for t in self.tools)
+
+    @classmethod
+    def from_stats(cls, library: str, rows: list[Any], since: float | None) -> UsageReport:
+        """From `UsageStore.stats()` rows (ToolUsage)."""
+        return cls(library=library, since=_iso(since) if since else None, tools=[
+            ToolUsageRow(tool=r.tool, version=r.version, calls=r.calls, errors=r.errors,
+                         error_rate=round(r.error_rate, 4), p50_ms=r.p50_ms, p99_ms=r.p99_ms,
+                         first_at=_iso(r.first_at), last_at=_iso(r.last_at),
+                         callers=dict(r.callers), outcomes=dict(r.outcomes))
+            for r in rows])
+
+
+def _iso(at: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(at, UTC).replace(microsecond=0).isoformat().replace(
+        "+00:00", "Z")

@@ -155,6 +155,12 @@ def _schema_for(annotation_src: str) -> dict[str, Any]:
     return pydantic.TypeAdapter(tp).json_schema()
 
 
+def python_type(annotation_src: str) -> Any:
+    """The Python type an annotation stands for (e.g. `list[str]`, `Optional[int]`), built by
+    the same whitelist evaluator: what a framework reading `__annotations__` should see."""
+    return _eval_annotation(ast.parse(annotation_src, mode="eval").body)
+
+
 def _is_json_value(value: Any) -> bool:
     try:
         json.dumps(value, allow_nan=False)
@@ -352,4 +358,5 @@ __all__ = [
     "load_tool_source",
     "parse_source",
     "public_functions",
+    "python_type",
 ]
