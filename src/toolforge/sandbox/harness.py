@@ -220,14 +220,14 @@ class _SuiteRun:
             if kind == "reaped":
                 status = message.get("status") if type(message.get("status")) is int else -1
                 break
-            if kind == "end":
-                judge.end(message)
-                output.append(_text(message.get("output")))
-                continue
-            try:
+            try:  # a malformed report is the runner's fault: it ends the suite, never us
+                if kind == "end":
+                    judge.end(message)
+                    output.append(_text(message.get("output")))
+                    continue
                 reply = self._answer(kind, message, judge, report, output)
-            except ProtocolError as exc:
-                stop = f"the test runner broke the protocol ({exc})"
+            except (ProtocolError, TypeError, ValueError, KeyError, AttributeError) as exc:
+                stop = f"the test runner broke the protocol ({_text(exc, 200)})"
                 break
             if not runner.send({"t": "reply", "g": generation, **reply}, self.deadline):
                 stop = "the test runner stopped while a check was answered"
