@@ -62,9 +62,13 @@ def test_empty():
     assert slugify("") == ""
 
 
-@pytest.mark.parametrize("text", ["  spaced  out  "])
-def test_spaces(text):
-    assert slugify(text) == "spaced-out"
+SPACED = ["  spaced  out  ", "spaced\tout"]
+
+
+def test_spaces():
+    for text in SPACED:
+        assert slugify(text) == "spaced-out"
+        assert slugify(text, separator="_") == pytest.approx("spaced_out")
 '''
 
 TARGETS = {"cold": 25.0, "warm": 10.0, "call": 5.0}

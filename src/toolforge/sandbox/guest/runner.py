@@ -7,10 +7,11 @@ the parent (out of reach of the test code) compiled the test file, and judges ev
    sandbox uid) before any untrusted code exists in the process;
 2. execute the test module once: it holds only imports, functions and literal constants
    (the parent refused anything else), and report that it loaded;
-3. for each `run` frame, fork: the child runs exactly the code object the parent compiled
-   for that test, in a pristine copy of this process, so nothing a test does to modules,
-   registries or caches reaches another test. It reports how the test ended and exits
-   with `os._exit` (no atexit, no finalisers). This process reports how the child ended.
+3. for each test the parent listed, in its order, fork: the child runs exactly the code
+   object the parent compiled for that test, in a pristine copy of this process, so nothing
+   a test does to modules, registries or caches reaches another test. It reports how the
+   test ended and exits with `os._exit` (no atexit, no finalisers). This process reports
+   how the child ended, then starts the next one.
 
 What the test module sees:
 - `tool`: a proxy module; calling the entrypoint sends JSON arguments to the parent, which
@@ -65,10 +66,12 @@ class Channel:
         self.raised: dict[int, tuple[BaseException, int, str]] = {}
 
     def send(self, message: dict[str, Any]) -> None:
+        """A report the parent records without answering ("wait": False)."""
         wire.write_frame(self.wfd, {**message, "g": self.generation})
 
     def request(self, message: dict[str, Any]) -> dict[str, Any]:
-        self.send(message)
+        """A report or a tool call the parent answers."""
+        self.send({**message, "wait": True})
         while True:
             reply = wire.read_frame(self.rfd)
             if reply is None:  # the parent is gone
@@ -224,21 +227,32 @@ class _Operands:
 
 
 def tf_check(site: int, *thunks: Any, msg: Any = None) -> None:
+    """Send the assert's operands to the parent, which judges them. The runner walks the
+    same shape with the same code only to evaluate what Python would, and to know whether to
+    wait for the parent's answer: a failure needs its details; a pass needs nothing (the
+    parent's judgement is recorded either way, and it is the one that counts)."""
     operands = _Operands(thunks)
     channel = _channel()
+    held = False
     try:
-        judge.walk(_State.shapes.get(str(site)), operands)
+        held = judge.truth(judge.walk(_State.shapes.get(str(site)), operands))
     except judge.JudgeError:
         pass  # the parent reaches the same point with the same values and says why
     except BaseException as exc:
-        # An operand raised: the assert did not hold. The parent records it now (unless a
-        # pytest.raises block is waiting for it), so catching it later changes nothing.
+        # An operand raised: the assert did not hold. The parent records it now, so
+        # catching the exception later changes nothing.
         record = channel.raised.get(id(exc))
-        channel.request({"t": "check", "id": site, "leaves": operands.sent, "raised": {
-            "type": type(exc).__name__, "message": wire.safe_str(exc, 500),
-            "call": record[1] if record is not None and record[0] is exc else None}})
+        channel.send({"t": "check", "id": site, "leaves": operands.sent, "wait": False,
+                      "raised": {"type": type(exc).__name__,
+                                 "message": wire.safe_str(exc, 500),
+                                 "call": record[1] if record is not None and record[0] is exc
+                                 else None}})
         raise
-    reply = channel.request({"t": "check", "id": site, "leaves": operands.sent})
+    message = {"t": "check", "id": site, "leaves": operands.sent, "wait": not held}
+    if held:
+        channel.send(message)
+        return
+    reply = channel.request(message)
     if reply.get("ok") is not True:
         detail = wire.safe_str(reply.get("detail") or "assertion failed")
         raise Failed(detail, wire.safe_str(msg()) if msg is not None else "")
@@ -293,8 +307,8 @@ class RaisesContext:
         self.info = ExceptionInfo()
 
     def __enter__(self) -> ExceptionInfo:
-        _channel().request({"t": "raises", "id": self.site, "phase": "enter",
-                            "expected": self.expected, "match": self.match is not None})
+        _channel().send({"t": "raises", "id": self.site, "phase": "enter", "wait": False,
+                         "expected": self.expected, "match": self.match is not None})
         return self.info
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
@@ -474,18 +488,34 @@ def main(rfd: int, wfd: int) -> int:
     wire.write_frame(wfd, {"t": "loaded", "error": error, "output": capture.getvalue()})
     if error is not None:
         return 0
-    while True:
-        frame = wire.read_frame(rfd)
-        if frame is None:
-            return 0
-        if frame.get("t") != "run":
-            continue  # a reply for a test that died before it could read it
-        generation, name = int(frame["g"]), str(frame["name"])
+    # The tests the parent collected, in its order, back to back: this process never reads
+    # the pipe again (the children do); it only watches it for the parent's end.
+    names = [str(n) for n in init.get("tests") or []]
+
+    def spawn(generation: int) -> tuple[int, int]:
+        """Fork the process of test `generation`; it waits for its turn on a pipe of its own
+        (forking the next test while one runs keeps the fork off the critical path)."""
+        go_read, go_write = os.pipe()
         pid = os.fork()
         if pid == 0:
             try:
-                run_child(rfd, wfd, generation, name, code, module.__dict__, max_output)
+                os.close(go_write)
+                if os.read(go_read, 1):  # end of file instead: this runner is gone
+                    os.close(go_read)
+                    run_child(rfd, wfd, generation, names[generation], code, module.__dict__,
+                              max_output)
             finally:
                 os._exit(0)
+        os.close(go_read)
+        return pid, go_write
+
+    upcoming = spawn(0) if names else None
+    for generation in range(len(names)):
+        assert upcoming is not None
+        pid, go = upcoming
+        os.write(go, b"g")  # the previous test's process is gone: its turn
+        os.close(go)
+        upcoming = spawn(generation + 1) if generation + 1 < len(names) else None
         status = _wait_for_child(pid, rfd, scope)
         wire.write_frame(wfd, {"t": "reaped", "g": generation, "status": status})
+    return 0
