@@ -221,17 +221,32 @@ def test_useless_test_files_are_problems(bwrap: SandboxBackend, tests: str,
 def test_a_check_that_never_runs_fails_its_test(bwrap: SandboxBackend) -> None:
     tests = (
         "from tool import add\n\n"
-        "def test_never_checks():\n    if add(1, 2) == 4:\n"
-        "        assert add(1, 2) == 4\n\n"
+        "def check(cases):\n    for value in cases:\n        assert value\n\n"
+        "def test_helper_with_nothing_to_check():\n    check([add(1, 2)])\n"
+        "    check(add(1, 2) * [])\n\n"
         "def test_empty_loop():\n    for value in add(1, 2) * []:\n        assert value\n"
         "    assert add(1, 1) == 2\n"
     )
     report = run_tests(ADD, "add", [("candidate", tests)], backend=bwrap)
-    assert _outcomes(report) == {"candidate:test_never_checks": "failed",
+    assert _outcomes(report) == {"candidate:test_helper_with_nothing_to_check": "failed",
                                  "candidate:test_empty_loop": "failed"}
-    assert "checks that never ran" in report.tests[0].message
-    assert "`add(1, 2) == 4` at test_tool.py:5 in test_never_checks" in report.tests[0].message
-    assert "`value` at test_tool.py:9 in test_empty_loop" in report.tests[1].message
+    helper, loop = report.tests
+    assert "`check(add(1, 2) * [])` returned without running checks that must run on every " \
+        "call" in helper.message
+    assert "`value` at test_tool.py:5 in check" in helper.message
+    assert "the test returned without running" in loop.message
+    assert "`value` at test_tool.py:13 in test_empty_loop" in loop.message
+
+
+def test_checks_that_a_branch_could_skip_are_refused(bwrap: SandboxBackend) -> None:
+    tests = (
+        "from tool import add\n\n"
+        "def test_never_checks():\n    if add(1, 2) == 4:\n"
+        "        assert add(1, 2) == 4\n    assert add(1, 1) == 2\n"
+    )
+    report = run_tests(ADD, "add", [("candidate", tests)], backend=bwrap)
+    assert not report.passed
+    assert any("TF419 skippable-check" in p and "`if`" in p for p in report.problems)
 
 
 def test_a_helper_that_asserts_counts_as_an_assertion(bwrap: SandboxBackend) -> None:

@@ -213,3 +213,48 @@ def test_the_daemon_reports_odd_values_instead_of_failing(library: Path, tmp_pat
     refused = cli("add", deep, "-L", library)
     assert refused.returncode == 1 and "nested too deeply to parse" in refused.stderr
     assert "odd" in git(library, "log", "--format=%s")
+
+
+def test_parsing_from_many_threads_at_once_never_fails_spuriously() -> None:
+    """CPython 3.11 shares the AST conversion's depth counter between threads (gh-106905):
+    concurrent parses, some of them too deep, made others fail with a SystemError (exit 3 in
+    a daemon job or a parallel evolution cycle). Every parse goes through toolforge.pyparse."""
+    import gc
+    import threading
+
+    from toolforge.errors import ToolContractError
+    from toolforge.tools.contract import load_tool_source
+
+    class Churn:  # finalisers run Python code mid-parse, as hypothesis' gc callbacks do
+        def __del__(self) -> None:
+            pass
+
+    def churn(phase: str, info: dict[str, int]) -> None:
+        for _ in range(10):
+            Churn()
+
+    deep = _tool_with_body("x" + ".a" * 3000)
+    wide = "\n".join(f"def f{i}(x):\n    return [[x, {{'a': (x, {i})}}]]" for i in range(200))
+    errors: list[str] = []
+
+    def work() -> None:
+        for i in range(150):
+            try:
+                check_source(wide if i % 3 else deep)
+                load_tool_source(deep)
+            except ToolContractError:
+                pass
+            except SystemError as exc:  # pragma: no cover - the bug this test guards
+                errors.append(str(exc))
+                return
+
+    gc.callbacks.append(churn)
+    try:
+        threads = [threading.Thread(target=work) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        gc.callbacks.remove(churn)
+    assert errors == []

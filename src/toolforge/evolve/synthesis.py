@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
+from toolforge import pyparse
 from toolforge.errors import ToolforgeError
 from toolforge.evolve.prompts import (
     ADVERSARIAL_TESTS,
@@ -168,7 +169,7 @@ def merge_tests(own: str, extra: str, *, prefix: str = "adversarial") -> str:
 
 def _merge_tests(own: str, extra: str, prefix: str) -> str:
     try:
-        own_tree, extra_tree = ast.parse(own), ast.parse(extra)
+        own_tree, extra_tree = pyparse.parse(own), pyparse.parse(extra)
     except (SyntaxError, ValueError, RecursionError):
         return own
     own_names = {name for node in own_tree.body for name in _bound(node)}

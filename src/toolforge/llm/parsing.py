@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from toolforge import pyparse
 from toolforge.errors import ToolforgeError
 
 _PYTHON_TAGS = frozenset({"python", "py", "python3", "py3"})
@@ -78,7 +79,7 @@ def _python_error(code: str) -> str | None:
     """None if ``code`` parses as Python, else a one-line reason."""
     try:
         with _quiet():
-            ast.parse(code)
+            pyparse.parse(code)
     except SyntaxError as exc:
         return f"syntax error at line {exc.lineno}: {exc.msg}"
     except (ValueError, RecursionError, MemoryError, OverflowError) as exc:
@@ -90,7 +91,7 @@ def _looks_like_code(code: str) -> bool:
     """Reject prose that happens to parse ("Sorry", "OK."): need a real statement."""
     try:
         with _quiet():
-            tree = ast.parse(code)
+            tree = pyparse.parse(code)
     except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
         return False
     return any(

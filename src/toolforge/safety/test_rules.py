@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 Report = Callable[[ast.AST, str, str], None]
-SiteKind = Literal["assert", "raises", "fail", "match"]
+SiteKind = Literal["assert", "raises", "fail", "match", "call"]
 
 PYTEST_CALLS = frozenset({"raises", "approx", "fail"})
 BUILTIN_NAMES = frozenset(name for name in dir(builtins) if not name.startswith("_"))
@@ -47,12 +47,32 @@ _NEGATION: dict[type[ast.cmpop], type[ast.cmpop]] = {
 
 @dataclass
 class Site:
-    """One place where a test checks something: the harness gives it an id and judges it."""
+    """One place where a test checks something: the harness gives it an id and judges it.
+
+    A "call" site is a statement calling a function that checks (a helper, another test):
+    the harness follows each such call and judges the invocation as a whole."""
 
     kind: SiteKind
     node: ast.AST
-    owner: str  # the module-level function it is written in
+    owner: str  # the name of the function it is written in
+    fid: int = 0  # that function's index in Structure.scopes
     exempt: bool = False  # `assert False` / pytest.fail(): marks a line that must not run
+    callee: int | None = None  # "call" sites: the function called
+
+
+@dataclass
+class Scope:
+    """A function of the test file (module-level or nested) and the checks in its own body."""
+
+    fid: int
+    node: ast.FunctionDef | ast.AsyncFunctionDef
+    parent: int | None
+    sites: list[int] = field(default_factory=list)  # indexes into Structure.sites
+    checks: bool = False  # it checks something itself or through a function it calls
+
+    @property
+    def name(self) -> str:
+        return self.node.name
 
 
 @dataclass
@@ -72,6 +92,8 @@ class Structure:
     loads: dict[str, set[str]] = field(default_factory=dict)  # function -> names it reads
     uses_tool: set[str] = field(default_factory=set)  # functions that reach the tool directly
     sites: list[Site] = field(default_factory=list)
+    scopes: list[Scope] = field(default_factory=list)
+    parents: dict[int, ast.AST] = field(default_factory=dict)  # id(node) -> parent node
 
     def pytest_member(self, func: ast.expr) -> str | None:
         """`raises` for `pytest.raises`, `pt.raises` or a `from pytest import raises` alias."""
@@ -100,16 +122,30 @@ class Structure:
             todo.extend(self.loads.get(current, ()))
         return seen
 
-    def required_sites(self, test: str) -> list[int]:
-        """Indexes of the sites a run of `test` must evaluate (all it can reach but markers)."""
-        owners = self.reach(test)
-        return [i for i, site in enumerate(self.sites) if site.owner in owners
-                and not site.exempt]
+    def scope_of(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> Scope:
+        return next(s for s in self.scopes if s.node is node)
+
+    def own_sites(self, fid: int) -> list[int]:
+        """The sites each invocation of function `fid` must run (all but markers)."""
+        return [i for i in self.scopes[fid].sites if not self.sites[i].exempt]
+
+    def resolve(self, name: str, fid: int | None) -> Scope | None:
+        """The function `name` means inside function `fid`: a nested def of it or of a
+        function around it, else a module-level one."""
+        while fid is not None:
+            for other in self.scopes:
+                if other.parent == fid and other.name == name:
+                    return other
+            fid = self.scopes[fid].parent
+        node = self.functions.get(name)
+        return self.scope_of(node) if node is not None else None
 
 
 def analyse_structure(tree: ast.Module, entrypoint: str | None) -> Structure:
     info = Structure(entrypoint)
     for node in ast.walk(tree):  # aliases anywhere: local imports are still imports
+        for child in ast.iter_child_nodes(node):
+            info.parents[id(child)] = node
         if isinstance(node, ast.Import):
             for alias in node.names:
                 local = alias.asname or alias.name.partition(".")[0]
@@ -147,36 +183,75 @@ def analyse_structure(tree: ast.Module, entrypoint: str | None) -> Structure:
             if isinstance(node, ast.Name | ast.Attribute) and info.is_tool_function(node):
                 info.uses_tool.add(name)
         info.loads[name] = loads
-        info.sites.extend(_sites(info, function))
-    info.sites.sort(key=lambda s: (getattr(s.node, "lineno", 0), getattr(s.node, "col_offset",
-                                                                          0)))
+    _scopes(tree, info)
     return info
 
 
-def _sites(info: Structure, function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[Site]:
-    sites: list[Site] = []
-    raises_targets: set[str] = set()
-    for node in ast.walk(function):
-        if isinstance(node, ast.With | ast.AsyncWith):
-            for item in node.items:
-                if (isinstance(item.context_expr, ast.Call)
-                        and info.pytest_member(item.context_expr.func) == "raises"
-                        and isinstance(item.optional_vars, ast.Name)):
-                    raises_targets.add(item.optional_vars.id)
-    for node in ast.walk(function):
-        if isinstance(node, ast.Assert):
-            sites.append(Site("assert", node, function.name, exempt=_always_false(node.test)))
-        elif isinstance(node, ast.Call):
-            member = info.pytest_member(node.func)
-            if member == "raises":
-                sites.append(Site("raises", node, function.name))
-            elif member == "fail":
-                sites.append(Site("fail", node, function.name, exempt=True))
-            elif (isinstance(node.func, ast.Attribute) and node.func.attr == "match"
-                  and isinstance(node.func.value, ast.Name)
-                  and node.func.value.id in raises_targets):
-                sites.append(Site("match", node, function.name))
-    return sites
+def _scopes(tree: ast.Module, info: Structure) -> None:
+    """Functions as scopes, their own check sites, which of them check, and call sites."""
+    pending: list[tuple[ast.AST, int | None]] = [(s, None) for s in tree.body]
+    while pending:
+        node, parent = pending.pop(0)
+        if isinstance(node, _FUNCTIONS):
+            scope = Scope(len(info.scopes), node, parent)
+            info.scopes.append(scope)
+            pending.extend((child, scope.fid) for child in _own_nodes(node)
+                           if isinstance(child, _FUNCTIONS))
+    raises_targets = {
+        item.optional_vars.id for node in ast.walk(tree) if isinstance(node, ast.With)
+        for item in node.items
+        if isinstance(item.context_expr, ast.Call) and isinstance(item.optional_vars, ast.Name)
+        and info.pytest_member(item.context_expr.func) == "raises"
+    }
+    found: list[Site] = []
+    for scope in info.scopes:
+        for node in _own_nodes(scope.node):
+            if isinstance(node, ast.Assert):
+                found.append(Site("assert", node, scope.name, scope.fid,
+                                  exempt=_always_false(node.test)))
+            elif isinstance(node, ast.Call):
+                member = info.pytest_member(node.func)
+                if member == "raises":
+                    found.append(Site("raises", node, scope.name, scope.fid))
+                elif member == "fail":
+                    found.append(Site("fail", node, scope.name, scope.fid, exempt=True))
+                elif (isinstance(node.func, ast.Attribute) and node.func.attr == "match"
+                      and isinstance(node.func.value, ast.Name)
+                      and node.func.value.id in raises_targets):
+                    found.append(Site("match", node, scope.name, scope.fid))
+    for site in found:
+        if not site.exempt:
+            info.scopes[site.fid].checks = True
+    calls = [(scope, node) for scope in info.scopes for node in _own_nodes(scope.node)
+             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)]
+    changed = True
+    while changed:  # a function that calls a checking function checks too
+        changed = False
+        for scope, call in calls:
+            callee = info.resolve(call.func.id, scope.fid)  # type: ignore[attr-defined]
+            if callee is not None and callee.checks and not scope.checks:
+                scope.checks = changed = True
+    for scope, call in calls:
+        callee = info.resolve(call.func.id, scope.fid)  # type: ignore[attr-defined]
+        if callee is not None and callee.checks:
+            found.append(Site("call", call, scope.name, scope.fid, callee=callee.fid))
+    found.sort(key=lambda s: (getattr(s.node, "lineno", 0), getattr(s.node, "col_offset", 0)))
+    info.sites = found
+    for index, site in enumerate(found):
+        info.scopes[site.fid].sites.append(index)
+
+
+def _own_nodes(function: ast.AST) -> Iterator[ast.AST]:
+    """Every node of `function`'s own body: nested functions are yielded, not entered."""
+    stack: list[ast.AST] = []
+    if isinstance(function, _FUNCTIONS):
+        stack = [*function.body, *function.args.defaults,
+                 *(d for d in function.args.kw_defaults if d)]
+    while stack:
+        node = stack.pop()
+        yield node
+        if not isinstance(node, _DEFINITIONS):
+            stack.extend(ast.iter_child_nodes(node))
 
 
 # --- the rules -----------------------------------------------------------------------------
@@ -190,6 +265,7 @@ def check_test_file(tree: ast.Module, entrypoint: str | None, report: Report) ->
     _identifiers(tree, report)
     _bindings(tree, info, report)
     _type_uses(tree, report)
+    _placement(info, report)
     top_level = {id(statement) for statement in tree.body}
     for node in ast.walk(tree):
         if isinstance(node, _DEFINITIONS) and id(node) not in top_level:
@@ -207,11 +283,101 @@ def check_test_file(tree: ast.Module, entrypoint: str | None, report: Report) ->
     for name in info.tests:
         node = info.functions[name]
         reach = info.reach(name)
-        if not any(s.owner in reach and not s.exempt for s in info.sites):
+        if not info.scope_of(node).checks:
             report(node, "TF401", f"`{name}` has no assert and no pytest.raises: it cannot fail")
         if entrypoint and info.uses_tool and not reach & info.uses_tool:
             report(node, "TF403", f"`{name}` never calls `{entrypoint}`")
     return info
+
+
+def _placement(info: Structure, report: Report) -> None:
+    """Checks sit where they always run: in function bodies, `for` loops and pytest.raises
+    blocks, never under `if`/`while`/`try`/`match`/another `with`, in an expression that may
+    not evaluate them, or after a `return`/`break`/`continue`. Functions that check are
+    called only as statements, and each call is followed by the harness; so no condition
+    computed from the tool's answer can step around a check."""
+    for site in info.sites:
+        if site.exempt:
+            continue  # `assert False` / pytest.fail(): markers of lines that must not run
+        statement = _statement_of(site, info)
+        if statement is None:
+            what = "a call of a function that checks" if site.kind == "call" else "a check"
+            report(site.node, "TF419", f"{what} inside an expression may never be evaluated: "
+                   "make it a statement of its own")
+            continue
+        owner = info.scopes[site.fid].node
+        node: ast.AST = statement
+        while node is not owner:
+            parent = info.parents.get(id(node))
+            if parent is None:
+                break
+            if isinstance(parent, ast.For) and node in parent.body:
+                node = parent
+                continue
+            if isinstance(parent, ast.With) and all(
+                isinstance(i.context_expr, ast.Call)
+                and info.pytest_member(i.context_expr.func) == "raises" for i in parent.items
+            ) and node in parent.body:
+                node = parent
+                continue
+            if parent is not owner:
+                report(statement, "TF419", f"a check inside `{_keyword(parent)}` can be "
+                       "skipped: keep checks in the test body, `for` loops and pytest.raises "
+                       "blocks (assert on a condition instead of branching on it)")
+                break
+            node = parent
+    for scope in info.scopes:
+        if not scope.checks:
+            continue
+        body = scope.node.body
+        for node in _own_nodes(scope.node):
+            if isinstance(node, ast.Break | ast.Continue) or (
+                isinstance(node, ast.Return) and node is not body[-1]
+            ):
+                report(node, "TF419", f"`{_keyword(node)}` in `{scope.name}`, which checks, "
+                       "can step over its checks: only a final `return` is allowed")
+            elif isinstance(node, ast.Yield | ast.YieldFrom | ast.Await):
+                report(node, "TF419", f"`{scope.name}` checks, so it cannot be a generator "
+                       "(calling it would run none of its checks)")
+        if scope.parent is not None and not any(
+            info.sites[i].callee == scope.fid for i in info.scopes[scope.parent].sites
+        ):
+            report(scope.node, "TF419", f"`{scope.name}` checks but is never called where "
+                   "it is defined")
+    calls = {id(site.node.func) for site in info.sites  # type: ignore[attr-defined]
+             if site.kind == "call" and _statement_of(site, info) is not None}
+    for scope in info.scopes:
+        for node in _own_nodes(scope.node):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and (
+                id(node) not in calls
+            ):
+                target = info.resolve(node.id, scope.fid)
+                if target is not None and target.checks and target.name == node.id:
+                    report(node, "TF419", f"`{node.id}` checks: call it as a statement, "
+                           f"`{node.id}(...)`, rather than passing it around")
+
+
+def _statement_of(site: Site, info: Structure) -> ast.stmt | None:
+    """The statement a check is, or None when it sits inside an expression that might not
+    evaluate it (`x and check()`, a lambda, a comprehension, an argument)."""
+    node = site.node
+    if isinstance(node, ast.Assert):
+        return node
+    parent = info.parents.get(id(node))
+    if site.kind == "raises" and isinstance(parent, ast.withitem):
+        return info.parents.get(id(parent))  # type: ignore[return-value]
+    if isinstance(parent, ast.Expr) or (
+        site.kind == "raises" and isinstance(parent, ast.Assign | ast.AnnAssign)
+    ):
+        return parent
+    return None
+
+
+def _keyword(node: ast.AST) -> str:
+    names = {ast.If: "if", ast.While: "while", ast.Try: "try", ast.With: "with",
+             ast.Match: "match", ast.For: "for ... else", ast.Return: "return",
+             ast.Break: "break", ast.Continue: "continue"}
+    return names.get(type(node), type(node).__name__.lower())
 
 
 def _module_level(tree: ast.Module, info: Structure, report: Report) -> None:

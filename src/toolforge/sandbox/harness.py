@@ -253,7 +253,7 @@ class _SuiteRun:
                                          f"{result.limit_hit}")
             return _reply(result)
         handlers = {"check": judge.check, "raises": judge.raises, "fail": judge.fail,
-                    "match": judge.match}
+                    "match": judge.match, "call_site": judge.call_site}
         handler = handlers.get(kind) if isinstance(kind, str) else None
         if handler is None:
             raise ProtocolError(f"unknown message {_text(kind, 40)!r}")

@@ -6,8 +6,9 @@ any of it runs:
   validation's `static` option says: the verdict rests on what a test file can reach;
 - which tests exist: module-level `def test_*` functions, in order (the runner is told which
   code objects to run; it never looks tests up by name);
-- every check site (each `assert`, `pytest.raises`, `pytest.fail`, `info.match`), with an
-  id, and for each test the sites it must evaluate before it may pass;
+- every check site (each `assert`, `pytest.raises`, `pytest.fail`, `info.match`, and each
+  statement calling a function that checks), with an id, and for each function the sites
+  every invocation of it must run;
 - each assert's shape (`guest/judge.py`): the runner sends only the operand values, and the
   parent decides with its own copy of the shape.
 
@@ -26,6 +27,7 @@ import marshal
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from toolforge import pyparse
 from toolforge.safety.checker import check_source
 from toolforge.safety.test_rules import Site, Structure, analyse_structure
 
@@ -35,7 +37,7 @@ _OPERATORS: dict[type[ast.cmpop], str] = {
     ast.Is: "is", ast.IsNot: "is not", ast.In: "in", ast.NotIn: "not in",
 }
 _ISCLOSE_OPTIONS = ("rel_tol", "abs_tol")
-CHECK, RAISES, FAIL, MATCH = "@tf.check", "@tf.raises", "@tf.fail", "@tf.match"
+CHECK, RAISES, FAIL, MATCH, CALL = "@tf.check", "@tf.raises", "@tf.fail", "@tf.match", "@tf.call"
 
 
 @dataclass
@@ -43,13 +45,15 @@ class CheckSite:
     """One check the parent judges: where it is and, for an assert, its shape."""
 
     id: int
-    kind: Literal["assert", "raises", "fail", "match"]
+    kind: Literal["assert", "raises", "fail", "match", "call"]
     line: int
     text: str
     function: str
+    fid: int = 0  # the function it is written in
     exempt: bool = False
     shape: list[Any] | None = None
     operands: list[str] = field(default_factory=list)  # source of each value read
+    callee: int | None = None  # "call": the function it calls
 
 
 @dataclass
@@ -60,7 +64,8 @@ class SuiteFile:
     problems: list[str] = field(default_factory=list)
     code_b64: str | None = None
     sites: list[CheckSite] = field(default_factory=list)
-    required: dict[str, list[int]] = field(default_factory=dict)  # test -> site ids
+    own_sites: list[list[int]] = field(default_factory=list)  # function -> sites to run
+    test_fids: dict[str, int] = field(default_factory=dict)  # test -> its function
 
     def shapes(self) -> dict[str, Any]:
         """What the runner needs to walk asserts the way the parent will judge them."""
@@ -80,7 +85,7 @@ def analyse(label: str, source: str, entrypoint: str) -> SuiteFile:
 def _analyse(label: str, source: str, entrypoint: str) -> SuiteFile:
     suite = SuiteFile(label, source)
     try:
-        tree = ast.parse(source, TEST_FILE)
+        tree = pyparse.parse(source, TEST_FILE)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         where = f" (line {exc.lineno})" if isinstance(exc, SyntaxError) and exc.lineno else ""
         suite.problems.append(f"{label}: test_tool.py does not parse: {_reason(exc)}{where}")
@@ -99,12 +104,13 @@ def _analyse(label: str, source: str, entrypoint: str) -> SuiteFile:
     try:
         rewriter = _Rewriter(source, info, tree)
         rewritten = ast.fix_missing_locations(rewriter.visit(tree))
-        code = compile(rewritten, TEST_FILE, "exec", dont_inherit=True)
+        code = pyparse.compile_tree(rewritten, TEST_FILE)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         suite.problems.append(f"{label}: test_tool.py does not compile: {_reason(exc)}")
         return suite
     suite.sites = rewriter.sites
-    suite.required = {name: info.required_sites(name) for name in info.tests}
+    suite.own_sites = [info.own_sites(scope.fid) for scope in info.scopes]
+    suite.test_fids = {name: info.scope_of(info.functions[name]).fid for name in info.tests}
     suite.code_b64 = base64.b64encode(marshal.dumps(code)).decode()
     return suite
 
@@ -136,7 +142,8 @@ class _Rewriter(ast.NodeTransformer):
         node = site.node
         text = self._segment(node.test if isinstance(node, ast.Assert) else node)
         return CheckSite(id=index, kind=site.kind, line=getattr(node, "lineno", 0), text=text,
-                         function=site.owner, exempt=site.exempt)
+                         function=site.owner, fid=site.fid, exempt=site.exempt,
+                         callee=site.callee)
 
     def _segment(self, node: ast.AST) -> str:
         # ast.get_source_segment re-splits the whole file on every call; offsets are bytes.
@@ -204,11 +211,13 @@ class _Rewriter(ast.NodeTransformer):
         if index is None:
             return node
         site = self.sites[index]
-        helper = {"raises": RAISES, "fail": FAIL, "match": MATCH}[site.kind]
+        helper = {"raises": RAISES, "fail": FAIL, "match": MATCH, "call": CALL}[site.kind]
         args: list[ast.expr] = [ast.Constant(site.id)]
         if site.kind == "match":
             assert isinstance(node.func, ast.Attribute)
             args.append(node.func.value)
+        elif site.kind == "call":
+            args.append(node.func)  # @tf.call(id, check, ...) follows the invocation
         call = ast.Call(ast.Name(helper, ast.Load()), [*args, *node.args], node.keywords)
         for child in ast.walk(call):
             if not hasattr(child, "lineno"):

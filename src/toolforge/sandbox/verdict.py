@@ -6,8 +6,10 @@ this process relayed itself. It records a failure the moment a check fails, so a
 catches the AssertionError has failed all the same. At the end a test passes only if:
 - its process reported that the test function returned (and then exited cleanly);
 - every check the parent judged held, and no tool call hit a limit;
-- every check site the test can reach (its body and the helpers it uses) ran at least once:
-  an early `return`, an empty loop or a skipped branch does not get past an assert;
+- every check of the test's own body ran at least once, and every call of a function that
+  checks (a helper) ran each of that function's checks at least once before it returned:
+  an empty loop does not get past an assert (branches and early exits around checks are
+  refused statically, see safety/test_rules.py);
 - at least one check ran.
 """
 
@@ -39,6 +41,15 @@ class _Call:
 
 
 @dataclass
+class _Frame:
+    """One running function that checks: the test itself, or a call of a helper."""
+
+    fid: int
+    ran: set[int] = field(default_factory=set)
+    site: CheckSite | None = None  # the call statement that started it (None: the test)
+
+
+@dataclass
 class _OpenRaises:
     site: CheckSite
     calls_before: int
@@ -61,6 +72,10 @@ class TestJudge:
     ended: bool = False
     returned: bool = False
     runner_message: str = ""
+    frames: list[_Frame] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.frames = [_Frame(self.suite.test_fids.get(self.name, -1))]
 
     # --- what the runner reports ------------------------------------------------------------
 
@@ -76,7 +91,7 @@ class TestJudge:
 
     def check(self, message: dict[str, Any]) -> dict[str, Any]:
         site = self._site(message, "assert")
-        self.evaluated.add(site.id)
+        self._ran(site)
         raised = message.get("raised")
         if isinstance(raised, dict):
             # An operand raised: the assert did not hold, whoever catches the exception
@@ -92,7 +107,7 @@ class TestJudge:
 
     def fail(self, message: dict[str, Any]) -> dict[str, Any]:
         site = self._site(message, "fail")
-        self.evaluated.add(site.id)
+        self._ran(site)
         reason = _short(str(message.get("reason") or ""), 2000)
         return self._refuse(f"pytest.fail({reason!r}){_where(site)}")
 
@@ -112,13 +127,13 @@ class TestJudge:
         if block is None:
             raise ProtocolError("pytest.raises: a block ended that never began")
         self.open_raises.remove(block)
-        self.evaluated.add(site.id)
+        self._ran(site)
         problem = self._raises_problem(block, message)
         return {"ok": True} if problem is None else self._refuse(problem + _where(site))
 
     def match(self, message: dict[str, Any]) -> dict[str, Any]:
         site = self._site(message, "match")
-        self.evaluated.add(site.id)
+        self._ran(site)
         call = self._call(message.get("call"), 0)
         matched = message.get("matched")
         if call is None or call.ok:
@@ -127,6 +142,29 @@ class TestJudge:
             why = matched if isinstance(matched, str) else (
                 f"the message {_short(call.message)!r} does not match")
             return self._refuse(f"{site.text}: {why}{_where(site)}")
+        return {"ok": True}
+
+    def call_site(self, message: dict[str, Any]) -> dict[str, Any]:
+        """A statement calling a function that checks: each invocation must run every check
+        of that function (an exception leaving it is judged where it is caught, which only
+        pytest.raises may do)."""
+        site = self._site(message, "call")
+        phase = message.get("phase")
+        if phase == "enter":
+            self._ran(site)
+            self.frames.append(_Frame(site.callee if site.callee is not None else -1,
+                                      site=site))
+            return {"ok": True}
+        if phase not in ("returned", "raised"):
+            raise ProtocolError("a call report with an unknown phase")
+        if len(self.frames) < 2 or self.frames[-1].site is not site:
+            raise ProtocolError("a call ended that never began")
+        frame = self.frames.pop()
+        if phase == "returned":
+            missed = [i for i in self.suite.own_sites[frame.fid] if i not in frame.ran]
+            if missed:
+                self._fail(f"`{_short(site.text, 120)}` returned without running "
+                           + _listed(self.suite, missed) + _where(site))
         return {"ok": True}
 
     def end(self, message: dict[str, Any]) -> None:
@@ -151,15 +189,15 @@ class TestJudge:
             return "failed", self.runner_message or "the test raised an exception"
         if exit_status != 0:
             return "error", _died(exit_status or 0) if exit_status is not None else stop_reason
-        missed = [self.suite.sites[i] for i in self.suite.required.get(self.name, [])
-                  if i not in self.evaluated]
+        if len(self.frames) != 1:
+            return "error", "the test runner's report ended inside a call"
+        root = self.frames[0]
+        own = self.suite.own_sites[root.fid] if 0 <= root.fid < len(self.suite.own_sites) \
+            else []
+        missed = [i for i in own if i not in root.ran]
         if missed:
-            lines = [f"  `{_short(s.text, 120)}` at {TEST_FILE}:{s.line} in {s.function}"
-                     for s in missed[:10]]
-            return "failed", ("checks that never ran (an early return, an empty loop or a "
-                              "skipped branch passed over them; a test passes only if every "
-                              "check it reaches runs):\n" + "\n".join(lines))
-        if not self.evaluated:
+            return "failed", "the test returned without running " + _listed(self.suite, missed)
+        if not any(self.suite.sites[i].kind != "call" for i in self.evaluated):
             return "failed", "the test passed without running any check"
         return "passed", ""
 
@@ -173,6 +211,15 @@ class TestJudge:
         ):
             raise ProtocolError(f"a report for an unknown {kind} check")
         return sites[site_id]
+
+    def _ran(self, site: CheckSite) -> None:
+        """Record that `site` ran, in the innermost running invocation of its function."""
+        self.evaluated.add(site.id)
+        for frame in reversed(self.frames):
+            if frame.fid == site.fid:
+                frame.ran.add(site.id)
+                return
+        raise ProtocolError("a check of a function that is not running")
 
     def _call(self, number: Any, after: int) -> _Call | None:
         if type(number) is not int or not after < number <= len(self.calls):
@@ -253,6 +300,13 @@ def _assert_detail(site: CheckSite, values: list[Any], why: str) -> str:
     if why:
         lines.append(f"  cannot be checked: {why}")
     return "\n".join(lines) + _where(site)
+
+
+def _listed(suite: SuiteFile, ids: list[int]) -> str:
+    lines = [f"  `{_short(s.text, 120)}` at {TEST_FILE}:{s.line} in {s.function}"
+             for s in (suite.sites[i] for i in ids[:10])]
+    return ("checks that must run on every call (an empty loop passed over them):\n"
+            + "\n".join(lines))
 
 
 def _where(site: CheckSite) -> str:

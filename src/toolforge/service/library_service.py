@@ -6,11 +6,11 @@ unchanged over HTTP and `--no-daemon` runs exactly the same code in-process.
 
 from __future__ import annotations
 
-import ast
 import difflib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from toolforge import pyparse
 from toolforge.errors import (
     ConflictError,
     NotFoundError,
@@ -582,7 +582,7 @@ def _try_name(code: str) -> str:
 
 def _check_test_source(tests: str) -> None:
     try:
-        ast.parse(tests, filename=TEST_FILE)
+        pyparse.parse(tests, filename=TEST_FILE)
     except SyntaxError as exc:
         raise ToolContractError(f"{TEST_FILE}:{exc.lineno}:{exc.offset}: syntax error: {exc.msg}")
     except ValueError as exc:

@@ -17,6 +17,7 @@ from typing import Any, Literal, Optional, Union
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
+from toolforge import pyparse
 from toolforge.errors import ToolContractError
 from toolforge.names import is_valid_tool_name
 from toolforge.tools.docstrings import parse_docstring
@@ -94,7 +95,7 @@ def _eval_annotation(node: ast.expr) -> Any:
             return None
         if isinstance(node.value, str):  # string annotation: parse it, same rules
             try:
-                inner = ast.parse(node.value, mode="eval").body
+                inner = pyparse.parse(node.value, mode="eval").body
             except SyntaxError:
                 raise _annotation_error(node, f"unparsable annotation {node.value!r}")
             return _eval_annotation(inner)
@@ -151,14 +152,14 @@ def _eval_annotation(node: ast.expr) -> Any:
 
 @cache
 def _schema_for(annotation_src: str) -> dict[str, Any]:
-    tp = _eval_annotation(ast.parse(annotation_src, mode="eval").body)
+    tp = _eval_annotation(pyparse.parse(annotation_src, mode="eval").body)
     return pydantic.TypeAdapter(tp).json_schema()
 
 
 def python_type(annotation_src: str) -> Any:
     """The Python type an annotation stands for (e.g. `list[str]`, `Optional[int]`), built by
     the same whitelist evaluator: what a framework reading `__annotations__` should see."""
-    return _eval_annotation(ast.parse(annotation_src, mode="eval").body)
+    return _eval_annotation(pyparse.parse(annotation_src, mode="eval").body)
 
 
 def _is_json_value(value: Any) -> bool:
@@ -179,7 +180,7 @@ def parse_source(source: str, filename: str = "tool.py") -> ast.Module:
             hint="a tool is one small function",
         )
     try:
-        return ast.parse(source, filename=filename)
+        return pyparse.parse(source, filename=filename)
     except SyntaxError as exc:
         if exc.lineno is None:  # e.g. null bytes: no position to point at
             raise ToolContractError(f"{filename}: cannot parse: {exc.msg}")

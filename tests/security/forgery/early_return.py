@@ -1,6 +1,6 @@
 """The test returns before its assert whenever the tool is wrong.
 
-caught_by: runtime
+caught_by: static TF419
 """
 from tool import add
 

@@ -1,6 +1,6 @@
 """The wrong tool raises on (2, 2); the exception escapes the assert and is swallowed.
 
-caught_by: runtime
+caught_by: static TF419
 tool: raises
 """
 from tool import add

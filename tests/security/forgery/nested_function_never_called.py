@@ -1,6 +1,6 @@
 """The assert is inside a nested function that the test never calls.
 
-caught_by: runtime
+caught_by: static TF419
 """
 from tool import add
 

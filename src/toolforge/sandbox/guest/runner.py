@@ -351,6 +351,20 @@ def tf_match(site: int, info: Any, pattern: Any) -> bool:
     return True
 
 
+def tf_call(site: int, function: Any, *args: Any, **kwargs: Any) -> Any:
+    """A statement calling a function that checks: the parent follows the invocation and
+    judges it as a whole (each of that function's checks must run)."""
+    channel = _channel()
+    channel.send({"t": "call_site", "id": site, "phase": "enter", "wait": False})
+    try:
+        result = function(*args, **kwargs)
+    except BaseException:
+        channel.send({"t": "call_site", "id": site, "phase": "raised", "wait": False})
+        raise
+    channel.send({"t": "call_site", "id": site, "phase": "returned", "wait": False})
+    return result
+
+
 def _not_rewritten(*_args: Any, **_kwargs: Any) -> Any:
     raise RuntimeError("pytest helpers must be called directly in test_tool.py")
 
@@ -472,7 +486,7 @@ def main(rfd: int, wfd: int) -> int:
     module = type(sys)("test_tool")
     module.__file__ = TEST_FILE
     module.__dict__.update({"@tf.check": tf_check, "@tf.raises": tf_raises,
-                            "@tf.fail": tf_fail, "@tf.match": tf_match})
+                            "@tf.fail": tf_fail, "@tf.match": tf_match, "@tf.call": tf_call})
     sys.modules["test_tool"] = module
     capture = wire.CappedText(max_output)
     saved = sys.stdout, sys.stderr
