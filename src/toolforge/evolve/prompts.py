@@ -74,8 +74,10 @@ test, so the file must be plain:
   no classes, no other module-level code;
 - never reuse a name: not {name}, not a test or helper name, not a builtin (no variables
   called input, id, type, list...); no global statements, no attribute assignments;
-- every assert a test reaches must run: no asserts inside pytest.raises blocks, in branches
-  that may be skipped or in loops that may be empty;
+- every check must run: asserts go in the test body or a `for` loop over a non-empty list,
+  never under if/while/try/with or inside pytest.raises blocks; no return/break/continue
+  before them; a helper that asserts is called as a statement of its own (`check(x, 1)`),
+  and each call must run all of its asserts;
 - assert on plain values (numbers, strings, lists, dicts, tuples, sets, None, True/False),
   never an assert that cannot fail (`x == x`, `... or True`);
 - use pytest.raises(SomeError, match="...") for errors; ASCII names only."""
