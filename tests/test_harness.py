@@ -220,22 +220,21 @@ def test_useless_test_files_are_problems(bwrap: SandboxBackend, tests: str,
 
 def test_a_check_that_never_runs_fails_its_test(bwrap: SandboxBackend) -> None:
     tests = (
-        "from tool import add\n\n"
-        "def check(cases):\n    for value in cases:\n        assert value\n\n"
-        "def test_helper_with_nothing_to_check():\n    check([add(1, 2)])\n"
-        "    check(add(1, 2) * [])\n\n"
-        "def test_empty_loop():\n    for value in add(1, 2) * []:\n        assert value\n"
+        "from tool import add\n\nNONE = []\n\n"
+        "def check():\n    for value in NONE:\n        assert value\n\n"
+        "def test_helper_with_nothing_to_check():\n    assert add(1, 2) == 3\n    check()\n\n"
+        "def test_empty_loop():\n    for value in []:\n        assert value\n"
         "    assert add(1, 1) == 2\n"
     )
     report = run_tests(ADD, "add", [("candidate", tests)], backend=bwrap)
     assert _outcomes(report) == {"candidate:test_helper_with_nothing_to_check": "failed",
                                  "candidate:test_empty_loop": "failed"}
     helper, loop = report.tests
-    assert "`check(add(1, 2) * [])` returned without running checks that must run on every " \
-        "call" in helper.message
-    assert "`value` at test_tool.py:5 in check" in helper.message
+    assert "`check()` returned without running checks that must run on every call" \
+        in helper.message
+    assert "`value` at test_tool.py:7 in check" in helper.message
     assert "the test returned without running" in loop.message
-    assert "`value` at test_tool.py:13 in test_empty_loop" in loop.message
+    assert "`value` at test_tool.py:15 in test_empty_loop" in loop.message
 
 
 def test_checks_that_a_branch_could_skip_are_refused(bwrap: SandboxBackend) -> None:
@@ -247,6 +246,11 @@ def test_checks_that_a_branch_could_skip_are_refused(bwrap: SandboxBackend) -> N
     report = run_tests(ADD, "add", [("candidate", tests)], backend=bwrap)
     assert not report.passed
     assert any("TF419 skippable-check" in p and "`if`" in p for p in report.problems)
+    looped = ("from tool import add\n\ndef test_filtered():\n"
+              "    for a, b in [c for c in [(1, 2)] if add(*c) == 3]:\n"
+              "        assert add(a, b) == 3\n")
+    report = run_tests(ADD, "add", [("candidate", looped)], backend=bwrap)
+    assert any("loop around checks must go over fixed cases" in p for p in report.problems)
 
 
 def test_a_helper_that_asserts_counts_as_an_assertion(bwrap: SandboxBackend) -> None:

@@ -74,7 +74,8 @@ test, so the file must be plain:
   no classes, no other module-level code;
 - never reuse a name: not {name}, not a test or helper name, not a builtin (no variables
   called input, id, type, list...); no global statements, no attribute assignments;
-- every check must run: asserts go in the test body or a `for` loop over a non-empty list,
+- every check must run: asserts go in the test body or a `for` loop over a literal list or
+  a constant (CASES), never over the tool's result (use `assert all(...)` for that),
   never under if/while/try/with or inside pytest.raises blocks; no return/break/continue
   before them; a helper that asserts is called as a statement of its own (`check(x, 1)`),
   and each call must run all of its asserts;

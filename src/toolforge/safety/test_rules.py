@@ -296,6 +296,7 @@ def _placement(info: Structure, report: Report) -> None:
     not evaluate them, or after a `return`/`break`/`continue`. Functions that check are
     called only as statements, and each call is followed by the harness; so no condition
     computed from the tool's answer can step around a check."""
+    judged_loops: set[int] = set()
     for site in info.sites:
         if site.exempt:
             continue  # `assert False` / pytest.fail(): markers of lines that must not run
@@ -312,6 +313,13 @@ def _placement(info: Structure, report: Report) -> None:
             if parent is None:
                 break
             if isinstance(parent, ast.For) and node in parent.body:
+                if id(parent) not in judged_loops:
+                    judged_loops.add(id(parent))
+                    if not _fixed_cases(parent.iter, parent, owner, info):
+                        report(parent.iter, "TF419", "a loop around checks must go over fixed "
+                               "cases (a literal list, a constant, range(n), zip/enumerate/"
+                               "sorted of those): cases computed from the tool's answers could "
+                               "leave out the failing one")
                 node = parent
                 continue
             if isinstance(parent, ast.With) and all(
@@ -355,6 +363,46 @@ def _placement(info: Structure, report: Report) -> None:
                 if target is not None and target.checks and target.name == node.id:
                     report(node, "TF419", f"`{node.id}` checks: call it as a statement, "
                            f"`{node.id}(...)`, rather than passing it around")
+
+
+_FIXED_CALLS = frozenset({"range", "enumerate", "zip", "sorted", "reversed", "list", "tuple",
+                          "len"})
+_FIXED_METHODS = frozenset({"items", "keys", "values"})
+
+
+def _fixed_cases(expr: ast.expr, loop: ast.For, owner: ast.AST, info: Structure) -> bool:
+    """Whether a loop's iterable has a number of items the tool cannot change: literal lists
+    and tuples (whatever they hold), constants, the variables of enclosing loops over fixed
+    cases, and range/len/enumerate/zip/sorted/reversed/list/tuple/.items() of those."""
+    constants = {**info.constants, **_local_constants(owner)}
+    fixed_names = set(constants)
+    node: ast.AST | None = info.parents.get(id(loop))
+    while node is not None and node is not owner:  # variables of enclosing fixed loops
+        if isinstance(node, ast.For) and _fixed_cases(node.iter, node, owner, info):
+            fixed_names |= {n.id for n in ast.walk(node.target) if isinstance(n, ast.Name)}
+        node = info.parents.get(id(node))
+
+    def fixed(e: ast.expr) -> bool:
+        if isinstance(e, ast.Constant):
+            return True
+        if isinstance(e, ast.List | ast.Tuple):
+            return not any(isinstance(x, ast.Starred) for x in e.elts)
+        if isinstance(e, ast.Dict):
+            return all(k is not None and isinstance(k, ast.Constant) for k in e.keys)
+        if isinstance(e, ast.Name):
+            return e.id in fixed_names
+        if isinstance(e, ast.Subscript):
+            return fixed(e.value) and isinstance(e.slice, ast.Constant)
+        if isinstance(e, ast.Call) and not e.keywords and not any(
+            isinstance(a, ast.Starred) for a in e.args
+        ):
+            if isinstance(e.func, ast.Name) and e.func.id in _FIXED_CALLS:
+                return all(fixed(a) for a in e.args)
+            if isinstance(e.func, ast.Attribute) and e.func.attr in _FIXED_METHODS:
+                return not e.args and fixed(e.func.value)
+        return False
+
+    return fixed(expr)
 
 
 def _statement_of(site: Site, info: Structure) -> ast.stmt | None:
@@ -683,6 +731,11 @@ def _always_true(expr: ast.expr, info: Structure, constants: dict[str, ast.expr]
                 return f"`{name}(...)` is always true"
             if name == "isinstance" and len(expr.args) == 2 and _names_object(expr.args[1]):
                 return "everything is an instance of object"
+            if name == "all" and len(expr.args) == 1 and isinstance(
+                expr.args[0], ast.GeneratorExp | ast.ListComp | ast.SetComp
+            ) and any(_same(expr.args[0].elt, condition)
+                      for generator in expr.args[0].generators for condition in generator.ifs):
+                return "all() over only the items that pass is always true"
     return None
 
 

@@ -1,6 +1,6 @@
 """The assert sits in a loop over cases that the test empties first.
 
-caught_by: runtime
+caught_by: static TF419
 """
 from tool import add
 
