@@ -13,7 +13,13 @@ file keep its visible assertions while checking nothing:
 - no classes, attribute writes or writes into imported objects (the pytest shim, the tool
   proxy and the standard library are not the test's to change);
 - pytest helpers are called directly (`pytest.raises`, `pytest.approx`, `pytest.fail`);
-- assertions that cannot fail are refused (`x == x`, `f() or True`, constants, `(x, "msg")`).
+- assertions that cannot fail are refused (`x == x`, `f() or True`, constants, `(x, "msg")`);
+- checks sit only where they always run (function bodies, `for` loops over fixed cases,
+  pytest.raises blocks), never where a condition computed from the tool's answer could
+  step around them; functions that check are called only as statements, so that the harness
+  can require every call to run each of their checks;
+- no classes, and nothing that builds one (`dataclasses`, `enum`, `abc`, `type(...)(...)`):
+  an object whose `__eq__` lies could turn a comparison inside the test green.
 
 `analyse_structure` is shared with the harness, which numbers the same check sites.
 """
