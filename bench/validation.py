@@ -1,10 +1,12 @@
-"""Benchmark: sandboxed validation of a small tool with 5 tests.
+"""Benchmark: sandboxed validation of a small tool with 5 tests, and tool calls, per backend.
 
-Run: .venv/bin/python bench/validation.py [--quick]
+Run: .venv/bin/python bench/validation.py [--quick] [--backends bwrap,landlock,rlimit]
 
-Prints p50/p95 wall time per backend, cold (fresh sandboxes) and warm (sandboxes started
-ahead by a WarmPool), throughput with N concurrent validations, the latency of a warm tool
-call, and the floors (bare interpreter, bare bwrap + interpreter), with targets beside them.
+Prints, for bwrap, landlock and rlimit side by side, p50/p95 wall time of: a validation
+cold (fresh sandboxes) and warm (sandboxes started ahead by a WarmPool), a tool call cold
+(start, call, kill) and warm (into a running tool process); then throughput with N
+concurrent validations and the floors (bare interpreter, bare bwrap + interpreter), with
+the budgets beside them (landlock: warm call <= 2 ms, warm 5-test validation <= 25 ms).
 """
 
 from __future__ import annotations
@@ -21,7 +23,13 @@ import time
 from collections.abc import Callable
 
 from toolforge.sandbox import _uids
-from toolforge.sandbox.backends import BwrapBackend, available_backends, interpreter, select_backend
+from toolforge.sandbox.backends import (
+    BACKEND_NAMES,
+    BwrapBackend,
+    available_backends,
+    interpreter,
+    select_backend,
+)
 from toolforge.sandbox.harness import run_tests
 from toolforge.sandbox.pool import WarmPool
 from toolforge.sandbox.process import ToolProcess
@@ -71,7 +79,9 @@ def test_spaces():
         assert slugify(text, separator="_") == pytest.approx("spaced_out")
 '''
 
-TARGETS = {"cold": 25.0, "warm": 10.0, "call": 5.0}
+# Budgets (DESIGN.md §7, issue 15): the landlock tier's warm paths; bwrap's are the same.
+TARGETS = {"validate, warm": 25.0, "tool call, warm": 2.0}
+METRICS = ("validate, cold", "validate, warm", "tool call, cold", "tool call, warm")
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
@@ -128,24 +138,47 @@ def floors(runs: int) -> None:
             lambda: subprocess.run(command, check=True, env={}, pass_fds=fds), runs))
 
 
-def latency(backend_name: str, runs: int) -> None:
-    print(f"{backend_name}: validate 1 tool x 5 tests (2 sandboxes: tool host + test runner)")
-    line("cold", timed(lambda: validate_once(backend_name), runs), TARGETS["cold"])
-    with WarmPool(select_backend(backend_name), size=1) as pool:
-        def warm() -> None:
+def measure(backend_name: str, runs: int) -> dict[str, list[float]]:
+    """Cold and warm validation (5 tests, tool host + test runner) and tool calls."""
+    backend = select_backend(backend_name)
+    found: dict[str, list[float]] = {}
+    found["validate, cold"] = timed(lambda: validate_once(backend_name), runs)
+    with WarmPool(backend, size=1) as pool:
+        samples: list[float] = []
+        for _ in range(runs + 2):
             pool.wait_ready()
             time.sleep(0.03)  # let the background start-up finish: measure the job alone
             started = time.perf_counter()
             validate_once(backend_name, pool)
             samples.append((time.perf_counter() - started) * 1000)
+        found["validate, warm"] = samples[2:]
 
-        samples: list[float] = []
-        for _ in range(runs + 2):
-            warm()
-        line("warm (WarmPool, 1 spare per role)", samples[2:], TARGETS["warm"])
-    with ToolProcess(TOOL, "slugify", backend=select_backend(backend_name)) as process:
-        line("tool call, warm process", timed(
-            lambda: process.call({"text": "Hello World"}), runs * 5), TARGETS["call"])
+    def cold_call() -> None:
+        with ToolProcess(TOOL, "slugify", backend=backend) as process:
+            process.call({"text": "Hello World"})
+
+    found["tool call, cold"] = timed(cold_call, runs)
+    with ToolProcess(TOOL, "slugify", backend=backend) as process:
+        found["tool call, warm"] = timed(lambda: process.call({"text": "Hello World"}),
+                                         runs * 5)
+    return found
+
+
+def table(results: dict[str, dict[str, list[float]]]) -> None:
+    names = list(results)
+    print("\np50 (p95) in ms, side by side; budgets are the landlock tier's (issue 15)")
+    print(f"  {'':22s}" + "".join(f"{name:>20s}" for name in names) + f"{'budget':>14s}")
+    for metric in METRICS:
+        cells = []
+        for name in names:
+            p50, p95 = percentiles(results[name][metric])
+            cells.append(f"{p50:9.2f} ({p95:6.2f})")
+        target = TARGETS.get(metric)
+        verdict = ""
+        if target is not None and "landlock" in results:
+            ok = percentiles(results["landlock"][metric])[0] <= target
+            verdict = f"<= {target:g} [{'ok' if ok else 'MISSED'}]"
+        print(f"  {metric:22s}" + "".join(f"{c:>20s}" for c in cells) + f"{verdict:>14s}")
 
 
 def _drain(jobs: queue.SimpleQueue[str]) -> None:
@@ -177,14 +210,23 @@ def throughput(backend_name: str, total: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer runs (a smoke test)")
+    parser.add_argument("--backends", default=",".join(BACKEND_NAMES),
+                        help="comma-separated, default: every backend that works here")
     args = parser.parse_args()
     runs = 8 if args.quick else 40
+    wanted = [b for b in args.backends.split(",") if b in available_backends()]
     print(f"python {sys.version.split()[0]} at {interpreter().executable}; "
           f"backends here: {', '.join(available_backends())}; "
-          f"{'root (sandboxes get their own uids)' if _uids.running_as_root() else 'not root'}")
+          f"{'root (sandboxes get their own uids)' if _uids.running_as_root() else 'not root'}; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     floors(runs)
-    for name in available_backends():
-        latency(name, runs)
+    results = {name: measure(name, runs) for name in wanted}
+    for name in wanted:
+        print(f"{name}:")
+        for metric in METRICS:
+            line(metric, results[name][metric], TARGETS.get(metric))
+    table(results)
+    for name in wanted:
         throughput(name, 8 if args.quick else 40)
 
 

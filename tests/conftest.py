@@ -32,7 +32,10 @@ def _isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     monkeypatch.setenv("TOOLFORGE_LOG_DIR", str(home / "logs"))
     monkeypatch.setenv("TOOLFORGE_NO_DAEMON", "1")
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(home / "run"))
-    monkeypatch.delenv("TOOLFORGE_LIBRARY", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))  # the user config
+    for var in ("TOOLFORGE_LIBRARY", "TOOLFORGE_CONFIG", "TOOLFORGE_SANDBOX", "TOOLFORGE_MODEL",
+                "TOOLFORGE_API_BASE", "TOOLFORGE_API_KEY"):
+        monkeypatch.delenv(var, raising=False)
 
 
 @dataclass

@@ -57,7 +57,7 @@ def test_approx():
 '''
 
 
-@pytest.fixture(params=["bwrap", "rlimit"])
+@pytest.fixture(params=["bwrap", "landlock", "rlimit"])
 def backend(request: pytest.FixtureRequest) -> SandboxBackend:
     return select_backend(request.param)
 

@@ -140,7 +140,7 @@ def test_role_env_beats_roles_table_beats_global_env_beats_toml() -> None:
     assert s.for_role("judge").model == "toml-judge"
     assert s.for_role("agent").model == "env-default"
     assert load_llm_settings(table, {}).for_role("agent").model == "toml-default"
-    assert load_llm_settings(table, {}).for_role("agent").source == "toolforge.toml [llm] model"
+    assert load_llm_settings(table, {}).for_role("agent").source == "user config [llm] model"
 
 
 def test_every_role_has_its_env_var() -> None:
@@ -171,7 +171,7 @@ def test_role_tables_override_settings_field_by_field() -> None:
     assert s.for_role("agent").api_base == "http://env:2/v1"  # env beats [llm] api_base
 
 
-def test_api_key_from_env_is_secret_and_toml_names_an_env_var() -> None:
+def test_api_key_from_env_is_secret_and_the_config_names_an_env_var() -> None:
     s = load_llm_settings({"model": "m"}, {"TOOLFORGE_API_KEY": "sk-very-secret"})
     cfg = s.for_role("agent")
     assert cfg.api_key is not None and cfg.api_key.get_secret_value() == "sk-very-secret"
@@ -179,10 +179,18 @@ def test_api_key_from_env_is_secret_and_toml_names_an_env_var() -> None:
 
     s = load_llm_settings({"model": "m", "api_key_env": "MY_KEY"}, {"MY_KEY": "k1"})
     assert s.for_role("judge").api_key is not None
-    with pytest.raises(ConfigError, match="committed to git"):
+    with pytest.raises(ConfigError, match="never live in a settings file"):
         load_llm_settings({"model": "m", "api_key": "sk-in-git"}, {})
+    # A key exported only when needed breaks nothing until a role that needs it is used.
+    unset = load_llm_settings({"model": "m", "api_key_env": "MY_KEY"}, {})
     with pytest.raises(ConfigError, match="MY_KEY"):
-        load_llm_settings({"model": "m", "api_key_env": "MY_KEY"}, {})
+        unset.for_role("agent")
+    # Never another key in its place: it would go to an endpoint it is not meant for.
+    roles = {"roles": {"judge": {"api_base": "http://judge:1/v1", "api_key_env": "JUDGE_KEY"}}}
+    mixed = load_llm_settings({"model": "m", **roles}, {"TOOLFORGE_API_KEY": "sk-general"})
+    with pytest.raises(ConfigError, match="JUDGE_KEY"):
+        mixed.for_role("judge")
+    assert mixed.for_role("agent").api_key is not None
 
 
 def test_no_model_configured_says_exactly_how_to_configure_one() -> None:

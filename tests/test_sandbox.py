@@ -1,11 +1,15 @@
 """The sandbox, through its public functions, with the REAL backends (no mocks).
 
-Every test that matters for isolation runs against both backends where the property holds
-for both, and against bwrap alone where only real isolation can deliver it.
+Every test that matters for isolation runs against every backend where the property holds
+for all three, against both isolating ones (bwrap, landlock) where only real isolation can
+deliver it, and against one alone where the two isolate differently (bwrap hides what
+landlock makes unreadable). A machine without user namespaces is simulated for real: a
+seccomp filter (tests/helpers/restricted.py) makes unshare fail for a whole CLI run.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import socket
@@ -18,7 +22,10 @@ from pathlib import Path
 
 import pytest
 
+from conftest import make_tests, make_tool, write_tool_dir
 from toolforge.errors import ToolforgeError
+from toolforge.sandbox import cgroup
+from toolforge.sandbox.access import access_for
 from toolforge.sandbox.backends import (
     BackendUnavailableError,
     SandboxBackend,
@@ -38,14 +45,39 @@ def add(a: int, b: int) -> int:
 '''
 
 
-@pytest.fixture(params=["bwrap", "rlimit"])
+@pytest.fixture(params=["bwrap", "landlock", "rlimit"])
 def backend(request: pytest.FixtureRequest) -> SandboxBackend:
+    return select_backend(request.param)
+
+
+@pytest.fixture(params=["bwrap", "landlock"])
+def isolating(request: pytest.FixtureRequest) -> SandboxBackend:
     return select_backend(request.param)
 
 
 @pytest.fixture
 def bwrap() -> SandboxBackend:
     return select_backend("bwrap")
+
+
+@pytest.fixture
+def landlock() -> SandboxBackend:
+    return select_backend("landlock")
+
+
+RESTRICTED = REPO_ROOT / "tests" / "helpers" / "restricted.py"
+needs_memory_cgroup = pytest.mark.skipif(
+    cgroup.support().memory is None,
+    reason=f"no memory cgroup here: {cgroup.support().reasons.get('memory')}",
+)
+
+
+def _restricted(*args: str, landlock: bool = True, **kwargs: object
+                ) -> subprocess.CompletedProcess[str]:
+    """Run `args` as on a machine without user namespaces (and without Landlock)."""
+    options = [] if landlock else ["--no-landlock"]
+    return subprocess.run([sys.executable, str(RESTRICTED), *options, "--", *args],
+                          capture_output=True, text=True, timeout=240, **kwargs)  # type: ignore[call-overload]
 
 
 def _tool(body: str, name: str = "probe", params: str = "") -> str:
@@ -80,13 +112,17 @@ def _wait_for(condition: Callable[[], bool], timeout: float) -> bool:
 # --- choosing a backend ------------------------------------------------------------------
 
 
-def test_both_backends_are_available_and_bwrap_is_the_default() -> None:
-    assert available_backends() == ["bwrap", "rlimit"]
+def test_all_backends_are_available_and_bwrap_is_the_default() -> None:
+    assert available_backends() == ["bwrap", "landlock", "rlimit"]
     chosen = select_backend()
     assert (chosen.name, chosen.isolating) == ("bwrap", True)
+    landlock = select_backend("landlock")
+    assert (landlock.name, landlock.isolating) == ("landlock", True)
     rlimit = select_backend("rlimit")
     assert (rlimit.name, rlimit.isolating) == ("rlimit", False)
     assert "NOT isolated" in " ".join(rlimit.warnings())
+    # Every report names what its backend does not isolate.
+    assert any("pid/IPC/UTS namespaces" in w for w in landlock.warnings())
 
 
 def test_environment_variable_overrides_the_choice(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -111,13 +147,31 @@ def test_bwrap_requested_but_missing_is_an_error_with_an_install_hint(
     assert "bwrap" not in available_backends()
 
 
-def test_auto_falls_back_to_rlimit_loudly_when_bwrap_is_missing(
+def test_auto_picks_landlock_when_bwrap_is_missing(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("TOOLFORGE_BWRAP", str(tmp_path / "no-such-bwrap"))
-    with pytest.warns(RuntimeWarning, match="does NOT isolate"):
-        chosen = select_backend("auto")
-    assert chosen.name == "rlimit"
+    chosen = select_backend("auto")
+    assert (chosen.name, chosen.isolating) == ("landlock", True)
+
+
+CHOICE = ("import json; from toolforge.sandbox.backends import auto_choice, select_backend; "
+          "print(json.dumps([select_backend().name, auto_choice()[1]]))")
+
+
+def test_without_user_namespaces_auto_picks_landlock_and_says_why() -> None:
+    done = _restricted(sys.executable, "-c", CHOICE)
+    assert done.returncode == 0, done.stderr
+    name, why = json.loads(done.stdout)
+    assert name == "landlock"
+    assert "unshare" in why and "landlock backend isolates" in why
+
+
+def test_without_user_namespaces_or_landlock_auto_falls_back_to_rlimit_loudly() -> None:
+    done = _restricted(sys.executable, "-c", CHOICE, landlock=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)[0] == "rlimit"
+    assert "does NOT isolate" in done.stderr  # the warning, on every such choice
 
 
 # --- calling a tool ----------------------------------------------------------------------
@@ -258,12 +312,9 @@ def test_an_infinite_loop_is_stopped_at_wall_time_and_the_process_restarts(
 ) -> None:
     source = _tool("if spin:\n    while True:\n        pass\nreturn 'alive'", params="spin")
     with ToolProcess(source, "probe", backend=backend) as process:
-        started = time.monotonic()
         stuck = process.call({"spin": True}, timeout_s=0.5)
-        elapsed = time.monotonic() - started
         again = process.call({"spin": False})
     assert (stuck.ok, stuck.limit_hit) == (False, "wall_time")
-    assert 0.5 <= elapsed < 2.5
     assert again.value == "alive"
     assert process.restarts == 1
 
@@ -272,14 +323,12 @@ def test_a_sleeping_tool_is_stopped_at_wall_time(backend: SandboxBackend) -> Non
     result = call_tool(_tool("import time\ntime.sleep(30)"), "probe", {}, backend=backend,
                        limits=Limits(wall_time_s=0.5))
     assert result.limit_hit == "wall_time"
-    assert result.duration_ms < 2500
 
 
-def test_cpu_time_is_limited(bwrap: SandboxBackend) -> None:
-    result = call_tool(_tool("while True:\n    pass"), "probe", {}, backend=bwrap,
-                       limits=Limits(cpu_time_s=1, wall_time_s=20))
+def test_cpu_time_is_limited(isolating: SandboxBackend) -> None:
+    result = call_tool(_tool("while True:\n    pass"), "probe", {}, backend=isolating,
+                       limits=Limits(cpu_time_s=1, wall_time_s=60))
     assert result.limit_hit == "cpu_time"
-    assert result.duration_ms < 10_000
 
 
 def test_a_memory_bomb_is_limited(backend: SandboxBackend) -> None:
@@ -319,7 +368,10 @@ def test_a_double_forked_daemon_does_not_survive(backend: SandboxBackend) -> Non
     source = _tool(
         "import ctypes, os, time\n"
         "if os.fork() == 0:\n"
-        "    os.setsid()\n"
+        "    try:\n"
+        "        os.setsid()\n"
+        "    except OSError:\n"
+        "        pass  # refused under landlock: the process group is how it is killed\n"
         "    if os.fork() == 0:\n"
         f"        ctypes.CDLL(None).prctl(15, b'{marker}', 0, 0, 0)\n"
         "        time.sleep(120)\n"
@@ -386,7 +438,7 @@ def test_open_files_are_limited(backend: SandboxBackend) -> None:
         "import os\nfds = []\n"
         "try:\n"
         "    while len(fds) < 1000:\n"
-        "        fds.append(os.open('/proc/self/stat', os.O_RDONLY))\n"
+        "        fds.append(os.open('/dev/null', os.O_RDONLY))\n"
         "except OSError as exc:\n"
         "    return [len(fds), exc.errno]\n"
         "return [len(fds), None]"
@@ -407,8 +459,10 @@ def test_no_secrets_in_the_environment(backend: SandboxBackend,
     source = _tool(
         "import os\n"
         "own = dict(os.environ)\n"
-        "init = open('/proc/1/environ', 'rb').read() if os.access('/proc/1/environ', os.R_OK)"
-        " else b''\n"
+        "try:\n"
+        "    init = open('/proc/1/environ', 'rb').read()\n"
+        "except OSError:\n"
+        "    init = b''\n"
         "return [own, 'sk-fake' in init.decode(errors='replace')]"
     )
     environment, leaked_via_proc = call_tool(source, "probe", {}, backend=backend).value
@@ -417,20 +471,25 @@ def test_no_secrets_in_the_environment(backend: SandboxBackend,
     assert leaked_via_proc is False
 
 
-def test_no_network_inside_bwrap(bwrap: SandboxBackend) -> None:
+def _connect_probe(port: int) -> str:
+    return _tool(
+        "import socket\n"
+        "try:\n"
+        f"    socket.create_connection(('127.0.0.1', {port}), timeout=2).close()\n"
+        "except OSError as exc:\n"
+        "    return type(exc).__name__\n"
+        "return 'connected'"
+    )
+
+
+def test_no_network_inside_isolating_backends(isolating: SandboxBackend) -> None:
     server = socket.create_server(("127.0.0.1", 0))
-    port = server.getsockname()[1]
     try:
-        source = _tool(
-            "import socket\n"
-            "try:\n"
-            f"    socket.create_connection(('127.0.0.1', {port}), timeout=2).close()\n"
-            "except OSError as exc:\n"
-            "    return type(exc).__name__\n"
-            "return 'connected'"
-        )
-        assert call_tool(source, "probe", {}, backend=bwrap).value == "ConnectionRefusedError"
-        # The same probe outside any network namespace reaches the server: the test can fail.
+        source = _connect_probe(server.getsockname()[1])
+        # bwrap: no network namespace to reach it; landlock: no socket at all (seccomp).
+        assert call_tool(source, "probe", {}, backend=isolating).value in (
+            "ConnectionRefusedError", "PermissionError")
+        # The same probe outside any sandbox reaches the server: the test can fail.
         assert call_tool(source, "probe", {}, backend=select_backend("rlimit")).value == (
             "connected"
         )
@@ -449,44 +508,97 @@ def test_the_library_and_the_repository_are_invisible_inside_bwrap(
     assert call_tool(source, "probe", {}, backend=select_backend("rlimit")).value[0] is True
 
 
+def test_the_library_repository_home_and_tmp_are_unreadable_inside_landlock(
+    landlock: SandboxBackend, tmp_path: Path
+) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("tf-secret")
+    secret.chmod(0o644)
+    tmp_path.chmod(0o755)
+    files = [str(secret), str(REPO_ROOT / "README.md"), str(REPO_ROOT / "library" / "README.md"),
+             "/etc/passwd", "/etc/hostname", "/proc/self/status", "/proc/1/cmdline",
+             "/sys/kernel/notes", sys.base_prefix + "/lib/python3.11/site-packages/README.txt"]
+    dirs = [str(tmp_path), str(REPO_ROOT), "/tmp", "/root", "/home", "/proc", "/dev/shm",
+            "/run", sys.base_prefix + "/lib/python3.11/site-packages/pip"]
+    source = _tool(
+        "import os\nresults = {}\n"
+        f"for path in {files!r}:\n"
+        "    try:\n"
+        "        with open(path, 'rb') as f:\n"
+        "            results[path] = 'read ' + repr(f.read(40))\n"
+        "    except OSError as exc:\n"
+        "        results[path] = type(exc).__name__\n"
+        f"for path in {dirs!r}:\n"
+        "    try:\n"
+        "        results[path] = 'listed ' + repr(os.listdir(path)[:3])\n"
+        "    except OSError as exc:\n"
+        "        results[path] = type(exc).__name__\n"
+        "return results"
+    )
+    seen = call_tool(source, "probe", {}, backend=landlock).value
+    readable = {path: what for path, what in seen.items()
+                if what not in ("PermissionError", "FileNotFoundError")}
+    assert readable == {}
+    assert seen[str(secret)] == "PermissionError"  # it exists, and it is refused
+    # The probe can fail: outside any sandbox it reads the secret.
+    outside = call_tool(source, "probe", {}, backend=select_backend("rlimit")).value
+    assert outside[str(REPO_ROOT / "README.md")].startswith("read")
+
+
 def test_the_filesystem_is_read_only_except_the_private_work_dir(
-    bwrap: SandboxBackend,
+    isolating: SandboxBackend,
 ) -> None:
     source = _tool(
-        "import os, sys\nresults = {}\n"
+        "import os, sys, tempfile\nresults = {}\n"
         "for path in (sys.prefix + '/lib/x.txt', '/usr/lib/x.txt', '/x.txt', 'here.txt',"
-        " '/tmp/t.txt'):\n"
+        " '/tmp/t.txt', '/dev/shm/x', '/var/tmp/x'):\n"
         "    try:\n"
         "        open(path, 'w').close()\n"
         "        results[path] = 'written'\n"
         "    except OSError as exc:\n"
         "        results[path] = type(exc).__name__\n"
+        "with tempfile.NamedTemporaryFile(dir=None) as handle:\n"
+        "    results['tempfile'] = os.path.dirname(handle.name) == os.getcwd()\n"
         "results['cwd'] = os.getcwd()\n"
         "return results"
     )
-    with ToolProcess(source, "probe", backend=bwrap) as process:
+    with ToolProcess(source, "probe", backend=isolating) as process:
         first = process.call({}).value
-    assert first.pop("cwd") == "/sandbox"
-    assert first.pop("here.txt") == first.pop("/tmp/t.txt") == "written"
-    assert set(first.values()) <= {"OSError", "PermissionError"}
+    cwd = first.pop("cwd")
+    assert first.pop("here.txt") == "written"
+    if isolating.name == "bwrap":
+        assert cwd == "/sandbox"
+        assert first.pop("/tmp/t.txt") == "written"  # /tmp is the work dir there
+    else:
+        assert first.pop("tempfile") is True  # TMPDIR is the work dir
+    first.pop("tempfile", None)
+    assert set(first.values()) <= {"OSError", "PermissionError", "FileNotFoundError"}, first
     # A new sandbox gets a new, empty work dir.
     leftover = call_tool(_tool("import os\nreturn sorted(os.listdir('.'))"), "probe", {},
-                         backend=bwrap)
+                         backend=isolating)
     assert leftover.value == ["tool.py"]
 
 
+CAPABILITIES = (
+    "import ctypes, os\n"
+    "libc = ctypes.CDLL(None, use_errno=True)\n"
+    "header = (ctypes.c_uint32 * 2)(0x20080522, 0)\n"
+    "data = (ctypes.c_uint32 * 6)()\n"
+    "libc.capget(header, data)\n"
+    "return [os.getuid(), data[0] | data[3], libc.prctl(39, 0, 0, 0, 0)]"
+)
+
+
 def test_the_tool_runs_unprivileged(backend: SandboxBackend) -> None:
-    source = _tool(
-        "import os\n"
-        "status = dict(line.split(':', 1) for line in open('/proc/self/status'))\n"
-        "return [os.getuid(), status['CapEff'].strip(), status['NoNewPrivs'].strip()]"
-    )
-    uid, capabilities, _ = call_tool(source, "probe", {}, backend=backend).value
+    uid, capabilities, no_new_privs = call_tool(_tool(CAPABILITIES), "probe", {},
+                                                backend=backend).value
     assert uid != 0
-    assert int(capabilities, 16) == 0
+    assert capabilities == 0
+    if backend.isolating:
+        assert no_new_privs == 1
 
 
-def test_user_namespaces_cannot_be_nested_inside_bwrap(bwrap: SandboxBackend) -> None:
+def test_user_namespaces_cannot_be_nested(isolating: SandboxBackend) -> None:
     # In a forked child: unshare(CLONE_NEWUSER) refuses multi-threaded callers outright.
     source = _tool(
         "import ctypes, os\n"
@@ -497,7 +609,7 @@ def test_user_namespaces_cannot_be_nested_inside_bwrap(bwrap: SandboxBackend) ->
         "    os._exit(ctypes.get_errno() if failed else 0)\n"
         "return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])"
     )
-    assert call_tool(source, "probe", {}, backend=bwrap).value == 28  # ENOSPC
+    assert call_tool(source, "probe", {}, backend=isolating).value in (1, 28)  # EPERM/ENOSPC
 
 
 def test_only_the_sandbox_processes_are_visible_inside_bwrap(bwrap: SandboxBackend) -> None:
@@ -518,3 +630,454 @@ def test_the_tool_cannot_kill_the_parent_or_escape_the_kill(backend: SandboxBack
     me = os.getpid()
     assert call_tool(source, "probe", {}, backend=backend).value == "still here"
     assert os.getpid() == me  # and this test process is obviously still alive
+
+
+def test_signals_do_not_leave_an_isolating_sandbox(isolating: SandboxBackend) -> None:
+    decoy = subprocess.Popen(["sleep", "300"])
+    try:
+        source = _tool(
+            "import os, signal\nresults = []\n"
+            f"for target in ({decoy.pid}, -{decoy.pid}, os.getppid(), 1):\n"
+            "    for sig in (signal.SIGKILL, signal.SIGSTOP):\n"
+            "        try:\n"
+            "            os.kill(target, sig)\n"
+            "            results.append([target, 'sent'])\n"
+            "        except OSError as exc:\n"
+            "            results.append([target, type(exc).__name__])\n"
+            "return results"
+        )
+        results = call_tool(source, "probe", {}, backend=isolating).value
+        outside = {decoy.pid, -decoy.pid}
+        if isolating.name == "landlock":  # bwrap's pid 1 and parent are its own init
+            outside |= {os.getpid(), 1}
+        assert all(outcome != "sent" for target, outcome in results if target in outside), (
+            results)
+        assert decoy.poll() is None
+        status = Path(f"/proc/{decoy.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        assert status != "T"  # not stopped either
+    finally:
+        decoy.kill()
+        decoy.wait()
+
+
+# --- bounds per sandbox, not per process ----------------------------------------------------
+
+
+@needs_memory_cgroup
+def test_memory_is_bounded_across_processes(backend: SandboxBackend) -> None:
+    """Four children of 100 MB each, every one under the per-process limit: the sandbox's
+    cgroup stops the tree at 256 MB in total."""
+    source = _tool(
+        "import os, select, time\n"
+        "read, write = os.pipe()\n"
+        "children = []\n"
+        "for _ in range(4):\n"
+        "    pid = os.fork()\n"
+        "    if pid == 0:\n"
+        "        block = bytearray(100 << 20)\n"
+        "        for i in range(0, len(block), 4096):\n"
+        "            block[i] = 1\n"
+        "        os.write(write, b'x')\n"
+        "        time.sleep(60)\n"
+        "        os._exit(0)\n"
+        "    children.append(pid)\n"
+        "os.close(write)\n"
+        "held = dead = 0\n"
+        "deadline = time.monotonic() + 30\n"
+        "while held + dead < 4 and time.monotonic() < deadline:\n"
+        "    if select.select([read], [], [], 0.05)[0] and os.read(read, 1):\n"
+        "        held += 1\n"
+        "    while children and os.waitpid(-1, os.WNOHANG)[0]:\n"
+        "        dead += 1  # killed by the cgroup's OOM killer\n"
+        "return held"
+    )
+    limits = Limits(memory_mb=256, wall_time_s=120, max_processes=16)
+    result = call_tool(source, "probe", {}, backend=backend, limits=limits)
+    assert not (result.ok and result.value == 4), result
+    if not result.ok:
+        assert result.limit_hit == "memory", result
+
+
+@needs_memory_cgroup
+def test_memfd_and_tmpfs_pages_count_against_the_sandbox(backend: SandboxBackend) -> None:
+    """memfd pages are mapped by no one and files in a tmpfs belong to no process: neither
+    is in RLIMIT_AS, both are charged to the sandbox's cgroup."""
+    source = _tool(
+        "import os\n"
+        "chunk = b'0' * (1 << 20)\n"
+        "fd = os.memfd_create('hoard')\n"
+        "written = 0\n"
+        "try:\n"
+        "    while written < 600:\n"
+        "        os.write(fd, chunk)\n"
+        "        written += 1\n"
+        "except OSError as exc:\n"
+        "    return [written, type(exc).__name__]\n"
+        "return [written, None]"
+    )
+    limits = Limits(memory_mb=256, wall_time_s=60)
+    result = call_tool(source, "probe", {}, backend=backend, limits=limits)
+    if result.ok:
+        written, _error = result.value
+        assert written < 300, result
+    else:
+        assert result.limit_hit == "memory", result
+
+
+def test_no_survivors_when_the_parent_dies_even_if_the_tool_stopped_itself(
+    backend: SandboxBackend,
+) -> None:
+    marker = "tfz" + secrets.token_hex(4)
+    tool = (
+        "import ctypes, os, signal, time\n"
+        "def f():\n"
+        "    if os.fork() == 0:\n"
+        f"        ctypes.CDLL(None).prctl(15, b'{marker}', 0, 0, 0)\n"
+        "        time.sleep(600)\n"
+        "        os._exit(0)\n"
+        f"    ctypes.CDLL(None).prctl(15, b'{marker}', 0, 0, 0)\n"
+        "    os.kill(os.getpid(), signal.SIGSTOP)  # the guest's own watcher thread stops too\n"
+    )
+    daemon = (
+        "from toolforge.sandbox.backends import select_backend\n"
+        "from toolforge.sandbox.process import ToolProcess\n"
+        f"process = ToolProcess({tool!r}, 'f', backend=select_backend({backend.name!r}))\n"
+        "process.call({}, timeout_s=600)\n"
+    )
+    with subprocess.Popen([sys.executable, "-c", daemon]) as parent:
+        try:
+            assert _wait_for(lambda: len(_processes_named(marker)) == 2, 30)
+            stopped = [pid for pid in _processes_named(marker)
+                       if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+                       == "T"]
+            assert len(stopped) == 1
+        finally:
+            parent.kill()
+    assert _wait_for(lambda: _processes_named(marker) == [], 30)
+
+
+KEYRING = (
+    "import ctypes, os\n"
+    "libc = ctypes.CDLL(None, use_errno=True)\n"
+    "keyctl = {'x86_64': 250, 'aarch64': 219}[os.uname().machine]\n"
+    "add_key = {'x86_64': 248, 'aarch64': 217}[os.uname().machine]\n"
+    "found = libc.syscall(keyctl, 10, -4, b'user', b'tf-planted', 0)\n"
+    "added = libc.syscall(add_key, b'user', b'tf-mine', b'x', 1, -4)\n"
+    "return [found > 0, added > 0, ctypes.get_errno()]"
+)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a uid of the sandbox's own needs root")
+@pytest.mark.parametrize("name", ["landlock", "rlimit"])
+def test_the_sandbox_uid_keyrings_are_cleared(name: str, monkeypatch: pytest.MonkeyPatch
+                                              ) -> None:
+    """A key in the sandbox uid's user keyring (an earlier sandbox's, say) is gone before the
+    tool runs, and what the tool could add is gone after it."""
+    from toolforge.sandbox import _uids
+
+    uid = _uids.allocate_uid()
+    _uids.release_uid(uid)
+    monkeypatch.setattr(_uids, "allocate_uid", lambda: uid)
+    assert _user_key(uid, "add")
+    found, added, errno = call_tool(_tool(KEYRING), "probe", {}, backend=select_backend(name)
+                                    ).value
+    assert found is False
+    if name == "landlock":
+        assert (added, errno) == (False, 1)  # keyrings are out of reach (seccomp)
+    assert not _user_key(uid, "find")
+
+
+def _user_key(uid: int, action: str) -> bool:
+    """Add (or look for) the key "tf-planted" in `uid`'s user keyring, as `uid`."""
+    code = (
+        "import ctypes, os, sys\n"
+        f"os.setgroups([]); os.setresgid({uid}, {uid}, {uid}); os.setresuid({uid}, {uid}, {uid})\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "nr = {'x86_64': (248, 250), 'aarch64': (217, 219)}[os.uname().machine]\n"
+        f"if {action!r} == 'add':\n"
+        "    ok = libc.syscall(nr[0], b'user', b'tf-planted', b'secret', 6, -4) > 0\n"
+        "else:\n"
+        "    ok = libc.syscall(nr[1], 10, -4, b'user', b'tf-planted', 0) > 0\n"
+        "sys.exit(0 if ok else 1)\n"
+    )
+    return subprocess.run([sys.executable, "-I", "-c", code], timeout=30).returncode == 0
+
+
+# --- the Landlock layer on its own (guest/confine.py), without seccomp -----------------------
+
+LANDLOCK_ALONE = """
+import json, os, signal, socket, sys
+sys.path.insert(0, {guest!r})
+import confine
+
+rules = confine.Landlock({{"paths": [[{stdlib!r}, "ro"], [{work!r}, "rw"]], "deny_tcp": True}})
+import ctypes
+assert ctypes.CDLL(None).prctl(38, 1, 0, 0, 0) == 0
+rules.restrict()
+seen = {{"abi": rules.abi}}
+def attempt(name, action):
+    try:
+        action()
+        seen[name] = "allowed"
+    except OSError as exc:
+        seen[name] = type(exc).__name__
+attempt("read /etc/passwd", lambda: open("/etc/passwd").read())
+attempt("write outside", lambda: open({outside!r}, "w").close())
+attempt("write work dir", lambda: open({work!r} + "/x", "w").close())
+attempt("tcp connect", lambda: socket.create_connection(("127.0.0.1", {port}), timeout=2))
+def abstract():
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.connect("\\0" + {abstract!r})
+attempt("abstract socket", abstract)
+attempt("signal outside", lambda: os.kill({decoy}, signal.SIGTERM))
+print(json.dumps(seen))
+"""
+
+
+def test_the_landlock_layer_alone_denies_files_tcp_abstract_sockets_and_signals(
+    tmp_path: Path,
+) -> None:
+    """Landlock without the seccomp filter behind it: each of its rules must hold by itself
+    (on this kernel's ABI; what an older ABI lacks, seccomp covers and reports say)."""
+    from toolforge.sandbox.backends import GUEST_DIR, interpreter
+    from toolforge.sandbox.landlock import SCOPES_SINCE_ABI, TCP_SINCE_ABI
+
+    work = tmp_path / "work"
+    work.mkdir()
+    server = socket.create_server(("127.0.0.1", 0))
+    name = "tf-landlock-" + secrets.token_hex(4)
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind("\0" + name)
+    listener.listen()
+    decoy = subprocess.Popen(["sleep", "300"])
+    try:
+        code = LANDLOCK_ALONE.format(
+            guest=str(GUEST_DIR), stdlib=interpreter().stdlib, work=str(work),
+            outside=str(tmp_path / "outside"), port=server.getsockname()[1], abstract=name,
+            decoy=decoy.pid)
+        done = subprocess.run([interpreter().executable, "-I", "-S", "-c", code],
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        seen = json.loads(done.stdout)
+    finally:
+        server.close()
+        listener.close()
+        decoy.kill()
+        decoy.wait()
+    assert seen["read /etc/passwd"] == seen["write outside"] == "PermissionError"
+    assert seen["write work dir"] == "allowed"
+    assert not (tmp_path / "outside").exists()
+    if seen["abi"] >= TCP_SINCE_ABI:
+        assert seen["tcp connect"] == "PermissionError"
+    if seen["abi"] >= SCOPES_SINCE_ABI:
+        assert seen["abstract socket"] == seen["signal outside"] == "PermissionError"
+
+
+# --- diagnosis -------------------------------------------------------------------------------
+
+
+DIAGNOSE = "import json; from toolforge.sandbox import diagnose; print(json.dumps(diagnose()))"
+
+
+def test_diagnose_explains_the_choice_and_every_backend() -> None:
+    from toolforge.sandbox import diagnose
+
+    found = diagnose()
+    assert (found["chosen"], found["backends"]["bwrap"]["available"]) == ("bwrap", True)
+    assert found["user_namespaces"]["works"] is True
+    assert set(found["user_namespaces"]["sysctls"]) == {
+        "apparmor_restrict_unprivileged_userns", "unprivileged_userns_clone",
+        "max_user_namespaces"}
+    assert found["landlock"]["abi"] >= 1 and found["seccomp"]["available"] is True
+    for name, backend in found["backends"].items():
+        assert set(backend["isolates"]) >= {"filesystem_read", "filesystem_write", "network",
+                                            "other_processes", "kernel_surface", "resources",
+                                            "needs"}, name
+    assert "NOT isolated" in " ".join(found["backends"]["rlimit"]["not_isolated"])
+    assert set(found["cgroups"]) >= {"memory", "pids", "kill", "not_bounded"}
+    json.dumps(found)  # plain data, for `toolforge doctor --json`
+
+
+def test_diagnose_without_user_namespaces_names_the_reason_and_the_fix() -> None:
+    done = _restricted(sys.executable, "-c", DIAGNOSE)
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout)
+    assert found["chosen"] == "landlock"
+    assert found["user_namespaces"]["works"] is False
+    assert "unshare" in found["user_namespaces"]["reason"]
+    assert found["backends"]["bwrap"]["available"] is False
+    assert found["backends"]["bwrap"]["fix"]
+    without = json.loads(_restricted(sys.executable, "-c", DIAGNOSE, landlock=False).stdout)
+    assert without["chosen"] == "rlimit" and "NOT isolate" in without["why"]
+    assert "Landlock" in without["backends"]["landlock"]["reason"]
+    assert without["backends"]["landlock"]["fix"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not Path("/usr/bin/unshare").exists(),
+                    reason="hiding the cgroup filesystem needs root and unshare(1)")
+def test_without_cgroups_the_report_says_what_is_not_bounded() -> None:
+    """A mount namespace where /sys/fs/cgroup is an empty tmpfs: no cgroup can be made, the
+    sandbox still works and isolates, and every report says memory is per process only."""
+    code = ("import json; from toolforge.sandbox.backends import select_backend; "
+            "from toolforge.sandbox.process import call_tool; "
+            f"b = select_backend('landlock'); r = call_tool({ADD!r}, 'add', "
+            "{'a': 1, 'b': 2}, backend=b); print(json.dumps([r.value, b.warnings()]))")
+    script = f"mount -t tmpfs none /sys/fs/cgroup && exec {sys.executable} -c \"$0\""
+    done = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script,
+                           code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    value, warnings = json.loads(done.stdout)
+    assert value == 3
+    assert any("memory is bounded per process" in w for w in warnings), warnings
+
+
+# --- the warm pool --------------------------------------------------------------------------
+
+
+POOL_TESTS = "from tool import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+
+
+def test_a_warm_landlock_pool_serves_validations_and_calls(landlock: SandboxBackend) -> None:
+    from toolforge.sandbox.harness import run_tests
+    from toolforge.sandbox.pool import WarmPool
+
+    with WarmPool(landlock, size=1) as pool:
+        assert pool.wait_ready(60)
+        report = run_tests(ADD, "add", [("candidate", POOL_TESTS)], backend=landlock, pool=pool)
+        assert (report.passed, report.backend, report.isolated) == (True, "landlock", True)
+        assert pool.hits == 2  # the tool host and the test runner were both spares
+        assert pool.wait_ready(60)
+        with ToolProcess(ADD, "add", backend=landlock, pool=pool) as process:
+            assert process.call({"a": 1, "b": 2}).value == 3
+        assert pool.hits == 3
+        # A spare only ever goes to a job of the same backend and access.
+        networked = landlock.with_access(access_for([], allow_network=True))
+        with ToolProcess(ADD, "add", backend=networked, pool=pool) as process:
+            assert process.call({"a": 1, "b": 1}).value == 2
+        with ToolProcess(ADD, "add", backend=select_backend("bwrap"), pool=pool) as process:
+            assert process.call({"a": 2, "b": 2}).value == 4
+        assert pool.hits == 3
+
+
+# --- policies: third-party imports and network -----------------------------------------------
+
+
+NUMPY_TOOL = '''
+import numpy as np
+
+
+def lower_median(values: list[float]) -> float:
+    """The lower median of `values`.
+
+    Args:
+        values: the numbers; at least one.
+
+    Returns:
+        The middle value (the lower of the two middle ones for an even count).
+
+    Raises:
+        ValueError: if `values` is empty.
+    """
+    if not values:
+        raise ValueError("values must not be empty")
+    ordered = np.sort(np.asarray(values, dtype=float))
+    return float(ordered[(len(ordered) - 1) // 2])
+'''
+NUMPY_TESTS = (
+    "import pytest\nfrom tool import lower_median\n\n\n"
+    "def test_odd():\n    assert lower_median([3, 1, 2]) == 2.0\n\n\n"
+    "def test_even_takes_the_lower():\n    assert lower_median([4, 1, 3, 2]) == 2.0\n\n\n"
+    "def test_empty():\n    with pytest.raises(ValueError):\n        lower_median([])\n"
+)
+
+
+def test_an_allowed_third_party_import_is_importable_and_hidden_otherwise(
+    backend: SandboxBackend,
+) -> None:
+    allowed = backend.with_access(access_for(["numpy"], allow_network=False))
+    result = call_tool(NUMPY_TOOL, "lower_median", {"values": [5, 1, 4, 2]}, backend=allowed)
+    assert (result.ok, result.value) == (True, 2.0), result
+    assert any("third-party packages visible" in w for w in allowed.warnings())
+    hidden = call_tool(NUMPY_TOOL, "lower_median", {"values": [1]}, backend=backend)
+    assert hidden.error_type == "ModuleNotFoundError"
+
+
+def test_a_package_that_is_not_installed_is_refused_when_the_policy_is_read() -> None:
+    with pytest.raises(ToolforgeError, match="'no_such_package_tf' is not installed"):
+        access_for(["no_such_package_tf"], allow_network=False)
+    assert access_for(["math", "json"], allow_network=False).import_paths == ()
+
+
+def test_allow_network_gives_real_network_and_says_so(isolating: SandboxBackend) -> None:
+    server = socket.create_server(("127.0.0.1", 0))
+    try:
+        networked = isolating.with_access(access_for([], allow_network=True))
+        source = _connect_probe(server.getsockname()[1])
+        assert call_tool(source, "probe", {}, backend=networked).value == "connected"
+        assert any("HAS network access" in w for w in networked.warnings())
+        unix = _tool(
+            "import socket\n"
+            "try:\n"
+            "    socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n"
+            "except OSError as exc:\n"
+            "    return type(exc).__name__\n"
+            "return 'unix socket'"
+        )
+        assert call_tool(unix, "probe", {}, backend=networked).value == "PermissionError"
+    finally:
+        server.close()
+
+
+# --- a machine without user namespaces --------------------------------------------------------
+
+
+def test_validation_and_promotion_work_isolated_without_user_namespaces(tmp_path: Path) -> None:
+    """The whole CLI, as on Ubuntu >= 24.04 or in Docker: bwrap cannot start, landlock
+    isolates, a numpy tool validates with `allowed_imports = ["numpy"]` and is promoted
+    without --allow-unisolated."""
+    library = tmp_path / "lib"
+    toolforge = [sys.executable, "-m", "toolforge"]
+    # The library asks for numpy; the user's config is what lets a library grant it.
+    user_config = tmp_path / "config.toml"
+    user_config.write_text('[policy]\nallowed_imports = ["numpy"]\n')
+    env = {**os.environ, "TOOLFORGE_NO_DAEMON": "1", "TOOLFORGE_CONFIG": str(user_config)}
+    env.pop("TOOLFORGE_SANDBOX", None)
+    assert _restricted(*toolforge, "init", str(library), env=env).returncode == 0
+    settings = library / "toolforge.toml"
+    settings.write_text(settings.read_text().replace("allowed_imports = []",
+                                                     'allowed_imports = ["numpy"]'))
+    subprocess.run(["git", "-C", str(library), "commit", "-qam", "allow numpy"], check=True)
+    tool_dir = write_tool_dir(tmp_path / "in", "lower_median", NUMPY_TOOL, NUMPY_TESTS)
+    added = _restricted(*toolforge, "add", str(tool_dir), "-L", str(library), "--json",
+                        env=env)
+    assert added.returncode == 0, added.stdout + added.stderr
+    report = json.loads(added.stdout)["details"]["validation"]
+    assert (report["verdict"], report["backend"], report["isolated"]) == (
+        "passed", "landlock", True), report
+    promoted = _restricted(*toolforge, "promote", "lower_median", "-L", str(library),
+                           "--json", env=env)
+    assert promoted.returncode == 0, promoted.stdout + promoted.stderr
+    meta = (library / "tools" / "lower_median" / "tool.toml").read_text()
+    assert 'backend = "landlock"' in meta and "isolated = true" in meta
+    # The runtime runs the promoted tool where it validated: numpy visible, isolated.
+    called = _restricted(*toolforge, "call", "lower_median", "--args", '{"values": [5, 1, 4]}',
+                         "-L", str(library), "--json", env=env)
+    assert called.returncode == 0, called.stdout + called.stderr
+    assert json.loads(called.stdout)["value"] == 4.0
+
+
+def test_a_plain_tool_validates_and_promotes_without_user_namespaces(tmp_path: Path) -> None:
+    library = tmp_path / "lib"
+    toolforge = [sys.executable, "-m", "toolforge"]
+    # The library asks for numpy; the user's config is what lets a library grant it.
+    user_config = tmp_path / "config.toml"
+    user_config.write_text('[policy]\nallowed_imports = ["numpy"]\n')
+    env = {**os.environ, "TOOLFORGE_NO_DAEMON": "1", "TOOLFORGE_CONFIG": str(user_config)}
+    env.pop("TOOLFORGE_SANDBOX", None)
+    assert _restricted(*toolforge, "init", str(library), env=env).returncode == 0
+    tool_dir = write_tool_dir(tmp_path / "in", "shout", make_tool("shout"), make_tests("shout"))
+    added = _restricted(*toolforge, "add", str(tool_dir), "-L", str(library), "--json", env=env)
+    assert added.returncode == 0, added.stdout + added.stderr
+    assert json.loads(added.stdout)["details"]["validation"]["backend"] == "landlock"
+    promoted = _restricted(*toolforge, "promote", "shout", "-L", str(library), env=env)
+    assert promoted.returncode == 0, promoted.stdout + promoted.stderr

@@ -11,7 +11,7 @@ import pytest
 from toolforge.errors import ConfigError, NotFoundError
 from toolforge.evolve.trajectories import STATE_DB, Trajectory, TrajectoryStore
 from toolforge.evolve.triggers import CycleLog, TriggerPolicy, decide
-from toolforge.library.settings import LibrarySettings
+from toolforge.library.settings import LibrarySettings, parse_settings
 from toolforge.llm.usage import UsageTotals
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
@@ -176,15 +176,17 @@ def test_manual_fires_regardless(store: TrajectoryStore, cycles: CycleLog) -> No
 def test_policy_from_settings() -> None:
     settings = LibrarySettings.model_validate({
         "failure_threshold": 8, "reward_threshold": 0.7,
-        "evolve": {"plateau_window": 20, "max_cycles_per_hour": 1, "mode": "arise"},
+        "evolve": {"plateau_window": 20, "max_cycles_per_hour": 1},
     })
     policy = TriggerPolicy.from_settings(settings)
     assert (policy.failure_threshold, policy.reward_threshold, policy.plateau_window,
             policy.max_cycles_per_hour, policy.plateau_min_improvement) == (8, 0.7, 20, 1, 0.05)
     assert TriggerPolicy.from_settings(LibrarySettings()) == TriggerPolicy()
-    bad = LibrarySettings.model_validate({"evolve": {"plateau_window": 0}})
-    with pytest.raises(ConfigError, match=r"evolve\.plateau_window"):
-        TriggerPolicy.from_settings(bad)
+    # toolforge.toml is read strictly: a bad or unknown [evolve] key names key and file.
+    with pytest.raises(ConfigError, match=r"lib/toolforge.toml: evolve\.plateau_window = 0"):
+        parse_settings({"evolve": {"plateau_window": 0}}, "lib/toolforge.toml")
+    with pytest.raises(ConfigError, match=r"unknown key 'evolve\.mode'"):
+        parse_settings({"evolve": {"mode": "arise"}}, "lib/toolforge.toml")
 
 
 def test_cycle_log_opens_by_path(tmp_path: Path) -> None:

@@ -7,8 +7,9 @@ Each directory under `corpus/` is one attack: `tool.py` (the hostile tool), `tes
 Every case runs through the real validation pipeline, twice:
 - static checks ON (`static`): if `expect_static`, the static layer must refuse it and
   nothing may run; otherwise the verdict must be failed and everything contained;
-- static checks OFF, no fuzzing (`sandbox`): what if the checker had a hole? The bwrap
-  sandbox alone must keep the verdict failed and contain the attack.
+- static checks OFF, no fuzzing (`sandbox`): what if the checker had a hole? The sandbox
+  alone must keep the verdict failed and contain the attack.
+Both run once per isolating backend (bwrap and landlock, see conftest.py).
 A representative subset also runs on the `rlimit` backend, asserting only what it promises.
 
 Before each run the test plants a hostile world (`Arena`): API keys in this process's
@@ -429,6 +430,7 @@ class Arena:
 class Outcome:
     case: Case
     mode: str
+    backend: str = "bwrap"
     report: ValidationReport | None = None
     error: str | None = None
     duration_s: float = 0.0
@@ -443,7 +445,7 @@ class Outcome:
 
     def describe(self) -> str:
         report = self.report
-        lines = [f"{self.case.name} [{self.mode}] in {self.duration_s:.1f} s: "
+        lines = [f"{self.case.name} [{self.mode} on {self.backend}] in {self.duration_s:.1f} s: "
                  f"{self.case.description}"]
         if self.error:
             lines.append(f"validate() raised:\n{self.error}")
@@ -477,44 +479,44 @@ class Runner:
     def __init__(self, template: Path) -> None:
         self.template = template
         self.static_values = _static_values()
-        self.outcomes: dict[tuple[str, str], Outcome] = {}
+        self.outcomes: dict[tuple[str, str, str], Outcome] = {}
         self.lock = threading.Lock()
 
-    def options(self, mode: str) -> ValidationOptions:
+    def options(self, mode: str, backend: str) -> ValidationOptions:
         if mode == "static":
-            return ValidationOptions(backend="bwrap", limits=LIMITS, static=True, fuzz=True,
+            return ValidationOptions(backend=backend, limits=LIMITS, static=True, fuzz=True,
                                      fuzz_examples=10, fuzz_deadline_s=3)
-        backend = "rlimit" if mode == "rlimit" else "bwrap"
         return ValidationOptions(backend=backend, limits=LIMITS, static=False, fuzz=False)
 
-    def get(self, case: Case, mode: str) -> Outcome:
-        key = (case.name, mode)
+    def get(self, case: Case, mode: str, backend: str) -> Outcome:
+        key = (case.name, mode, backend)
         with self.lock:
             known = self.outcomes.get(key)
         if known is None:
-            known = self.run(case, mode)
+            known = self.run(case, mode, backend)
             with self.lock:
                 self.outcomes[key] = known
         return known
 
-    def prefetch(self, keys: list[tuple[Case, str]]) -> None:
-        todo = [(c, m) for c, m in keys if (c.name, m) not in self.outcomes]
+    def prefetch(self, keys: list[tuple[Case, str, str]]) -> None:
+        todo = [(c, m, b) for c, m, b in keys if (c.name, m, b) not in self.outcomes]
         # Slow ones first (hangs and grace periods) so the pool stays busy to the end.
         todo.sort(key=lambda k: (k[0].category not in ("resource-bomb", "process-escape"),
                                  -k[0].grace_s, k[1] == "static"))
-        def attempt(key: tuple[Case, str]) -> Outcome | None:
+        def attempt(key: tuple[Case, str, str]) -> Outcome | None:
             try:
                 return self.run(*key)
             except Exception:  # get() runs it again in its own test, where it can fail
                 return None
 
         with ThreadPoolExecutor(WORKERS) as pool:
-            for (case, mode), outcome in zip(todo, pool.map(attempt, todo), strict=True):
+            for (case, mode, backend), outcome in zip(todo, pool.map(attempt, todo),
+                                                      strict=True):
                 if outcome is not None:
-                    self.outcomes[(case.name, mode)] = outcome
+                    self.outcomes[(case.name, mode, backend)] = outcome
 
-    def run(self, case: Case, mode: str) -> Outcome:
-        outcome = Outcome(case, mode)
+    def run(self, case: Case, mode: str, backend: str) -> Outcome:
+        outcome = Outcome(case, mode, backend)
         arena = Arena(self.template, self.static_values)
         canaries = [arena.canary, *(arena.fill(p) for p in case.canary_files)]
         assert not any(os.path.lexists(p) for p in canaries), "stale canary before the run"
@@ -524,7 +526,7 @@ class Runner:
         try:
             item = ValidationInput(tool=case.name, code=arena.fill(case.tool),
                                    tests=arena.fill(case.tests))
-            outcome.report = validate(item, self.options(mode), log=logs.append)
+            outcome.report = validate(item, self.options(mode, backend), log=logs.append)
         except Exception:
             outcome.error = traceback.format_exc()
         outcome.duration_s = time.monotonic() - started
@@ -590,7 +592,8 @@ def runner(request: pytest.FixtureRequest) -> Iterator[Runner]:
             mode = _MODE_OF_TEST.get(getattr(item, "originalname", ""))
             callspec = getattr(item, "callspec", None)
             if mode and callspec is not None and item.module is sys.modules[__name__]:
-                wanted.append((by_name[callspec.params["case"].name], mode))
+                backend = callspec.params.get("isolating_backend", "rlimit")
+                wanted.append((by_name[callspec.params["case"].name], mode, backend))
         try:
             corpus.prefetch(wanted)
             yield corpus
@@ -646,18 +649,18 @@ def _require_report(out: Outcome) -> ValidationReport:
 _MODE_OF_TEST = {
     "test_static_checks_on": "static",
     "test_static_checks_off_the_sandbox_contains_it": "sandbox",
-    "test_rlimit_backend_keeps_its_promises": "rlimit",
+    "test_rlimit_backend_keeps_its_promises": "sandbox",
 }
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)
-def test_static_checks_on(runner: Runner, case: Case) -> None:
+def test_static_checks_on(runner: Runner, case: Case, isolating_backend: str) -> None:
     """(a) The full pipeline: refused unseen if the checker should, else failed and contained."""
-    out = runner.get(case, "static")
+    out = runner.get(case, "static", isolating_backend)
     report = _require_report(out)
     static = report.layer("static")
     assert static is not None, out.describe()
-    assert (report.backend, report.isolated) == ("bwrap", True), out.describe()
+    assert (report.backend, report.isolated) == (isolating_backend, True), out.describe()
     if case.expect_static:
         problems = []
         if static.verdict != "failed":
@@ -679,11 +682,12 @@ def test_static_checks_on(runner: Runner, case: Case) -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)
-def test_static_checks_off_the_sandbox_contains_it(runner: Runner, case: Case) -> None:
-    """(b) Static checks and fuzzing off: bwrap alone must contain every attack."""
-    out = runner.get(case, "sandbox")
+def test_static_checks_off_the_sandbox_contains_it(runner: Runner, case: Case,
+                                                   isolating_backend: str) -> None:
+    """(b) Static checks and fuzzing off: the sandbox alone must contain every attack."""
+    out = runner.get(case, "sandbox", isolating_backend)
     report = _require_report(out)
-    assert (report.backend, report.isolated) == ("bwrap", True), out.describe()
+    assert (report.backend, report.isolated) == (isolating_backend, True), out.describe()
     assert [layer.name for layer in report.layers][:3] == ["contract", "static", "tests"], (
         out.describe())
     assert report.layer("static").verdict == "skipped"  # type: ignore[union-attr]
@@ -698,7 +702,7 @@ def test_rlimit_backend_keeps_its_promises(runner: Runner, case: Case,
     """The rlimit backend: limits, scrubbed env, no survivors, unforgeable verdict; it says
     loudly that it is not isolated. For "documents" cases (network, files) that is all we
     may assert: what got through is recorded, not required."""
-    out = runner.get(case, "rlimit")
+    out = runner.get(case, "sandbox", "rlimit")
     report = _require_report(out)
     assert report.backend == "rlimit"
     assert report.isolated is False

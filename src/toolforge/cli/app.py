@@ -17,9 +17,11 @@ from typer.core import TyperGroup
 from toolforge import __version__
 from toolforge.cli import (
     daemon_cmds,
+    doctor_cmd,
     evolve_cmds,
     jobs_cmds,
     library_cmds,
+    paths_cmd,
     review_cmd,
     runtime_cmds,
 )
@@ -58,6 +60,8 @@ app.add_typer(trajectories_app, name="trajectories")
 app.command("review")(review_cmd.review)
 app.command("report")(report)
 app.add_typer(daemon_cmds.app, name="daemon")
+app.command("doctor")(doctor_cmd.doctor)
+app.command("paths")(paths_cmd.paths)
 
 
 def _version(value: bool) -> None:

@@ -36,8 +36,21 @@ def init(
         result = init_library(target, source)
 
         def render(c):
+            from rich.markup import escape
+
             verb = "created" if result.created else "already a library:"
-            c.print(f"[green]✓[/] {verb} {result.library}")
+            c.print(f"[green]✓[/] {verb} {escape(result.library)}")
+            for note in result.settings:
+                what = ("left out" if note.action == "dropped"
+                        else "kept, but not applied")
+                c.print(f"[yellow]![/] {escape(note.key)} = {escape(note.value)}: {what} "
+                        f"— {escape(note.reason)}")
+                if note.fix and note.action == "refused":
+                    c.print(f"  [dim]to allow it:[/] {escape(note.fix)}")
+            if result.created:
+                rel = os.path.relpath(result.library)
+                c.print(f"[dim]next:[/] cd {escape(rel)}   [dim](commands use the library "
+                        "they run in; or pass --library PATH)[/]")
 
         out.emit(result, render)
 

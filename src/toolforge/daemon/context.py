@@ -67,8 +67,8 @@ class DaemonContext:
                 with self.services.use() as svc:
                     options = svc.validation_options()
                 self._runtime = Runtime(self.root, limits=options.limits,
-                                        backend=options.backend, pool=self.sandbox_pool,
-                                        caller="daemon")
+                                        backend=options.backend, access=options.access,
+                                        pool=self.sandbox_pool, caller="daemon")
             return self._runtime
 
     def sandbox_pool(self) -> WarmPool:
@@ -81,8 +81,9 @@ class DaemonContext:
 
                 with self.services.use() as svc:
                     options = svc.validation_options()
-                self._pool = WarmPool(select_backend(options.backend), size=1,
-                                      limits=options.limits)
+                # With the policy's access: spares only ever go to jobs of the same kind.
+                self._pool = WarmPool(select_backend(options.backend, access=options.access),
+                                      size=1, limits=options.limits)
             return self._pool
 
     def health(self) -> Health:

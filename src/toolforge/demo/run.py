@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from toolforge.errors import ConflictError
+from toolforge.errors import ConfigError, ConflictError
 from toolforge.evolve.cycle import CycleReport
 from toolforge.evolve.tasks import load_tasks
 from toolforge.library.settings import SETTINGS_FILE
@@ -43,6 +43,30 @@ class DemoSummary(BaseModel):
     rollback_commit: str
     restore_commit: str
     active_tools: list[str] = Field(default_factory=list)
+
+
+def preflight() -> None:
+    """Before any work: the demo needs git and an isolating sandbox (it promotes what it
+    evolves), unless the user accepted unisolated validation in their own settings. When
+    one is missing, say so with the one command that fixes this machine."""
+    import shutil
+
+    from toolforge.config.effective import effective_settings
+    from toolforge.doctor.sandbox import isolation_fix, sandbox_facts
+
+    if shutil.which("git") is None:
+        raise ConfigError("the demo needs git (every library is a git repository), and git "
+                          "is not installed; run this, then the demo again:",
+                          hint="sudo apt-get install -y git")
+    settings = effective_settings(None)
+    facts = sandbox_facts(settings.backend, settings.backend_source)
+    if facts.chosen is None or not (facts.isolating or settings.allow_unisolated):
+        reason = facts.problem or facts.why
+        raise ConfigError(
+            "the demo promotes the tools it evolves, which needs a sandbox that isolates "
+            f"network and filesystem, and none works here ({reason}); run this, then the "
+            "demo again (`toolforge doctor` explains the choice):",
+            hint=isolation_fix(facts, settings.user.path))
 
 
 def demo_files() -> Path:
@@ -83,6 +107,7 @@ def run_demo(path: Path, say: Say, show: Callable[[str, Any], None]) -> DemoSumm
     from toolforge.demo.metrics_api import MetricsAPI
     from toolforge.testing.scripted_model import ScriptedModelServer
 
+    preflight()
     files = demo_files()
     say("[bold]toolforge demo[/] — Acme Freight (a fictional company) runs an agent on its "
         "ops tasks: counting events in its own AFL1 log format, and reading metrics from "

@@ -21,9 +21,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from toolforge.errors import ConfigError, NotFoundError
+from toolforge.errors import NotFoundError
 from toolforge.evolve.trajectories import (
     TrajectoryStore,
     ensure_schema,
@@ -62,24 +62,13 @@ class TriggerPolicy(BaseModel):
 
     @classmethod
     def from_settings(cls, settings: Any) -> TriggerPolicy:
-        """From LibrarySettings: its failure/reward thresholds, overlaid by the keys of an
-        ``[evolve]`` table in toolforge.toml (other keys there belong to others)."""
-        data: dict[str, Any] = {
+        """From LibrarySettings: its failure/reward thresholds and its ``[evolve]`` table
+        (both already checked strictly when toolforge.toml was read)."""
+        return cls.model_validate({
             "failure_threshold": settings.failure_threshold,
             "reward_threshold": settings.reward_threshold,
-        }
-        extra = (getattr(settings, "model_extra", None) or {}).get("evolve") or {}
-        if not isinstance(extra, dict):
-            raise ConfigError("[evolve] in toolforge.toml must be a table")
-        data.update({k: v for k, v in extra.items() if k in cls.model_fields})
-        try:
-            return cls.model_validate(data)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            raise ConfigError(
-                f"toolforge.toml: evolve.{'.'.join(map(str, err['loc']))}: {err['msg']}",
-                hint="see docs/tasks.md#triggers for the trigger settings",
-            ) from None
+            **settings.evolve.model_dump(),
+        })
 
 
 class TriggerDecision(BaseModel):

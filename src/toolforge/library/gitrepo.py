@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from toolforge.errors import LibraryError, NotFoundError
@@ -51,7 +52,7 @@ class LogEntry:
 
 class GitRepo:
     def __init__(self, root: Path) -> None:
-        import git  # GitPython costs ~50 ms to import; read-only commands never need it
+        git = _gitpython()  # ~50 ms to import; read-only commands never need it
 
         self.root = root
         try:
@@ -62,8 +63,7 @@ class GitRepo:
 
     @classmethod
     def init(cls, root: Path) -> GitRepo:
-        import git
-
+        git = _gitpython()
         repo = git.Repo.init(root, initial_branch="main")
         with repo.config_writer() as cfg:
             # Index v4 + untracked cache: status/add stay fast with tens of thousands of files.
@@ -314,6 +314,17 @@ class GitRepo:
         if existing:
             assert rev is not None
             self.run("checkout", rev, "--", *existing)
+
+
+def _gitpython() -> ModuleType:
+    """GitPython, or a clear error when there is no git to drive (a fresh machine)."""
+    try:
+        import git
+    except ImportError as exc:  # GitPython refuses to import without a git executable
+        detail = (str(exc).splitlines() or ["?"])[0].removeprefix("Failed to initialize: ")
+        raise LibraryError(f"git is not installed or not usable ({detail})",
+                           hint="sudo apt-get install -y git")
+    return git
 
 
 def _identity_env(repo: git.Repo) -> dict[str, str]:

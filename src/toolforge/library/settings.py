@@ -1,23 +1,68 @@
-"""`toolforge.toml`: library-wide settings, committed with the library."""
+"""`toolforge.toml`: library-wide settings, committed with the library.
+
+The file is data from whoever wrote the library (a colleague, `git clone`, `init --from`),
+so it is read strictly (an unknown key or a bad value is an error naming the key and the
+file) and only some of what it says applies as written:
+
+- library keys (promotion, capacity, triggers, hand edits) apply as written;
+- `[sandbox]` and `[policy]` apply only where they are at least as strict as the user's own
+  settings (the user config, the environment, the command line): a library can ask for a
+  stronger backend or lower limits, never a weaker backend, higher limits, a switched-off
+  attack, or permissions the user did not grant;
+- `[llm]` and `[sandbox] allow_unisolated` belong to the user alone: a library never picks
+  a model, an endpoint or an API key, and never waives isolation.
+
+How the two sides combine is `toolforge.config.effective`; docs/config.md is the reference.
+"""
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from toolforge.config.strict import read_toml, validate
 from toolforge.errors import LibraryError
+from toolforge.library.discovery import SETTINGS_FILE as SETTINGS_FILE
+from toolforge.safety.policy import SafetyPolicy
+from toolforge.sandbox.limits import Limits
 
-SETTINGS_FILE = "toolforge.toml"
 FORMAT_VERSION = 1
+
+# Every backend name a settings file may use; "auto" takes the most isolating that works.
+BackendName = Literal["auto", "bwrap", "landlock", "rlimit"]
+
+
+class SandboxSettings(Limits):
+    """The `[sandbox]` table, in toolforge.toml and in the user config alike: the backend,
+    the property attack switch, the isolation opt-out, and every resource limit of `Limits`
+    (inherited, so a new limit is a settings key at once)."""
+
+    backend: BackendName = "auto"
+    fuzz: bool = Field(default=True, description="run the property attack during validation")
+    allow_unisolated: bool = Field(
+        default=False, description="accept validations run without an isolating sandbox "
+        "(user config only)")
+
+    def limits(self) -> Limits:
+        return Limits.model_validate(self.model_dump(include=set(Limits.model_fields)))
+
+
+class EvolveSettings(BaseModel):
+    """The `[evolve]` table: when evolution cycles start (see docs/tasks.md#triggers)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    plateau_window: int = Field(default=10, ge=1)
+    plateau_min_improvement: float = Field(default=0.05, ge=0.0)
+    max_cycles_per_hour: int = Field(default=3, ge=0)
 
 
 class LibrarySettings(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    format: int = FORMAT_VERSION
+    format: int = Field(default=FORMAT_VERSION, ge=1)
     # Promotion policy: "review" keeps evolved candidates waiting for a person.
     promotion: Literal["auto", "review"] = "review"
     capacity: int = Field(default=200, ge=1)
@@ -25,13 +70,27 @@ class LibrarySettings(BaseModel):
     reward_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     # What happens when someone edits a tool's files by hand: report only, or make a candidate.
     hand_edits: Literal["report", "candidate"] = "report"
-    policy: dict[str, Any] = Field(default_factory=dict)  # static-check policy table
-    sandbox: dict[str, Any] = Field(default_factory=dict)  # backend + limits table
-    llm: dict[str, Any] = Field(default_factory=dict)  # model per role
+    evolve: EvolveSettings = Field(default_factory=EvolveSettings)
+    # What the library asks for; effective only within what the user grants.
+    policy: SafetyPolicy = Field(default_factory=SafetyPolicy)
+    sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
+    # Models, endpoints and keys are the user's: known here only so that a library's [llm]
+    # table is refused by name (and dropped by `init --from`) instead of being an error.
+    llm: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, value: int) -> int:
+        if value > FORMAT_VERSION:
+            raise ValueError(f"this toolforge reads library format {FORMAT_VERSION}; upgrade "
+                             "toolforge to use this library")
+        return value
 
 
 DEFAULT_SETTINGS_TOML = """\
-# toolforge library settings. Every change to this file is a commit like any other.
+# toolforge library settings, committed with the library (docs/config.md).
+# Models, endpoints, API keys and isolation opt-outs are never set here: they live in your
+# user config (`toolforge paths` shows where), the environment or the command line.
 format = 1
 
 # "review": candidates wait for a person (toolforge review / promote).
@@ -49,28 +108,32 @@ reward_threshold = 0.5
 hand_edits = "report"
 
 [policy]
-# Extra top-level modules tools may import, beyond the safe standard-library subset.
+# What this library's tools may do beyond the safe standard-library subset. Each grant
+# applies only if your user config allows it too (docs/config.md#what-a-library-may-ask-for).
 allowed_imports = []
 allow_file_access = false
 allow_network = false
 
 [sandbox]
-backend = "auto"   # auto | bwrap | rlimit
-
-[llm]
-# model = "openai/gpt-4o-mini"     # or set TOOLFORGE_MODEL; see docs/evolve.md
+# A library may require a stronger backend than yours, or lower limits; never the reverse.
+backend = "auto"   # auto | bwrap | landlock | rlimit
 """
 
 
 def load_settings(root: Path) -> LibrarySettings:
+    """The library's toolforge.toml, checked strictly: ConfigError naming the key and the
+    file for anything unknown or invalid."""
     path = root / SETTINGS_FILE
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-        return LibrarySettings.model_validate(data)
+        data = read_toml(path)
     except FileNotFoundError:
         raise LibraryError(f"{path} is missing", hint="run `toolforge init` to create a library")
-    except (tomllib.TOMLDecodeError, ValidationError) as exc:
-        raise LibraryError(
-            f"{path} is malformed: {str(exc).splitlines()[0]}",
-            hint="fix the file, or restore it with `git -C <library> checkout toolforge.toml`",
-        )
+    return parse_settings(data, path)
+
+
+def parse_settings(data: dict[str, Any], path: Path | str) -> LibrarySettings:
+    return validate(
+        LibrarySettings, data, path,
+        hint="fix the file (docs/config.md lists every key), or restore the committed one: "
+        f"`git -C {Path(path).parent} checkout -- {SETTINGS_FILE}`",
+    )

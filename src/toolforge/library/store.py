@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from pydantic import BaseModel
 
@@ -24,6 +24,8 @@ from toolforge.errors import (
     NotFoundError,
     ToolforgeError,
 )
+from toolforge.library.discovery import SETTINGS_FILE, not_a_library_error
+from toolforge.library.discovery import resolve_library_path as resolve_library_path
 from toolforge.library.fsutil import atomic_write_text
 from toolforge.library.gitrepo import GitRepo, LogEntry
 from toolforge.library.journal import (
@@ -35,13 +37,10 @@ from toolforge.library.journal import (
 )
 from toolforge.library.lock import library_lock
 from toolforge.library.meta import ToolMeta, dump_meta, now_iso, parse_meta
-from toolforge.library.settings import (
-    DEFAULT_SETTINGS_TOML,
-    SETTINGS_FILE,
-    LibrarySettings,
-    load_settings,
-)
 from toolforge.names import validate_tool_name
+
+if TYPE_CHECKING:
+    from toolforge.library.settings import LibrarySettings
 
 STATE_DIR = ".toolforge"
 TOOLS_DIR: Final = "tools"
@@ -92,24 +91,13 @@ class Change:
     tags: tuple[str, ...] = ()
     trailers: tuple[tuple[str, str], ...] = ()
     body: str = ""
+    # Restoring a committed state (a library rollback) does not depend on the settings and
+    # is a way to repair broken ones, so it alone skips the settings check.
+    checks_settings: bool = True
 
 
 def version_tag(name: str, version: int) -> str:
     return f"tool/{name}/v{version}"
-
-
-def resolve_library_path(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """--library, then TOOLFORGE_LIBRARY, then the current directory if it is a library,
-    then ./library."""
-    if explicit:
-        return Path(explicit).expanduser().resolve()
-    env = os.environ.get("TOOLFORGE_LIBRARY")
-    if env:
-        return Path(env).expanduser().resolve()
-    cwd = Path.cwd()
-    if (cwd / SETTINGS_FILE).is_file() and (cwd / ".git").exists():
-        return cwd
-    return (cwd / "library").resolve()
 
 
 class Library:
@@ -117,22 +105,15 @@ class Library:
         self.root = root
         self.state_dir = root / STATE_DIR
         self._git: GitRepo | None = None
+        # Called before every mutation; raises to refuse it (the service checks settings).
+        self.preflight: Callable[[], object] | None = None
 
     # --- opening --------------------------------------------------------------------------
 
     @classmethod
     def open(cls, root: Path) -> Library:
-        if not root.exists():
-            raise LibraryError(
-                f"no library at {root}",
-                hint="create one with `toolforge init PATH`, or point --library / "
-                "TOOLFORGE_LIBRARY at an existing one",
-            )
         if not (root / SETTINGS_FILE).is_file() or not (root / ".git").exists():
-            raise LibraryError(
-                f"{root} is not a toolforge library (no {SETTINGS_FILE} or no .git)",
-                hint="run `toolforge init` there, or pass --library PATH",
-            )
+            raise not_a_library_error(root)
         return cls(root)
 
     @classmethod
@@ -148,10 +129,12 @@ class Library:
                     lib._initial_commit()
             return lib, False
         if root.exists() and any(root.iterdir()):
+            importable = (root / SETTINGS_FILE).is_file()
             raise LibraryError(
                 f"{root} is not empty and is not a toolforge library",
-                hint="choose an empty or new directory; toolforge will not take over "
-                "existing files",
+                hint=f"import it into a new library: `toolforge init NEW --from {root}`"
+                if importable else "choose an empty or new directory; toolforge will not "
+                "take over existing files",
             )
         root.mkdir(parents=True, exist_ok=True)
         GitRepo.init(root).close()
@@ -161,6 +144,8 @@ class Library:
         return lib, True
 
     def _initial_commit(self) -> None:
+        from toolforge.library.settings import DEFAULT_SETTINGS_TOML
+
         atomic_write_text(self.root / SETTINGS_FILE, DEFAULT_SETTINGS_TOML)
         atomic_write_text(self.root / ".gitignore", GITIGNORE)
         for sub in (TOOLS_DIR, CANDIDATES_DIR):
@@ -179,6 +164,10 @@ class Library:
             self._git = None
 
     def settings(self) -> LibrarySettings:
+        """The library's own toolforge.toml, checked strictly (what the file says; what
+        applies after the user's settings is `toolforge.config.effective_settings`)."""
+        from toolforge.library.settings import load_settings
+
         return load_settings(self.root)
 
     @contextmanager
@@ -359,6 +348,8 @@ class Library:
 
     def _mutate(self, change: Change) -> CommitResult:
         self._recover()
+        if change.checks_settings and self.preflight is not None:
+            self.preflight()
         dirty = self.git.status(change.paths)
         if dirty:
             listing = ", ".join(f"{path} ({_describe_status(code)})" for code, path in dirty[:5])
@@ -562,6 +553,7 @@ class Library:
                 paths=paths,
                 apply=lambda: self.git.restore_paths(sha, paths),
                 trailers=(("Toolforge-Restored-From", sha),),
+                checks_settings=False,
             ))
 
     def _is_ancestor(self, ancestor: str, rev: str) -> bool:

@@ -287,7 +287,10 @@ def _connection_kwargs(cfg: ModelConfig) -> dict[str, Any]:
         kwargs["api_base"] = cfg.api_base
     if cfg.api_key is not None:
         kwargs["api_key"] = cfg.api_key.get_secret_value()
-    elif cfg.api_base and cfg.model.startswith("openai/") and not os.environ.get("OPENAI_API_KEY"):
+    elif cfg.api_base:
+        # A custom endpoint gets only a key configured with it (api_key_env,
+        # TOOLFORGE_API_KEY), never a provider's ambient one such as OPENAI_API_KEY, which
+        # litellm would otherwise send to whatever api_base says.
         kwargs["api_key"] = _PLACEHOLDER_KEY
     return kwargs
 
@@ -356,8 +359,9 @@ def _summarize(exc: Exception) -> str:
 def _hint_for(litellm: ModuleType, exc: Exception, cfg: ModelConfig) -> str | None:
     if isinstance(exc, litellm.AuthenticationError | litellm.PermissionDeniedError):
         return (
-            f"check the API key: {API_KEY_ENV}, api_key_env in [llm] of toolforge.toml, or "
-            "the provider's own variable (e.g. OPENAI_API_KEY)"
+            f"check the API key: {API_KEY_ENV}, api_key_env in [llm] of your user config, "
+            "or the provider's own variable (e.g. OPENAI_API_KEY; never sent to an "
+            "api_base you did not pair a key with)"
         )
     if isinstance(exc, litellm.NotFoundError):
         return f"check the model name {cfg.model!r}; any litellm model string works"

@@ -1,13 +1,18 @@
-"""Which model each role uses, resolved from the environment and toolforge.toml.
+"""Which model each role uses, resolved from the environment and the user config.
+
+The ``[llm]`` table comes from the user config (``toolforge.config.user``), never from a
+library's committed toolforge.toml: a library must not choose the provider, the endpoint a
+key is sent to, or the variable that holds the key (``toolforge.config.effective``).
 
 Resolution order for a role's model (first hit wins):
   1. the role's environment variable (``TOOLFORGE_SYNTH_MODEL`` ...),
-  2. ``[llm.roles]`` in toolforge.toml,
+  2. ``[llm.roles]`` in the user config,
   3. ``TOOLFORGE_MODEL``,
   4. ``[llm] model``.
 Connection settings follow the same idea: a role's own table beats the global environment,
-which beats the global ``[llm]`` table. API keys never live in the toml (it is committed to
-git): the toml names an environment variable with ``api_key_env`` instead.
+which beats the global ``[llm]`` table. API keys never live in a settings file: the table
+names an environment variable with ``api_key_env`` instead (checked when the role is used,
+so a key you only export when you need it does not break other commands).
 """
 
 from __future__ import annotations
@@ -61,6 +66,8 @@ class _Tunables(BaseModel):
 
     api_base: str | None = None
     api_key: SecretStr | None = None
+    # `api_key_env` named a variable that was not set: an error once the role is used.
+    api_key_env_missing: str | None = None
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
     timeout_s: float | None = Field(default=None, gt=0)
     max_retries: int | None = Field(default=None, ge=0, le=20)
@@ -100,10 +107,15 @@ class LLMSettings(_Tunables):
                 hint=(
                     f"set {EMBED_MODEL_ENV}=openai/text-embedding-3-small (or any litellm "
                     'embedding model), or embedding_model = "..." in the [llm] table of '
-                    "toolforge.toml"
+                    "your user config (`toolforge paths` shows where)"
                 ),
             )
         return self._build(self.embedding_model, "embedding_model", RoleSettings())
+
+    def has_model(self, role: str) -> bool:
+        """Whether a model is set for `role` (its connection settings may still be wrong)."""
+        own = self.roles.get(role) if role in ROLES else None
+        return bool((own.model if own else None) or self.model)
 
     def configured(self, role: str) -> bool:
         try:
@@ -118,6 +130,14 @@ class LLMSettings(_Tunables):
             name: getattr(own, name) if getattr(own, name) is not None else getattr(self, name)
             for name in _Tunables.model_fields
         }
+        fields.pop("api_key_env_missing")
+        # A key named for this role (or, without one, globally) but not exported is an
+        # error: falling back to another key would send it to an endpoint it is not for.
+        missing = own.api_key_env_missing or (
+            self.api_key_env_missing if own.api_key is None and self.api_key is None else None)
+        if missing:
+            raise ConfigError(f"api_key_env names {missing!r}, which is not set",
+                              hint=f"export {missing}=<your key>")
         return ModelConfig(
             model=model, source=source, **{k: v for k, v in fields.items() if v is not None}
         )
@@ -135,7 +155,8 @@ def config_hint(role: str | None = None) -> str:
         [
             "Set a model (any litellm model string) in the environment:",
             *(f"  {cmd.ljust(width)}{comment}" for cmd, comment in env_lines),
-            "or in toolforge.toml:",
+            "or in your user config (`toolforge paths` shows where; never in a library's "
+            "toolforge.toml):",
             "  [llm]",
             '  model = "openai/gpt-4o-mini"',
             "  [llm.roles]                          # optional, one model per role",
@@ -155,11 +176,14 @@ def config_hint(role: str | None = None) -> str:
 def load_llm_settings(
     toml_table: Mapping[str, Any] | None = None,
     env: Mapping[str, str] | None = None,
+    *,
+    origin: str = "user config",
 ) -> LLMSettings:
-    """Merge the ``[llm]`` table of toolforge.toml with the environment.
+    """Merge the ``[llm]`` table of the user config with the environment.
 
-    ``toml_table`` is the ``[llm]`` table; a whole parsed toolforge.toml (with an ``llm`` key)
-    is accepted too. ``env`` defaults to ``os.environ``.
+    ``toml_table`` is the ``[llm]`` table; a whole parsed config (with an ``llm`` key) is
+    accepted too. ``env`` defaults to ``os.environ``. ``origin`` names the file in sources
+    and error messages.
     """
     env = os.environ if env is None else env
     table = dict(toml_table or {})
@@ -168,13 +192,14 @@ def load_llm_settings(
 
     raw_roles = table.pop("roles", {}) or {}
     if not isinstance(raw_roles, Mapping):
-        raise ConfigError("[llm.roles] in toolforge.toml must be a table", hint=config_hint())
-    global_tunables = _tunables_from_toml(table, "[llm]", env)
+        raise ConfigError(f"{origin}: llm.roles must be a table", hint=config_hint())
+    global_tunables = _tunables_from_toml(table, "llm", env, origin)
     model = table.pop("model", None)
     embedding_model = table.pop("embedding_model", None)
     if table:
         raise ConfigError(
-            f"unknown key(s) in [llm] of toolforge.toml: {', '.join(sorted(table))}",
+            f"{origin}: unknown key(s) in [llm]: "
+            f"{', '.join(repr(f'llm.{k}') for k in sorted(table))}",
             hint=_TOML_KEYS_HINT,
         )
 
@@ -182,28 +207,30 @@ def load_llm_settings(
     for key, value in raw_roles.items():
         if key not in ROLES:
             raise ConfigError(
-                f"unknown role {key!r} in [llm.roles] of toolforge.toml",
+                f"{origin}: unknown role {key!r} in [llm.roles]",
                 hint=f"roles are: {', '.join(ROLES)}",
             )
         if isinstance(value, str):
-            roles[key] = RoleSettings(model=value, source=f"toolforge.toml [llm.roles] {key}")
+            roles[key] = RoleSettings(model=value, source=f"{origin} [llm.roles] {key}")
         elif isinstance(value, Mapping):
             role_table = dict(value)
-            tunables = _tunables_from_toml(role_table, f"[llm.roles.{key}]", env)
+            tunables = _tunables_from_toml(role_table, f"llm.roles.{key}", env, origin)
             role_model = role_table.pop("model", None)
             if role_table:
                 raise ConfigError(
-                    f"unknown key(s) in [llm.roles.{key}]: {', '.join(sorted(role_table))}",
+                    f"{origin}: unknown key(s) in [llm.roles.{key}]: "
+                    f"{', '.join(repr(f'llm.roles.{key}.{k}') for k in sorted(role_table))}",
                     hint=_TOML_KEYS_HINT,
                 )
             roles[key] = RoleSettings(
-                model=_str_or_none(role_model, f"[llm.roles.{key}] model"),
-                source=f"toolforge.toml [llm.roles.{key}] model" if role_model else "",
+                model=_str_or_none(role_model, f"{origin}: llm.roles.{key}.model"),
+                source=f"{origin} [llm.roles.{key}] model" if role_model else "",
                 **tunables,
             )
         else:
             raise ConfigError(
-                f"[llm.roles] {key} must be a model string or a table", hint=config_hint(key)
+                f"{origin}: llm.roles.{key} must be a model string or a table",
+                hint=config_hint(key),
             )
 
     # Role environment variables beat everything the toml says about the model.
@@ -217,8 +244,8 @@ def load_llm_settings(
     if env_model:
         model, model_source = env_model, f"env {MODEL_ENV}"
     else:
-        model = _str_or_none(model, "[llm] model")
-        model_source = "toolforge.toml [llm] model" if model else ""
+        model = _str_or_none(model, f"{origin}: llm.model")
+        model_source = f"{origin} [llm] model" if model else ""
 
     env_base = env.get(API_BASE_ENV, "").strip()
     if env_base:
@@ -226,12 +253,13 @@ def load_llm_settings(
     env_key = env.get(API_KEY_ENV, "").strip()
     if env_key:
         global_tunables["api_key"] = SecretStr(env_key)
+        global_tunables.pop("api_key_env_missing", None)
 
     return LLMSettings(
         model=model,
         model_source=model_source,
         embedding_model=env.get(EMBED_MODEL_ENV, "").strip()
-        or _str_or_none(embedding_model, "[llm] embedding_model"),
+        or _str_or_none(embedding_model, f"{origin}: llm.embedding_model"),
         roles=roles,
         **global_tunables,
     )
@@ -245,32 +273,35 @@ _TOML_KEYS_HINT = (
 
 
 def _tunables_from_toml(
-    table: dict[str, Any], where: str, env: Mapping[str, str]
+    table: dict[str, Any], where: str, env: Mapping[str, str], origin: str
 ) -> dict[str, Any]:
     """Pop and validate the shared settings from ``table`` (mutates it)."""
     if "api_key" in table:
         raise ConfigError(
-            f"{where} must not contain api_key: toolforge.toml is committed to git",
+            f"{origin}: {where}.api_key: keys never live in a settings file",
             hint=f'name an environment variable instead: api_key_env = "MY_KEY", or set '
             f"{API_KEY_ENV}",
         )
-    raw = {name: table.pop(name) for name in list(table) if name in _Tunables.model_fields}
+    settable = set(_Tunables.model_fields) - {"api_key", "api_key_env_missing"}
+    raw = {name: table.pop(name) for name in list(table) if name in settable}
     key_env = table.pop("api_key_env", None)
     if key_env is not None:
-        key = env.get(str(key_env), "").strip()
-        if not key:
-            raise ConfigError(
-                f"{where} api_key_env names {key_env!r}, which is not set",
-                hint=f"export {key_env}=<your key>",
-            )
-        raw["api_key"] = key
+        if not isinstance(key_env, str) or not key_env.strip():
+            raise ConfigError(f"{origin}: {where}.api_key_env must name an environment "
+                              "variable", hint=_TOML_KEYS_HINT)
+        key = env.get(key_env, "").strip()
+        if key:
+            raw["api_key"] = key
+        else:
+            raw["api_key_env_missing"] = key_env
     try:
         validated = _Tunables.model_validate(raw)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+            f"{where}.{'.'.join(str(p) for p in err['loc'])} = "
+            f"{err.get('input')!r}: {err['msg']}" for err in exc.errors()
         )
-        raise ConfigError(f"invalid {where} in toolforge.toml: {problems}", hint=_TOML_KEYS_HINT)
+        raise ConfigError(f"{origin}: {problems}", hint=_TOML_KEYS_HINT)
     return validated.model_dump(exclude_none=True)
 
 

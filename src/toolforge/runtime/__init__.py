@@ -43,8 +43,8 @@ def open_runtime(library: str | os.PathLike[str] | None = None, *, caller: str =
         options = svc.validation_options()
     finally:
         svc.close()
-    return Runtime(root, limits=options.limits, backend=options.backend, caller=caller,
-                   warm=warm)
+    return Runtime(root, limits=options.limits, backend=options.backend,
+                   access=options.access, caller=caller, warm=warm)
 
 
 def tools(library: str | os.PathLike[str] | Runtime | None = None, *,

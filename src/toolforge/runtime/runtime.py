@@ -31,6 +31,7 @@ from toolforge.runtime.catalog import ActiveTool, Catalog, CatalogReader
 from toolforge.runtime.functions import ToolFunction, make_function
 from toolforge.runtime.results import LIMIT_KINDS, CallError, ErrorKind, ToolCallResult
 from toolforge.runtime.search import find_tools
+from toolforge.sandbox.access import NO_ACCESS, Access
 from toolforge.sandbox.limits import Limits
 
 if TYPE_CHECKING:
@@ -51,11 +52,13 @@ class Runtime:
     on the first call. `record_usage=False` records nothing (benchmarks of the bare path)."""
 
     def __init__(self, root: Path, *, limits: Limits | None = None, backend: str | None = None,
+                 access: Access = NO_ACCESS,
                  pool: WarmPool | Callable[[], WarmPool] | None = None, warm: bool = True,
                  caller: str = "python", record_usage: bool = True) -> None:
         self.root = root
         self.limits = limits or Limits()
         self.backend_name = backend
+        self.access = access  # what the library's policy opens: third-party imports, network
         self.default_caller = caller
         self._pool: WarmPool | Callable[[], WarmPool] | None = pool
         self._own_pool = False
@@ -204,7 +207,7 @@ class Runtime:
                 from toolforge.runtime.processes import ToolHosts
                 from toolforge.sandbox.backends import select_backend
 
-                backend = select_backend(self.backend_name)
+                backend = select_backend(self.backend_name, access=self.access)
                 if callable(self._pool):
                     self._pool = self._pool()
                 if self._pool is None and self._warm:

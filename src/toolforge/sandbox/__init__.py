@@ -1,9 +1,14 @@
 """Isolated execution of candidate tools and their tests (DESIGN.md §5, layers 2 and 3).
 
 Modules:
-- `limits`: the resource limits of one sandboxed process.
-- `backends`: how a sandbox starts and dies (`bwrap`, the default; `rlimit`, the
-  non-isolating fallback) and how one is chosen.
+- `limits`: the resource limits of one sandbox.
+- `backends`: how a sandbox starts and dies (`bwrap`, the default; `landlock`, isolation
+  without user namespaces; `rlimit`, the non-isolating fallback) and how one is chosen.
+- `landlock`, `seccomp`, `cgroup`, `reaper`, `spawning`: the landlock backend, the syscall
+  filter, per-sandbox memory/process bounds, the reaper that outlives a dead parent, and
+  what every backend does to start a guest.
+- `access`: what a library's policy opens in the sandbox (third-party imports, network).
+- `diagnosis`: `diagnose()`, what works on this machine and which backend "auto" picks (for doctor).
 - `process`: `ToolProcess`, one sandboxed process hosting one tool (JSON in, JSON out).
 - `harness`: `run_tests`, a tool against test suites, with a verdict neither the tool nor
   the test file can forge; `testfile` checks and compiles a test file, `verdict` judges
@@ -24,33 +29,51 @@ How the pieces fit, and why:
   process that maps that uid range to itself (and host root to 1 so bwrap can reach an
   interpreter under /root during set-up; the sandboxed process has no capabilities).
 - Death: bwrap sandboxes are killed through a pidfd on their pid-namespace init (the
-  kernel then kills everything inside, double-forked daemons included); rlimit sandboxes
-  by process group plus kill(-1) from their uid. Both also die with the parent: guests
-  read their pipe on a thread of their own and kill everything of theirs at end of file.
+  kernel then kills everything inside, double-forked daemons included); landlock ones by
+  their process group (setsid/setpgid are refused); all of them also through their cgroup
+  (`cgroup.kill`) or their own uid where they have one. They die with the parent too:
+  guests read their pipe on a thread of their own and kill everything of theirs at end of
+  file, and the reaper kills what a stopped guest cannot.
+
+Attributes are imported on first use, so `toolforge.sandbox.diagnose()` stays light.
 """
 
-from toolforge.sandbox.backends import (
-    BackendUnavailableError,
-    SandboxBackend,
-    available_backends,
-    select_backend,
-)
-from toolforge.sandbox.harness import TestOutcome, TestRunReport, run_tests
-from toolforge.sandbox.limits import Limits
-from toolforge.sandbox.pool import WarmPool
-from toolforge.sandbox.process import CallResult, ToolProcess, call_tool
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from toolforge.sandbox.backends import (
+        BackendUnavailableError,
+        SandboxBackend,
+        available_backends,
+        select_backend,
+    )
+    from toolforge.sandbox.diagnosis import diagnose
+    from toolforge.sandbox.harness import TestOutcome, TestRunReport, run_tests
+    from toolforge.sandbox.limits import Limits
+    from toolforge.sandbox.pool import WarmPool
+    from toolforge.sandbox.process import CallResult, ToolProcess, call_tool
+
+_WHERE = {
+    "BackendUnavailableError": "backends", "SandboxBackend": "backends",
+    "available_backends": "backends", "select_backend": "backends",
+    "diagnose": "diagnosis",
+    "TestOutcome": "harness", "TestRunReport": "harness", "run_tests": "harness",
+    "Limits": "limits", "WarmPool": "pool",
+    "CallResult": "process", "ToolProcess": "process", "call_tool": "process",
+}  # fmt: skip
 
 __all__ = [
-    "BackendUnavailableError",
-    "CallResult",
-    "Limits",
-    "SandboxBackend",
-    "TestOutcome",
-    "TestRunReport",
-    "ToolProcess",
-    "WarmPool",
-    "available_backends",
-    "call_tool",
-    "run_tests",
-    "select_backend",
-]
+    "BackendUnavailableError", "CallResult", "Limits", "SandboxBackend", "TestOutcome",
+    "TestRunReport", "ToolProcess", "WarmPool", "available_backends", "call_tool", "diagnose",
+    "run_tests", "select_backend",
+]  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'toolforge.sandbox' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"toolforge.sandbox.{module}"), name)

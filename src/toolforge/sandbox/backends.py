@@ -1,63 +1,93 @@
-"""Sandbox backends: how a stdlib-only script is started in isolation and how it is killed.
+"""Sandbox backends: how a stdlib-only guest is started in isolation and how it is killed.
 
-`bwrap` (bubblewrap) is the real one: every namespace unshared (network included), read-only
-binds of only what the interpreter needs (its executable, stdlib and shared libraries, with
-site-packages hidden), a private size-capped tmpfs as the work dir, a new session,
-`--die-with-parent`, an empty environment, and a pid namespace so that killing its init kills
-everything, double-forked daemons included.
+Three tiers (DESIGN.md §12), most isolating first:
 
-`rlimit` is the fallback for machines where bwrap cannot run: a plain subprocess in a new
-session with rlimits, a scrubbed environment and a private cwd. It does NOT isolate the
-network or the filesystem, says so in every report, and is not enough for promotion unless
-the user opts out (see `SandboxBackend.isolating`).
+- `bwrap` (bubblewrap): every namespace unshared (network included), read-only binds of only
+  what the interpreter needs (site-packages hidden), a private size-capped tmpfs as the work
+  dir, an empty environment, and a pid namespace whose init takes everything with it. Needs
+  user namespaces (Ubuntu >= 24.04's AppArmor and Docker's seccomp profile forbid them).
+- `landlock` (sandbox/landlock.py): no namespaces and no root needed. no_new_privs, a
+  Landlock ruleset (read-only the interpreter, read-write one private work dir; TCP,
+  abstract sockets and signals scoped where the ABI allows) and a seccomp filter.
+- `rlimit`: a plain process with rlimits, a scrubbed environment and a private cwd. It does
+  NOT isolate the network or the filesystem, says so in every report, and is not enough for
+  promotion unless the user opts out (see `SandboxBackend.isolating`).
 
-Both run the sandboxed interpreter with `-I -S` (faster start; PYTHON* variables, user site
-and .pth files are ignored) and, when the daemon is root, as a fresh unprivileged uid
-(see `_uids`). The scripts set their own rlimits before they read any untrusted code.
+Every backend: `python -I -S -B` (PYTHON* variables, user site and .pth files ignored),
+a setup frame applied by the guest before it says "ready" (sandbox/guest/confine.py: its
+cgroups, fresh keyrings, the drop to the sandbox's own uid when the daemon is root,
+Landlock, seccomp), rlimits applied from the job's init frame before any untrusted code,
+per-sandbox cgroups for memory and process count where this machine allows
+(sandbox/cgroup.py), and a reaper that kills the sandbox if this process dies first
+(sandbox/reaper.py). bwrap and landlock also install the same seccomp filter
+(sandbox/seccomp.py).
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import importlib.util
 import logging
 import os
-import py_compile
-import queue
 import select
 import shutil
 import signal
 import subprocess
-import sys
-import sysconfig
-import tempfile
-import threading
 import warnings
 from collections.abc import Callable
-from concurrent.futures import Future
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Protocol, TypeVar, cast, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from toolforge.errors import ToolforgeError
-from toolforge.sandbox import _uids
-from toolforge.sandbox.limits import Limits
-from toolforge.sandbox.sandboxed import (
-    FRAME_SLACK,
-    SandboxedProcess,
-    kill_quietly,
-    wait_for_exit,
+from toolforge.sandbox import _uids, seccomp
+from toolforge.sandbox.access import NETWORK_FILES, NO_ACCESS, Access
+from toolforge.sandbox.cgroup import support as cgroup_support
+from toolforge.sandbox.reaper import kill_uid
+from toolforge.sandbox.sandboxed import SandboxedProcess, kill_quietly, wait_for_exit
+from toolforge.sandbox.spawning import (
+    GUEST_DIR,
+    ROLES,
+    GuestStart,
+    Interpreter,
+    finish,
+    guest_entry,
+    interpreter,
+    kill_group,
+    make_work_dir,
+    start_guest,
+    watch,
 )
+
+if TYPE_CHECKING:
+    from toolforge.sandbox.limits import Limits
+
+__all__ = [
+    "BACKEND_NAMES",
+    "BWRAP_ENV_VAR",
+    "ENV_VAR",
+    "GUEST_DIR",
+    "NOT_ISOLATED_WARNING",
+    "ROLES",
+    "BackendUnavailableError",
+    "BwrapBackend",
+    "Interpreter",
+    "RlimitBackend",
+    "SandboxBackend",
+    "available_backends",
+    "guest_entry",
+    "interpreter",
+    "select_backend",
+]
 
 log = logging.getLogger(__name__)
 
-GUEST_DIR = Path(__file__).resolve().parent / "guest"
 NOT_ISOLATED_WARNING = (
     "rlimit backend: network and filesystem are NOT isolated (resource limits only); "
     "not enough for promotion unless explicitly allowed"
 )
 BWRAP_ENV_VAR = "TOOLFORGE_BWRAP"
+ENV_VAR = "TOOLFORGE_SANDBOX"
+BACKEND_NAMES = ("bwrap", "landlock", "rlimit")
+_AUTO = "auto"
 _SANDBOX_WORK_DIR = "/sandbox"
 _SANDBOX_SCRIPT_DIR = "/opt/sandbox"
 
@@ -71,131 +101,32 @@ class BackendUnavailableError(ToolforgeError):
 
 @runtime_checkable
 class SandboxBackend(Protocol):
-    """Starts sandboxed interpreters; `isolating` is False when network/filesystem are shared."""
+    """Starts sandboxed guests; `isolating` is False when network/filesystem are shared."""
 
     name: str
     isolating: bool
+    access: Access
 
-    def warnings(self) -> list[str]: ...
+    def warnings(self) -> list[str]:
+        """What every report must say: what is not isolated or not bounded, what the policy
+        opened."""
+        ...
 
     def spawn(self, role: str, *, limits: Limits) -> SandboxedProcess:
-        """Start guest/main.py as `role` ("worker" or "runner"), waiting for its init frame."""
+        """Start guest/main.py as `role` ("worker" or "runner")."""
+        ...
+
+    def with_access(self, access: Access) -> SandboxBackend:
+        """The same backend, opening what `access` names (third-party imports, network)."""
+        ...
+
+    def probe(self) -> str | None:
+        """None if this backend works here, else why not."""
         ...
 
 
-# --- the interpreter the sandbox runs --------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Interpreter:
-    executable: str
-    stdlib: str
-    libdir: str | None
-    hidden: tuple[str, ...]
-
-    @property
-    def binds(self) -> list[str]:
-        """Paths to bind read-only, without ones already inside another."""
-        paths = sorted({self.executable, self.stdlib, *([self.libdir] if self.libdir else [])})
-        kept: list[str] = []
-        for path in paths:
-            if not any(path == k or path.startswith(k.rstrip("/") + "/") for k in kept):
-                kept.append(path)
-        return kept
-
-
-@functools.cache
-def interpreter() -> Interpreter:
-    """The base interpreter behind this (possibly virtual) environment, by real paths."""
-    executable = os.path.realpath(sys.executable)
-    paths = sysconfig.get_paths(vars={"base": sys.base_prefix, "platbase": sys.base_prefix})
-    stdlib = os.path.realpath(paths["stdlib"])
-    libdir = None
-    if sysconfig.get_config_var("Py_ENABLE_SHARED"):
-        candidate = sysconfig.get_config_var("LIBDIR")
-        if candidate and os.path.isdir(candidate):
-            libdir = os.path.realpath(candidate)
-    hidden = tuple(
-        p for name in ("site-packages", "dist-packages")
-        if os.path.isdir(p := os.path.join(stdlib, name))
-    )
-    return Interpreter(executable, stdlib, libdir, hidden)
-
-
-ROLES = ("worker", "runner")
-
-
-def guest_entry(role: str) -> str:
-    """Host path of the guest entry script; also makes sure the guest modules have .pyc."""
-    if role not in ROLES:
-        raise ValueError(f"unknown sandbox role {role!r}")
-    _compile_guest_modules()
-    return str(GUEST_DIR / "main.py")
-
-
-@functools.cache
-def _compile_guest_modules() -> None:
-    # Sandboxes run with -B on a read-only bind: a .pyc must already exist to be used.
-    for module in GUEST_DIR.glob("*.py"):
-        with contextlib.suppress(OSError, py_compile.PyCompileError):
-            cached = importlib.util.cache_from_source(str(module))
-            if not os.path.exists(cached) or os.path.getmtime(cached) < module.stat().st_mtime:
-                py_compile.compile(str(module), cfile=cached, doraise=True)
-
-
-def _pipes() -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:
-    return os.pipe2(os.O_CLOEXEC), os.pipe2(os.O_CLOEXEC), os.pipe2(os.O_CLOEXEC)
-
-
-def _close(*fds: int | None) -> None:
-    for fd in fds:
-        if fd is not None and fd >= 0:
-            with contextlib.suppress(OSError):
-                os.close(fd)
-
-
-class _SpawnerThread:
-    """A thread that lives as long as the process and starts bwrap on behalf of others.
-
-    `--die-with-parent` uses PR_SET_PDEATHSIG, which fires when the *thread* that started
-    bwrap exits, not the process. A sandbox started from a short-lived worker thread would
-    be killed when that thread ends, so such threads hand the start-up to this one.
-    """
-
-    def __init__(self) -> None:
-        self._jobs: queue.SimpleQueue[tuple[Callable[[], object], Future[object]]] = (
-            queue.SimpleQueue()
-        )
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-
-    def run(self, job: Callable[[], _T]) -> _T:
-        if threading.current_thread() is threading.main_thread():
-            return job()
-        with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._serve, name="sandbox-spawner",
-                                                daemon=True)
-                self._thread.start()
-        future: Future[object] = Future()
-        self._jobs.put((job, future))
-        return cast(_T, future.result())
-
-    def _serve(self) -> None:
-        while True:
-            job, future = self._jobs.get()
-            try:
-                future.set_result(job())
-            except BaseException as exc:
-                future.set_exception(exc)
-
-
-_spawner = _SpawnerThread()
-_T = TypeVar("_T")
-
-
-def _popen_from_lasting_thread(cmd: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
-    return _spawner.run(lambda: subprocess.Popen(cmd, **kwargs))
+def _report_lines(backend: SandboxBackend, gaps: list[str]) -> list[str]:
+    return [*gaps, *cgroup_support().unbounded(), *backend.access.statements()]
 
 
 # --- bubblewrap ------------------------------------------------------------------------------
@@ -205,8 +136,12 @@ class BwrapBackend:
     name = "bwrap"
     isolating = True
 
-    def __init__(self, bwrap: str | None = None) -> None:
+    def __init__(self, bwrap: str | None = None, access: Access = NO_ACCESS) -> None:
         self._bwrap = bwrap
+        self.access = access
+
+    def with_access(self, access: Access) -> BwrapBackend:
+        return BwrapBackend(self._bwrap, access)
 
     @property
     def bwrap(self) -> str:
@@ -215,7 +150,7 @@ class BwrapBackend:
                 or "/usr/bin/bwrap")
 
     def warnings(self) -> list[str]:
-        return []
+        return _report_lines(self, [])
 
     @functools.cached_property
     def _system_binds(self) -> list[str]:
@@ -234,23 +169,41 @@ class BwrapBackend:
         for path in py.binds:
             args += ["--ro-bind", path, path]
         for path in py.hidden:
+            if path in self.access.import_paths:
+                continue  # the policy allows a package that lives there
             # A mask, not storage: tiny and read-only, or it would be an unlimited tmpfs
             # (up to half the host's RAM) outside the memory limit.
             args += ["--size", "4096", "--tmpfs", path, "--remount-ro", path]
         return args
 
+    def _access_binds(self) -> list[str]:
+        args: list[str] = []
+        for path in self.access.import_paths:
+            args += ["--ro-bind", path, path]
+        if self.access.network:
+            for path in NETWORK_FILES:
+                args += ["--ro-bind-try", path, path]
+        for key, value in self.access.environment().items():
+            args += ["--setenv", key, value]
+        return args
+
     def command(self, argv: list[str], *, work_dir_bytes: int, uid: int | None,
                 userns_fd: int | None, extra_binds: list[str] | None = None) -> list[str]:
+        network = [] if self.access.network else ["--unshare-net"]
         if userns_fd is not None and uid is not None:
             identity = ["--userns", str(userns_fd), "--uid", str(uid), "--gid", str(uid),
-                        "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
+                        "--unshare-pid", *network, "--unshare-ipc", "--unshare-uts",
                         "--unshare-cgroup-try"]
+        elif self.access.network:
+            identity = ["--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
+                        "--unshare-cgroup-try", "--disable-userns"]
         else:
             identity = ["--unshare-all", "--unshare-user", "--disable-userns"]
         return [
             self.bwrap, *identity,
             "--die-with-parent", "--new-session", "--clearenv",
             *self._system_binds,
+            *self._access_binds(),
             *(extra_binds or []),
             "--proc", "/proc",
             "--dev", "/dev",
@@ -270,31 +223,29 @@ class BwrapBackend:
         root = _uids.running_as_root()
         userns_fd = _uids.shared_userns() if root else None
         uid = _uids.allocate_uid() if root else None
-        (req_r, req_w), (resp_r, resp_w), (out_r, out_w) = _pipes()
+        inside = f"{_SANDBOX_SCRIPT_DIR}/{os.path.basename(entry)}"
+        argv = [interpreter().executable, "-I", "-S", "-B", inside]
+        binds = ["--ro-bind", os.path.dirname(entry), _SANDBOX_SCRIPT_DIR]
         try:
-            inside = f"{_SANDBOX_SCRIPT_DIR}/{os.path.basename(entry)}"
-            argv = [interpreter().executable, "-I", "-S", "-B", inside, role, str(req_r),
-                    str(resp_w)]
-            binds = ["--ro-bind", os.path.dirname(entry), _SANDBOX_SCRIPT_DIR]
             cmd = self.command(argv, work_dir_bytes=limits.work_dir_bytes, uid=uid,
                                userns_fd=userns_fd, extra_binds=binds)
-            fds = (req_r, resp_w) if userns_fd is None else (req_r, resp_w, userns_fd)
-            popen = _popen_from_lasting_thread(
-                cmd, stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w, pass_fds=fds,
-                env={}, start_new_session=True, close_fds=True,
-            )
         except BaseException:
-            _close(req_r, req_w, resp_r, resp_w, out_r, out_w)
             if uid is not None:
                 _uids.release_uid(uid)
             raise
-        _close(req_r, resp_w, out_w)
-        return SandboxedProcess(
-            popen=popen, to_child=req_w, from_child=resp_r, output_fd=out_r, backend=self.name,
-            max_frame=limits.max_output_bytes + FRAME_SLACK, max_output=limits.max_output_bytes,
-            terminate=_terminate_bwrap, uid=uid, on_ready=_note_bwrap_init,
+        setup = {
+            # The sandbox's uid is its own (root) or lives in a user namespace of its own.
+            "own_uid": True,
+            "seccomp": seccomp.build(seccomp.FilterSpec(network=self.access.network)),
+            "import_paths": list(self.access.import_paths),
+        }
+        return start_guest(GuestStart(
+            role=role, argv=cmd, limits=limits, setup=setup, backend=self.name,
+            terminate=_terminate_bwrap, env={}, uid=uid,
+            extra_fds=() if userns_fd is None else (userns_fd,),
             init_extra={"kill_scope": "all"},  # a pid namespace of its own
-        )
+            on_ready=_note_bwrap_init,
+        ))
 
     def probe(self) -> str | None:
         """None if a sandboxed interpreter starts here, else why not."""
@@ -329,7 +280,8 @@ def _bwrap_init_pid(bwrap_pid: int) -> int | None:
 
 
 def _note_bwrap_init(proc: SandboxedProcess) -> None:
-    """Hold a pidfd on the namespace's init while bwrap's monitor is surely alive.
+    """Hold a pidfd on the namespace's init while bwrap's monitor is surely alive, and tell
+    the reaper about it.
 
     The monitor may exit (and orphan its init) before we come to kill it, and a pidfd,
     unlike a pid, can never point at some unrelated process that reused the number.
@@ -338,6 +290,7 @@ def _note_bwrap_init(proc: SandboxedProcess) -> None:
     if init_pid is not None and proc.init_pidfd is None:
         with contextlib.suppress(OSError):
             proc.init_pidfd = os.pidfd_open(init_pid)
+            watch(proc, init_pid)
 
 
 def _terminate_bwrap(proc: SandboxedProcess) -> Callable[[], None]:
@@ -345,13 +298,16 @@ def _terminate_bwrap(proc: SandboxedProcess) -> Callable[[], None]:
 
     Init only finishes dying once every other process of its namespace is gone, so when
     its pidfd turns readable nothing of the sandbox is left. Killing init (not bwrap's
-    monitor) also lets the monitor reap it. The process group and --die-with-parent are
-    backups. Returns the wait, so several sandboxes can be signalled before any is waited on.
+    monitor) also lets the monitor reap it. The cgroup, the process group and
+    --die-with-parent are backups. Returns the wait, so several sandboxes can be signalled
+    before any is waited on.
     """
     popen = proc.popen
-    monitor_alive = popen.poll() is None  # once reaped, its pid may belong to someone else
+    monitor_alive = popen.returncode is None and popen.poll() is None
     if proc.init_pidfd is None and monitor_alive:
         _note_bwrap_init(proc)
+    if proc.cgroup is not None:
+        proc.cgroup.kill()
     pidfd = proc.init_pidfd
     proc.init_pidfd = None
     if pidfd is not None:
@@ -372,8 +328,7 @@ def _terminate_bwrap(proc: SandboxedProcess) -> Callable[[], None]:
         finally:
             if pidfd is not None:
                 os.close(pidfd)
-            if proc.uid is not None:
-                _uids.release_uid(proc.uid)
+            finish(proc)
 
     return reap
 
@@ -391,66 +346,40 @@ class RlimitBackend:
     name = "rlimit"
     isolating = False
 
+    def __init__(self, access: Access = NO_ACCESS) -> None:
+        self.access = access
+
+    def with_access(self, access: Access) -> RlimitBackend:
+        return RlimitBackend(access)
+
     def warnings(self) -> list[str]:
-        return [NOT_ISOLATED_WARNING]
+        return _report_lines(self, [NOT_ISOLATED_WARNING])
 
     def spawn(self, role: str, *, limits: Limits) -> SandboxedProcess:
         entry = guest_entry(role)
         uid = _uids.allocate_uid() if _uids.running_as_root() else None
-        work_dir = tempfile.mkdtemp(prefix="toolforge-sandbox-")
-        (req_r, req_w), (resp_r, resp_w), (out_r, out_w) = _pipes()
         try:
-            if uid is not None:
-                os.chown(work_dir, uid, uid)
-            argv = [interpreter().executable, "-I", "-S", "-B", entry, role, str(req_r),
-                    str(resp_w)]
-            popen = subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w,
-                pass_fds=(req_r, resp_w), env={}, cwd=work_dir, start_new_session=True,
-                close_fds=True,
-            )
+            work_dir = make_work_dir(uid)
         except BaseException:
-            _close(req_r, req_w, resp_r, resp_w, out_r, out_w)
-            shutil.rmtree(work_dir, ignore_errors=True)
             if uid is not None:
                 _uids.release_uid(uid)
             raise
-        _close(req_r, resp_w, out_w)
-        # As root the script drops to `uid` itself, after its rlimits and before any untrusted
-        # code: started directly as that uid it could not even reach an interpreter under a
-        # 0700 home. Not root: the process count of our own uid is shared, so the script
-        # raises RLIMIT_NPROC by what is already running.
-        extra: dict[str, object] = (
-            {"uid": uid, "kill_scope": "all"} if uid is not None
-            else {"nproc_relative": True, "kill_scope": "group"}
-        )
-        return SandboxedProcess(
-            popen=popen, to_child=req_w, from_child=resp_r, output_fd=out_r, backend=self.name,
-            max_frame=limits.max_output_bytes + FRAME_SLACK, max_output=limits.max_output_bytes,
-            terminate=_terminate_rlimit, uid=uid, init_extra=extra, work_dir=work_dir,
-        )
+        # As root the guest drops to `uid` itself at boot, before any untrusted code:
+        # started directly as that uid it could not even reach an interpreter under a 0700
+        # home. Not root: the process count of our own uid is shared, so the guest raises
+        # RLIMIT_NPROC by what is already running.
+        setup = {"own_uid": uid is not None, "uid": uid, "nproc_relative": uid is None,
+                 "import_paths": list(self.access.import_paths)}
+        return start_guest(GuestStart(
+            role=role, argv=[interpreter().executable, "-I", "-S", "-B", entry], limits=limits,
+            setup=setup, backend=self.name, terminate=_terminate_rlimit,
+            env=self.access.environment(), cwd=work_dir, uid=uid, work_dir=work_dir,
+            init_extra=({"kill_scope": "all"} if uid is not None
+                        else {"nproc_relative": True, "kill_scope": "group"}),
+        ))
 
     def probe(self) -> str | None:
         return None
-
-
-def _kill_uid(uid: int) -> None:
-    """SIGKILL every process of `uid` at once: kill(-1) from a child running as that uid.
-
-    kill(-1) reaches exactly the processes whose real or saved uid is `uid` (a sandbox
-    process cannot change its uid), including ones that left our session with setsid(), and
-    the kernel refuses forks from processes with a pending SIGKILL, so nothing slips by.
-    """
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - child
-        try:
-            os.setgroups([])
-            os.setresgid(uid, uid, uid)
-            os.setresuid(uid, uid, uid)
-            os.kill(-1, signal.SIGKILL)
-        finally:
-            os._exit(0)
-    os.waitpid(pid, 0)
 
 
 def _session_members(sid: int) -> list[int]:
@@ -470,89 +399,112 @@ def _session_members(sid: int) -> list[int]:
 
 
 def _terminate_rlimit(proc: SandboxedProcess) -> Callable[[], None]:
-    """Kill the process group, then everything of the sandbox's uid (root) or session.
+    """Kill the process group, the cgroup, and everything of the sandbox's uid (root) or
+    session.
 
-    Without root there is no dedicated uid: a child that calls setsid() and forks leaves
-    both the group and the session and survives. That residual risk is one reason this
-    backend never counts as isolating.
+    Without root or a cgroup there is no dedicated handle: a child that calls setsid() and
+    forks leaves both the group and the session and survives. That residual risk is one
+    reason this backend never counts as isolating.
     """
-    popen = proc.popen
-    if popen.poll() is None:  # once reaped, its pid may belong to someone else
-        with contextlib.suppress(OSError):
-            os.killpg(popen.pid, signal.SIGKILL)
+    kill_group(proc)
+    if proc.cgroup is not None:
+        proc.cgroup.kill()
     if proc.uid is not None:
-        _kill_uid(proc.uid)
-    else:
+        kill_uid(proc.uid)  # also empties the uid's keyrings (no seccomp filter here)
+    elif proc.cgroup is None:
         for _ in range(5):
-            members = _session_members(popen.pid)
+            members = _session_members(proc.popen.pid)
             if not members:
                 break
             for pid in members:
                 kill_quietly(pid)
 
     def reap() -> None:
-        popen.wait()
-        if proc.work_dir:
-            shutil.rmtree(proc.work_dir, ignore_errors=True)
-        if proc.uid is not None:
-            _uids.release_uid(proc.uid)
+        try:
+            proc.popen.wait()
+        finally:
+            finish(proc)
 
     return reap
 
 
 # --- choosing --------------------------------------------------------------------------------
 
-_BACKENDS: dict[str, SandboxBackend] = {"bwrap": BwrapBackend(), "rlimit": RlimitBackend()}
-_AUTO = "auto"
-ENV_VAR = "TOOLFORGE_SANDBOX"
+
+def _make(name: str, access: Access) -> SandboxBackend:
+    if name == "bwrap":
+        return BwrapBackend(access=access)
+    if name == "landlock":
+        from toolforge.sandbox.landlock import LandlockBackend
+
+        return LandlockBackend(access)
+    return RlimitBackend(access)
 
 
 _probes: dict[tuple[str, str], str | None] = {}
 
 
-def _probe(name: str) -> str | None:
+def probe(name: str) -> str | None:
     """Why backend `name` cannot run here (None: it can); remembered per binary."""
-    backend = _BACKENDS[name]
+    backend = _make(name, NO_ACCESS)
     key = (name, getattr(backend, "bwrap", ""))
     if key not in _probes:
-        probe = getattr(backend, "probe", None)
-        _probes[key] = probe() if probe else None
+        _probes[key] = backend.probe()
     return _probes[key]
 
 
 def available_backends() -> list[str]:
     """Backends that work on this machine, most isolating first."""
-    return [name for name in _BACKENDS if _probe(name) is None]
+    return [name for name in BACKEND_NAMES if probe(name) is None]
 
 
-def select_backend(name: str | None = None) -> SandboxBackend:
+def auto_choice() -> tuple[str, str]:
+    """The backend "auto" picks here, and why in one sentence."""
+    bwrap = probe("bwrap")
+    if bwrap is None:
+        return "bwrap", "bubblewrap works (user namespaces are available)"
+    landlock = probe("landlock")
+    if landlock is None:
+        return "landlock", (f"bubblewrap is not usable ({bwrap}); Landlock and seccomp are, "
+                            "so the landlock backend isolates without namespaces")
+    return "rlimit", (f"bubblewrap is not usable ({bwrap}) and neither is landlock "
+                      f"({landlock}); the rlimit backend does NOT isolate network or "
+                      "filesystem")
+
+
+def select_backend(name: str | None = None, *, access: Access = NO_ACCESS) -> SandboxBackend:
     """The backend called `name`; None or "auto" (or $TOOLFORGE_SANDBOX) picks the best.
 
-    "auto" falls back to rlimit with a loud warning when bwrap does not work here; asking
-    for "bwrap" by name when it does not work is an error, never a silent downgrade.
+    "auto" takes bwrap where user namespaces work, else landlock where Landlock and seccomp
+    work, else falls back to rlimit with a loud warning; asking for a backend by name when
+    it does not work is an error, never a silent downgrade.
     """
     wanted = (name or os.environ.get(ENV_VAR) or _AUTO).strip().lower()
     if wanted == _AUTO:
-        problem = _probe("bwrap")
-        if problem is None:
-            return _BACKENDS["bwrap"]
-        message = (
-            f"sandbox: bubblewrap is not usable ({problem}); falling back to the rlimit "
-            "backend, which does NOT isolate network or filesystem"
-        )
-        warnings.warn(message, RuntimeWarning, stacklevel=2)
-        log.warning(message)
-        return _BACKENDS["rlimit"]
-    if wanted not in _BACKENDS:
+        chosen, why = auto_choice()
+        if chosen == "rlimit":
+            message = f"sandbox: {why}; falling back to it"
+            warnings.warn(message, RuntimeWarning, stacklevel=2)
+            log.warning(message)
+        return _make(chosen, access)
+    if wanted not in BACKEND_NAMES:
         raise BackendUnavailableError(
             f"unknown sandbox backend {wanted!r}",
-            hint=f"use one of: auto, {', '.join(_BACKENDS)}",
+            hint=f"use one of: auto, {', '.join(BACKEND_NAMES)}",
         )
-    problem = _probe(wanted)
+    problem = probe(wanted)
     if problem is not None:
+        fixes = {
+            "bwrap": "apt-get install bubblewrap (and allow unprivileged user namespaces: "
+            "see docs/security.md for Ubuntu >= 24.04), or choose the landlock backend "
+            "(TOOLFORGE_SANDBOX=landlock, or backend = \"landlock\" under [sandbox])",
+            "landlock": "needs Linux >= 5.13 with Landlock enabled (lsm=landlock) and "
+            "libseccomp (apt-get install libseccomp2); or choose bwrap "
+            "(TOOLFORGE_SANDBOX=bwrap)",
+        }
         raise BackendUnavailableError(
             f"sandbox backend {wanted!r} is not usable here: {problem}",
-            hint="apt-get install bubblewrap (and allow unprivileged user namespaces: "
-            "sysctl kernel.unprivileged_userns_clone=1), or choose --sandbox rlimit",
+            hint=fixes.get(wanted, "choose another backend (TOOLFORGE_SANDBOX=auto)"),
         )
-    return _BACKENDS[wanted]
+    return _make(wanted, access)
+

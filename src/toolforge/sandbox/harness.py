@@ -128,7 +128,7 @@ class _SuiteRun:
         self.tool = ToolProcess(tool_source, entrypoint, limits=self.limits, backend=backend,
                                 pool=pool)
         self.tool.start()
-        runner = pool.take(ROLE, self.limits) if pool is not None else None
+        runner = pool.take(ROLE, self.limits, backend) if pool is not None else None
         self.runner = runner or backend.spawn(ROLE, limits=self.limits)
 
     def analyse(self, entrypoint: str) -> None:

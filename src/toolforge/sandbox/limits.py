@@ -1,8 +1,10 @@
-"""Resource limits for one sandboxed process (DESIGN.md §5, layer 2).
+"""Resource limits for one sandbox (DESIGN.md §5, layer 2).
 
-The defaults suit small tools: a JSON function that answers in milliseconds. Every limit
-is enforced per sandboxed process (the tool host and the test runner each get their own),
-except `wall_time_s`, which the parent enforces per tool call and per test suite.
+The defaults suit small tools: a JSON function that answers in milliseconds. The tool host
+and the test runner are separate sandboxes and each gets these limits. rlimits bind every
+process of a sandbox; `memory_mb` and `max_processes` also bind the sandbox's whole process
+tree through its cgroup where this machine has one (memfd and tmpfs pages included; see
+sandbox/cgroup.py). `wall_time_s` is enforced by the parent per tool call and per suite.
 """
 
 from __future__ import annotations
@@ -19,9 +21,13 @@ class Limits(BaseModel):
         default=10.0, gt=0, le=3600, description="per tool call and per suite (parent-enforced)"
     )
     cpu_time_s: int = Field(default=10, ge=1, le=3600, description="RLIMIT_CPU per process")
-    memory_mb: int = Field(default=512, ge=64, le=65536, description="RLIMIT_AS per process")
+    memory_mb: int = Field(
+        default=512, ge=64, le=65536,
+        description="memory of the whole sandbox (cgroup) and RLIMIT_AS of each process",
+    )
     max_processes: int = Field(
-        default=32, ge=4, le=4096, description="processes in one sandbox, its init included"
+        default=32, ge=4, le=4096,
+        description="processes and threads in one sandbox (cgroup pids.max and RLIMIT_NPROC)",
     )
     max_file_size_mb: int = Field(default=8, ge=1, le=4096, description="RLIMIT_FSIZE")
     max_open_files: int = Field(default=64, ge=16, le=65536, description="RLIMIT_NOFILE")

@@ -1,12 +1,14 @@
 """An optional warm pool: sandboxes started ahead of time, each used for ONE job only.
 
-A cold sandbox spends most of its start-up in bwrap and the interpreter (about 15 ms
-here). The pool keeps a few sandboxes per role that have already started and imported the
-guest code and are blocked reading their init frame. A job takes one, sends its init (the
-rlimits are applied at that moment, before any untrusted code), uses it, and kills it; a
-background thread starts a replacement. Nothing is ever reused between jobs: no state,
-files, uid or process can leak from one job to the next. The price is idle memory (about
-10 MB per spare) and start-up CPU spent in the background instead of on the request path.
+A cold sandbox spends most of its start-up in bwrap (or the landlock confinement) and the
+interpreter (about 15 ms here). The pool keeps a few sandboxes per role that have already
+started, imported the guest code and confined themselves (cgroups, uid, Landlock, seccomp)
+and are blocked reading their init frame. A job takes one (its cgroup limits are set to the
+job's), sends its init (the rlimits are applied at that moment, before any untrusted code),
+uses it, and kills it; a background thread starts a replacement. Nothing is ever reused
+between jobs: no state, files, uid or process can leak from one job to the next. The price
+is idle memory (about 10 MB per spare) and start-up CPU spent in the background instead of
+on the request path.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from collections import deque
 
 from toolforge.sandbox.backends import ROLES, SandboxBackend, select_backend
 from toolforge.sandbox.limits import Limits
-from toolforge.sandbox.sandboxed import FRAME_SLACK, SandboxedProcess, kill_all
+from toolforge.sandbox.sandboxed import SandboxedProcess, kill_all
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +58,17 @@ class WarmPool:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
-    def take(self, role: str, limits: Limits) -> SandboxedProcess | None:
-        """A started sandbox for `role`, or None (the caller then starts one cold)."""
-        if limits.work_dir_bytes != self.limits.work_dir_bytes:
+    def take(self, role: str, limits: Limits, backend: SandboxBackend | None = None
+             ) -> SandboxedProcess | None:
+        """A started sandbox for `role`, or None (the caller then starts one cold).
+
+        None also when the caller wants another backend, or the same one with other access
+        (network, third-party imports): a spare is only ever what the job asked for.
+        """
+        if limits.work_dir_bytes != self.limits.work_dir_bytes or (
+            backend is not None and (backend.name, backend.access)
+            != (self.backend.name, self.backend.access)
+        ):
             self.misses += 1
             return None
         dead: list[SandboxedProcess] = []
@@ -77,8 +87,8 @@ class WarmPool:
                 self._wanted.notify_all()
                 if proc.alive:
                     self.hits += 1
-                    proc.max_output = limits.max_output_bytes
-                    proc.max_frame = limits.max_output_bytes + FRAME_SLACK
+                    proc.retarget(limits.max_output_bytes, limits.memory_mb << 20,
+                                  limits.max_processes)
                     return proc
                 dead.append(proc)
             self.misses += 1

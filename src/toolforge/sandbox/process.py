@@ -106,7 +106,8 @@ class ToolProcess:
         with self._lock:
             if self._proc is not None:
                 return
-            proc = self.pool.take(ROLE, self.limits) if self.pool is not None else None
+            proc = (self.pool.take(ROLE, self.limits, self.backend) if self.pool is not None
+                    else None)
             if proc is None:
                 proc = self.backend.spawn(ROLE, limits=self.limits)
             init = {
@@ -231,6 +232,10 @@ class ToolProcess:
             elif signum == 25:  # SIGXFSZ
                 limit, error_type = "file_size", "OSError"
                 message = f"file size limit of {self.limits.max_file_size_mb} MiB exceeded"
+            elif proc.memory_exhausted():  # the cgroup's OOM killer: the tree's total
+                limit, error_type = "memory", "MemoryError"
+                message = (f"memory limit of {self.limits.memory_mb} MiB for the whole "
+                           f"sandbox exceeded during {during}")
             elif signum is not None:
                 message = f"the tool process was killed by {signal_name(signum)} during {during}"
             else:

@@ -85,6 +85,8 @@ class SandboxedProcess:
     _pending: Received | None = None
     init_pidfd: int | None = None
     on_ready: Callable[[SandboxedProcess], None] | None = None
+    cgroup: Any = None  # sandbox.cgroup.SandboxCgroup: memory, pids and kill for the tree
+    watch_key: str | None = None  # its name with the reaper
 
     def __post_init__(self) -> None:
         os.set_blocking(self.to_child, False)
@@ -105,6 +107,17 @@ class SandboxedProcess:
     @property
     def output_exceeded(self) -> bool:
         return self.output_total > self.max_output
+
+    def retarget(self, max_output_bytes: int, memory_bytes: int, max_processes: int) -> None:
+        """Adopt a job's limits (a warm sandbox was started with the pool's)."""
+        self.max_output = max_output_bytes
+        self.max_frame = max_output_bytes + FRAME_SLACK
+        if self.cgroup is not None:
+            self.cgroup.set_limits(memory_bytes, max_processes)
+
+    def memory_exhausted(self) -> bool:
+        """Whether the sandbox's cgroup ran out of memory (its OOM killer acted)."""
+        return self.cgroup is not None and bool(self.cgroup.memory_exhausted())
 
     # --- sending ------------------------------------------------------------------------
 

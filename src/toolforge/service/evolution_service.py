@@ -21,7 +21,7 @@ from toolforge.evolve.toolbox import ToolBox
 from toolforge.evolve.trajectories import Step, Trajectory, default_store
 from toolforge.evolve.triggers import CycleLog, TriggerDecision, TriggerPolicy, decide
 from toolforge.llm.client import LLMClient
-from toolforge.llm.config import LLMSettings, load_llm_settings
+from toolforge.llm.config import LLMSettings
 from toolforge.llm.usage import UsageLedger, UsageTotals
 from toolforge.service.library_service import LibraryService
 
@@ -68,14 +68,16 @@ class EvolutionService:
         # Runs call many tools: keep spare sandboxes ready for their first calls.
         self.library = library or LibraryService(root, warm_runtime=True)
         self._own_library = library is None
-        settings = self.library.library.settings()
-        self.policy = TriggerPolicy.from_settings(settings)
+        self.log = log or (lambda _msg: None)
+        settings = self.library.settings()  # all of it checked before any work
+        for refused in settings.refusal_messages():
+            self.log(f"warning: {refused}")
+        self.policy = TriggerPolicy.from_settings(settings.library)
         self.store = default_store(root, self.policy.reward_threshold)
         self.cycles = CycleLog(self.store)
         self.ledger = UsageLedger()
         self._llm_settings = llm_settings
         self._llm: LLMClient | None = None
-        self.log = log or (lambda _msg: None)
         self.max_steps = max_steps
         self.top_k = top_k
 
@@ -87,8 +89,7 @@ class EvolutionService:
     def llm(self) -> LLMClient:
         """The client; ConfigError (with how to configure one) when no model is set."""
         if self._llm is None:
-            settings = self._llm_settings or load_llm_settings(
-                self.library.library.settings().llm or None)
+            settings = self._llm_settings or self.library.settings().llm_settings()
             self._llm = LLMClient(settings, self.ledger)
         return self._llm
 

@@ -7,6 +7,7 @@ unchanged over HTTP and `--no-daemon` runs exactly the same code in-process.
 from __future__ import annotations
 
 import difflib
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +49,7 @@ from toolforge.service.models import (
     HistoryResult,
     InitResult,
     ListResult,
+    SettingNote,
     StatusFilter,
     ToolDetail,
     ToolSummary,
@@ -61,6 +63,7 @@ if TYPE_CHECKING:
     import threading
     from collections.abc import Callable
 
+    from toolforge.config.effective import EffectiveSettings
     from toolforge.runtime.results import ToolCallResult
     from toolforge.runtime.runtime import Runtime
     from toolforge.validation.pipeline import ValidationOptions
@@ -69,10 +72,20 @@ if TYPE_CHECKING:
 
 def init_library(path: Path, from_dir: Path | None = None) -> InitResult:
     """Create a library; with `from_dir`, import a library-format directory (no .git needed)
-    through the ordinary add/promote/retire actions, so its history is real."""
+    through the ordinary add/promote/retire actions, so its history is real.
+
+    Every setting is checked before anything is written: the user's own settings, and the
+    imported toolforge.toml, whose settings a library may not choose are reported in
+    `InitResult.settings` (and left out of the new library's file when they can never
+    apply)."""
+    from toolforge.config.effective import effective_settings
+
+    effective_settings(None)  # a broken user config or environment: create nothing
     if from_dir is not None:
         _check_import_source(from_dir)
+        import_settings(from_dir)  # a malformed toolforge.toml: create nothing
     lib, created = Library.init(path)
+    notes: list[SettingNote] = []
     try:
         if from_dir is not None:
             if not created:
@@ -81,10 +94,13 @@ def init_library(path: Path, from_dir: Path | None = None) -> InitResult:
             lib.close()
             svc = LibraryService(path)
             try:
-                svc.import_directory(from_dir)
+                results = svc.import_directory(from_dir)
             finally:
                 svc.close()
-        return InitResult(library=str(path), created=created, commit=lib.git.head())
+            notes = [SettingNote.model_validate(n) for r in results
+                     for n in r.details.get("settings", [])]
+        return InitResult(library=str(path), created=created, commit=lib.git.head(),
+                          settings=notes)
     finally:
         lib.close()
 
@@ -98,22 +114,77 @@ def _check_import_source(from_dir: Path) -> None:
                             "candidates/)")
 
 
+def import_settings(src: Path) -> tuple[str, list[SettingNote]]:
+    """The toolforge.toml to write for a library imported from `src`, and what happened to
+    each setting a library may not choose: "dropped" (left out: it is the user's alone) or
+    "refused" (kept as the library's request; it applies once the user allows it).
+    ConfigError for an unknown key or a bad value, before anything is written."""
+    import tomllib
+
+    import tomlkit
+
+    from toolforge.config.effective import combine
+    from toolforge.config.strict import read_toml
+    from toolforge.config.user import load_user_config
+    from toolforge.library.settings import SETTINGS_FILE, parse_settings
+
+    path = src / SETTINGS_FILE
+    library = parse_settings(read_toml(path), path)  # clear errors for bad text or keys
+    effective = combine(library, load_user_config(), os.environ, library_file=path)
+    doc = tomlkit.parse(path.read_text(encoding="utf-8"))
+    dropped = [r for r in effective.refused if r.dropped]
+    for refusal in dropped:
+        _remove_key(doc, refusal.key.split("."))
+    if "llm" in doc:  # models, endpoints and keys are the user's: no [llm] table at all
+        del doc["llm"]
+    if dropped:
+        doc.body.insert(0, (None, tomlkit.comment(
+            "toolforge init --from left out settings a library may not choose: "
+            + ", ".join(sorted({r.key for r in dropped})))))
+    clean = tomlkit.dumps(doc)
+    parse_settings(tomllib.loads(clean), path)
+    notes = [SettingNote(key=r.key, value=r.value, reason=r.reason, fix=r.fix,
+                         action="dropped" if r.dropped else "refused")
+             for r in effective.refused]
+    return clean, notes
+
+
+def _remove_key(doc: Any, parts: list[str]) -> None:
+    table = doc
+    for part in parts[:-1]:
+        if part not in table:
+            return
+        table = table[part]
+    if parts[-1] in table:
+        del table[parts[-1]]
+
+
 class LibraryService:
     def __init__(self, root: Path, *, warm_runtime: bool = False) -> None:
         self.root = root
         self.library = Library.open(root)
+        # Every mutation checks the whole configuration first: a broken setting commits
+        # nothing (not even the step before the one that would have read it).
+        self.library.preflight = self.settings
         self._reports: ReportStore | None = None
         self._runtime: Runtime | None = None
         self._shared_runtime: Callable[[], Runtime] | None = None
         # A one-shot command calls once: pre-starting spare sandboxes would only cost CPU.
         self._warm_runtime = warm_runtime
 
+    def settings(self) -> EffectiveSettings:
+        """What applies: the library's toolforge.toml within the user's settings, read
+        strictly (ConfigError names the key and the file)."""
+        from toolforge.config.effective import effective_settings
+
+        return effective_settings(self.root)
+
     @property
     def reports(self) -> ReportStore:
         if self._reports is None:
-            from toolforge.validation.report import ReportStore
+            from toolforge.validation.report import REPORTS_DB, ReportStore
 
-            self._reports = ReportStore(self.library.state_dir / "reports.sqlite")
+            self._reports = ReportStore(self.library.state_dir / REPORTS_DB)
         return self._reports
 
     def close(self) -> None:
@@ -139,7 +210,7 @@ class LibraryService:
 
             options = self.validation_options()
             self._runtime = Runtime(self.root, limits=options.limits, backend=options.backend,
-                                    warm=self._warm_runtime)
+                                    access=options.access, warm=self._warm_runtime)
         return self._runtime
 
     def call_tool(self, name: str, arguments: dict[str, Any] | None = None, *,
@@ -186,7 +257,9 @@ class LibraryService:
     def _candidate_verdict(self, name: str) -> str | None:
         """A candidate's verdict is its latest report of exactly its current files;
         "stale" when it was validated but has changed since."""
-        if not (self.library.state_dir / "reports.sqlite").is_file():
+        from toolforge.validation.report import REPORTS_DB
+
+        if not (self.library.state_dir / REPORTS_DB).is_file():
             return None  # nothing validated yet: do not create the store from a read
         files = self.library.find_current(name, CANDIDATES_DIR)
         if files is None:
@@ -301,21 +374,27 @@ class LibraryService:
     def import_directory(self, src: Path) -> list[ActionResult]:
         """Bring tools from a library-format directory in: tools/ are added and promoted
         (retired ones retired again), candidates/ are added."""
-        from toolforge.library.settings import SETTINGS_FILE, load_settings
+        from toolforge.library.settings import SETTINGS_FILE
         from toolforge.library.store import Change
 
-        load_settings(src)  # refuse a malformed settings file before writing anything
-        settings_text = (src / SETTINGS_FILE).read_text(encoding="utf-8")
+        # Checked before anything is written; settings the library may not choose are
+        # left out or kept as requests, and reported either way.
+        settings_text, notes = import_settings(src)
         lib = self.library
         results: list[ActionResult] = []
 
         def write_settings() -> None:
             (lib.root / SETTINGS_FILE).write_text(settings_text, encoding="utf-8")
 
-        commit = lib.mutate(Change(action="settings", subject=f"import settings from {src.name}",
-                                   paths=[SETTINGS_FILE], apply=write_settings))
-        results.append(ActionResult(action="settings", commit=commit.commit,
-                                    subject=commit.subject))
+        dropped = [n.key for n in notes if n.action == "dropped"]
+        commit = lib.mutate(Change(
+            action="settings", subject=f"import settings from {src.name}",
+            paths=[SETTINGS_FILE], apply=write_settings,
+            body=f"Left out (the user's to choose): {', '.join(dropped)}" if dropped else ""))
+        results.append(ActionResult(
+            action="settings", commit=commit.commit, subject=commit.subject,
+            warnings=[f"{n.action}: {n.key} = {n.value} ({n.reason})" for n in notes],
+            details={"settings": [n.model_dump() for n in notes]}))
         for location in (TOOLS_DIR, CANDIDATES_DIR):
             base = src / location
             if not base.is_dir():
@@ -387,8 +466,10 @@ class LibraryService:
 
     def promote(self, name: str, *, allow_unisolated: bool = False) -> ActionResult:
         """Promote the candidate; its latest validation must have passed on exactly these
-        files, with an isolating sandbox unless `allow_unisolated` (then recorded)."""
+        files, with an isolating sandbox unless `allow_unisolated` (the flag, or
+        `allow_unisolated = true` in the user config; recorded either way)."""
         validate_tool_name(name)
+        allow_unisolated = allow_unisolated or self.settings().allow_unisolated
 
         def prepare(candidate: ToolFiles, version: int) -> ToolFiles:
             spec, err = _try_spec(candidate.code)
@@ -434,26 +515,28 @@ class LibraryService:
             raise ValidationFailedError(
                 f"candidate {name} was validated with the {report.backend!r} backend, which "
                 "does not isolate network and filesystem",
-                hint="install bubblewrap and validate again, or pass --allow-unisolated "
+                hint="validate again with an isolating backend (bwrap, or landlock where "
+                "user namespaces are unavailable), or pass --allow-unisolated "
                 "(recorded in the tool's provenance)",
             )
         return report
 
-    def validation_options(self) -> ValidationOptions:
-        from toolforge.safety.policy import SafetyPolicy
-        from toolforge.sandbox.limits import Limits
+    def validation_options(self, settings: EffectiveSettings | None = None
+                           ) -> ValidationOptions:
+        """How this library validates and runs tools: its settings within the user's."""
         from toolforge.validation.pipeline import ValidationOptions
 
-        settings = self.library.settings()
-        sandbox = dict(settings.sandbox)
-        backend = sandbox.pop("backend", None)
-        fuzz = sandbox.pop("fuzz", True)
-        return ValidationOptions(
-            policy=SafetyPolicy.from_toml_table(settings.policy),
-            limits=Limits.model_validate(sandbox),
-            backend=None if backend in (None, "auto") else str(backend),
-            fuzz=bool(fuzz),
+        settings = settings or self.settings()
+        options = ValidationOptions(
+            policy=settings.policy,
+            limits=settings.limits,
+            backend=None if settings.backend == "auto" else settings.backend,
+            fuzz=settings.fuzz,
         )
+        # A policy the sandbox cannot honour (a package not installed here) is refused now,
+        # with the reason, not as "No module named ..." halfway through a test run.
+        _ = options.access
+        return options
 
     def regression_suites(self, name: str, exclude: str = "") -> list[tuple[str, str]]:
         """Tests of every earlier promoted version, deduplicated, oldest first."""
@@ -510,10 +593,13 @@ class LibraryService:
             if name is not None else [],
             extra_suites=extra_suites or [],
         )
-        options = self.validation_options()
+        settings = self.settings()
+        options = self.validation_options(settings)
         if fuzz is not None:
             options.fuzz = options.fuzz and fuzz
         report = validate(item, options, log=log, cancel=cancel)
+        # Settings of the library that did not apply are part of how it was validated.
+        report.warnings.extend(settings.refusal_messages())
         if store:
             self.reports.save(report)
         return report

@@ -94,10 +94,23 @@ class DiffResult(BaseModel):
         return not self.files
 
 
+class SettingNote(BaseModel):
+    """A setting of an imported toolforge.toml that a library may not choose."""
+
+    key: str  # dotted: "llm.api_base", "sandbox.backend"
+    value: str  # as shown to people ("(hidden)" for secrets)
+    # dropped: left out of the new library's file (it is the user's alone);
+    # refused: kept as the library's request, not applied until the user allows it.
+    action: Literal["dropped", "refused"]
+    reason: str
+    fix: str | None = None
+
+
 class InitResult(BaseModel):
     library: str
     created: bool
     commit: str | None = None
+    settings: list[SettingNote] = Field(default_factory=list)
 
 
 class ToolUsageRow(BaseModel):

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from toolforge.errors import ToolContractError
 from toolforge.safety.checker import check_source
 from toolforge.safety.policy import SafetyPolicy
+from toolforge.sandbox.access import Access, access_for
 from toolforge.sandbox.backends import SandboxBackend, select_backend
 from toolforge.sandbox.limits import Limits
 from toolforge.tools.contract import ToolSpec, load_tool_source
@@ -39,6 +40,11 @@ class ValidationOptions(BaseModel):
     fuzz: bool = True
     fuzz_examples: int = 60
     fuzz_deadline_s: float = 15.0
+
+    @property
+    def access(self) -> Access:
+        """What the policy opens in the sandbox; AccessError for what it cannot honour."""
+        return access_for(self.policy.allowed_imports, self.policy.allow_network)
 
 
 class ValidationInput(BaseModel):
@@ -62,7 +68,7 @@ def validate(item: ValidationInput, options: ValidationOptions | None = None, *,
     opts = options or ValidationOptions()
     say = log or (lambda _msg: None)
     started = time.perf_counter()
-    backend: SandboxBackend = select_backend(opts.backend)
+    backend: SandboxBackend = select_backend(opts.backend, access=opts.access)
     layers: list[LayerResult] = []
     report_args: dict[str, Any] = {
         "tool": item.tool,

@@ -14,6 +14,8 @@ from pydantic import BaseModel, Field, field_validator
 from toolforge.library.meta import now_iso
 from toolforge.textsafe import encodable
 
+REPORTS_DB = "reports.sqlite"  # in the library's state dir
+
 Verdict = Literal["passed", "failed", "skipped", "error"]
 
 

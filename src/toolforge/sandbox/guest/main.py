@@ -1,5 +1,9 @@
 """Entry point inside the sandbox: `python -I -S -B main.py worker|runner IN_FD OUT_FD`.
 
+The first frame on IN_FD is the parent's setup (keyrings, uid, Landlock, seccomp; see
+confine.py), applied before the guest says "ready" and so before any untrusted code exists.
+The guest's own modules are imported before that, while every path is still in reach.
+
 Kept tiny on purpose: a script run as __main__ is compiled on every start, while imported
 modules load from their .pyc (runner.py alone takes ~9 ms to compile here).
 """
@@ -7,33 +11,23 @@ modules load from their .pyc (runner.py alone takes ~9 ms to compile here).
 import os
 import sys
 
-
-def _own_keyring() -> None:
-    """Join a fresh anonymous session keyring before any untrusted code runs: kernel
-    keyrings are not namespaced, so the parent's keys (Kerberos tickets, fscrypt and cifs
-    credentials) would otherwise be searchable from inside the sandbox."""
-    numbers = {"x86_64": 250, "aarch64": 219, "i686": 288, "i386": 288, "armv7l": 311}
-    number = numbers.get(os.uname().machine)
-    if number is None:
-        sys.exit("sandbox: unknown architecture, cannot isolate the session keyring")
-    import ctypes
-
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.syscall(number, 1, None) == -1:  # KEYCTL_JOIN_SESSION_KEYRING, anonymous
-        err = ctypes.get_errno()
-        # ENOSYS/EPERM/EACCES: keyrings are unavailable here, so nothing can be read.
-        if err not in (1, 13, 38):
-            sys.exit(f"sandbox: cannot isolate the session keyring (errno {err})")
-
-
-_own_keyring()
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 role = sys.argv[1] if len(sys.argv) == 4 else ""
+if role not in ("worker", "runner"):
+    sys.exit("usage: main.py worker|runner IN_FD OUT_FD")
+import confine  # noqa: E402 - found through the sys.path entry above
+import wire  # noqa: E402
+
+setup = wire.read_frame(int(sys.argv[2]))
+if setup is None:
+    sys.exit(0)  # the parent went away before it set us up
 if role == "worker":
     import worker as program
-elif role == "runner":
-    import runner as program
 else:
-    sys.exit("usage: main.py worker|runner IN_FD OUT_FD")
+    import runner as program
+try:
+    confine.apply(setup)
+except (confine.ConfineError, OSError) as exc:
+    sys.exit(f"sandbox: confinement failed, refusing to run: {exc}")
 del sys.path[0]
 sys.exit(program.main(int(sys.argv[2]), int(sys.argv[3])))

@@ -446,25 +446,21 @@ def run_child(rfd: int, wfd: int, generation: int, name: str, module_code: Any,
         os._exit(0)
 
 
-def _wait_for_child(pid: int, rfd: int, scope: str) -> int:
-    """Wait for the child; if the parent goes away meanwhile, kill the whole sandbox."""
-    try:
-        pidfd = os.pidfd_open(pid)
-    except (AttributeError, OSError):
-        pidfd = None
+def _wait_for_child(pid: int, death: int, rfd: int, scope: str) -> int:
+    """Wait for the child (its end of the `death` pipe closes when it exits: no pidfd, which
+    the sandbox's seccomp filter refuses); if the parent goes away meanwhile, kill the whole
+    sandbox."""
     poller = select.poll()
     poller.register(rfd, 0)  # POLLHUP only: the child is the one reading replies
-    if pidfd is not None:
-        poller.register(pidfd, select.POLLIN)
+    poller.register(death, select.POLLIN)
     while True:
-        events = poller.poll(None if pidfd is not None else 50)
+        events = poller.poll()
         if any(fd == rfd and mask & (select.POLLHUP | select.POLLERR) for fd, mask in events):
             wire.kill_everything(scope)
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            if pidfd is not None:
-                os.close(pidfd)
-            return os.waitstatus_to_exitcode(status)
+        if any(fd == death for fd, _mask in events):
+            break
+    os.close(death)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
 
 
 def main(rfd: int, wfd: int) -> int:
@@ -506,14 +502,17 @@ def main(rfd: int, wfd: int) -> int:
     # the pipe again (the children do); it only watches it for the parent's end.
     names = [str(n) for n in init.get("tests") or []]
 
-    def spawn(generation: int) -> tuple[int, int]:
+    def spawn(generation: int) -> tuple[int, int, int]:
         """Fork the process of test `generation`; it waits for its turn on a pipe of its own
-        (forking the next test while one runs keeps the fork off the critical path)."""
+        (forking the next test while one runs keeps the fork off the critical path) and
+        holds the write end of a second pipe until it exits."""
         go_read, go_write = os.pipe()
+        death_read, death_write = os.pipe()
         pid = os.fork()
         if pid == 0:
             try:
                 os.close(go_write)
+                os.close(death_read)
                 if os.read(go_read, 1):  # end of file instead: this runner is gone
                     os.close(go_read)
                     run_child(rfd, wfd, generation, names[generation], code, module.__dict__,
@@ -521,15 +520,16 @@ def main(rfd: int, wfd: int) -> int:
             finally:
                 os._exit(0)
         os.close(go_read)
-        return pid, go_write
+        os.close(death_write)
+        return pid, go_write, death_read
 
     upcoming = spawn(0) if names else None
     for generation in range(len(names)):
         assert upcoming is not None
-        pid, go = upcoming
+        pid, go, death = upcoming
         os.write(go, b"g")  # the previous test's process is gone: its turn
         os.close(go)
         upcoming = spawn(generation + 1) if generation + 1 < len(names) else None
-        status = _wait_for_child(pid, rfd, scope)
+        status = _wait_for_child(pid, death, rfd, scope)
         wire.write_frame(wfd, {"t": "reaped", "g": generation, "status": status})
     return 0

@@ -191,10 +191,14 @@ def write_raw(fd: int, text: str) -> None:
         view = view[os.write(fd, view) :]
 
 
+# Directories opened before a uid drop (see drop_privileges): imports go through them.
+HELD_FDS: set[int] = set()
+
+
 def close_other_fds(keep: set[int]) -> None:
     """Close every inherited descriptor but ours: nothing of the parent's may leak in."""
     low = 3
-    for fd in sorted(k for k in keep if k >= 3):
+    for fd in sorted(k for k in keep | HELD_FDS if k >= 3):
         if fd > low:
             os.closerange(low, fd)
         low = fd + 1
@@ -205,7 +209,7 @@ def apply_limits(limits: dict[str, Any], *, nproc_relative: bool = False) -> Non
     """Lower soft and hard rlimits; an unprivileged process can never raise them again."""
     nproc = int(limits["max_processes"])
     if nproc_relative:
-        nproc += _processes_of_my_uid()
+        nproc += count_processes_of_my_uid()
     cpu = int(limits["cpu_time_s"])
     wanted = {
         # SIGXCPU at the soft limit, SIGKILL one second later if it is ignored.
@@ -224,20 +228,27 @@ def apply_limits(limits: dict[str, Any], *, nproc_relative: bool = False) -> Non
         resource.setrlimit(which, (soft, hard))
 
 
-def _processes_of_my_uid() -> int:
-    me = os.getuid()
-    count = 0
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                count += os.stat(f"/proc/{entry}").st_uid == me
-            except OSError:
-                pass
-    return count
+_uid_processes: list[int] = []
+
+
+def count_processes_of_my_uid() -> int:
+    """Processes already running as our uid (RLIMIT_NPROC counts them all), counted once:
+    at boot, while /proc is still in reach (a Landlock sandbox cannot list it later)."""
+    if not _uid_processes:
+        me = os.getuid()
+        count = 0
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    count += os.stat(f"/proc/{entry}").st_uid == me
+                except OSError:
+                    pass
+        _uid_processes.append(count)
+    return _uid_processes[0]
 
 
 def drop_privileges(uid: int) -> None:
-    """Become `uid` (rlimit backend under root), keeping the stdlib importable.
+    """Become `uid` (a sandbox started by root), keeping the stdlib importable.
 
     An interpreter under a 0700 directory (pyenv in /root) is unreachable for `uid`, so each
     sys.path directory is opened first and then reached through /proc/self/fd, which the
@@ -246,7 +257,8 @@ def drop_privileges(uid: int) -> None:
     held: dict[str, int] = {}
     for path in list(sys.path):
         if path and os.path.isdir(path):
-            held[path] = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+            held[path] = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            HELD_FDS.add(held[path])
     os.setgroups([])
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)
@@ -254,6 +266,10 @@ def drop_privileges(uid: int) -> None:
     for i, path in enumerate(sys.path):
         if path in held and not os.access(path, os.R_OK | os.X_OK):
             moved[path] = sys.path[i] = f"/proc/self/fd/{held[path]}"
+    for path, fd in held.items():
+        if path not in moved:
+            HELD_FDS.discard(fd)
+            os.close(fd)
     # Packages imported before the drop (encodings...) search their own __path__.
     for module in list(sys.modules.values()):
         search = getattr(module, "__path__", None)
