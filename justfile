@@ -21,4 +21,5 @@ bench:
     {{venv}}/python bench/validation.py
     {{venv}}/python bench/daemon.py
     {{venv}}/python bench/evolve.py
+    {{venv}}/python bench/quality.py
     {{venv}}/python bench/runtime.py

@@ -45,8 +45,21 @@ class CliResult:
     stderr: str
 
     @property
-    def json(self) -> Any:
+    def envelope(self) -> Any:
+        """The whole --json document (docs/json.md)."""
         return json.loads(self.stdout)
+
+    @property
+    def json(self) -> Any:
+        """What the command returned: the envelope's `result`; for a failure its `error`
+        as {"error": kind, "message": ..., "hint": ..., ...}."""
+        doc = self.envelope
+        if not isinstance(doc, dict) or "schema_version" not in doc:
+            return doc  # not an envelope: e.g. `export` without --json prints the schemas
+        if doc.get("ok", True):
+            return doc.get("result")
+        error = dict(doc["error"])
+        return {"error": error.pop("kind"), **error}
 
 
 def run_cli(*args: str | Path) -> CliResult:

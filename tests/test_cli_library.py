@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from conftest import git, make_tests, make_tool, run_cli, write_tool_dir
@@ -34,7 +35,7 @@ def test_init_refuses_a_non_empty_directory(tmp_path: Path) -> None:
 
 def test_init_from_example_imports_with_real_history(example_library: Path) -> None:
     listing = run_cli("list", "-L", example_library, "--json").json
-    by_name = {t["name"]: t for t in listing["tools"]}
+    by_name = {t["tool"]: t for t in listing["tools"]}
     assert by_name["sha256_hex"]["status"] == "active"
     assert by_name["slugify"]["status"] == "candidate"
     tags = git(example_library, "tag").split()
@@ -59,11 +60,18 @@ def test_add_file_and_directory(library: Path, tmp_path: Path) -> None:
     single = tmp_path / "echo_text.py"
     single.write_text(make_tool("echo_text", body="return text"))
     result = run_cli("add", single, "--name", "echo_renamed", "-L", library, "--json")
-    assert result.exit_code == 0, result.stdout
+    # Without tests the candidate cannot pass validation: it is added, and add says so.
+    assert result.exit_code == 1, result.stdout
+    assert result.envelope["error"]["kind"] == "validation_failed"
+    assert result.envelope["result"]["tool"] == "echo_renamed"
+    allowed = run_cli("add", single, "--name", "echo_renamed", "--allow-failed", "-L", library,
+                      "--json")
+    assert allowed.exit_code == 0 and allowed.json["details"]["validation"]["verdict"] == \
+        "failed"
     meta = (library / "candidates/echo_renamed/tool.toml").read_text()
     assert 'entrypoint = "echo_text"' in meta
     subject = git(library, "log", "-1", "--format=%s%n%(trailers)")
-    assert "add candidate echo_renamed v1" in subject
+    assert "update candidate echo_renamed v1" in subject
     assert "Toolforge-Action: add" in subject and "Toolforge-Tool: echo_renamed" in subject
     assert "Toolforge-Version: 1" in subject
 
@@ -96,7 +104,7 @@ def test_add_rejects_contract_violations_without_touching_the_library(
 def test_add_missing_path_is_a_user_error(library: Path, tmp_path: Path) -> None:
     result = run_cli("add", tmp_path / "missing.py", "-L", library, "--json")
     assert result.exit_code == 1
-    assert "does not exist" in result.json["message"]
+    assert "no such file" in result.json["message"]
 
 
 def test_promote_reject_retire_cycle(library: Path, tmp_path: Path) -> None:
@@ -110,11 +118,14 @@ def test_promote_reject_retire_cycle(library: Path, tmp_path: Path) -> None:
     assert 'status = "active"' in (library / "tools/shout/tool.toml").read_text()
 
     again = run_cli("promote", "shout", "-L", library, "--json")
-    assert again.exit_code == 1 and again.json["error"] == "not_found"
+    assert again.exit_code == 1 and again.json["error"] == "conflict"
+    assert "already active (v1)" in again.json["message"]
+    assert run_cli("promote", "nobody", "-L", library, "--json").json["error"] == "not_found"
 
     write_tool_dir(tmp_path / "v2", "shout", code=make_tool("shout", "return text.upper() + '!'"),
                    tests=make_tests("shout", "ABC!"))
-    assert run_cli("add", tmp_path / "v2/shout", "-L", library).exit_code == 0
+    # v2 breaks v1's tests: added, but add says it failed (exit 1)
+    assert run_cli("add", tmp_path / "v2/shout", "-L", library).exit_code == 1
     no_reason = run_cli("reject", "shout", "-L", library)
     assert no_reason.exit_code == 2  # --reason is required: a usage error
     rejected = run_cli("reject", "shout", "--reason", "too loud", "-L", library, "--json")
@@ -126,7 +137,7 @@ def test_promote_reject_retire_cycle(library: Path, tmp_path: Path) -> None:
     retired = run_cli("retire", "shout", "-L", library, "--json")
     assert retired.exit_code == 0
     assert run_cli("list", "--status", "retired", "-L", library, "--json").json["tools"][0][
-        "name"] == "shout"
+        "tool"] == "shout"
     assert run_cli("list", "--status", "active", "-L", library, "--json").json["tools"] == []
     twice = run_cli("retire", "shout", "-L", library, "--json")
     assert twice.exit_code == 1 and "already retired" in twice.json["message"]
@@ -214,18 +225,18 @@ def test_rollback_whole_library(library: Path, tmp_path: Path) -> None:
     _promote_versions(library, tmp_path / "b", "whisper", 1)
     assert (library / "tools/whisper").is_dir()
     count = int(git(library, "rev-list", "--count", "HEAD"))
-    result = run_cli("rollback", "--library", mark, "-L", library, "--json")
+    result = run_cli("rollback", "--commit", mark, "-L", library, "--json")
     assert result.exit_code == 0, result.stdout
     assert not (library / "tools/whisper").exists()
     assert (library / "tools/shout").is_dir()
     assert int(git(library, "rev-list", "--count", "HEAD")) == count + 1
     assert git(library, "status", "--porcelain") == ""
     # and forward again: restoring the state before the rollback brings whisper back
-    back = run_cli("rollback", "--library", "HEAD~1", "-L", library, "--json")
+    back = run_cli("rollback", "--commit", "HEAD~1", "-L", library, "--json")
     assert back.exit_code == 0 and (library / "tools/whisper").is_dir()
-    bogus = run_cli("rollback", "--library", "nonsense", "-L", library, "--json")
+    bogus = run_cli("rollback", "--commit", "nonsense", "-L", library, "--json")
     assert bogus.exit_code == 1 and bogus.json["error"] == "not_found"
-    injected = run_cli("rollback", "--library", "--all", "-L", library, "--json")
+    injected = run_cli("rollback", "--commit=--all", "-L", library, "--json")
     assert injected.exit_code != 0
 
 
@@ -260,7 +271,10 @@ def test_staged_user_changes_stay_out_of_toolforge_commits(library: Path, tmp_pa
 
 
 def test_export_openai_and_mcp_shapes(example_library: Path) -> None:
-    openai = run_cli("export", "--format", "openai", "-L", example_library).json
+    plain = run_cli("export", "--format", "openai", "-L", example_library)
+    openai = json.loads(plain.stdout)  # without --json: the definitions themselves
+    enveloped = run_cli("export", "--format", "openai", "-L", example_library, "--json")
+    assert enveloped.json == {"format": "openai", "tools": openai}
     names = [t["function"]["name"] for t in openai]
     assert names == ["convert_units", "iso8601_duration_seconds", "sha256_hex"]  # no candidate
     first = openai[0]
@@ -270,7 +284,7 @@ def test_export_openai_and_mcp_shapes(example_library: Path) -> None:
     assert params["required"] == ["value", "from_unit", "to_unit"]
     assert params["properties"]["value"]["type"] == "number"
     assert "unit of `value`" in params["properties"]["from_unit"]["description"]
-    mcp = run_cli("export", "--format", "mcp", "-L", example_library).json
+    mcp = json.loads(run_cli("export", "--format", "mcp", "-L", example_library).stdout)
     tool = mcp["tools"][2]
     assert tool["name"] == "sha256_hex"
     assert tool["inputSchema"]["properties"]["text"]["type"] == "string"

@@ -98,7 +98,7 @@ def test_a_library_rollback_can_repair_broken_settings(library: Path, tmp_path: 
     git(library, "commit", "-qam", "oops")
     tool = write_tool_dir(tmp_path / "src", "shout")
     assert run_cli("add", tool, "-L", library, "--json").json["error"] == "config"
-    result = run_cli("rollback", "--library", good, "-L", library, "--json")
+    result = run_cli("rollback", "--commit", good, "-L", library, "--json")
     assert result.exit_code == 0, result.stdout
     assert "capacity = 200" in settings.read_text()
 

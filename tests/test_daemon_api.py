@@ -189,7 +189,8 @@ async def test_mutations_commit_and_publish_events(api: Api, lib: Path) -> None:
 
 
 async def test_validations_started_by_the_service_run_as_jobs(api: Api) -> None:
-    client, _ = api
+    client, ctx = api
+    assert ctx._pool is None  # made on first use
     resp = await client.post("/v1/tools", json={"code": make_tool("echo_text"),
                                                  "tests": make_tests("echo_text")})
     assert resp.status_code == 200, resp.text
@@ -198,6 +199,9 @@ async def test_validations_started_by_the_service_run_as_jobs(api: Api) -> None:
     assert [(j["kind"], j["tool"], j["state"]) for j in jobs] == [
         ("validate", "echo_text", "succeeded")]
     assert jobs[0]["result"]["id"] == resp.json()["details"]["validation"]["id"]
+    # The job took its sandboxes from the daemon's one pool (tool host, runner, twin).
+    pool = ctx.sandbox_pool()
+    assert pool.hits + pool.misses >= 3
 
 
 async def test_malformed_requests_get_4xx(api: Api, lib: Path) -> None:

@@ -180,7 +180,7 @@ def test_the_demo_on_a_machine_with_no_isolating_backend(tmp_path: Path) -> None
          "toolforge", "demo", "-L", str(tmp_path / "demo"), "--json"],
         capture_output=True, text=True, timeout=240, env=env)
     assert done.returncode == 1, done.stdout + done.stderr
-    assert json.loads(done.stdout)["hint"] == APT
+    assert json.loads(done.stdout)["error"]["hint"] == APT  # the envelope (docs/json.md)
     assert not (tmp_path / "demo").exists()
 
 

@@ -155,7 +155,7 @@ def test_review_policy_leaves_a_candidate(example_library: Path, scripted) -> No
     report = run_cli("evolve", "-L", example_library, "--json").json
     assert report["outcomes"][0]["status"] == "candidate"
     listing = run_cli("list", "--status", "candidate", "-L", example_library, "--json").json
-    assert "count_errors" in {t["name"] for t in listing["tools"]}
+    assert "count_errors" in {t["tool"] for t in listing["tools"]}
     assert not (example_library / "tools/count_errors").exists()
 
 

@@ -1,29 +1,30 @@
-"""The property-based attack: real small tools, called in process, and what it finds."""
+"""The property attack: fair inputs, blocking findings and warnings, hard budgets.
+
+Most cases call small trusted tools in this process (InProcessTarget); the cases about time
+caps, deadlines and hash seeds use the real sandbox, because that is where they hold.
+"""
 
 from __future__ import annotations
 
-import json
 import math
-import statistics
 import textwrap
 from collections.abc import Callable
 from typing import Any
 
 import jsonschema
 import pytest
-from hypothesis import find
-from hypothesis.errors import NoSuchExample
 
 from toolforge.safety.fuzz import (
+    AttackBudget,
+    AttackReport,
     CallOutcome,
-    FuzzReport,
-    fuzz_tool,
-    in_process_call,
-    strategy_for_schema,
+    InProcessTarget,
+    attack,
 )
+from toolforge.sandbox.backends import select_backend
+from toolforge.sandbox.limits import Limits
 from toolforge.tools.contract import ToolSpec, load_tool_source
-
-Call = Callable[[dict[str, Any]], CallOutcome]
+from toolforge.validation.attack import SandboxTarget
 
 
 def load(source: str) -> tuple[ToolSpec, Callable[..., Any]]:
@@ -35,384 +36,402 @@ def load(source: str) -> tuple[ToolSpec, Callable[..., Any]]:
     return spec, namespace[spec.name]
 
 
-def tool(source: str) -> tuple[ToolSpec, Call]:
-    """The spec and an in-process caller for a tool written as a real tool file."""
+class Recording(InProcessTarget):
+    """In-process calls, remembering every input."""
+
+    def __init__(self, func: Callable[..., Any]) -> None:
+        super().__init__(func)
+        self.inputs: list[dict[str, Any]] = []
+
+    def call(self, args: dict[str, Any], timeout_s: float) -> CallOutcome:
+        self.inputs.append(args)
+        return super().call(args, timeout_s)
+
+
+def run(source: str, examples: list[dict[str, Any]] | None = None,
+        **budget: Any) -> tuple[AttackReport, Recording, ToolSpec]:
     spec, func = load(source)
-    return spec, in_process_call(func)
+    target = Recording(func)
+    return attack(spec, target, budget=AttackBudget(**budget), examples=examples), target, spec
 
 
-def kinds(report: FuzzReport) -> list[str]:
-    return [c.kind for c in report.counterexamples]
+def kinds(report: AttackReport, severity: str = "blocking") -> list[str]:
+    return [f.kind for f in report.findings if f.severity == severity]
 
 
-def test_a_correct_tool_passes() -> None:
-    spec, call = tool(
-        '''
-        import re
-
-        def slug_stats(text: str, max_words: int | None = None) -> dict[str, int | str]:
-            """Slugify text and count its words.
-
-            Raises:
-                ValueError: if max_words is negative.
-            """
-            if max_words is not None and max_words < 0:
-                raise ValueError("max_words must be >= 0")
-            words = re.findall(r"\\w+", text.lower())[:max_words]
-            return {"slug": "-".join(words), "words": len(words)}
-        '''
-    )
-    report = fuzz_tool(spec, call)
-    assert report.passed, report.counterexamples
-    assert report.counterexamples == []
-    assert report.examples_run >= 50 and not report.timed_out
+def sandboxed(source: str, examples: list[dict[str, Any]] | None = None,
+              **budget: Any) -> AttackReport:
+    source = textwrap.dedent(source)
+    spec = load_tool_source(source)
+    target = SandboxTarget(source, spec.name, limits=Limits(), backend=select_backend())
+    try:
+        return attack(spec, target, budget=AttackBudget(**budget), examples=examples)
+    finally:
+        target.close()
 
 
-def test_crash_on_empty_string_is_shrunk_to_the_empty_string() -> None:
-    spec, call = tool(
-        '''
-        def initials(text: str, upper: bool = True) -> str:
-            """First letter of each word."""
-            first = text[0]
-            return first.upper() if upper else first
-        '''
-    )
-    report = fuzz_tool(spec, call)
-    assert not report.passed
-    [example] = report.counterexamples
-    assert example.kind == "undocumented_exception"
-    assert example.args == {"text": ""}
-    assert "IndexError" in example.detail
+KINETIC = '''
+def kinetic_energy(mass: float, speed: float) -> float:
+    """Kinetic energy in joules.
+
+    Args:
+        mass: in kg.
+        speed: in m/s.
+    """
+    return 0.5 * mass * speed ** 2
+'''
 
 
-def test_documented_exceptions_are_allowed_and_undocumented_ones_caught() -> None:
+def test_a_correct_formula_passes_on_physical_magnitudes() -> None:
+    report, target, _ = run(KINETIC)
+    assert report.verdict == "passed", report.findings
+    assert kinds(report) == []
+    assert report.examples_run >= report.min_examples == 30
+    assert report.calls >= report.examples_run
+    # Overflow near 1e300 is the float range's edge: a warning, never a failure.
+    assert set(kinds(report, "warning")) <= {"range_edge"}
+    magnitudes = [abs(v) for args in target.inputs for v in args.values()]
+    fair = [m for m in magnitudes if m < 1e100]
+    assert len(fair) >= 0.9 * len(magnitudes) and max(fair) < 1e16
+    assert 0 in magnitudes and any(0 < m < 1 for m in magnitudes)
+
+
+def test_every_input_stays_inside_the_declared_constraints() -> None:
     source = '''
-    import json
+    from typing import Annotated, Literal
 
-    def parse_count(payload: str, limit: int) -> int:
-        """Count the items of a JSON array.
+    from pydantic import Field
 
-        Raises:
-            ValueError: if payload is not JSON (JSONDecodeError is a ValueError).
-            TypeError: if payload is not an array.
+
+    def dose(weight_kg: Annotated[float, Field(gt=0, le=500)], age: int,
+             form: Literal["tablet", "syrup"], codes: list[str],
+             note: str = "") -> float:
+        """Dose in mg.
+
+        Args:
+            age (0 <= age <= 120): years.
+            codes (non-empty, max_length=4): ATC codes.
+            note (max_length=10): free text.
         """
-        if limit < 0:
-            raise {error}("negative limit")
-        items = json.loads(payload)
-        if not isinstance(items, list):
-            raise TypeError("not an array")
-        return min(len(items), limit)
+        return weight_kg * (2 if form == "syrup" else 1) * len(codes) + len(note) + age * 0
     '''
-    documented_spec, documented = tool(source.replace("{error}", "ValueError"))
-    assert fuzz_tool(documented_spec, documented).passed
-
-    spec, call = tool(source.replace("{error}", "KeyError"))
-    report = fuzz_tool(spec, call)
-    [example] = report.counterexamples
-    assert example.kind == "undocumented_exception"
-    assert "KeyError" in example.detail and "ValueError" in example.detail
-    assert example.args["limit"] == -1  # shrunk to the smallest negative limit
-    # documenting Exception does not excuse everything
-    broad_spec, broad = tool(
-        source.replace("{error}", "KeyError").replace("TypeError: if", "Exception: if")
-    )
-    assert "undocumented_exception" in kinds(fuzz_tool(broad_spec, broad))
+    report, target, spec = run(source)
+    validator = jsonschema.Draft202012Validator(spec.parameters_schema)
+    bad = [args for args in target.inputs if not validator.is_valid(args)]
+    assert bad == []
+    assert any(a["weight_kg"] == 500 for a in target.inputs)  # the closed bound itself
+    assert any(0 < a["weight_kg"] < 1e-6 for a in target.inputs)  # just inside the open one
+    assert {a["form"] for a in target.inputs} == {"tablet", "syrup"}
+    assert any(len(a["codes"]) == 1 for a in target.inputs)
+    assert report.verdict == "failed"  # `age` never changes the result
+    assert kinds(report) == ["ignored_parameter"]
+    assert "`age`" in report.findings[0].detail
 
 
-def test_nan_and_infinity_inputs_are_sent_and_handled() -> None:
-    seen: list[float] = []
-    spec, call = tool(
-        '''
-        def halve(x: float) -> float:
-            """Half of x."""
-            return x / 2
-        '''
-    )
-
-    def recording(args: dict[str, Any]) -> CallOutcome:
-        seen.append(args["x"])
-        return call(args)
-
-    # NaN in, NaN out is IEEE propagation, not a bug
-    assert fuzz_tool(spec, recording).passed
-    assert any(math.isnan(x) for x in seen) and math.inf in seen and -math.inf in seen
-
-    to_int_spec, to_int = tool(
-        '''
-        def to_int(x: float) -> int:
-            """x rounded down."""
-            return int(x)
-        '''
-    )
-    report = fuzz_tool(to_int_spec, to_int)
-    found = {c.detail.split(":")[0] for c in report.counterexamples}
-    assert found == {"raised ValueError", "raised OverflowError"}  # NaN and inf, separately
-    nan_example = next(c for c in report.counterexamples if "ValueError" in c.detail)
-    assert math.isnan(nan_example.args["x"])
+def test_strings_are_fair_sizes_and_include_unicode_and_empty() -> None:
+    report, target, _ = run('''
+    def shout(text: str) -> str:
+        """Upper-case text."""
+        return text.upper()
+    ''')
+    assert report.verdict == "passed", report.findings
+    texts = [a["text"] for a in target.inputs]
+    assert "" in texts and max(map(len, texts)) <= 2000
+    assert any(not t.isascii() for t in texts) and any(len(t) == 1 for t in texts)
+    assert sum(len(t) <= 40 for t in texts) >= 0.8 * len(texts)  # mostly small
 
 
-def test_non_finite_result_from_finite_input_is_not_json() -> None:
-    spec, call = tool(
-        '''
-        import math
-
-        def square(x: float) -> float:
-            """x squared.
-
-            Raises:
-                ValueError: if x is not finite.
-            """
-            if not math.isfinite(x):
-                raise ValueError("not finite")
-            return x * x
-        '''
-    )
-    report = fuzz_tool(spec, call)
-    [example] = report.counterexamples
-    assert example.kind == "non_json_result"
-    assert math.isfinite(example.args["x"]) and math.isinf(example.args["x"] * example.args["x"])
+def test_crash_on_empty_input_is_blocking_and_shrunk() -> None:
+    report, _, _ = run('''
+    def initials(text: str, upper: bool = True) -> str:
+        """First letter of each word."""
+        first = text[0]
+        return first.upper() if upper else first
+    ''')
+    assert report.verdict == "failed"
+    [finding] = report.blocking
+    assert finding.kind == "crash" and finding.args == {"text": ""}
+    assert "IndexError" in finding.detail and "ValueError" in finding.detail
 
 
-def test_wrong_return_type_and_non_json_results_are_caught() -> None:
-    spec, call = tool(
-        '''
-        def count_chars(text: str) -> int:
-            """Number of characters."""
-            if len(text) > 3:
-                return str(len(text))
-            if not text:
-                return set()
-            return len(text)
-        '''
-    )
-    report = fuzz_tool(spec, call)
-    assert sorted(kinds(report)) == ["invalid_return", "non_json_result"]
-    invalid = next(c for c in report.counterexamples if c.kind == "invalid_return")
-    assert 4 <= len(invalid.args["text"]) <= 8  # shrunk near the 4-character boundary
-    assert "`int`" in invalid.detail
-    non_json = next(c for c in report.counterexamples if c.kind == "non_json_result")
-    assert non_json.args == {"text": ""}
+PARSE = '''
+import json
 
 
-def test_non_determinism_is_caught() -> None:
-    spec, call = tool(
-        '''
-        _calls = [0]
+def parse_count(payload: str, limit: int) -> int:
+    """Count the items of a JSON array.
 
-        def tagged(text: str) -> str:
-            """The text with a call number (a hidden-state bug)."""
-            _calls[0] += 1
-            return f"{text}#{_calls[0]}"
-        '''
-    )
-    report = fuzz_tool(spec, call)
-    [example] = report.counterexamples
-    assert example.kind == "nondeterministic"
-    assert example.args == {"text": ""}
-    assert "then" in example.detail
-
-
-def test_optional_parameters_receive_none_and_are_omitted() -> None:
-    received: list[dict[str, Any]] = []
-    spec, call = tool(
-        '''
-        def pad(text: str, width: int | None = None) -> str:
-            """Pad text to a width."""
-            return text if width is None else text.ljust(max(0, min(width, 100)))
-        '''
-    )
-
-    def recording(args: dict[str, Any]) -> CallOutcome:
-        received.append(args)
-        return call(args)
-
-    assert fuzz_tool(spec, recording).passed
-    assert any("width" not in a for a in received)
-    assert any("width" in a and a["width"] is None for a in received)
-    assert any(isinstance(a.get("width"), int) for a in received)
-
-
-def test_sandbox_limits_fail_the_tool_with_a_small_input() -> None:
-    spec, _ = tool(
-        '''
-        def echo(text: str) -> str:
-            """Echo."""
-            return text
-        '''
-    )
-
-    def sandbox(args: dict[str, Any]) -> CallOutcome:  # a stand-in for the real adapter
-        if len(args["text"]) > 20:
-            return CallOutcome(ok=False, limit_hit="wall_time")
-        return CallOutcome(ok=True, value=args["text"])
-
-    report = fuzz_tool(spec, sandbox)
-    [example] = report.counterexamples
-    assert example.kind == "limit_exceeded" and "wall_time" in example.detail
-    assert len(example.args["text"]) == 21
-
-
-def test_each_failure_kind_is_reported_once() -> None:
-    spec, call = tool(
-        '''
-        def first(items: list[int]) -> int:
-            """First item."""
-            return items[0]
-        '''
-    )
-    report = fuzz_tool(spec, call, max_examples=200)
-    assert kinds(report) == ["undocumented_exception"]
-    assert report.counterexamples[0].args == {"items": []}
-
-
-def test_seeded_runs_are_reproducible_and_time_is_bounded() -> None:
-    spec, call = tool(
-        '''
-        def shout(text: str, times: int) -> str:
-            """Repeat text, upper-cased."""
-            return text.upper() * max(0, min(times, 3))
-        '''
-    )
-    one = fuzz_tool(spec, call, seed=7)
-    two = fuzz_tool(spec, call, seed=7)
-    assert (one.examples_run, one.counterexamples) == (two.examples_run, two.counterexamples)
-
-    calls: list[int] = []
-
-    def slow(args: dict[str, Any]) -> CallOutcome:
-        calls.append(1)
-        import time
-
-        time.sleep(0.05)
-        return call(args)
-
-    bounded = fuzz_tool(spec, slow, deadline_s=0.5)
-    assert bounded.timed_out and bounded.passed
-    assert len(calls) < 20  # the deadline stops the attack (its speed is for bench/, not tests)
-
-
-def test_strict_json_transport_like_the_sandbox_wire() -> None:
-    """An adapter shaped like the sandbox's: strict-JSON args, CallResult-shaped replies."""
-    spec, mean = load(
-        '''
-        import statistics
-
-        def mean(values: list[float]) -> float:
-            """Arithmetic mean.
-
-            Raises:
-                ValueError: if there are no values.
-            """
-            if not values:
-                raise statistics.StatisticsError("mean requires at least one data point")
-            return sum(values) / len(values)
-        '''
-    )
-
-    def sandbox(args: dict[str, Any]) -> CallOutcome:
-        wire = json.loads(json.dumps(args, allow_nan=False))  # raises on NaN, as the wire does
-        reply: dict[str, Any] = {"ok": True, "stdout": "", "duration_ms": 1.0, "backend": "x"}
-        try:
-            reply["value"] = mean(**wire)
-        except statistics.StatisticsError as exc:  # reported with its builtin base class
-            reply = {"ok": False, "error_type": "StatisticsError", "error_builtin": "ValueError",
-                     "error_message": str(exc), "traceback": "..."}  # fmt: skip
-        if reply["ok"] and not math.isfinite(reply["value"]):
-            reply = {"ok": False, "limit_hit": "non_json_result", "error_message": "inf"}
-        return CallOutcome.model_validate(reply)
-
-    report = fuzz_tool(spec, sandbox, allow_non_finite=False)
-    # documented ValueError covers StatisticsError; the bug is a sum overflowing to infinity
-    [example] = report.counterexamples
-    assert example.kind == "non_json_result"
-    values = example.args["values"]
-    assert all(math.isfinite(x) for x in values) and math.isinf(sum(values))
-
-
-def test_a_failing_harness_is_not_blamed_on_the_tool() -> None:
-    spec, _ = tool(
-        '''
-        def echo(text: str) -> str:
-            """Echo."""
-            return text
-        '''
-    )
-
-    def broken(args: dict[str, Any]) -> CallOutcome:
-        raise ConnectionError("sandbox went away")
-
-    with pytest.raises(ConnectionError):
-        fuzz_tool(spec, broken)
-
-
-# --- strategies -------------------------------------------------------------------------------
-
-SCHEMAS: list[dict[str, Any]] = [
-    {"type": "string"},
-    {"type": "integer", "minimum": -5, "maximum": 5},
-    {"type": "array", "items": {"type": "number"}, "maxItems": 4},
-    {"type": "array", "prefixItems": [{"type": "integer"}, {"type": "string"}],
-     "minItems": 2, "maxItems": 2},
-    {"type": "object", "additionalProperties": {"type": "boolean"}},
-    {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"],
-     "additionalProperties": False},
-    {"anyOf": [{"type": "string"}, {"type": "null"}]},
-    {"enum": ["red", "green", 3]},
-    {"const": "fixed"},
-    {"$defs": {"Pair": {"type": "array", "items": {"$ref": "#/$defs/Pair"}, "maxItems": 2}},
-     "$ref": "#/$defs/Pair"},
-    {},
-]  # fmt: skip
-
-
-@pytest.mark.parametrize("schema", SCHEMAS)
-def test_generated_values_match_their_schema(schema: dict[str, Any]) -> None:
-    validator = jsonschema.Draft202012Validator(schema)
-    strategy = strategy_for_schema(schema)
-    with pytest.raises(NoSuchExample):  # no generated value is invalid
-        find(strategy, lambda v: not validator.is_valid(v), settings=_quick())
+    Raises:
+        TypeError: if payload is not an array.
+    """
+    if limit < 0:
+        raise {error}
+    items = json.loads(payload)
+    if not isinstance(items, list):
+        raise TypeError("not an array")
+    return min(len(items), limit)
+'''
 
 
 @pytest.mark.parametrize(
-    ("schema", "hostile"),
+    ("error", "verdict"),
     [
-        ({"type": "string"}, lambda s: s == ""),
-        ({"type": "string"}, lambda s: "\x00" in s),
-        ({"type": "string"}, lambda s: "\u202e" in s or "\u200f" in s),
-        ({"type": "string"}, lambda s: "\u200b" in s),
-        ({"type": "string"}, lambda s: any(ord(c) > 0xFFFF for c in s)),
-        ({"type": "string"}, lambda s: len(s) >= 1000),
-        ({"type": "integer"}, lambda n: n >= 2**63),
-        ({"type": "integer"}, lambda n: n <= -(2**63)),
-        ({"type": "number"}, lambda x: isinstance(x, float) and math.isnan(x)),
-        ({"type": "number"}, lambda x: x == -math.inf),
-        ({"type": "number"}, lambda x: x == 0 and math.copysign(1, x) < 0),
-        ({"type": "number"}, lambda x: 0 < abs(x) < 2.2250738585072014e-308),
-        ({"type": "array", "items": {"type": "integer"}}, lambda v: v == []),
-        ({"type": "object", "additionalProperties": {}}, lambda v: v == {}),
-        ({}, lambda v: json.dumps(v).count("[") + json.dumps(v).count("{") >= 10),
-        ({"anyOf": [{"type": "integer"}, {"type": "null"}]}, lambda v: v is None),
+        ('ValueError("limit must be >= 0")', "passed"),  # refusing input, with a reason
+        ('TypeError("negative limit")', "passed"),  # documented under Raises:
+        ('KeyError("limit")', "failed"),  # neither
+        ("ValueError()", "failed"),  # refusing without saying why
     ],
 )
-def test_strategies_reach_hostile_values(schema: dict[str, Any], hostile: Any) -> None:
-    # find raises NoSuchExample when no generated value is hostile in this way
-    assert hostile(find(strategy_for_schema(schema), hostile, settings=_quick()))
+def test_what_counts_as_refusing_input(error: str, verdict: str) -> None:
+    # json.loads raises JSONDecodeError, a ValueError with a message: correct refusals.
+    report, _, _ = run(PARSE.replace("{error}", error), examples=[
+        {"payload": "[1, 2, 3]", "limit": 2}])
+    assert report.verdict == verdict, report.findings
+    if verdict == "failed":
+        [finding] = report.blocking
+        assert finding.kind == "crash" and finding.args["limit"] == -1  # shrunk
 
 
-def test_strings_stay_bounded_and_surrogate_free() -> None:
-    strategy = strategy_for_schema({"type": "string"})
-    with pytest.raises(NoSuchExample):
-        find(
-            strategy,
-            lambda s: len(s) > 10_000 or any(0xD800 <= ord(c) <= 0xDFFF for c in s),
-            settings=_quick(),
-        )
+DENSITY = '''
+from typing import Annotated
+
+from pydantic import Field
 
 
-def _quick() -> Any:
-    from hypothesis import HealthCheck, settings
+def density(mass: {mass}, volume: {volume}) -> float:
+    """Density in kg/m3."""
+    return mass / {denominator}
+'''
 
-    return settings(
-        max_examples=300, database=None, derandomize=True,
-        suppress_health_check=list(HealthCheck),
-    )  # fmt: skip
+
+@pytest.mark.parametrize(
+    ("mass", "volume", "denominator", "verdict", "warning"),
+    [
+        # Undeclared domain: a zero volume raising ZeroDivisionError is a warning.
+        ("float", "float", "volume", "passed", "domain_error"),
+        # Declared domain: zero is never generated, nothing to report.
+        ("Annotated[float, Field(ge=0)]", "Annotated[float, Field(gt=0)]", "volume", "passed",
+         None),
+        # Declared domain, crash inside it: blocking.
+        ("Annotated[float, Field(ge=0)]", "Annotated[float, Field(gt=0)]", "(volume - 1)",
+         "failed", None),
+    ],
+)
+def test_arithmetic_errors_depend_on_the_declared_domain(
+    mass: str, volume: str, denominator: str, verdict: str, warning: str | None
+) -> None:
+    source = DENSITY.format(mass=mass, volume=volume, denominator=denominator)
+    report, target, _ = run(source)
+    assert report.verdict == verdict, report.findings
+    if warning:
+        assert warning in kinds(report, "warning")
+        finding = next(f for f in report.findings if f.kind == warning)
+        assert finding.args["volume"] == 0 and "`volume`" in finding.detail
+    if verdict == "failed":
+        [finding] = report.blocking
+        assert finding.kind == "domain_error" and finding.args["volume"] == 1
+        assert "inside the constraints" in finding.detail
+    if "gt=0" in volume:
+        assert all(a["volume"] > 0 for a in target.inputs)
+
+
+def test_non_finite_results_inside_declared_constraints_block() -> None:
+    report, _, _ = run('''
+    from typing import Annotated
+
+    from pydantic import Field
+
+
+    def inverse(x: Annotated[float, Field(ge=0, le=10)]) -> float:
+        """1/x."""
+        return 1 / x if x else float("inf")
+    ''')
+    assert report.verdict == "failed"
+    [finding] = report.blocking
+    assert finding.kind == "non_finite_result" and finding.args == {"x": 0}
+
+
+def test_wrong_return_types_and_non_json_results_block() -> None:
+    report, _, _ = run('''
+    def count_chars(text: str) -> int:
+        """Number of characters."""
+        if len(text) > 3:
+            return str(len(text))
+        if not text:
+            return set()
+        return len(text)
+    ''')
+    assert sorted(kinds(report)) == ["invalid_return", "non_json_result"]
+    invalid = next(f for f in report.findings if f.kind == "invalid_return")
+    assert len(invalid.args["text"]) == 4  # shrunk to the boundary
+    assert next(f for f in report.findings if f.kind == "non_json_result").args == {"text": ""}
+
+
+def test_return_constraints_catch_a_sign_error() -> None:
+    source = '''
+    from typing import Annotated
+
+    from pydantic import Field
+
+
+    def distance(x: float, y: float) -> Annotated[float, Field(ge=0)]:
+        """Euclidean distance from the origin."""
+        return {expr}
+    '''
+    good, _, _ = run(source.format(expr="(x * x + y * y) ** 0.5"))
+    assert good.verdict == "passed", good.findings
+    bad, _, _ = run(source.format(expr="x + y"))
+    assert kinds(bad) == ["invalid_return"]
+
+
+def test_an_ignored_parameter_is_found_and_a_used_one_is_not() -> None:
+    source = '''
+    def power(base: float, exponent: float = 2.0) -> float:
+        """base raised to exponent.
+
+        Raises:
+            OverflowError: when the result is too large.
+        """
+        return base ** {exponent}
+    '''
+    bad, _, _ = run(source.format(exponent="2"))
+    assert kinds(bad) == ["ignored_parameter"]
+    [finding] = bad.blocking
+    assert "`exponent`" in finding.detail and finding.other_args is not None
+    assert finding.args["base"] == finding.other_args["base"]
+    assert finding.args.get("exponent") != finding.other_args.get("exponent")
+    good, _, _ = run(source.format(exponent="exponent"))
+    assert "ignored_parameter" not in kinds(good)
+
+
+def test_swapped_arguments_get_the_tests_values_of_other_parameters() -> None:
+    """Variants of a test's call borrow values from other parameters of the same kind."""
+    _, target, _ = run('''
+    def convert(value: float, from_unit: str, to_unit: str) -> float:
+        """Convert between m and km.
+
+        Raises:
+            KeyError: for unknown units.
+        """
+        factors = {"m": 1.0, "km": 1000.0}
+        return value * factors[from_unit] / factors[to_unit]
+    ''', examples=[{"value": 3.0, "from_unit": "km", "to_unit": "m"}])
+    assert {"value": 3.0, "from_unit": "m", "to_unit": "m"} in target.inputs
+    assert {"value": 3.0, "from_unit": "km", "to_unit": "km"} in target.inputs
+
+
+def test_hidden_state_is_nondeterminism() -> None:
+    report, _, _ = run('''
+    _calls = [0]
+
+    def tagged(text: str) -> str:
+        """The text with a call number (a hidden-state bug)."""
+        _calls[0] += 1
+        return f"{text}#{_calls[0]}"
+    ''')
+    assert "nondeterministic" in kinds(report)
+
+
+def test_seeded_runs_are_reproducible() -> None:
+    one, first, _ = run(KINETIC, seed=7)
+    two, second, _ = run(KINETIC, seed=7)
+    assert first.inputs == second.inputs
+    assert (one.examples_run, one.findings) == (two.examples_run, two.findings)
+    _, other, _ = run(KINETIC, seed=8)
+    assert other.inputs != first.inputs
+
+
+def test_the_tests_calls_lead_a_parser_to_its_bug() -> None:
+    """Random strings only reach the parser's refusal; edits of the test's valid input
+    reach the crash (a missing minutes part)."""
+    source = '''
+    import re
+
+
+    def duration_minutes(text: str) -> int:
+        """Minutes in a duration such as "2h30m".
+
+        Raises:
+            ValueError: when the text is not a duration.
+        """
+        if not re.fullmatch(r"\\d+h(\\d+m)?", text):
+            raise ValueError(f"not a duration: {text!r}")
+        numbers = re.findall(r"\\d+", text)
+        return int(numbers[0]) * 60 + int(numbers[1])  # "2h" has no minutes
+    '''
+    blind, _, _ = run(source)
+    assert blind.verdict == "passed"
+    seeded, _, _ = run(source, examples=[{"text": "2h30m"}])
+    assert seeded.verdict == "failed"
+    [finding] = seeded.blocking
+    assert finding.kind == "crash" and "IndexError" in finding.detail
+    assert finding.args["text"] == "2h"  # the test's input, cut short
+
+
+# --- the real sandbox: hash seeds, time caps, deadlines ---------------------------------------
+
+UNIQUE = '''
+def unique_words(text: str) -> list[str]:
+    """The distinct words of a text."""
+    return {expr}
+'''
+
+
+def test_output_in_set_order_is_caught_every_time_across_hash_seeds() -> None:
+    for _ in range(3):
+        report = sandboxed(UNIQUE.format(expr="list(set(text.split()))"),
+                           examples=[{"text": "a b a"}])
+        assert kinds(report) == ["hash_order"], report.findings
+        [finding] = report.findings
+        assert "second process" in finding.detail and report.replayed >= 10
+    fixed = sandboxed(UNIQUE.format(expr="sorted(set(text.split()))"))
+    assert fixed.verdict == "passed", fixed.findings
+
+
+def test_a_slow_input_is_a_finding_and_the_deadline_is_kept() -> None:
+    """Slow on the first inputs (the old attack then stopped and passed)."""
+    report = sandboxed('''
+    import time
+
+
+    def echo(text: str) -> str:
+        """Echo, slowly for short texts."""
+        if len(text) < 3:
+            time.sleep(30)
+        return text
+    ''', per_input_s=0.5, deadline_s=8)
+    assert report.verdict == "failed"
+    slow = [f for f in report.blocking if f.kind == "slow_input"]
+    assert slow and len(slow[0].args["text"]) < 3
+    assert "0.5 s" in slow[0].detail
+
+
+def test_too_few_inputs_before_the_deadline_is_inconclusive() -> None:
+    report = sandboxed('''
+    import time
+
+
+    def slow_upper(text: str) -> str:
+        """Upper-case, at 0.3 s a call."""
+        time.sleep(0.3)
+        return text.upper()
+    ''', deadline_s=2, per_input_s=1, min_examples=30)
+    assert report.verdict == "inconclusive"
+    assert report.examples_run < 30 and report.cut_short
+    assert "deadline" in report.cut_short
+    assert report.blocking == []
+
+
+def test_numbers_only_tools_still_get_a_second_process() -> None:
+    report = sandboxed('''
+    def order(a: float, b: float) -> list[str]:
+        """Names of the two values in a set order (a bug: sets of strings are unordered)."""
+        return [n for n in {"alpha", "beta", "gamma", "delta", "epsilon"}] if a else []
+    ''')
+    assert "hash_order" in kinds(report)
+
+
+def test_math_is_finite_helper_inputs() -> None:
+    """Sanity: no generated number is NaN or infinite (JSON cannot carry them)."""
+    _, target, _ = run(KINETIC)
+    assert all(math.isfinite(v) for args in target.inputs for v in args.values())

@@ -158,7 +158,8 @@ def test_call_command(lib: Path, tmp_path: Path) -> None:
         unknown.json["hint"]
     failed = run_cli("call", "trap", "-a", f"word={HOG}", "-L", lib, "--json")
     assert failed.exit_code == 1
-    assert failed.json["ok"] is False and failed.json["error"]["kind"] == "memory"
+    assert failed.envelope["ok"] is False and failed.envelope["error"]["kind"] == "memory"
+    assert failed.envelope["result"]["error"]["kind"] == "memory"  # the call's own record
     failed_text = run_cli("call", "trap", "-a", f"word={HOG}", "-L", lib)
     assert failed_text.exit_code == 1 and "out of memory" in failed_text.stderr
     assert run_cli("call", "add", "--args", "[1]", "-L", lib).exit_code == 2
@@ -229,9 +230,10 @@ def test_call_through_a_real_daemon(lib: Path, daemon_mode: None) -> None:
     assert first.stdout.strip() == "42"
     unknown = subprocess.run([*cmd[:4], "nope", "--json", "-L", str(lib)],
                              capture_output=True, text=True, timeout=60, env=env)
-    assert unknown.returncode == 1 and json.loads(unknown.stdout)["error"] == "unknown_tool"
+    assert unknown.returncode == 1
+    assert json.loads(unknown.stdout)["error"]["kind"] == "unknown_tool"
     usage = subprocess.run([PYTHON, "-m", "toolforge", "usage", "--json", "-L", str(lib)],
                            capture_output=True, text=True, timeout=60, env=env)
-    rows = json.loads(usage.stdout)["tools"]
+    rows = json.loads(usage.stdout)["result"]["tools"]
     assert [(r["tool"], r["callers"]) for r in rows] == [("add", {"cli": 1}),
                                                          ("nope", {"cli": 1})]

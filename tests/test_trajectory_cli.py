@@ -115,7 +115,7 @@ def test_report_single_object_and_stdin(library: Path, tmp_path: Path) -> None:
     payload = json.dumps([{"task": "from stdin", "reward": 0.25}])
     out = runner.invoke(app, ["report", "-", "-L", str(library), "--json"], input=payload)
     assert out.exit_code == 0, out.stdout
-    assert json.loads(out.stdout)["trajectories"][0]["success"] is False
+    assert json.loads(out.stdout)["result"]["trajectories"][0]["success"] is False
 
 
 def test_show(library: Path, tmp_path: Path) -> None:
@@ -146,7 +146,10 @@ def test_export(library: Path, tmp_path: Path) -> None:
 
     target = tmp_path / "failed.jsonl"
     out = run_cli("trajectories", "export", "--failed", "-o", target, "-L", library)
-    assert out.exit_code == 0 and "exported 2" in out.stderr
+    assert out.exit_code == 0 and "exported 2" in out.stdout
+    as_json = run_cli("trajectories", "export", "--failed", "-o", target, "-L", library,
+                      "--json")
+    assert as_json.json == {"exported": 2, "path": str(target)}
     exported = [json.loads(line) for line in target.read_text().splitlines()]
     assert sorted(d["id"] for d in exported) == ["run-bad-2", "run-crash-3"]
 

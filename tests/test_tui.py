@@ -96,7 +96,7 @@ def pane_text(app: ReviewApp, pane: str) -> str:
 
 
 def rows(app: ReviewApp) -> list[tuple[str, str, int | None]]:
-    return [(t.name, t.status, t.version) for t in app.tool_list.shown]
+    return [(t.tool, t.status, t.version) for t in app.tool_list.shown]
 
 
 def notices(app: ReviewApp) -> list[str]:
@@ -117,10 +117,10 @@ async def select(pilot: Any, name: str, status: str | None = None) -> None:
     app: ReviewApp = pilot.app
     shown = app.tool_list.shown
     row = next(i for i, t in enumerate(shown)
-               if t.name == name and (status is None or t.status == status))
+               if t.tool == name and (status is None or t.status == status))
     app.tool_list.table.move_cursor(row=row)
     await wait_for(pilot, lambda: app.detail.loaded is not None
-                   and app.detail.loaded.detail.name == name and not app.detail.loading,
+                   and app.detail.loaded.detail.tool == name and not app.detail.loading,
                    f"{name}'s detail")
 
 
@@ -140,7 +140,7 @@ async def test_browse_tabs(backend: DaemonBackend) -> None:
         assert rows(app)[3] == ("slugify", "candidate", 1)
         assert app.tool_list.shown[3].verdict == "passed"  # from its latest report
         await pilot.press("G")
-        await wait_for(pilot, lambda: app.detail.loaded.detail.name == "slugify", "slugify")
+        await wait_for(pilot, lambda: app.detail.loaded.detail.tool == "slugify", "slugify")
         assert "def slugify(text: str" in pane_text(app, "code")
         await pilot.press("2")
         assert app.detail.active_tab == "tests"
@@ -155,17 +155,23 @@ async def test_browse_tabs(backend: DaemonBackend) -> None:
         await pilot.press("5")
         assert "only one version" in pane_text(app, "diff")
         await pilot.press("g")
-        await wait_for(pilot, lambda: app.detail.loaded.detail.name == "convert_units", "top")
+        await wait_for(pilot, lambda: app.detail.loaded.detail.tool == "convert_units", "top")
         await pilot.press("6")
         assert app.detail.history.row_count == 2
         assert [i.action for i in app.detail.loaded.detail.history] == ["promote", "add"]
 
 
-async def test_promote_by_key(backend: DaemonBackend, daemon_lib: Path) -> None:
+async def test_promote_by_key_asks_first(backend: DaemonBackend, daemon_lib: Path) -> None:
     async with ReviewApp(backend).run_test(size=SIZE) as pilot:
         app = await started(pilot)
         await select(pilot, "slugify")
+        head = subjects(daemon_lib, 1)
         await pilot.press("p")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")  # no: nothing happens
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, MainScreen) and subjects(daemon_lib, 1) == head
+        await pilot.press("p", "y")
         await wait_for(pilot, lambda: ("slugify", "active", 1) in rows(app), "slugify active")
         assert subjects(daemon_lib, 1) == ["promote slugify v1"]
         await wait_for(pilot, lambda: not app.detail.loading
@@ -228,13 +234,28 @@ async def test_retire_confirms_and_cancel_does_nothing(backend: DaemonBackend,
 
 async def test_history_open_version_and_revert(backend: DaemonBackend,
                                                daemon_lib: Path) -> None:
+    # A v2 of sha256_hex (same behaviour, other code), so that v1 is an earlier version.
+    code = (daemon_lib / "tools/sha256_hex/tool.py").read_text().replace(
+        "The hex digest.", "The hex digest (v2).")
+    tests = (daemon_lib / "tools/sha256_hex/test_tool.py").read_text()
+    backend.client.add(code, tests, name="sha256_hex")
+    backend.client.promote("sha256_hex")
     async with ReviewApp(backend).run_test(size=SIZE) as pilot:
         app = await started(pilot)
         await select(pilot, "sha256_hex")
         await pilot.press("6")
         history = app.detail.history
         history.focus()
-        assert history.selected_item.action == "promote"
+        # the newest row is the promote of v2, the active version: nothing to revert to
+        assert (history.selected_item.action, history.selected_version) == ("promote", 2)
+        head = subjects(daemon_lib, 1)
+        await pilot.press("b")
+        assert isinstance(app.screen, MainScreen)
+        assert "nothing to revert" in app.status_bar.text
+        assert subjects(daemon_lib, 1) == head
+        row = next(i for i, item in enumerate(app.detail.loaded.detail.history)
+                   if (item.action, item.version) == ("promote", 1))
+        history.move_cursor(row=row)
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, VersionScreen), "the version")
         screen = app.screen
@@ -242,8 +263,8 @@ async def test_history_open_version_and_revert(backend: DaemonBackend,
         await pilot.press("b")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirm")
         await pilot.press("y")
-        await wait_for(pilot, lambda: ("sha256_hex", "active", 2) in rows(app), "v2")
-        assert subjects(daemon_lib, 1) == ["rollback sha256_hex to v1 (as v2)"]
+        await wait_for(pilot, lambda: ("sha256_hex", "active", 3) in rows(app), "v3")
+        assert subjects(daemon_lib, 1) == ["rollback sha256_hex to v1 (as v3)"]
         await wait_for(pilot, lambda: not app.detail.loading, "the reload")
         assert app.focused is history  # the loading indicator did not move focus away
         # b on a history row of a version never promoted is refused, with a warning
@@ -255,19 +276,43 @@ async def test_history_open_version_and_revert(backend: DaemonBackend,
         assert "only promoted versions" in app.status_bar.text
 
 
+async def test_rejected_candidates_stay_reachable(backend: DaemonBackend,
+                                                  daemon_lib: Path) -> None:
+    backend.client.reject("slugify", "duplicates a tool")
+    async with ReviewApp(backend).run_test(size=SIZE) as pilot:
+        app = await started(pilot)
+        assert "slugify" not in [r[0] for r in rows(app)]  # not among the current tools
+        await pilot.press("f", "f", "f", "f")  # candidates, active, retired, rejected
+        assert app.tool_list.status_filter == "rejected"
+        await wait_for(pilot, lambda: rows(app) == [("slugify", "rejected", 1)], "the row")
+        await wait_for(pilot, lambda: app.detail.loaded is not None
+                       and app.detail.loaded.detail.tool == "slugify", "its detail")
+        assert app.detail.loaded.detail.status == "rejected"
+        assert "def slugify(text: str" in pane_text(app, "code")
+        assert "duplicates a tool" in pane_text(app, "diff")
+        head = subjects(daemon_lib, 1)
+        await pilot.press("p")  # a rejected candidate cannot be promoted from here
+        assert isinstance(app.screen, MainScreen)
+        assert "was rejected" in app.status_bar.text
+        assert subjects(daemon_lib, 1) == head
+    listing = run_cli("list", "--status", "rejected", "-L", daemon_lib, "--json")
+    assert [(t["tool"], t["reason"]) for t in listing.json["tools"]] == [
+        ("slugify", "duplicates a tool")]
+
+
 async def test_search_filter_and_help(backend: DaemonBackend) -> None:
     async with ReviewApp(backend).run_test(size=SIZE) as pilot:
         app = await started(pilot)
         await pilot.press("slash", *"sha", "enter")
         assert [r[0] for r in rows(app)] == ["sha256_hex"]
-        await wait_for(pilot, lambda: app.detail.loaded.detail.name == "sha256_hex", "match")
+        await wait_for(pilot, lambda: app.detail.loaded.detail.tool == "sha256_hex", "match")
         await pilot.press("escape")  # on the list: clears the search
         assert len(rows(app)) == 4
         await pilot.press("f")
         assert rows(app) == [("slugify", "candidate", 1)]
         await pilot.press("f")
         assert {r[1] for r in rows(app)} == {"active"}
-        await pilot.press("f", "f")
+        await pilot.press("f", "f", "f")  # retired, rejected, all
         assert len(rows(app)) == 4
         await pilot.press("slash", *"no such tool", "enter")
         assert rows(app) == []
@@ -287,24 +332,25 @@ async def test_errors_are_notifications_not_tracebacks(backend: DaemonBackend,
     assert bad.warnings
     async with ReviewApp(backend).run_test(size=SIZE) as pilot:
         app = await started(pilot)
-        await select(pilot, "sha256_hex")  # active, no candidate
+        await select(pilot, "sha256_hex")  # active, no candidate: nothing to ask
         await pilot.press("p")
-        await wait_for(pilot, lambda: errors(app), "an error notification")
-        assert "promote failed" in app.status_bar.text
+        assert isinstance(app.screen, MainScreen)
+        assert "only a candidate can be promoted" in app.status_bar.text
         await select(pilot, "shout")
         assert app.tool_list.selected.verdict == "failed"
         await pilot.press("3")
         report = pane_text(app, "validation")
         assert "FAILED" in report and "candidate::test_abc" in report and "WRONG" in report
-        await pilot.press("p")
-        await wait_for(pilot, lambda: len(errors(app)) == 2, "the second error")
+        await pilot.press("p", "y")
+        await wait_for(pilot, lambda: errors(app), "an error notification")
         assert "failed validation" in errors(app)[-1]
+        assert "promote failed" in app.status_bar.text
         assert app.busy is None and app.is_running
         # The daemon gone: a read fails with a message, the app goes on.
         stop_daemon(backend.root)
         backend.client.ensure = _refuse  # type: ignore[method-assign]  # no auto-restart
         await pilot.press("R")
-        await wait_for(pilot, lambda: len(errors(app)) == 3, "the connection error")
+        await wait_for(pilot, lambda: len(errors(app)) == 2, "the connection error")
         await wait_for(pilot, lambda: app.status_bar.connection != "live", "disconnected")
         assert app.is_running
 
@@ -328,7 +374,7 @@ async def test_live_updates_and_reconnect(backend: DaemonBackend, daemon_lib: Pa
         _, err = await proc.communicate()
         assert proc.returncode == 0, err
         await wait_for(pilot, lambda: ("shout", "candidate", 1) in rows(app), "the live add")
-        assert next(t for t in app.tool_list.tools if t.name == "shout").verdict == "passed"
+        assert next(t for t in app.tool_list.tools if t.tool == "shout").verdict == "passed"
         # The daemon restarts: the app shows it, and reconnects by itself.
         stop_daemon(daemon_lib)
         await wait_for(pilot, lambda: app.status_bar.connection != "live", "disconnected")
@@ -346,7 +392,7 @@ async def test_local_backend_without_daemon(example_library: Path) -> None:
             app = await started(pilot)
             assert app.status_bar.connection == "local"
             await select(pilot, "slugify")
-            await pilot.press("p")
+            await pilot.press("p", "y")
             await wait_for(pilot, lambda: ("slugify", "active", 1) in rows(app), "promoted")
             run_cli("retire", "slugify", "-L", example_library)  # no events in-process
             await pilot.press("R")
@@ -404,3 +450,36 @@ def test_review_module_does_not_import_textual() -> None:
     probe = ("import sys, toolforge.cli.review_cmd; "
              "sys.exit('textual' in sys.modules or 'toolforge.tui.app' in sys.modules)")
     assert subprocess.run([PYTHON, "-c", probe]).returncode == 0
+
+
+HOSTILE = "\x1b[2J\x1b]0;pwned\x07\x9b31m validation: passed\u202eevil"
+
+
+async def test_text_from_tools_never_drives_the_terminal(library: Path) -> None:
+    """Code, docstrings, test output and commit subjects with ESC/CSI/OSC sequences are
+    shown escaped on every pane (issue 9 item 7)."""
+    from toolforge.service.library_service import LibraryService
+
+    svc = LibraryService(library)
+    try:
+        code = make_tool("sneaky", doc=f"Sneaky.{HOSTILE}").replace(
+            "    return", f'    note = "{HOSTILE}"\n    return')
+        tests = ("from tool import sneaky\n\n\ndef test_it():\n"
+                 f"    print({HOSTILE!r})\n    assert sneaky('x') == 'wrong'\n")
+        svc.add(code, tests)  # fails: the report carries the hostile output
+    finally:
+        svc.close()
+    backend = LocalBackend(library)
+    try:
+        async with ReviewApp(backend).run_test(size=(120, 40)) as pilot:
+            app = await started(pilot)
+            await select(pilot, "sneaky")
+            for pane in ("1", "3", "4", "6"):  # code, validation, provenance, history
+                await pilot.press(pane)
+                await pilot.pause(0.1)
+                screen = app.export_screenshot()
+                assert not any(c in screen for c in "\x1b\x9b\x07\u202e"), pane
+            assert "\\x1b" in pane_text(app, "code")
+            assert "\\x1b" in pane_text(app, "validation")
+    finally:
+        backend.close()

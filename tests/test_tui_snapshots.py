@@ -123,7 +123,7 @@ async def _word_count_validation(pilot: Any) -> None:
     await _loaded(pilot)
     app: ReviewApp = pilot.app
     await pilot.press("G")  # word_count is the last row
-    while app.detail.loaded.detail.name != "word_count" or app.detail.loading:
+    while app.detail.loaded.detail.tool != "word_count" or app.detail.loading:
         await pilot.pause(0.05)
     await pilot.press("3")
     await pilot.pause(0.2)

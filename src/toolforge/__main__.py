@@ -1,3 +1,3 @@
-from toolforge.cli.app import main
+from toolforge.cli.main import main
 
 main()

@@ -67,8 +67,11 @@ def main() -> None:
                 args = [op, name]
             result = runner.invoke(app, [*args, "-L", library, "--json"])
             try:
-                doc = json.loads(result.stdout)
-            except ValueError:
+                envelope = json.loads(result.stdout)
+                # The command's result; for a failure its error as {"error": kind, ...}.
+                doc = envelope.get("result") if envelope.get("ok") else \
+                    {"error": envelope["error"]["kind"], **envelope["error"]}
+            except (ValueError, KeyError, AttributeError):
                 doc = {"raw": result.stdout}
             out.write(json.dumps({"worker": worker, "op": op, "tool": name,
                                   "exit": result.exit_code, "result": doc}) + "\n")

@@ -17,6 +17,7 @@ end to end through `toolforge add` and `promote`.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -178,8 +179,10 @@ def test_a_wrong_tool_with_hostile_tests_is_never_promoted(tmp_path: Path, trick
     (tool_dir / "tool.py").write_text(WRONG_TOOLS["five"])
     (tool_dir / "test_tool.py").write_text((FORGERY / f"{trick}.py").read_text())
     added = runner.invoke(app, ["add", str(tool_dir), "-L", str(library), "--json"])
-    assert added.exit_code == 0, added.output
-    assert '"verdict": "failed"' in added.output or '"verdict":"failed"' in added.output
+    assert added.exit_code == 1, added.output  # added as a candidate, validation failed
+    envelope = json.loads(added.stdout)
+    assert envelope["error"]["kind"] == "validation_failed"
+    assert envelope["result"]["details"]["validation"]["verdict"] == "failed"
     promoted = runner.invoke(app, ["promote", "add", "-L", str(library)])
     assert promoted.exit_code == 1, promoted.output
     listed = runner.invoke(app, ["list", "--status", "active", "-L", str(library), "--json"])

@@ -83,6 +83,11 @@ def write_tool(base: Path, name: str, code: str, tests: str) -> Path:
     return d
 
 
+def result_of(stdout: str) -> dict[str, object]:
+    """What a --json command returned (docs/json.md): the envelope's `result`."""
+    return json.loads(stdout)["result"]  # type: ignore[no-any-return]
+
+
 def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([PYTHON, "-m", "toolforge", *map(str, args)], capture_output=True,
                           text=True, env=python_env(), timeout=300)
@@ -92,14 +97,14 @@ def test_lone_surrogates_fail_validation_with_a_reason(library: Path, tmp_path: 
     # escaped in the source: the files are valid UTF-8, the values they make are not
     tool = write_tool(tmp_path, "odd", SURROGATE_TOOL, SURROGATE_TESTS)
     added = cli("add", tool, "-L", library, "--json")
-    assert added.returncode == 0, added.stderr
-    report = json.loads(added.stdout)["details"]["validation"]
+    assert added.returncode == 1, added.stderr  # added, and its validation failed
+    report = result_of(added.stdout)["details"]["validation"]  # type: ignore[index]
     assert report["verdict"] == "failed"
     tests = {t["name"]: t for t in report["layers"][2]["tests"]}
     assert "lone surrogate is not UTF-8 text" in tests["test_value"]["message"]
     assert tests["test_error_text"]["outcome"] == "passed"  # the message is text: escaped
     shown = cli("validate", "odd", "-L", library, "--json")
-    assert shown.returncode == 1 and json.loads(shown.stdout)["verdict"] == "failed"
+    assert shown.returncode == 1 and result_of(shown.stdout)["verdict"] == "failed"
     assert "\\ud800" in shown.stdout or "\\\\ud800" in shown.stdout  # escaped, not dropped
 
 
@@ -108,8 +113,8 @@ def test_a_return_value_nested_1000_deep_fails_validation_with_a_reason(
     tool = write_tool(tmp_path, "deep", DEEP_TOOL, DEEP_TESTS)
     result = cli("validate", tool, "-L", library, "--json")
     assert result.returncode == 1, result.stderr
-    report = json.loads(result.stdout)
-    [test] = report["layers"][2]["tests"]
+    report = result_of(result.stdout)
+    [test] = report["layers"][2]["tests"]  # type: ignore[index]
     assert test["outcome"] == "failed" and "nested deeper than 100 levels" in test["message"]
 
 
@@ -207,8 +212,8 @@ def test_the_daemon_reports_odd_values_instead_of_failing(library: Path, tmp_pat
                                                           daemon: None) -> None:
     tool = write_tool(tmp_path, "odd", SURROGATE_TOOL, SURROGATE_TESTS)
     added = cli("add", tool, "-L", library, "--json")
-    assert added.returncode == 0, added.stderr
-    assert json.loads(added.stdout)["details"]["validation"]["verdict"] == "failed"
+    assert added.returncode == 1, added.stderr  # added, and its validation failed
+    assert result_of(added.stdout)["details"]["validation"]["verdict"] == "failed"  # type: ignore[index]
     deep = write_tool(tmp_path, "deep_source", _tool_with_body(CHAIN), DEEP_TESTS)
     refused = cli("add", deep, "-L", library)
     assert refused.returncode == 1 and "nested too deeply to parse" in refused.stderr
@@ -218,7 +223,7 @@ def test_the_daemon_reports_odd_values_instead_of_failing(library: Path, tmp_pat
 def test_parsing_from_many_threads_at_once_never_fails_spuriously() -> None:
     """CPython 3.11 shares the AST conversion's depth counter between threads (gh-106905):
     concurrent parses, some of them too deep, made others fail with a SystemError (exit 3 in
-    a daemon job or a parallel evolution cycle). Every parse goes through toolforge.pyparse."""
+    a daemon job or a parallel evolution cycle). Every parse goes through toolforge.pyast."""
     import gc
     import threading
 

@@ -233,7 +233,7 @@ def test_a_library_cannot_switch_isolation_off(tmp_path: Path,
     assert options.backend in (None, "bwrap", "landlock") and report["isolated"] is True
     assert report["backend"] != "rlimit"
     assert report["limits"]["memory_mb"] == 512 and report["limits"]["max_processes"] == 32
-    assert [layer["name"] for layer in report["layers"]][-1] == "property"
+    assert "property" in [layer["name"] for layer in report["layers"]]  # the attack ran
     assert next(x for x in report["layers"] if x["name"] == "property")["verdict"] != "skipped"
     assert any("sandbox.backend = 'rlimit' ignored" in w for w in report["warnings"])
     assert not options.policy.allow_network

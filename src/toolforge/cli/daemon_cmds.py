@@ -1,4 +1,4 @@
-"""`toolforge daemon start|stop|status|restart|logs`: the library's background service."""
+"""`toolforge daemon start|stop|status|restart|list|logs`: the library's background service."""
 
 from __future__ import annotations
 
@@ -10,17 +10,18 @@ from typing import Annotated, TextIO
 import typer
 
 from toolforge.cli.common import JsonOpt, LibraryOpt, run_command
-from toolforge.cli.output import Output
+from toolforge.cli.output import NO_LIBRARY, Output
 
 app = typer.Typer(help="Run, stop and inspect the library's daemon (one per library).",
                   no_args_is_help=True)
 
 
 def _root(library: Path | None) -> Path:
-    from toolforge.library.store import Library, resolve_library_path
+    from toolforge.cli.common import forget_daemon_failure, library_root
+    from toolforge.library.discovery import require_library
 
-    root = resolve_library_path(library)
-    Library.open(root).close()  # "no library here" before anything else
+    root = require_library(library_root(library))  # "no library here" before anything else
+    forget_daemon_failure(root)  # a command about the daemon tries it again at once
     return root
 
 
@@ -128,43 +129,82 @@ def status(library: LibraryOpt = None, json: JsonOpt = False) -> None:
     run_command(json, body)
 
 
+@app.command("list")
+def list_(json: JsonOpt = False) -> None:
+    """Every toolforge daemon of this user, whichever library it serves."""
+
+    def body(out: Output) -> None:
+        from toolforge.daemon import lifecycle
+
+        daemons = lifecycle.list_daemons()
+        out.library = NO_LIBRARY  # about every library
+
+        def render(c):
+            from rich.markup import escape
+
+            if not daemons:
+                c.print("[dim]no daemon is running[/]")
+                return
+            for d in daemons:
+                state = "[green]running[/]" if d.running else "[yellow]not answering[/]"
+                c.print(f"{state} pid {d.pid}  toolforge {escape(str(d.version))}  since "
+                        f"{escape(str(d.started_at))}  {escape(d.library)}")
+
+        out.emit({"daemons": daemons}, render)
+
+    run_command(json, body)
+
+
 @app.command()
 def logs(
     lines: Annotated[int, typer.Option("--lines", "-n", min=0, help="Lines to show.")] = 50,
-    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines.")]
-    = False,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines "
+                                         "(--json: one JSON object per line).")] = False,
     library: LibraryOpt = None,
+    json: JsonOpt = False,
 ) -> None:
-    """Print the daemon's log (a rotating file beside the library, in .toolforge/)."""
+    """Print the daemon's log (a rotating file beside the library, in .toolforge/).
+    Control characters in it are shown escaped."""
 
     def body(out: Output) -> None:
         from toolforge.daemon.runtime import daemon_paths
 
         path = daemon_paths(_root(library)).log
-        _tail(path, lines, follow)
+        _tail(path, lines, follow, out)
 
-    run_command(False, body)
+    run_command(json, body)
 
 
-def _tail(path: Path, n: int, follow: bool) -> None:
-    import sys
+def _tail(path: Path, n: int, follow: bool, out: Output) -> None:
     from collections import deque
 
     fh = _open_log(path, wait=follow)
     if fh is None:
-        typer.echo(f"no log yet at {path}", err=True)
-        return
-    try:
-        if n:
-            sys.stdout.writelines(deque(fh, maxlen=n))
+        if out.json_mode:
+            out.emit({"log": str(path), "lines": []})
         else:
+            out.err.print(f"no log yet at {path}")
+        return
+
+    def emit(line: str) -> None:
+        if out.json_mode:
+            out.json_line({"log": str(path), "line": line.rstrip("\n")})
+        else:
+            out.text_lines([line])
+
+    try:
+        last = list(deque(fh, maxlen=n)) if n else []
+        if not n:
             fh.seek(0, 2)
-        sys.stdout.flush()
+        if out.json_mode and not follow:
+            out.emit({"log": str(path), "lines": [line.rstrip("\n") for line in last]})
+            return
+        for line in last:
+            emit(line)
         while follow:
             line = fh.readline()
             if line:
-                sys.stdout.write(line)
-                sys.stdout.flush()
+                emit(line)
                 continue
             time.sleep(0.2)
             if _rotated(path, fh):

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import traceback
-from datetime import UTC, datetime
 from pathlib import Path
 
 from toolforge.cli.output import Output
@@ -29,12 +27,15 @@ def log_path() -> Path:
 
 def handle_error(exc: BaseException, out: Output) -> int:
     if isinstance(exc, ToolforgeError):
-        out.error(exc.kind, exc.message, exc.hint)
+        out.error(exc.kind, exc.message, exc.hint, exit_code=exc.exit_code)
         return exc.exit_code
+    import traceback
+    from datetime import UTC, datetime
+
     path = log_path()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as fh:
+        with path.open("a", encoding="utf-8", errors="backslashreplace") as fh:
             fh.write(f"--- {datetime.now(UTC).isoformat()} pid {os.getpid()}\n")
             fh.write("".join(traceback.format_exception(exc)))
     except OSError:
@@ -44,5 +45,6 @@ def handle_error(exc: BaseException, out: Output) -> int:
         f"internal error: {type(exc).__name__}: {exc}",
         f"this is a bug in toolforge; the traceback is in {path}",
         {"log": str(path)},
+        exit_code=EXIT_INTERNAL,
     )
     return EXIT_INTERNAL

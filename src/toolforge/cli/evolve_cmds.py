@@ -2,28 +2,41 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from toolforge.cli.common import JsonOpt, LibraryOpt, run_command
+from toolforge.cli.common import CommandFailed, JsonOpt, LibraryOpt, run_command
 from toolforge.cli.output import Output
 
 app = typer.Typer()
 
 
-def _evolution_service(library: Path | None, out: Output) -> Any:
-    from toolforge.library.store import resolve_library_path
-    from toolforge.service.evolution_service import EvolutionService
+class _Log:
+    """Where the evolution service's progress lines go: above a spinner that names the
+    current step on a terminal, as plain lines on stderr otherwise (not with --json)."""
 
-    def log(message: str) -> None:
-        if not out.json_mode:
+    def __init__(self, out: Output) -> None:
+        self.out = out
+        self.step: Callable[[str], None] | None = None  # set while a spinner runs
+
+    def __call__(self, message: str) -> None:
+        if self.step is not None:
+            self.step(message)
+        elif not self.out.json_mode:
             from rich.markup import escape
 
-            out.err.print(f"[dim]·[/] {escape(message)}")
+            self.out.err.print(f"[dim]·[/] {escape(message)}")
 
-    return EvolutionService(resolve_library_path(library), log=log)
+
+def _evolution_service(library: Path | None, log: _Log) -> Any:
+    from toolforge.cli.common import library_root
+    from toolforge.service.evolution_service import EvolutionService
+
+    return EvolutionService(library_root(library), log=log)
 
 
 @app.command()
@@ -35,34 +48,73 @@ def run(
     library: LibraryOpt = None,
     json: JsonOpt = False,
 ) -> None:
-    """Run the built-in agent over a task file; record trajectories; evolve when triggered."""
+    """Run the built-in agent over a task file; record trajectories; evolve when triggered.
+    Exits 1 when the model (or the sandbox) failed: that run is recorded as an
+    infrastructure error, not as a failed task, and the remaining tasks are not run."""
 
     def body(out: Output) -> None:
+        from toolforge.cli.progress import steps
         from toolforge.evolve.tasks import load_tasks
 
         tasks = load_tasks(tasks_file)
-        evo = _evolution_service(library, out)
+        log = _Log(out)
+        evo = _evolution_service(library, log)
         try:
-            if out.json_mode:
-                summary = evo.run_tasks(tasks, evolve=evolve)
-            else:
-                from rich.progress import Progress
-
-                with Progress(console=out.err, transient=True) as progress:
-                    bar = progress.add_task("running tasks", total=len(tasks))
-                    summary = evo.run_tasks(
-                        tasks, evolve=evolve,
-                        on_result=lambda r: progress.update(
-                            bar, advance=1, description=f"task {r.task_id}"))
+            # The model library takes seconds to import: do it under a spinner that says
+            # so, before the bar, so that the bar moves from its first frame.
+            with steps(out, "loading the model client"):
+                model = evo.prepare_model("agent")
+            summary = _run_with_bar(evo, tasks, evolve, model, out, log)
         finally:
             evo.close()
         from toolforge.cli.render_evolve import run_summary
 
         data = summary.model_dump(mode="json")
         data["success_rate"] = summary.success_rate
-        out.emit(data, lambda c: run_summary(summary, c))
+        render = lambda c: run_summary(summary, c)  # noqa: E731
+        if summary.infrastructure_error is None:
+            out.emit(data, render)
+            return
+        if not out.json_mode:
+            render(out.console)
+        skipped = f"; {len(summary.not_run)} task(s) not run" if summary.not_run else ""
+        out.error("infrastructure",
+                  f"the run stopped: {summary.infrastructure_error}{skipped}",
+                  "recorded as an infrastructure error, not as a failed task; fix the model "
+                  "(or sandbox) setup and run again (`toolforge doctor` checks it)",
+                  result=data)
+        raise CommandFailed(1)
 
     run_command(json, body)
+
+
+def _run_with_bar(evo: Any, tasks: list[Any], evolve: bool, model: str, out: Output,
+                  log: _Log) -> Any:
+    from toolforge.cli.output import is_terminal
+
+    if not is_terminal(sys.stderr):
+        return evo.run_tasks(tasks, evolve=evolve)
+    from rich.markup import escape
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  console=out.err, transient=True) as progress:
+        bar = progress.add_task(f"running {len(tasks)} task(s) with {escape(model)}",
+                                total=len(tasks))
+
+        def status(task: Any, text: str) -> None:
+            progress.update(bar, description=f"task {escape(str(task.id))}: {escape(text)}")
+
+        def logged(message: str) -> None:  # evolution cycles between tasks
+            progress.console.print(f"[dim]·[/] {escape(message)}")
+            progress.update(bar, description=f"evolving: {escape(message)}")
+
+        log.step = logged
+        try:
+            return evo.run_tasks(tasks, evolve=evolve, on_status=status,
+                                 on_result=lambda r: progress.update(bar, advance=1))
+        finally:
+            log.step = None
 
 
 @app.command()
@@ -75,10 +127,16 @@ def evolve(
     """Run one evolution cycle now over the unhandled failures, and report what it did."""
 
     def body(out: Output) -> None:
-        evo = _evolution_service(library, out)
+        from toolforge.cli.progress import steps
+
+        log = _Log(out)
+        evo = _evolution_service(library, log)
         try:
-            report = evo.evolve(dry_run=dry_run)
+            with steps(out, "evolution cycle") as step:
+                log.step = step
+                report = evo.evolve(dry_run=dry_run)
         finally:
+            log.step = None
             evo.close()
         from toolforge.cli.render_evolve import cycle_report
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json as jsonlib
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -77,8 +76,7 @@ def watch(
             try:
                 for event in client.events(types):
                     if out.json_mode:
-                        sys.stdout.write(jsonlib.dumps(event, ensure_ascii=False) + "\n")
-                        sys.stdout.flush()
+                        out.json_line(event)
                     else:
                         _print_event(event, out.console)
             except KeyboardInterrupt:  # the way out of watching
@@ -141,15 +139,14 @@ def _follow(client: Any, job_id: int, out: Output) -> None:
     try:
         for line in client.follow_log(job_id):
             if out.json_mode:
-                sys.stdout.write(jsonlib.dumps({"job": job_id, "line": line}) + "\n")
+                out.json_line({"job": job_id, "line": line})
             else:
-                sys.stdout.write(line + "\n")
-            sys.stdout.flush()
+                out.text_lines([line])
     except KeyboardInterrupt:  # stops following; the job itself goes on
         return
     job = client.job(job_id)
     if out.json_mode:
-        sys.stdout.write(job.model_dump_json(exclude={"log"}) + "\n")
+        out.json_line(job.model_dump(mode="json", exclude={"log"}))
     else:
         tail = f": {job.error}" if job.error else ""
         out.err.print(f"job {job.id} {_state(job.state)}{tail}")
@@ -169,6 +166,8 @@ def _job_table(listing: list[JobInfo], console: Console) -> None:
     from rich.markup import escape
     from rich.table import Table
 
+    from toolforge.terminal import printable_line
+
     if not listing:
         console.print("[dim]no jobs[/]")
         return
@@ -176,8 +175,9 @@ def _job_table(listing: list[JobInfo], console: Console) -> None:
     for col in ("id", "kind", "tool", "state", "created", "error"):
         table.add_column(col, no_wrap=True)
     for j in listing:
-        table.add_row(str(j.id), j.kind, j.tool or "-", _state(j.state),
-                      j.created_at[:19].replace("T", " "), escape(j.error or ""))
+        table.add_row(str(j.id), escape(j.kind), escape(j.tool or "-"), _state(j.state),
+                      j.created_at[:19].replace("T", " "),
+                      escape(printable_line(j.error or "")))
     console.print(table)
 
 

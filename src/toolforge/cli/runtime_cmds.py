@@ -13,6 +13,7 @@ import typer
 from toolforge.cli.common import JsonOpt, LibraryOpt, open_service, run_command
 from toolforge.cli.output import Output
 from toolforge.errors import UsageError
+from toolforge.terminal import json_printable, printable
 
 app = typer.Typer()
 
@@ -46,7 +47,12 @@ def call(
             result = svc.call_tool(name, arguments, caller="cli", session=session,
                                    timeout_s=timeout)
         if out.json_mode:
-            out.emit(result)
+            if result.ok:
+                out.emit(result)
+            else:  # the envelope's ok is the exit code's: a failed call is an error
+                error = result.error
+                out.error(error.kind if error else "exception", result.error_text(),
+                          error.hint if error else None, result=result)
         else:
             for warning in result.warnings:
                 out.warn(visible(warning))
@@ -101,7 +107,8 @@ def value_text(value: Any) -> str:
 
     if isinstance(value, str) and _plain(value):
         return value
-    return json.dumps(value, indent=2, ensure_ascii=False)  # JSON escapes control characters
+    # JSON escapes C0 controls itself; json_printable the rest (C1, bidi, lone surrogates).
+    return json_printable(json.dumps(value, indent=2, ensure_ascii=False))
 
 
 def _plain(text: str) -> bool:
@@ -110,10 +117,8 @@ def _plain(text: str) -> bool:
 
 def visible(text: str) -> str:
     """Tool-made text with control characters shown as escapes, so it cannot drive the
-    terminal (a tool's message is untrusted)."""
-    if _plain(text):
-        return text
-    return "".join(ch if ch.isprintable() or ch in "\n\t" else repr(ch)[1:-1] for ch in text)
+    terminal (a tool's message is untrusted): terminal.printable."""
+    return printable(text)
 
 
 def _print_failure(out: Output, result: Any) -> None:

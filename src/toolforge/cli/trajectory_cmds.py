@@ -11,7 +11,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import IO, TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
@@ -128,14 +128,16 @@ def export(
                                               "many (default: all).", show_default=False)]
     = None,
     library: LibraryOpt = None,
+    json: JsonOpt = False,
 ) -> None:
-    """Export runs as JSON lines, oldest first (one trajectory per line)."""
+    """Export runs as JSON lines, oldest first (one trajectory per line): that is the
+    output, also with --json; with -o FILE and --json, the envelope says what was written."""
 
     def body(out: Output) -> None:
         filters = _filters(failed, unhandled, task, group, since)
         with _service(library) as svc:
             if output is None:
-                svc.export(sys.stdout, limit=limit, **filters)
+                svc.export(cast(IO[str], _TerminalSafe(sys.stdout)), limit=limit, **filters)
                 sys.stdout.flush()
                 return
             tmp = output.with_name(f".{output.name}.tmp")
@@ -145,9 +147,29 @@ def export(
                 tmp.replace(output)  # a reader never sees half an export
             finally:
                 tmp.unlink(missing_ok=True)
-        out.err.print(f"[green]✓[/] exported {count} trajectories to {output}")
+        from rich.markup import escape
 
-    run_command(False, body)
+        doc = {"exported": count, "path": str(output.resolve())}
+        out.emit(doc, lambda c: c.print(f"[green]✓[/] exported {count} trajectories to "
+                                         f"{escape(str(output))}"))
+
+    run_command(json, body)
+
+
+class _TerminalSafe:
+    """A text stream that writes JSON Lines with terminal-driving characters as \\u escapes
+    (the same JSON values)."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        from toolforge.terminal import json_printable
+
+        return self._stream.write(json_printable(text))
+
+    def flush(self) -> None:
+        self._stream.flush()
 
 
 def report(

@@ -2,5 +2,5 @@
 
 Importing this package is free: the server side (FastAPI, uvicorn, watchdog) lives in
 `app`, `server`, `routes`, `watcher` and is imported only by the daemon process; the CLI
-uses `runtime` (stdlib only) and `client` (httpx).
+uses `runtime` and `client` (both stdlib only).
 """

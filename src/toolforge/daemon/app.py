@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException
 from toolforge import __version__
 from toolforge.daemon.body_limit import BodyLimit
 from toolforge.daemon.context import DaemonContext
+from toolforge.daemon.idle import ActivityMiddleware, idle_timeout_s, stop_when_idle
 from toolforge.errors import ToolforgeError
 from toolforge.library.settings import SETTINGS_FILE
 
@@ -47,12 +48,16 @@ def create_app(ctx: DaemonContext) -> FastAPI:
         ctx.jobs.start()
         if ctx.watcher is not None:
             ctx.watcher.start()
+        ctx.warm()
         guard = asyncio.create_task(_exit_when_library_gone(ctx))
+        idle = asyncio.create_task(stop_when_idle(
+            idle_timeout_s(ctx.root), ctx.activity, ctx.jobs_busy, ctx.stop, ctx.stopping))
         log.info("serving %s", ctx.root)
         try:
             yield
         finally:
             guard.cancel()
+            idle.cancel()
             await run_in_threadpool(ctx.close)
 
     app = FastAPI(
@@ -63,6 +68,7 @@ def create_app(ctx: DaemonContext) -> FastAPI:
     )
     app.state.ctx = ctx
     app.add_middleware(BodyLimit)
+    app.add_middleware(ActivityMiddleware, activity=ctx.activity)
     app.include_router(routes_library.router)
     app.include_router(routes_daemon.router)
     app.include_router(routes_trajectories.router)

@@ -1,4 +1,5 @@
-"""Everything one daemon owns: the service pool, the event bus, the jobs, the watcher."""
+"""Everything one daemon owns: the service pool, the event bus, the jobs, the watcher, and
+the warm sandbox pool every validation job (and, later, every tool call) takes from."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from typing import TYPE_CHECKING
 
 from toolforge import __version__
 from toolforge.daemon.events import EventBus, now_iso
+from toolforge.daemon.histindex import HistoryIndex
+from toolforge.daemon.idle import Activity
 from toolforge.daemon.job_kinds import default_kinds
 from toolforge.daemon.jobs import JobKind, JobManager
 from toolforge.daemon.jobstore import JobStore
-from toolforge.daemon.listcache import ListCache
+from toolforge.daemon.listcache import ToolIndex
 from toolforge.daemon.models import Health
 from toolforge.daemon.queued import route_validations_through_jobs
 from toolforge.daemon.runtime import JOBS_DB
@@ -38,13 +41,15 @@ class DaemonContext:
     bus: EventBus
     jobs: JobManager
     store: JobStore | None
-    list_cache: ListCache
+    index: ToolIndex
+    history: HistoryIndex
     watcher: Watcher | None = None
     socket: str | None = None
     log_path: str | None = None
     pid: int = field(default_factory=os.getpid)
     started_at: str = field(default_factory=now_iso)
     stopping: threading.Event = field(default_factory=threading.Event)
+    activity: Activity = field(default_factory=Activity)
     # Set by the server: makes uvicorn leave its loop. In-process tests leave it unset.
     request_exit: Callable[[], None] | None = None
     _stop_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -73,7 +78,8 @@ class DaemonContext:
 
     def sandbox_pool(self) -> WarmPool:
         """The daemon's one pool of pre-started sandboxes (made on first use), kept warm for
-        as long as the daemon runs."""
+        as long as the daemon runs: tool calls and validation jobs take from it. Two spares
+        per role: a validation takes a runner and two tool hosts (one to compare with)."""
         with self._runtime_lock:
             if self._pool is None:
                 from toolforge.sandbox.backends import select_backend
@@ -83,12 +89,25 @@ class DaemonContext:
                     options = svc.validation_options()
                 # With the policy's access: spares only ever go to jobs of the same kind.
                 self._pool = WarmPool(select_backend(options.backend, access=options.access),
-                                      size=1, limits=options.limits)
+                                      size=2, limits=options.limits)
             return self._pool
 
     def health(self) -> Health:
         return Health(version=__version__, pid=self.pid, library=str(self.root),
                       started_at=self.started_at, socket=self.socket)
+
+    def jobs_busy(self) -> bool:
+        return any(j.state in ("queued", "running") for j in self.jobs.recent(1000))
+
+    def warm(self) -> None:
+        """Build the indexes in the background, so the first requests find them ready."""
+
+        def build() -> None:
+            self.history.build()
+            if self.index.watching():
+                self.index.listing("all")
+
+        threading.Thread(target=build, name="warm-indexes", daemon=True).start()
 
     def begin_stop(self) -> None:
         """First step of a graceful stop (idempotent, safe from a signal handler): refuse new
@@ -137,14 +156,20 @@ def build_context(root: Path, *, socket: str | None = None, log_path: str | None
         concurrency = int(os.environ["TOOLFORGE_DAEMON_JOBS"])
     jobs = JobManager(services=services, bus=bus, store=store,
                       kinds=default_kinds() if kinds is None else kinds, concurrency=concurrency)
-    watcher = Watcher(root, services, bus, jobs) if watch else None
-    cache = ListCache(root, watcher.generation if watcher else lambda: None)
+    history = HistoryIndex(root, services)
+    index = ToolIndex(root, services)
+    watcher = Watcher(root, services, bus, jobs, index=index) if watch else None
+    if watcher is not None:
+        index.watching = watcher.watching
     ctx = DaemonContext(root=root, services=services, bus=bus, jobs=jobs, store=store,
-                        list_cache=cache, watcher=watcher, socket=socket, log_path=log_path)
+                        index=index, history=history, watcher=watcher, socket=socket,
+                        log_path=log_path)
 
     def prepare(svc: LibraryService) -> None:
         route_validations_through_jobs(svc, jobs)
         svc.share_runtime(ctx.runtime)
+        svc.history_source = lambda name, limit: history.entries(svc.library.git, name, limit)
+        svc.sandbox_pool = ctx.sandbox_pool  # validation jobs take from the same pool
 
     services.prepare = prepare
     return ctx

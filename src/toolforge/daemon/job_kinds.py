@@ -16,7 +16,7 @@ import inspect
 import os
 from typing import Any
 
-from toolforge import pyparse
+from toolforge import pyast
 from toolforge.daemon.errors import DaemonError
 from toolforge.daemon.jobs import JobContext, JobKind, _jsonable
 from toolforge.errors import ToolContractError, ToolforgeError, UsageError
@@ -70,7 +70,7 @@ def hand_edit_job(ctx: JobContext) -> dict[str, Any]:
         try:
             load_tool_source(code)
             if tests:
-                pyparse.parse(tests, filename=TEST_FILE)
+                pyast.parse(tests, filename=TEST_FILE)
         except (ToolContractError, SyntaxError, ValueError, RecursionError, MemoryError) as exc:
             problem = exc.message if isinstance(exc, ToolforgeError) else str(exc)
             ctx.log(f"{location}/{tool}: the edit breaks the tool contract: {problem}")

@@ -42,6 +42,16 @@ class StartResult(BaseModel):
     health: Health
 
 
+class DaemonInfo(BaseModel):
+    library: str
+    pid: int | None = None
+    version: str | None = None
+    started_at: str | None = None
+    socket: str | None = None
+    running: bool  # it holds its lock
+    answering: bool  # and it answered /v1/health
+
+
 class StopResult(BaseModel):
     was_running: bool
     pid: int | None = None
@@ -61,6 +71,36 @@ def status(root: Path) -> DaemonStatus:
         socket=str(paths.socket), log=str(paths.log), status_file=doc, health=health,
         stale_cleaned=stale,
     )
+
+
+def list_daemons() -> list[DaemonInfo]:
+    """Every daemon of this user, found by the status files in the runtime directories
+    (wherever XDG_RUNTIME_DIR pointed when each started). Files of dead ones are removed."""
+    from toolforge.daemon.runtime import DaemonPaths, runtime_dirs
+
+    found: list[DaemonInfo] = []
+    for runtime_dir in runtime_dirs():
+        try:
+            status_files = sorted(runtime_dir.glob("*.json"))
+        except OSError:
+            continue
+        for status_file in status_files:
+            paths = DaemonPaths(Path("/"), runtime_dir, status_file.stem)
+            doc = read_status(paths) or {}
+            library = Path(str(doc.get("library") or "?"))
+            paths = DaemonPaths(library, runtime_dir, status_file.stem)
+            if not lock_held(paths):
+                clean_stale(paths)
+                continue
+            health = None
+            if library.is_absolute():
+                with DaemonClient(library, paths, autostart=False) as client:
+                    health = client.try_health()
+            found.append(DaemonInfo(
+                library=str(library), pid=doc.get("pid"), version=doc.get("version"),
+                started_at=doc.get("started_at"), socket=str(paths.socket), running=True,
+                answering=health is not None))
+    return found
 
 
 def start(root: Path) -> StartResult:

@@ -70,11 +70,7 @@ def _mutated(ctx: DaemonContext, event: str, result: ActionResult) -> Response:
 
 @router.get("/tools", response_model=ListResult, summary="List tools")
 def list_tools(ctx: Ctx, status: StatusFilter = "all") -> Response:
-    def compute() -> ListResult:
-        with ctx.services.use() as svc:
-            return svc.list_tools(status)
-
-    return Response(ctx.list_cache.get(status, compute), media_type="application/json")
+    return Response(ctx.index.listing(status), media_type="application/json")
 
 
 @router.get("/tools/{name}", response_model=ToolDetail, summary="Show a tool")

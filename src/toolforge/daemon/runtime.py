@@ -19,10 +19,8 @@ import hashlib
 import json
 import os
 import stat
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +33,24 @@ STDERR_FILE = "daemon.stderr"
 JOBS_DB = "jobs.sqlite"
 
 
-@dataclass(frozen=True)
 class DaemonPaths:
-    library: Path
-    runtime_dir: Path
-    key: str
+    # A plain class: `dataclasses` would import `inspect` on the thin CLI's path.
+    __slots__ = ("key", "library", "runtime_dir")
+
+    def __init__(self, library: Path, runtime_dir: Path, key: str) -> None:
+        self.library = library
+        self.runtime_dir = runtime_dir
+        self.key = key
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, DaemonPaths) and (self.library, self.runtime_dir, self.key) \
+            == (other.library, other.runtime_dir, other.key)
+
+    def __hash__(self) -> int:
+        return hash((self.library, self.runtime_dir, self.key))
+
+    def __repr__(self) -> str:
+        return f"DaemonPaths({self.library!r}, {self.runtime_dir!r}, {self.key!r})"
 
     @property
     def socket(self) -> Path:
@@ -76,30 +87,40 @@ def library_key(library: Path) -> str:
     return hashlib.sha256(str(library).encode("utf-8", "surrogateescape")).hexdigest()[:12]
 
 
-def _candidate_dirs() -> list[Path]:
-    dirs: list[Path] = []
+def _candidate_dirs() -> Iterator[Path]:
     xdg = os.environ.get("XDG_RUNTIME_DIR")
     if xdg:
-        dirs.append(Path(xdg) / "toolforge")
+        yield Path(xdg) / "toolforge"
     else:
         # systemd's per-user runtime dir, which platformdirs would pick too (it warns on
         # every call when the directory is missing, as on most servers and in CI).
         base = Path(f"/run/user/{os.getuid()}")
         if base.is_dir():  # never create /run/user/<uid> ourselves
-            dirs.append(base / "toolforge")
-    dirs.append(Path(tempfile.gettempdir()) / f"toolforge-{os.getuid()}")
-    return dirs
+            yield base / "toolforge"
+    import tempfile  # only when needed: it costs the thin CLI a few ms
+
+    yield Path(tempfile.gettempdir()) / f"toolforge-{os.getuid()}"
+
+
+def runtime_dirs() -> list[Path]:
+    """Every directory a daemon of this user may have put its files in."""
+    dirs = list(_candidate_dirs())
+    base = Path(f"/run/user/{os.getuid()}") / "toolforge"
+    if base not in dirs and base.is_dir():
+        dirs.append(base)
+    return [d for d in dirs if d.is_dir()]
 
 
 def daemon_paths(library: Path) -> DaemonPaths:
     """The daemon files for `library` (an absolute, resolved path)."""
     key = library_key(library)
-    candidates = _candidate_dirs()
-    for d in candidates:
+    tried: list[Path] = []
+    for d in _candidate_dirs():
         if len(str(d / f"{key}.sock").encode()) <= MAX_SOCKET_PATH:
             return DaemonPaths(library, d, key)
+        tried.append(d)
     raise DaemonError(
-        f"no runtime directory gives a short enough socket path (tried {candidates[0]})",
+        f"no runtime directory gives a short enough socket path (tried {tried[0]})",
         hint="set XDG_RUNTIME_DIR to a short directory, e.g. /run/user/$UID",
     )
 
@@ -158,6 +179,8 @@ def lock_held(paths: DaemonPaths) -> bool:
 
 def write_status(paths: DaemonPaths, doc: dict[str, Any]) -> None:
     """Atomically (temp file + rename): a reader sees the old file or the new one."""
+    import tempfile
+
     fd, tmp = tempfile.mkstemp(prefix=f".{paths.key}.", suffix=".tmp", dir=paths.runtime_dir)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

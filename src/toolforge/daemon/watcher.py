@@ -5,7 +5,14 @@ event. The check takes the library's writer lock, so any mutation in flight (the
 own or another process's) has committed first; then `git status` of tools/<name> and
 candidates/<name> decides: clean means the events were a writer's own committed work and
 are ignored; dirty means a person edited the files. That edit is announced (`hand_edit`
-event) and a `hand_edit` job re-validates it; nothing is committed here.
+event) and a `hand_edit` job re-validates it; nothing is committed here. Tools that are due
+together are checked with one `git status`.
+
+Only changes are watched (inotify's create, modify, close-after-write, move, delete,
+attrib), never opens or reads: reading 10,000 tool files would otherwise queue 20,000
+events, overflow the kernel's queue and make watchdog rescan the whole tree, over and over
+(a daemon "idle" at 10,000 tools burned half a core that way). Every change also tells the
+daemon's tool index (listcache.py) which tool to read again.
 """
 
 from __future__ import annotations
@@ -20,9 +27,10 @@ from typing import Any
 
 from toolforge.daemon.events import EventBus
 from toolforge.daemon.jobs import JobManager
-from toolforge.daemon.listcache import git_head
+from toolforge.daemon.listcache import ToolIndex
 from toolforge.daemon.services import ServicePool
 from toolforge.errors import ToolforgeError
+from toolforge.library.refs import git_head
 from toolforge.library.store import CANDIDATES_DIR, TOOLS_DIR
 from toolforge.names import validate_tool_name
 
@@ -30,9 +38,21 @@ log = logging.getLogger("toolforge.daemon.watcher")
 
 DEBOUNCE_S = 0.3
 RESCHEDULE_EVERY_S = 1.0
+# Past this many tools due at once, one `git status` of the whole tool area is cheaper
+# than naming each path.
+BATCH_ALL = 64
 WATCHED = (TOOLS_DIR, CANDIDATES_DIR)
 IGNORED_PARTS = {".git", ".toolforge", "__pycache__", ".pytest_cache", ".hypothesis"}
 IGNORED_EVENTS = {"opened", "closed_no_write"}
+
+
+def _event_filter() -> list[Any]:
+    """The events that mean a change (watchdog turns this into the inotify mask)."""
+    from watchdog import events as ev
+
+    return [ev.FileCreatedEvent, ev.FileModifiedEvent, ev.FileMovedEvent, ev.FileDeletedEvent,
+            ev.FileClosedEvent, ev.DirCreatedEvent, ev.DirModifiedEvent, ev.DirMovedEvent,
+            ev.DirDeletedEvent]
 
 
 def is_noise(rel: Path) -> bool:
@@ -51,7 +71,7 @@ def is_noise(rel: Path) -> bool:
 
 class Watcher:
     def __init__(self, root: Path, services: ServicePool, bus: EventBus, jobs: JobManager,
-                 debounce_s: float = DEBOUNCE_S) -> None:
+                 debounce_s: float = DEBOUNCE_S, index: ToolIndex | None = None) -> None:
         self.root = root
         self.services = services
         self.bus = bus
@@ -64,16 +84,15 @@ class Watcher:
         self._watches: dict[str, tuple[int, Any]] = {}  # dir -> (inode, ObservedWatch)
         self._observer: Any = None
         self._thread: threading.Thread | None = None
-        self._generation = 0  # bumped by every change under tools/ and candidates/
+        self.index = index
         self._running = False
         self._complete = False  # every watched directory that exists has a working watch
         self._head: str | None = None
         self._own: set[str] = set()  # commits the daemon made and announced itself
 
-    def generation(self) -> int | None:
-        """Changes seen so far (None while not watching everything): equal values mean no
-        file under tools/ or candidates/ changed in between."""
-        return self._generation if self._running and self._complete else None
+    def watching(self) -> bool:
+        """True while every watched directory that exists has a working watch."""
+        return self._running and self._complete
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -116,7 +135,8 @@ class Watcher:
             old = self._watches.get(sub)
             if old is not None and old[0] == inode:
                 continue
-            self._generation += 1  # events may have been missed in between
+            if self.index is not None:  # events may have been missed in between
+                self.index.invalidate()
             if old is not None:
                 try:
                     self._observer.unschedule(old[1])
@@ -126,7 +146,8 @@ class Watcher:
             if inode == -1:
                 continue
             try:
-                watch = self._observer.schedule(handler, str(path), recursive=True)
+                watch = self._observer.schedule(handler, str(path), recursive=True,
+                                                event_filter=_event_filter())
             except OSError as exc:  # e.g. out of inotify watches
                 log.warning("cannot watch %s: %s", path, exc)
                 continue
@@ -139,15 +160,17 @@ class Watcher:
     def _on_event(self, event: Any) -> None:
         if event.event_type in IGNORED_EVENTS:
             return
-        self._generation += 1
-        if event.is_directory and event.event_type == "modified":
-            return
         for raw in (event.src_path, getattr(event, "dest_path", "")):
-            tool = self._tool_of(os.fsdecode(raw)) if raw else None
-            if tool is not None:
+            where = self._tool_of(os.fsdecode(raw)) if raw else None
+            if where is None:
+                continue
+            location, tool = where
+            if self.index is not None:
+                self.index.touch(tool, location)
+            if not (event.is_directory and event.event_type == "modified"):
                 self.touch(tool)
 
-    def _tool_of(self, path: str) -> str | None:
+    def _tool_of(self, path: str) -> tuple[str, str] | None:
         try:
             rel = Path(path).relative_to(self.root)
         except ValueError:
@@ -155,7 +178,7 @@ class Watcher:
         if len(rel.parts) < 2 or rel.parts[0] not in WATCHED or is_noise(rel):
             return None
         try:
-            return validate_tool_name(rel.parts[1])
+            return rel.parts[0], validate_tool_name(rel.parts[1])
         except ToolforgeError:
             return None
 
@@ -177,11 +200,11 @@ class Watcher:
                 if not due:
                     wake = min([next_reschedule, *self._pending.values()])
                     self._cond.wait(max(0.0, wake - now))
-            for tool in due:
+            if due:
                 try:
-                    self.check(tool)
+                    self.check_many(due)
                 except Exception:
-                    log.exception("checking %s for hand edits failed", tool)
+                    log.exception("checking %d tool(s) for hand edits failed", len(due))
             if time.monotonic() >= next_reschedule:
                 next_reschedule = time.monotonic() + RESCHEDULE_EVERY_S
                 try:
@@ -223,19 +246,36 @@ class Watcher:
 
     def check(self, tool: str) -> list[tuple[str, str]]:
         """Announce and queue a job for a hand edit of `tool`; returns the dirty paths."""
-        paths = [f"{TOOLS_DIR}/{tool}", f"{CANDIDATES_DIR}/{tool}"]
+        return self.check_many([tool]).get(tool, [])
+
+    def check_many(self, tools: list[str]) -> dict[str, list[tuple[str, str]]]:
+        """`check` for several tools, with one `git status`."""
+        if len(tools) > BATCH_ALL:
+            paths = list(WATCHED)
+        else:
+            paths = [f"{loc}/{tool}" for tool in tools for loc in WATCHED]
         with self.services.use() as svc:
             lib = svc.library
             lib.recover()  # a writer killed mid-change leaves files that are not hand edits
             with lib.locked():
                 dirty = lib.hand_edits(paths)
+        by_tool: dict[str, list[tuple[str, str]]] = {}
+        for code, path in dirty:
+            parts = path.split("/")
+            if len(parts) >= 2:
+                by_tool.setdefault(parts[1], []).append((code, path))
+        for tool in tools:
+            self._announce(tool, by_tool.get(tool, []))
+        return by_tool
+
+    def _announce(self, tool: str, dirty: list[tuple[str, str]]) -> None:
         if not dirty:
             self._seen.pop(tool, None)
             log.debug("%s: changes are committed (a writer's own): ignored", tool)
-            return []
+            return
         fingerprint = self._fingerprint(dirty)
         if self._seen.get(tool) == fingerprint:
-            return dirty  # the same edit, seen again (an editor saving twice)
+            return  # the same edit, seen again (an editor saving twice)
         self._seen[tool] = fingerprint
         log.info("hand edit of %s: %s", tool, ", ".join(p for _, p in dirty))
         self.bus.publish("hand_edit", tool=tool, paths=[p for _, p in dirty],
@@ -245,7 +285,6 @@ class Watcher:
                 self.jobs.submit("hand_edit", tool, {"location": location})
             except ToolforgeError as exc:  # stopping, or no such kind
                 log.info("no hand_edit job for %s: %s", tool, exc.message)
-        return dirty
 
     def _fingerprint(self, dirty: list[tuple[str, str]]) -> str:
         h = hashlib.sha256()

@@ -153,12 +153,12 @@ def run_demo(path: Path, say: Say, show: Callable[[str, Any], None]) -> DemoSumm
             f"({before_cycle[:12]}), as a new commit")
         rolled = svc.rollback(library_rev=before_cycle)
         show("action", rolled)
-        active = [t.name for t in svc.list_tools("active").tools]
+        active = [t.tool for t in svc.list_tools("active").tools]
         say(f"   active tools now: {', '.join(active)}")
         say("   …and forward again (rollback is just another commit):")
         restored = svc.rollback(library_rev="HEAD~1")
         show("action", restored)
-        active = [t.name for t in svc.list_tools("active").tools]
+        active = [t.tool for t in svc.list_tools("active").tools]
         say(f"   active tools: {', '.join(active)}")
     finally:
         svc.close()

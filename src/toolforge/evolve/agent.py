@@ -2,12 +2,17 @@
 
 It is offered only the k tools most relevant to the task (tool overload hurts weak models),
 every tool call runs in the sandbox, and the whole run becomes a trajectory.
+
+A run cut short by the infrastructure (the model unreachable, a key refused, the sandbox
+broken) is marked `error_kind = "infrastructure"`: it says nothing about the agent's tools,
+so it must never count as a failed task (nor start an evolution cycle).
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -15,7 +20,7 @@ from pydantic import BaseModel, Field
 from toolforge.errors import ToolforgeError
 from toolforge.evolve.prompts import AGENT_SYSTEM
 from toolforge.evolve.toolbox import ToolBox, result_text
-from toolforge.llm.client import LLMClient
+from toolforge.llm.client import LLMClient, LLMError
 from toolforge.llm.parsing import ParseError
 
 
@@ -40,15 +45,20 @@ class AgentRun(BaseModel):
     cost_usd: float = 0.0
     duration_ms: float = 0.0
     error: str | None = None
+    error_kind: str | None = None  # "infrastructure": not the task's failure
+
+
+INFRASTRUCTURE = "infrastructure"
 
 
 class BuiltinAgent:
     def __init__(self, llm: LLMClient, toolbox: ToolBox, *, max_steps: int = 8,
-                 top_k: int = 8) -> None:
+                 top_k: int = 8, on_status: Callable[[str], None] | None = None) -> None:
         self.llm = llm
         self.toolbox = toolbox
         self.max_steps = max_steps
         self.top_k = top_k
+        self.on_status = on_status or (lambda _text: None)  # what the run waits for now
 
     def run(self, task: str, *, max_steps: int | None = None) -> AgentRun:
         started = time.perf_counter()
@@ -64,6 +74,7 @@ class BuiltinAgent:
         steps = max_steps or self.max_steps
         try:
             for _ in range(steps):
+                self.on_status(f"waiting for the model ({self._model_name()})")
                 completion = self.llm.complete("agent", messages, tools=schemas)
                 run.model = completion.model
                 run.prompt_tokens += completion.prompt_tokens
@@ -87,11 +98,21 @@ class BuiltinAgent:
                     messages.append(self._execute(call, run, allowed=set(names)))
             else:
                 run.error = f"no final answer after {steps} steps"
-        except (ToolforgeError, ParseError) as exc:
-            run.error = getattr(exc, "message", str(exc))
+        except ParseError as exc:  # the model's own garbage: the task failed
+            run.error = exc.message
+            run.steps.append(AgentStep(index=len(run.steps), kind="error", error=run.error))
+        except (LLMError, ToolforgeError) as exc:
+            run.error = exc.message
+            run.error_kind = INFRASTRUCTURE
             run.steps.append(AgentStep(index=len(run.steps), kind="error", error=run.error))
         run.duration_ms = round((time.perf_counter() - started) * 1000, 1)
         return run
+
+    def _model_name(self) -> str:
+        try:
+            return str(self.llm.settings.for_role("agent").model)
+        except ToolforgeError:
+            return "agent"
 
     def _execute(self, call: Any, run: AgentRun, *, allowed: set[str]) -> dict[str, Any]:
         try:
@@ -108,6 +129,7 @@ class BuiltinAgent:
                                        arguments=arguments, error=error))
             return {"role": "tool", "tool_call_id": call.id,
                     "content": json.dumps({"error": error})}
+        self.on_status(f"running the tool {call.name}")
         record = self.toolbox.call(call.name, arguments)
         if call.name not in run.tools_used:
             run.tools_used.append(call.name)

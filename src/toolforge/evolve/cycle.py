@@ -190,31 +190,41 @@ class Evolver:
             extra = [("adversarial", adversarial)] if adversarial else []
             report = self.service.validate(gap.name, code=code, tests=tests,
                                            extra_suites=extra, store=False)
+            if report.verdict == "inconclusive":
+                # The attack ran out of time (a busy machine): no verdict on the code, so
+                # look again before asking the model to change anything.
+                self.log(f"{gap.name}: attempt {attempt}: inconclusive, validating again")
+                report = self.service.validate(gap.name, code=code, tests=tests,
+                                               extra_suites=extra, store=False)
             outcome.attempts.append(Attempt(number=attempt, verdict=report.verdict,
                                             summary=report.failure_summary()[:500]))
             self.log(f"{gap.name}: attempt {attempt}: {report.verdict}"
                      + ("" if report.verdict == "passed" else f" — {report.failure_summary()}"))
             if report.verdict == "passed" and not adversarial:
                 try:
-                    adversarial = write_adversarial_tests(self.llm, gap, code)
+                    adversarial = write_adversarial_tests(self.llm, gap, code,
+                                                          report.warning_summary())
                 except SynthesisError as exc:
                     self.log(f"{gap.name}: no adversarial tests ({exc.message})")
                     return code, tests, "", report
                 # Same code: its property attack already passed, so run only the tests.
-                attacked = report.layer("property")
+                attacked = [layer for layer in report.layers
+                            if layer.name in ("property", "determinism")]
                 report = self.service.validate(
                     gap.name, code=code, tests=tests,
                     extra_suites=[("adversarial", adversarial)], store=False, fuzz=False)
-                if attacked is not None:
-                    report = _with_layer(report, attacked)
+                report = _with_layers(report, attacked)
                 self.log(f"{gap.name}: adversarial tests: {report.verdict}")
             if report.verdict == "passed":
                 return code, tests, adversarial, report
             if attempt > self.max_refinements:
                 break
             try:
+                warnings = report.warning_summary()
                 code = refine_tool(self.llm, gap, code, merge_tests(tests, adversarial),
-                                   report.failure_summary())
+                                   report.failure_summary() + (
+                                       f"\nWarnings (not blocking):\n{warnings}" if warnings
+                                       else ""))
             except SynthesisError as exc:
                 outcome.reason = exc.message
                 return code, tests, adversarial, None
@@ -303,8 +313,10 @@ class Evolver:
             self._reserved -= 1
 
 
-def _with_layer(report: ValidationReport, layer: Any) -> ValidationReport:
-    layers = [layer if current.name == layer.name else current for current in report.layers]
+def _with_layers(report: ValidationReport, carried: list[Any]) -> ValidationReport:
+    """`report` with the layers of an earlier run of the same code in place of its own."""
+    names = {layer.name for layer in carried}
+    layers = [layer for layer in report.layers if layer.name not in names] + carried
     return report.model_copy(update={"layers": layers})
 
 

@@ -60,7 +60,16 @@ Rules: exactly one public function named {name} with type hints on every paramet
 return value (JSON types only: str, int, float, bool, None, list, dict[str, ...]); a
 docstring with a summary line and Args:, Returns: and Raises: sections; helpers start with
 an underscore; standard library only (no os, sys, subprocess, socket, no file or network
-access, no eval/exec); deterministic.
+access, no eval/exec); deterministic (sort anything built from a set or dict before
+returning it).
+
+State each parameter's preconditions, so that callers never pass values outside them:
+`from typing import Annotated, Literal` and `from pydantic import Field`, then e.g.
+`mass: Annotated[float, Field(gt=0)]`, `ph: Annotated[float, Field(ge=0, le=14)]`,
+`unit: Literal["m", "km"]`, `code: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]`,
+`values: Annotated[list[float], Field(min_length=1)]`. Inside those preconditions the tool
+must answer: refuse any other input it cannot handle with `raise ValueError("<what is
+wrong>")` and list it under Raises:. If the result is rounded, say so in Returns:.
 
 Reply with the code of tool.py in one ```python block.""")
 
@@ -94,19 +103,36 @@ Example tasks it must help with:
 
 Rules: a file test_tool.py that starts with `from tool import {name}`; 3 to 8 functions
 named test_*, each calling {name} and asserting on the result with plain assert (you may use
-pytest.raises, pytest.approx and pytest.fail after `import pytest`); cover normal cases, edge
-cases and invalid input; no other imports than pytest and the standard library.
+pytest.raises, pytest.approx and pytest.fail after `import pytest`); no other imports than
+pytest and the standard library.
+
+Aim the tests at the mistakes implementations make, computing each expected value from the
+specification by hand:
+- argument order and swapped fields: give every parameter a different value, and check
+  every field of a result;
+- ignored parameters: vary each parameter at least once, optional ones too (a call
+  without it and one with a non-default value);
+- boundaries: zero, empty, one item, the last item, the exact edges of ranges and
+  thresholds the description names (both sides of each);
+- rounding: inputs with several decimals whose result is not a round number, compared with
+  pytest.approx (never a whole number that hides truncation);
+- ordering: several distinct items in an order that is not already sorted;
+- invalid input: what the description says is refused raises (pytest.raises(ValueError)).
+
 """ + TEST_FILE_RULES + """
 
 Reply with the code of test_tool.py in one ```python block.""")
 
 ADVERSARIAL_TESTS = Prompt("adversarial_tests", """\
 You are a tester trying to break this tool. Write tests that probe its weak spots:
-boundary values, empty and huge inputs, unusual but valid formats, unicode, and invalid
-input that must raise a documented exception.
+boundary values (off by one, empty, the last element, both sides of every threshold),
+arguments that could be swapped or ignored (give each parameter a distinct value, vary every
+parameter the code might not use), rounding (results that are not round numbers, compared
+with pytest.approx), ordering (several distinct items, not already sorted), unusual but
+valid formats, unicode, and invalid input that must raise a documented exception.
 
 Specification: {name}: {description}
-
+{notes}
 tool.py:
 ```python
 {code}
@@ -134,8 +160,12 @@ test_tool.py:
 {tests}
 ```
 
-Validation report:
+Validation report (each finding names the input that shows it):
 {report}
+
+If an input is outside what the tool can handle, declare the precondition in the signature
+(Annotated[float, Field(gt=0)], Literal[...]) or raise ValueError with a message; otherwise
+fix the computation.
 
 Reply with the corrected code of tool.py in one ```python block.""")
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from toolforge import pyparse
+from toolforge import pyast
 from toolforge.errors import ToolforgeError
 from toolforge.evolve.prompts import (
     ADVERSARIAL_TESTS,
@@ -125,9 +125,13 @@ def write_tests(llm: LLMClient, gap: Gap, examples: list[str]) -> str:
         examples=_examples(gap, examples)), "tests")
 
 
-def write_adversarial_tests(llm: LLMClient, gap: Gap, code: str) -> str:
+def write_adversarial_tests(llm: LLMClient, gap: Gap, code: str, notes: str = "") -> str:
+    """`notes`: what validation saw that tests should target (e.g. parameters the author's
+    tests never varied), one per line."""
     return _test_file(llm, "adversarial", gap.name, ADVERSARIAL_TESTS.render(
-        name=gap.name, description=gap.description, code=code), "adversarial tests")
+        name=gap.name, description=gap.description, code=code,
+        notes=f"\nWhat validation noticed (aim tests at it):\n{notes}\n" if notes else ""),
+        "adversarial tests")
 
 
 def _test_file(llm: LLMClient, role: str, name: str, prompt: str, what: str) -> str:
@@ -169,7 +173,7 @@ def merge_tests(own: str, extra: str, *, prefix: str = "adversarial") -> str:
 
 def _merge_tests(own: str, extra: str, prefix: str) -> str:
     try:
-        own_tree, extra_tree = pyparse.parse(own), pyparse.parse(extra)
+        own_tree, extra_tree = pyast.parse(own), pyast.parse(extra)
     except (SyntaxError, ValueError, RecursionError):
         return own
     own_names = {name for node in own_tree.body for name in _bound(node)}

@@ -326,7 +326,9 @@ class TrajectoryStore:
         if t.reward is not None:
             success: bool | None = t.reward >= self.reward_threshold
         else:
-            success = False if t.error else None
+            # An infrastructure error (model unreachable...) is no verdict on the task.
+            infrastructure = t.metadata.get("error_kind") == "infrastructure"
+            success = False if t.error and not infrastructure else None
         return t.model_copy(update={"success": success})
 
     def record(self, t: Trajectory) -> Trajectory:

@@ -77,6 +77,13 @@ def libraries_near(base: Path, limit: int = 200) -> list[Path]:
     return sorted(found)
 
 
+def require_library(root: Path) -> Path:
+    """`root`, or the error every command gives for a path that is no library."""
+    if not is_library(root):
+        raise not_a_library_error(root)
+    return root
+
+
 def not_a_library_error(root: Path) -> LibraryError:
     """The error for a command pointed at `root`, which is not a library.
 

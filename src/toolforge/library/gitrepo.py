@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 FIELD = "\x1f"
 RECORD = "\x1e"
+LOG_FORMAT = FIELD.join(["%H", "%an", "%cI", "%s", "%(trailers:only,unfold)"]) + RECORD
 
 
 @dataclass(frozen=True)
@@ -196,9 +197,12 @@ class GitRepo:
         """(code, path) for uncommitted changes under `paths`, untracked files included."""
         if not paths:
             return []
+        # --no-optional-locks: a status must not take .git/index.lock to refresh the index
+        # (the daemon's watcher runs it in the background; a lock left for a moment would
+        # fail the person's own git commands).
         out = self.run(
-            "status", "--porcelain=v1", "-z", "--untracked-files=all", "--", *paths,
-            strip=False,
+            "--no-optional-locks", "status", "--porcelain=v1", "-z", "--untracked-files=all",
+            "--", *paths, strip=False,
         )
         entries: list[tuple[str, str]] = []
         parts = out.split("\0")
@@ -215,31 +219,30 @@ class GitRepo:
         return entries
 
     def log(
-        self, paths: list[str] | None = None, *, limit: int | None = None, rev: str = "HEAD"
+        self, paths: list[str] | None = None, *, limit: int | None = None, rev: str = "HEAD",
+        grep: str | None = None,
     ) -> list[LogEntry]:
+        """Commits newest first; only those touching `paths`, or whose message has a line
+        matching the regular expression `grep`."""
         if self.head() is None:
             return []
-        fmt = FIELD.join(["%H", "%an", "%cI", "%s", "%(trailers:only,unfold)"]) + RECORD
-        args = ["log", f"--format={fmt}"]
+        args = ["log", f"--format={LOG_FORMAT}"]
+        if grep:
+            args.append(f"--grep={grep}")
         if limit:
             args.append(f"-n{limit}")
         args.append(rev)
         if paths:
             args += ["--", *paths]
-        out = self.run(*args, strip=False)
-        entries = []
-        for record in out.split(RECORD):
-            record = record.strip("\n")
-            if not record:
-                continue
-            sha, author, date, subject, trailer_text = record.split(FIELD)
-            trailers: dict[str, str] = {}
-            for line in trailer_text.splitlines():
-                key, sep, value = line.partition(":")
-                if sep:
-                    trailers[key.strip()] = value.strip()
-            entries.append(LogEntry(sha, author, date, subject, trailers))
-        return entries
+        return _parse_log(self.run(*args, strip=False))
+
+    def log_entries(self, commits: list[str]) -> list[LogEntry]:
+        """The log entries of exactly these commits, in this order (one git process)."""
+        if not commits:
+            return []
+        out = self.run("log", "--no-walk=unsorted", f"--format={LOG_FORMAT}", *commits,
+                       strip=False)
+        return _parse_log(out)
 
     def message(self, rev: str) -> str:
         return str(self.repo.commit(rev).message)
@@ -316,6 +319,20 @@ class GitRepo:
             self.run("checkout", rev, "--", *existing)
 
 
+def _parse_log(out: str) -> list[LogEntry]:
+    entries = []
+    for record in out.split(RECORD):
+        record = record.strip("\n")
+        if not record:
+            continue
+        sha, author, date, subject, trailer_text = record.split(FIELD)
+        trailers: dict[str, str] = {}
+        for line in trailer_text.splitlines():
+            key, sep, value = line.partition(":")
+            if sep:
+                trailers[key.strip()] = value.strip()
+        entries.append(LogEntry(sha, author, date, subject, trailers))
+    return entries
 def _gitpython() -> ModuleType:
     """GitPython, or a clear error when there is no git to drive (a fresh machine)."""
     try:

@@ -35,7 +35,7 @@ def read_source(path: Path, *, what: str | None = None) -> str:
     what = what or path.name
     info = _lstat(path)
     if info is None:
-        raise NotFoundError(f"{path} does not exist")
+        raise NotFoundError(f"no such file: {path}")
     _require_regular(path, info.st_mode)
     _require_size(path, info.st_size)
     flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
@@ -85,7 +85,7 @@ def read_tool_input(path: Path, tests: Path | None = None) -> tuple[str, str, st
     path = path.expanduser()
     info = _lstat(path)
     if info is None:
-        raise NotFoundError(f"{path} does not exist")
+        raise NotFoundError(f"no such file: {path}")
     if stat.S_ISLNK(info.st_mode):
         raise IncomingFileError(f"{path} is a symbolic link: refusing to follow it",
                                 hint=f"give the real path: {path.resolve()}")
@@ -100,7 +100,7 @@ def read_tool_input(path: Path, tests: Path | None = None) -> tuple[str, str, st
         code_file = path
         test_file = tests or path.with_name(f"test_{path.name}")
     if tests is not None and _lstat(tests) is None:
-        raise NotFoundError(f"{tests} does not exist")
+        raise NotFoundError(f"no such file: {tests}")
     code = read_source(code_file, what=TOOL_FILE)
     test_source = read_optional_source(test_file.expanduser(), what=TEST_FILE)
     return code, test_source, str(path.resolve())

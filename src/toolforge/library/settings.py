@@ -59,6 +59,16 @@ class EvolveSettings(BaseModel):
     max_cycles_per_hour: int = Field(default=3, ge=0)
 
 
+class DaemonSettings(BaseModel):
+    """`[daemon]`: how the library's daemon behaves (docs/daemon.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Seconds without any use after which the daemon stops itself; 0: never.
+    # TOOLFORGE_DAEMON_IDLE_TIMEOUT overrides it.
+    idle_timeout_s: float = Field(default=1800.0, ge=0)
+
+
 class LibrarySettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -74,6 +84,7 @@ class LibrarySettings(BaseModel):
     # What the library asks for; effective only within what the user grants.
     policy: SafetyPolicy = Field(default_factory=SafetyPolicy)
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
+    daemon: DaemonSettings = Field(default_factory=DaemonSettings)
     # Models, endpoints and keys are the user's: known here only so that a library's [llm]
     # table is refused by name (and dropped by `init --from`) instead of being an error.
     llm: dict[str, Any] = Field(default_factory=dict)

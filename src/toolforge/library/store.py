@@ -197,6 +197,10 @@ class Library:
         out.sort(key=lambda e: (e.name, e.location))
         return out
 
+    def entry(self, name: str, location: Location) -> ToolEntry:
+        """One tool directory's row: its metadata, or the problem that kept it from loading."""
+        return self._entry(name, location)
+
     def _entry(self, name: str, location: Location) -> ToolEntry:
         path = self.root / location / name / META_FILE
         try:

@@ -133,6 +133,11 @@ class LLMClient:
         # Injectable for tests; real sleeps in production.
         self.sleep: Callable[[float], None] = time.sleep
 
+    def load(self) -> None:
+        """Import the model library now (it takes seconds), e.g. before a progress display
+        starts, so that the display is live from its first frame."""
+        _litellm()
+
     def complete(
         self,
         role: str,

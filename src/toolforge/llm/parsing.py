@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from toolforge import pyparse
+from toolforge import pyast
 from toolforge.errors import ToolforgeError
 
 _PYTHON_TAGS = frozenset({"python", "py", "python3", "py3"})
@@ -79,7 +79,7 @@ def _python_error(code: str) -> str | None:
     """None if ``code`` parses as Python, else a one-line reason."""
     try:
         with _quiet():
-            pyparse.parse(code)
+            pyast.parse(code)
     except SyntaxError as exc:
         return f"syntax error at line {exc.lineno}: {exc.msg}"
     except (ValueError, RecursionError, MemoryError, OverflowError) as exc:
@@ -91,7 +91,7 @@ def _looks_like_code(code: str) -> bool:
     """Reject prose that happens to parse ("Sorry", "OK."): need a real statement."""
     try:
         with _quiet():
-            tree = pyparse.parse(code)
+            tree = pyast.parse(code)
     except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
         return False
     return any(
@@ -249,7 +249,7 @@ def _loads_lenient(candidate: str) -> Any:
             pass
     try:
         with _quiet():
-            value = ast.literal_eval(repaired)
+            value = pyast.literal_eval(repaired)
     except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError, OverflowError):
         return _FAIL
     return value if _is_json_data(value) else _FAIL

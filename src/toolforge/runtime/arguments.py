@@ -81,7 +81,41 @@ def _describe(error: Any, schema: Mapping[str, Any]) -> str:
         return f"arguments must be a JSON object, not {_json_type(error.instance)}"
     where = "argument " + repr(path[0]) + "".join(f"[{p!r}]" for p in path[1:]) if path \
         else "arguments"
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        # An Optional argument: say what is wrong for its non-null kind.
+        from jsonschema.exceptions import best_match
+
+        error = best_match([e for e in error.context if e.validator != "type"]
+                           or error.context)
+    constraint = _broken_constraint(error)
+    if constraint is not None:
+        return f"{where} {constraint}"
     return f"{where}: {_short(error.message)}"
+
+
+_COMPARISONS = {"exclusiveMinimum": ">", "minimum": ">=", "exclusiveMaximum": "<",
+                "maximum": "<="}
+_SIZES = {"minLength": ("least", "characters"), "maxLength": ("most", "characters"),
+          "minItems": ("least", "items"), "maxItems": ("most", "items"),
+          "minProperties": ("least", "entries"), "maxProperties": ("most", "entries")}
+
+
+def _broken_constraint(error: Any) -> str | None:
+    """A precondition the tool states, in the words it was stated (`= 0 must be > 0`)."""
+    keyword, bound, value = error.validator, error.validator_value, error.instance
+    shown = _short(json.dumps(value, ensure_ascii=False, default=repr), 60)
+    if keyword in _COMPARISONS:
+        return f"= {shown} must be {_COMPARISONS[keyword]} {bound}"
+    if keyword == "multipleOf":
+        return f"= {shown} must be a multiple of {bound}"
+    if keyword == "pattern":
+        return f"= {shown} must match the pattern {bound!r}"
+    if keyword == "enum":
+        return f"= {shown} must be one of " + ", ".join(json.dumps(v) for v in bound)
+    if keyword in _SIZES:
+        side, unit = _SIZES[keyword]
+        return f"has {len(value)} {unit}; it needs at {side} {bound}"
+    return None
 
 
 def _short(text: str, limit: int = 300) -> str:

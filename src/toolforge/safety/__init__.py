@@ -1,6 +1,6 @@
-"""Checks on candidate code: the static checker and the property-based attack.
+"""Checks on candidate code: the static checker and the property attack.
 
-The fuzz names are loaded on first use: they pull in hypothesis and jsonschema, which the
+The attack's names are loaded on first use: they pull in jsonschema and pydantic models the
 static checker (run on every save) does not need.
 """
 
@@ -13,24 +13,15 @@ from toolforge.safety.policy import DEFAULT_ALLOWED_IMPORTS, SafetyPolicy
 
 if TYPE_CHECKING:
     from toolforge.safety.fuzz import (
+        AttackBudget,
+        AttackReport,
         CallOutcome,
-        Counterexample,
-        FuzzReport,
-        fuzz_tool,
-        in_process_call,
-        strategy_for_schema,
+        InProcessTarget,
+        attack,
     )
 
-_FUZZ_NAMES = frozenset(
-    {
-        "CallOutcome",
-        "Counterexample",
-        "FuzzReport",
-        "fuzz_tool",
-        "in_process_call",
-        "strategy_for_schema",
-    }
-)
+_FUZZ_NAMES = frozenset({"AttackBudget", "AttackReport", "CallOutcome", "InProcessTarget",
+                         "attack"})
 
 
 def __getattr__(name: str) -> Any:
@@ -44,13 +35,12 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "DEFAULT_ALLOWED_IMPORTS",
     "RULES",
+    "AttackBudget",
+    "AttackReport",
     "CallOutcome",
-    "Counterexample",
     "Finding",
-    "FuzzReport",
+    "InProcessTarget",
     "SafetyPolicy",
+    "attack",
     "check_source",
-    "fuzz_tool",
-    "in_process_call",
-    "strategy_for_schema",
 ]

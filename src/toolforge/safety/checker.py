@@ -23,7 +23,7 @@ from functools import cache
 
 from pydantic import BaseModel, ConfigDict
 
-from toolforge import pyparse
+from toolforge import pyast
 from toolforge.safety.policy import MODULE_RULES, Access, SafetyPolicy, rule_for
 
 # code -> (name, what it catches). Findings carry "code name", e.g. "TF101 forbidden-import".
@@ -297,7 +297,7 @@ def _annotation_code(node: ast.expr, depth: int = 0) -> str | None:
             if depth >= 3:
                 return "string annotations nest too deeply"
             try:
-                inner = pyparse.parse(current.value.strip(), mode="eval").body
+                inner = pyast.parse(current.value.strip(), mode="eval").body
             except SyntaxError:
                 continue  # get_type_hints would raise before running anything
             problem = _annotation_code(inner, depth + 1)
@@ -848,7 +848,7 @@ def check_source(
                                   "differently from what runs: write it as an escape")
                 break
     try:
-        tree = pyparse.parse(source, filename=filename)
+        tree = pyast.parse(source, filename=filename)
     except SyntaxError as exc:
         checker.report_at(exc.lineno or 1, exc.offset or 1, "TF001", f"syntax error: {exc.msg}")
         return checker.findings

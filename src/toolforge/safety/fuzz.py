@@ -1,18 +1,36 @@
-"""Property-based attack on a tool from its JSON schema (DESIGN.md §5, layer 4; no LLM).
+"""The property attack (DESIGN.md §5, layer 4; no LLM): fair inputs, hard budgets, findings.
 
-hypothesis generates hostile arguments from `spec.parameters_schema` and calls the tool
-through a callable (the sandbox adapter, or `in_process_call` in toolforge's own tests). A
-tool fails when, for some input, it:
-- raises an exception its docstring does not document under `Raises:` (a subclass of a
-  documented exception counts as documented, as `except Documented:` would catch it; but
-  documenting `Exception` or `BaseException` covers only those exact types);
-- hits a sandbox limit (hang, memory, output bomb, crash);
-- returns something that is not JSON, or not valid against `spec.returns_schema` (checked
-  with jsonschema, Draft 2020-12, the dialect pydantic emits);
-- returns NaN or an infinity although no input held one (NaN in, NaN out is IEEE
-  propagation; a non-finite float out of finite inputs is not JSON and is a bug);
-- returns different results for the same input (checked on a sample of inputs).
-Each failure kind (per exception type or limit) is reported once, shrunk to a minimal input.
+Inputs come from `toolforge.safety.generate` (inside the declared constraints, sizes and
+magnitudes that find bugs, the tests' own calls and edits of them). A finding names the input
+and is either **blocking** (the tool is not promoted) or a **warning** (reported, shown to
+the model that refines the tool, but not a reason to refuse it).
+
+Blocking:
+- `crash`: an exception that is neither documented under `Raises:` (a subclass of a
+  documented class counts; `Exception`/`BaseException` cover only themselves) nor a
+  ValueError carrying a message (the right way to refuse input outside the domain);
+- `domain_error` / `non_finite_result` inside a declared domain: ZeroDivisionError,
+  OverflowError or an inf/nan result when every parameter has declared constraints;
+- `slow_input` (the per-input time cap) and `limit_exceeded` (memory, output, crash of the
+  process) on inputs of the first two sizes;
+- `non_json_result`, `invalid_return` (not valid against the return type and its
+  constraints);
+- `nondeterministic`: the same input gave another answer later in the same process;
+- `hash_order`: another answer in a second sandboxed process, which hashes strings with
+  another key (output that depends on set or dict order of hashed strings);
+- `ignored_parameter`: inputs that differed only in one parameter never changed the result;
+- `rounded_result`: a float result that takes many values yet does not move when a float
+  argument moves by a trillionth (it is rounded or truncated), and the docstring says
+  nothing of rounding.
+
+Warnings: `domain_error`/`non_finite_result` when some parameter's domain is undeclared (a
+zero mass raising ZeroDivisionError: declare `gt=0`), `slow_input`/`limit_exceeded` on larger
+inputs, and anything at the edge of the float range (`range_edge`, 1e300 and friends).
+
+Budgets are bounds: each input gets at most `per_input_s` (then the sandbox is killed and
+the input is a finding), the whole attack at most `deadline_s` (then it stops and says so).
+Fewer than `min_examples` inputs before the deadline, or no time left to compare with a
+second process, make the verdict "inconclusive", which is not "passed".
 """
 
 from __future__ import annotations
@@ -22,18 +40,23 @@ import copy
 import json
 import math
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
-import jsonschema
-from hypothesis import HealthCheck, Phase, Verbosity, given, settings
-from hypothesis import seed as hypothesis_seed
-from hypothesis import strategies as st
 from pydantic import BaseModel, Field
 
+from toolforge.safety.generate import (
+    EDGE_MAGNITUDES,
+    LEVELS,
+    FairInputs,
+    Level,
+    apply,
+    canonical,
+)
+from toolforge.safety.shrink import shrink, size
 from toolforge.tools.contract import ToolSpec
 
 # How an adapter reports a return value that cannot be encoded as JSON: as this error_type,
@@ -41,515 +64,851 @@ from toolforge.tools.contract import ToolSpec
 NON_JSON_RESULT = "NonJSONResult"
 NON_JSON_LIMIT = "non_json_result"
 
-MAX_STRING = 10_000
-MAX_COLLECTION = 30
-MAX_NESTING = 40
-
-FailureKind = Literal[
-    "undocumented_exception", "limit_exceeded", "non_json_result", "invalid_return",
-    "nondeterministic",
+Severity = Literal["blocking", "warning"]
+FindingKind = Literal[
+    "crash", "domain_error", "slow_input", "limit_exceeded", "non_json_result",
+    "non_finite_result", "invalid_return", "nondeterministic", "hash_order",
+    "ignored_parameter", "rounded_result", "range_edge",
 ]  # fmt: skip
-
-
-class CallOutcome(BaseModel):
-    """One call of the tool, as the adapter saw it (never raised: failures are data)."""
-
-    ok: bool
-    value: Any = None
-    error_type: str | None = Field(default=None, description="exception class name")
-    error_message: str | None = None
-    error_builtin: str | None = Field(
-        default=None, description="first builtin exception class in the error's MRO"
-    )
-    error_bases: list[str] = Field(
-        default_factory=list,
-        description="class names along the exception's MRO, so that a documented base "
-        "class covers its subclasses; adapters should fill it",
-    )
-    limit_hit: str | None = Field(
-        default=None,
-        description='"wall_time", "memory", "output", "crash", ...; "non_json_result" is '
-        "read as a non-JSON return value, not as a limit",
-    )
-
-
-class Counterexample(BaseModel):
-    kind: FailureKind
-    args: dict[str, Any]
-    detail: str
-
-
-class FuzzReport(BaseModel):
-    passed: bool
-    examples_run: int = Field(description="distinct inputs the tool was called with")
-    counterexamples: list[Counterexample] = Field(default_factory=list)
-    duration_ms: int
-    timed_out: bool = Field(default=False, description="the time budget ended the search")
-
-
-# --- strategies -----------------------------------------------------------------------------
-
-_SPECIAL_CHARS = (
-    "\x00", "\n", "\r", "\t", "\x1b", "\x7f", "\u0085", "\u00a0", "\u2028", "\u2029",
-    "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff",  # zero-width and BOM
-    "\u200e", "\u200f", "\u202a", "\u202b", "\u202d", "\u202e", "\u2066", "\u2069",  # bidi
-    "\u0301", "\u0130", "\u00df", "\ufb03", "\u0131",  # combining mark, case-mapping traps
-    "\U0001f600", "\U0001d54f", "\U0010ffff", "\uffff", "\ue000",  # astral, edge points
-    "\\", '"', "'", "{", "}", "%", "$", "<", ">", "&", "/", ".", "-", " ",
-)  # fmt: skip
-_HOSTILE_STRINGS = (
-    " ", "0", "-1", "1e309", "NaN", "null", "true", "None", "[]", "{}", "\x00", "\x00abc",
-    "abc\u202edef", "\u200b", "\ufeffBOM", "e\u0301", "\u0130stanbul", "stra\u00dfe",
-    "\U0001f600\U0001f4a9", "\u0645\u0631\u062d\u0628\u0627", "line1\r\nline2\u2028",
-    "'; DROP TABLE t; --", "<script>alert(1)</script>", "../../etc/passwd", "%s%n%x",
-    "{0}{__class__}", "${HOME}", "a" * 255, "\\u0000", "\t \n",
-)  # fmt: skip
-_RUN_PIECES = ("a", "0", " ", "\U0001f600", "\u202e", "\x00", "{", "ab c ")
-_EDGE_INTS = (
-    -1, 1, 2, 255, 256, -(2**31), 2**31 - 1, 2**53, 2**53 + 1, -(2**63), 2**63 - 1, 2**63,
-    -(2**63) - 1, 2**64, -(2**128), 2**128,
-)  # fmt: skip
-_EDGE_FLOATS = (
-    0.0, -0.0, math.nan, math.inf, -math.inf, 5e-324, -5e-324, 2.2250738585072014e-308,
-    1.7976931348623157e308, -1.7976931348623157e308, 1e-7, 0.1, 0.5, 1e16, 2.0**53,
-)  # fmt: skip
-
-
-def _text(min_size: int = 0, max_size: int | None = None) -> st.SearchStrategy[str]:
-    """Strings as lists of chunks, so that shrinking one shortens it smoothly.
-
-    A chunk is a character (any code point but surrogates, which JSON over UTF-8 cannot
-    carry), a troublesome character or string, or a run of one piece repeated up to the
-    length cap (long, output and memory bombs). Dropping chunks and shortening runs gets
-    the shrinker from a 10k-character failure down to the shortest failing length.
-    """
-    cap = MAX_STRING if max_size is None else min(max_size, MAX_STRING)
-    chunk = st.one_of(
-        st.characters(exclude_categories=["Cs"]),
-        st.sampled_from(_SPECIAL_CHARS),
-        st.sampled_from(_HOSTILE_STRINGS),
-        st.tuples(st.sampled_from(_RUN_PIECES), st.integers(1, max(cap, 1))).map(
-            lambda run: run[0] * run[1]
-        ),
-    )
-    return st.lists(chunk, max_size=24).map(
-        lambda chunks: "".join(chunks)[:cap].ljust(min_size, "a")
-    )
-
-
-def _integers(schema: dict[str, Any]) -> st.SearchStrategy[int]:
-    low = schema.get("minimum")
-    high = schema.get("maximum")
-    if "exclusiveMinimum" in schema:
-        low = math.floor(schema["exclusiveMinimum"]) + 1
-    if "exclusiveMaximum" in schema:
-        high = math.ceil(schema["exclusiveMaximum"]) - 1
-    low = None if low is None else math.ceil(low)
-    high = None if high is None else math.floor(high)
-    edge = [
-        n for n in (0, *_EDGE_INTS) if (low is None or n >= low) and (high is None or n <= high)
-    ]
-    base = st.integers(min_value=low, max_value=high)
-    return st.one_of(base, st.sampled_from(edge)) if edge else base
-
-
-def _numbers(schema: dict[str, Any], non_finite: bool = True) -> st.SearchStrategy[float | int]:
-    bounded = any(
-        k in schema for k in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
-    )
-    if bounded:
-        low = schema.get("minimum", schema.get("exclusiveMinimum"))
-        high = schema.get("maximum", schema.get("exclusiveMaximum"))
-        return st.floats(
-            min_value=low,
-            max_value=high,
-            allow_nan=False,
-            exclude_min="exclusiveMinimum" in schema,
-            exclude_max="exclusiveMaximum" in schema,
-        )
-    # JSON numbers arrive as ints too (`1`, not `1.0`), so ints are part of the domain.
-    edge = [x for x in _EDGE_FLOATS if non_finite or math.isfinite(x)]
-    floats = st.floats(allow_nan=non_finite, allow_infinity=non_finite)
-    return st.one_of(floats, st.sampled_from(edge), st.integers(-(2**53), 2**53))
-
-
-def _deep_nest(depth: int) -> Any:
-    value: Any = "leaf"
-    for level in range(depth):
-        value = [value] if level % 2 else {"k": value}
-    return value
-
-
-def _json_keys() -> st.SearchStrategy[str]:
-    return st.one_of(
-        _text(max_size=20), st.sampled_from(("", " ", "__proto__", "\x00", "constructor", "\u202e"))
-    )
-
-
-@cache
-def _any_json(non_finite: bool = True) -> st.SearchStrategy[Any]:
-    numbers = _numbers({}, non_finite)
-    leaves = st.one_of(st.none(), st.booleans(), _integers({}), numbers, _text(max_size=200))
-    nested = st.recursive(
-        leaves,
-        lambda children: st.one_of(
-            st.lists(children, max_size=6), st.dictionaries(_json_keys(), children, max_size=6)
-        ),
-        max_leaves=30,
-    )
-    return st.one_of(nested, st.integers(2, MAX_NESTING).map(_deep_nest))
+Verdict = Literal["passed", "failed", "inconclusive"]
 
 
 @dataclass
-class _SchemaContext:
-    defs: dict[str, Any]
-    non_finite: bool
-    refs: dict[str, st.SearchStrategy[Any]] = field(default_factory=dict)
+class CallOutcome:
+    """One call of the tool as the target saw it (never raised: failures are data)."""
+
+    ok: bool
+    value: Any = None
+    error_type: str | None = None
+    error_message: str | None = None
+    error_builtin: str | None = None  # first builtin exception class in its MRO
+    error_bases: list[str] = field(default_factory=list)  # class names along its MRO
+    # "wall_time", "cpu_time", "memory", "output", "file_size", "crash", "non_json_result"
+    limit_hit: str | None = None
+    duration_ms: float = 0.0
 
 
-def strategy_for_schema(
-    schema: dict[str, Any], *, allow_non_finite: bool = True
-) -> st.SearchStrategy[Any]:
-    """A hypothesis strategy for the JSON values `schema` describes, biased to hostile ones.
+class AttackTarget(Protocol):
+    """Where the tool runs: one process, calls one at a time."""
 
-    Covers what pydantic emits for JSON types: string, integer, number, boolean, null,
-    array (items, prefixItems, min/maxItems), object (properties, required,
-    additionalProperties), anyOf/oneOf, enum/const, `$ref` into `$defs`, and `{}` (any JSON).
-    Numbers include NaN and infinities unless `allow_non_finite` is False (strict JSON).
-    """
-    defs = dict(schema.get("$defs", {}))
-    return _strategy(schema, _SchemaContext(defs=defs, non_finite=allow_non_finite))
+    @property
+    def hash_seed(self) -> int | None:
+        """Its PYTHONHASHSEED when set (None: a random per-process key)."""
+        ...
 
+    def load(self, timeout_s: float) -> CallOutcome | None:
+        """Start and import the tool; the failure, or None."""
+        ...
 
-def _strategy(schema: Any, ctx: _SchemaContext) -> st.SearchStrategy[Any]:
-    if schema is True or not isinstance(schema, dict):
-        return _any_json(ctx.non_finite)
-    if "$ref" in schema:
-        ref = schema["$ref"]
-        if ref not in ctx.refs:
-            name = ref.rsplit("/", 1)[-1]
-            target = ctx.defs.get(name, {})
-            ctx.refs[ref] = st.deferred(lambda: _strategy(target, ctx))  # recursive models
-        return ctx.refs[ref]
-    if "const" in schema:
-        return st.just(schema["const"])
-    if "enum" in schema:
-        return st.sampled_from(list(schema["enum"]))
-    for key in ("anyOf", "oneOf"):
-        if key in schema:
-            return st.one_of([_strategy(option, ctx) for option in schema[key]])
-    if schema.get("allOf"):
-        return _strategy(schema["allOf"][0], ctx)
-    kind = schema.get("type")
-    if isinstance(kind, list):
-        return st.one_of([_strategy({**schema, "type": k}, ctx) for k in kind])
-    if kind == "string":
-        return _text(schema.get("minLength", 0), schema.get("maxLength"))
-    if kind == "integer":
-        return _integers(schema)
-    if kind == "number":
-        return _numbers(schema, ctx.non_finite)
-    if kind == "boolean":
-        return st.booleans()
-    if kind == "null":
-        return st.none()
-    if kind == "array":
-        return _array(schema, ctx)
-    if kind == "object":
-        return _object(schema, ctx)
-    return _any_json(ctx.non_finite)
+    def call(self, args: dict[str, Any], timeout_s: float) -> CallOutcome: ...
+
+    def twin(self) -> AttackTarget | None:
+        """A fresh process of the same tool that hashes strings differently (None: none)."""
+        ...
+
+    def close(self) -> None: ...
 
 
-def _array(schema: dict[str, Any], ctx: _SchemaContext) -> st.SearchStrategy[list[Any]]:
-    min_items = schema.get("minItems", 0)
-    max_items = min(schema.get("maxItems", MAX_COLLECTION), max(MAX_COLLECTION, min_items))
-    prefix = schema.get("prefixItems")
-    if prefix:
-        head = st.tuples(*(_strategy(item, ctx) for item in prefix)).map(list)
-        rest_schema = schema.get("items", False)
-        if rest_schema is False or max_items <= len(prefix):
-            return head
-        rest = st.lists(_strategy(rest_schema, ctx), max_size=max_items - len(prefix))
-        return st.tuples(head, rest).map(lambda pair: pair[0] + pair[1])
-    items = _strategy(schema.get("items", {}), ctx)
-    return st.lists(items, min_size=min_items, max_size=max_items)
+class AttackBudget(BaseModel):
+    """How hard to attack; bounds, not hints."""
+
+    examples: int = Field(default=60, ge=1, le=100_000,
+                          description="inputs at the first two sizes")
+    min_examples: int = Field(default=30, ge=1, le=100_000,
+                              description="fewer before the deadline: inconclusive")
+    deadline_s: float = Field(default=20.0, gt=0, le=3600,
+                              description="the whole attack, shrinking included")
+    per_input_s: float = Field(default=1.0, gt=0, le=600,
+                               description="one input slower than this is a finding")
+    seed: int = 0
+    levels: int = Field(default=len(LEVELS), ge=2, le=len(LEVELS),
+                        description="size levels the attack may grow to while time allows")
+    growth_examples: int = Field(default=10, ge=0, description="inputs per larger level")
+    growth_s: float = Field(default=0.1, ge=0, description="time larger inputs may take, in "
+                            "all; a level that would not fit is skipped (and noted)")
+    range_edge: bool = Field(default=True, description="try 1e300-scale numbers (warnings)")
+    repeats: int = Field(default=5, ge=0, description="inputs called twice in one process")
+    replays: int = Field(default=40, ge=0, description="inputs compared in a second process")
+    shrink_calls: int = Field(default=80, ge=0, description="calls per finding to shrink it")
 
 
-def _object(schema: dict[str, Any], ctx: _SchemaContext) -> st.SearchStrategy[dict[str, Any]]:
-    properties: dict[str, Any] = schema.get("properties", {})
-    required = set(schema.get("required", ()))
-    fixed = st.fixed_dictionaries(
-        {name: _strategy(sub, ctx) for name, sub in properties.items() if name in required},
-        optional={
-            name: _strategy(sub, ctx) for name, sub in properties.items() if name not in required
-        },
-    )
-    extra = schema.get("additionalProperties", not properties)
-    if extra is False:
-        return fixed
-    values = _strategy({} if extra is True else extra, ctx)
-    more = st.dictionaries(
-        _json_keys().filter(lambda key: key not in properties), values, max_size=MAX_COLLECTION
-    )
-    return st.tuples(fixed, more).map(lambda pair: {**pair[1], **pair[0]})
+class Finding(BaseModel):
+    kind: FindingKind
+    severity: Severity
+    args: dict[str, Any] = Field(description="the input (shrunk when possible)")
+    detail: str
+    stage: str = Field(description="where it was found: tests, boundary, random, level N, "
+                       "range edge, repeat, second process, variants")
+    other_args: dict[str, Any] | None = Field(
+        default=None, description="the input it is compared with (ignored_parameter)")
 
 
-# --- the attack -----------------------------------------------------------------------------
+class AttackReport(BaseModel):
+    verdict: Verdict
+    findings: list[Finding] = Field(default_factory=list)
+    examples_run: int = Field(description="distinct inputs at the first two sizes")
+    min_examples: int
+    calls: int = Field(description="every call, with growth, repeats, replays and shrinking")
+    levels_run: int = Field(description="input sizes reached (1 = the smallest)")
+    replayed: int = Field(default=0, description="inputs compared in the second process")
+    hash_seeds: list[int] = Field(default_factory=list)
+    duration_ms: int = 0
+    cut_short: str | None = Field(default=None, description="why it stopped before the end")
+    notes: list[str] = Field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict == "passed"
+
+    @property
+    def blocking(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "blocking"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "warning"]
+
+    def summary(self) -> str:
+        head = (f"{self.examples_run} inputs (minimum {self.min_examples}), {self.calls} "
+                f"calls, sizes up to level {self.levels_run}, {self.replayed} compared across "
+                f"hash seeds")
+        if self.cut_short:
+            head += f"; cut short: {self.cut_short}"
+        return head
+
+
+# --- judging one outcome ----------------------------------------------------------------------
 
 _BROAD = frozenset({"Exception", "BaseException", "object"})
+_ARITHMETIC = frozenset({"ArithmeticError", "ZeroDivisionError", "OverflowError",
+                         "FloatingPointError"})
+_SMALL_LEVELS = 2  # limit hits and slow inputs on levels below this block
+# How the sandbox's worker (and InProcessTarget) describe a non-finite float in a result.
+_NON_FINITE = re.compile(r"-?\b(?:nan|inf)\b is not valid JSON")
+
+
+def _mro(outcome: CallOutcome) -> list[str]:
+    names = [(outcome.error_type or "").rsplit(".", 1)[-1]]
+    names += [b.rsplit(".", 1)[-1] for b in outcome.error_bases]
+    for name in (names[0], outcome.error_builtin or ""):  # builtins know their own MRO
+        builtin = getattr(builtins, name, None)
+        if isinstance(builtin, type) and issubclass(builtin, BaseException):
+            names += [cls.__name__ for cls in builtin.__mro__]
+    return names
 
 
 def _documented(outcome: CallOutcome, raises: dict[str, str]) -> bool:
     documented = {name.rsplit(".", 1)[-1] for name in raises}
-    error = (outcome.error_type or "").rsplit(".", 1)[-1]
-    if error in documented:
+    names = _mro(outcome)
+    if names[0] in documented:
         return True
-    bases = [b.rsplit(".", 1)[-1] for b in outcome.error_bases]
-    for name in (error, outcome.error_builtin or ""):  # builtins know their own MRO
-        builtin = getattr(builtins, name, None)
-        if isinstance(builtin, type) and issubclass(builtin, BaseException):
-            bases += [cls.__name__ for cls in builtin.__mro__]
-    return any(base in documented for base in bases if base not in _BROAD)
+    return any(base in documented for base in names[1:] if base not in _BROAD)
 
 
-def _non_finite(value: Any) -> bool:
-    if isinstance(value, float):
-        return not math.isfinite(value)
-    if isinstance(value, list | tuple):
-        return any(_non_finite(v) for v in value)
-    if isinstance(value, dict):
-        return any(_non_finite(v) for v in value.values())
-    return False
+_CONSTRAINTS = frozenset({
+    "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "minLength",
+    "maxLength", "pattern", "minItems", "maxItems", "minProperties", "maxProperties", "enum",
+    "const",
+})
 
 
-def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=repr)
+def _declared(schema: Any, defs: dict[str, Any], depth: int = 0) -> bool:
+    """Whether a parameter's schema states its domain: a constraint, an enum, or a type
+    with nothing to state (bool, null)."""
+    if not isinstance(schema, dict) or depth > 20:
+        return False
+    if "$ref" in schema:
+        return _declared(defs.get(schema["$ref"].rsplit("/", 1)[-1], {}), defs, depth + 1)
+    if _CONSTRAINTS & set(schema):
+        return True
+    options = [o for o in schema.get("anyOf", []) if o.get("type") != "null"]
+    if options:
+        return all(_declared(o, defs, depth + 1) for o in options)
+    return schema.get("type") in ("boolean", "null")
 
 
 def _short(value: Any, limit: int = 200) -> str:
-    text = value if isinstance(value, str) else _canonical(value)
+    if isinstance(value, str):
+        text = value
+    else:
+        try:
+            text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+        except (TypeError, ValueError):
+            text = repr(value)
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-class _PropertyFailure(Exception):
-    """A failing input, raised inside the hypothesis test so that hypothesis shrinks it."""
-
-    def __init__(self, key: str, kind: FailureKind, args: dict[str, Any], detail: str) -> None:
-        super().__init__(detail)
-        self.key = key  # the failure's identity: kind plus exception type or limit
-        self.counterexample = Counterexample(kind=kind, args=args, detail=detail)
-
-
-_failure = _PropertyFailure
+@dataclass
+class _Judged:
+    key: str  # what kind of failure, for deduplication: kind plus exception type or limit
+    kind: FindingKind
+    severity: Severity
+    detail: str
 
 
-def _judge(
-    spec: ToolSpec, validator: Any, args: dict[str, Any], out: CallOutcome
-) -> _PropertyFailure | None:
-    """The failure one outcome shows, or None."""
-    if out.limit_hit == NON_JSON_LIMIT or (not out.ok and out.error_type == NON_JSON_RESULT):
-        detail = f"returned a value that is not JSON: {out.error_message or ''}"
-        return _failure("non_json", "non_json_result", args, detail.strip())
-    if out.limit_hit:
-        return _failure(
-            f"limit:{out.limit_hit}",
-            "limit_exceeded",
-            args,
-            f"hit the sandbox's {out.limit_hit} limit",
-        )
-    if not out.ok:
-        if _documented(out, spec.raises):
+class _Judge:
+    def __init__(self, spec: ToolSpec) -> None:
+        self.spec = spec
+        from jsonschema import Draft202012Validator  # the dialect pydantic emits
+
+        self.returns = Draft202012Validator(spec.returns_schema)
+        # The common schemas checked in plain Python; jsonschema explains a failure.
+        self.return_shape = FairInputs(spec.returns_schema)
+        schema = spec.parameters_schema
+        defs = dict(schema.get("$defs", {}))
+        self.undeclared = [name for name, sub in schema.get("properties", {}).items()
+                           if not _declared(sub, defs)]
+
+    def domain_severity(self) -> tuple[Severity, str]:
+        if self.undeclared:
+            names = ", ".join(f"`{n}`" for n in self.undeclared)
+            return "warning", (f"; the domain of {names} is not declared: state it "
+                               "(e.g. Annotated[float, Field(gt=0)]) or raise ValueError")
+        return "blocking", " inside the constraints the tool declares"
+
+    def __call__(self, args: dict[str, Any], out: CallOutcome, level: int,
+                 per_input_s: float) -> _Judged | None:
+        small = level < _SMALL_LEVELS
+        message = _short(out.error_message or "")
+        if out.limit_hit == NON_JSON_LIMIT or (not out.ok and out.error_type == NON_JSON_RESULT):
+            if _NON_FINITE.search(out.error_message or ""):
+                severity, why = self.domain_severity()
+                return _Judged("non_finite", "non_finite_result", severity,
+                               f"returned a non-finite number (not JSON){why}: {message}")
+            return _Judged("non_json", "non_json_result", "blocking",
+                           f"returned a value that is not JSON: {message}")
+        if out.limit_hit in ("wall_time", "cpu_time"):
+            return _Judged(f"slow:{level >= _SMALL_LEVELS}", "slow_input",
+                           "blocking" if small else "warning",
+                           f"took longer than the per-input cap of {per_input_s:g} s"
+                           + ("" if small else " (on a large input: declare a size bound, "
+                              "e.g. max_length)"))
+        if out.limit_hit:
+            return _Judged(f"limit:{out.limit_hit}:{level >= _SMALL_LEVELS}", "limit_exceeded",
+                           "blocking" if small or out.limit_hit == "crash" else "warning",
+                           f"hit the sandbox's {out.limit_hit} limit: {message}")
+        if not out.ok:
+            names = _mro(out)
+            if _documented(out, self.spec.raises):
+                return None
+            if "ValueError" in names:
+                if (out.error_message or "").strip():
+                    return None  # refusing input outside the domain, with a reason
+                return _Judged(f"raise:{out.error_type}", "crash", "blocking",
+                               f"raised {out.error_type} without a message (say what is "
+                               "wrong with the input)")
+            if _ARITHMETIC & set(names):
+                severity, why = self.domain_severity()
+                return _Judged(f"domain:{out.error_type}", "domain_error", severity,
+                               f"raised {out.error_type}: {message}{why}")
+            documented = ", ".join(sorted(self.spec.raises)) or "nothing"
+            return _Judged(f"raise:{out.error_type}", "crash", "blocking",
+                           f"raised {out.error_type}: {message} (its Raises: section documents "
+                           f"{documented}; refuse bad input with ValueError and a message)")
+        if self.return_shape.fits(self.spec.returns_schema, out.value):
             return None
-        documented = ", ".join(sorted(spec.raises)) or "nothing"
-        return _failure(
-            f"raise:{out.error_type}",
-            "undocumented_exception",
-            args,
-            f"raised {out.error_type}: {_short(out.error_message or '')} "
-            f"(Raises: documents {documented})",
-        )
-    if _non_finite(out.value) and not _non_finite(args):
-        return _failure(
-            "non_json",
-            "non_json_result",
-            args,
-            f"returned a non-finite float from finite inputs: {_short(out.value)}",
-        )
-    errors = sorted(validator.iter_errors(out.value), key=lambda e: list(e.path))
-    if errors:
-        where = "/".join(str(p) for p in errors[0].absolute_path) or "the value"
-        return _failure(
-            "invalid_return",
-            "invalid_return",
-            args,
-            f"returned {_short(out.value)}, which does not match "
-            f"`{spec.returns_annotation}` at {where}: {_short(errors[0].message)}",
-        )
-    return None
+        errors = sorted(self.returns.iter_errors(out.value), key=lambda e: list(e.path))
+        if errors:
+            where = "/".join(str(p) for p in errors[0].absolute_path) or "the value"
+            return _Judged("invalid_return", "invalid_return", "blocking",
+                           f"returned {_short(out.value)}, which does not match "
+                           f"`{self.spec.returns_annotation}` at {where}: "
+                           f"{_short(errors[0].message)}")
+        return None
 
 
-def _signature(out: CallOutcome) -> str:
-    return _canonical(out.value) if out.ok else f"raised {out.error_type}"
+def _shown(out: CallOutcome) -> str:
+    """An outcome as a person reads it: the value, or the exception."""
+    if out.ok:
+        return _short(out.value, 120)
+    return f"{out.error_type}: {_short(out.error_message or '', 80)}"
+
+
+def _signature(out: CallOutcome) -> str | None:
+    """What must be the same every time: the value, or the exception's type."""
+    if out.limit_hit:
+        return None
+    return "=" + canonical(out.value) if out.ok else "!" + str(out.error_type)
+
+
+# --- the attack ---------------------------------------------------------------------------------
 
 
 @dataclass
 class _Run:
-    """Shared state of one fuzz_tool call across its hypothesis runs."""
-
-    deadline: float  # absolute time.monotonic() after which the current stage calls nothing
-    calls: int = 0
-    timed_out: bool = False
-    memo: dict[str, _PropertyFailure | None] = field(default_factory=dict)
-    first_seen: dict[str, _PropertyFailure] = field(default_factory=dict)
-    harness_error: Exception | None = None
+    args: dict[str, Any]
+    outcome: CallOutcome
+    signature: str | None
+    judged: _Judged | None
+    level: int
+    stage: str
 
 
-# Exploration may use this share of the time budget; the rest is for shrinking.
-_EXPLORE_SHARE = 0.6
+class _OutOfTime(Exception):
+    pass
 
 
-def fuzz_tool(
-    spec: ToolSpec,
-    call: Callable[[dict[str, Any]], CallOutcome],
-    *,
-    max_examples: int = 100,
-    seed: int | None = 0,
-    deadline_s: float = 20,
-    allow_non_finite: bool = True,
-) -> FuzzReport:
-    """Attack the tool described by `spec` through `call` with generated hostile arguments.
+class _StopExploring(Exception):
+    pass
 
-    `call` gets a fresh copy of the arguments each time and must not raise (an exception
-    from it is a harness bug and propagates). With a `seed` the run is reproducible. The
-    tool is not called after `deadline_s`; what was found by then is reported. Pass
-    `allow_non_finite=False` when `call` goes over strict JSON (the sandbox's wire refuses
-    NaN and infinities, so a tool there never receives them).
 
-    Two stages: explore `max_examples` inputs and note the first input of each failure
-    kind; then, per kind, replay the same seeded search (outcomes are memoised, so the
-    replay costs no calls) until hypothesis meets that kind again and shrinks it.
-    """
-    started = time.monotonic()
-    args_strategy = strategy_for_schema(spec.parameters_schema, allow_non_finite=allow_non_finite)
-    validator = jsonschema.Draft202012Validator(spec.returns_schema)
-    run = _Run(deadline=started + deadline_s * _EXPLORE_SHARE)
-    # ~1 in 4 inputs is called twice to check determinism; drawing the choice makes it part
-    # of the example, so replays and shrinking see the same decision.
-    recheck_strategy = st.integers(0, 3).map(lambda n: n == 3)
-    search_seed = seed if seed is not None else random.getrandbits(64)
+_COSTLY_STOP = 3  # blocking limit hits before exploration stops
+_COSTLY_SHRINK_CALLS = 6  # shrinking tries for a limit hit (each may cost the time cap)
 
-    def attempt(args: dict[str, Any], recheck: bool) -> _PropertyFailure | None:
-        key = _canonical([args, recheck])  # NaN, -0.0 and 1 vs 1.0 stay distinct
-        if key in run.memo:  # replays and shrink revisits must not re-run the tool
-            return run.memo[key]
-        if run.harness_error is not None:
-            return None
-        if time.monotonic() > run.deadline:
-            run.timed_out = True
-            return None  # out of budget: unseen inputs count as passing, shrinking stops
+
+class _Attack:
+    def __init__(self, spec: ToolSpec, target: AttackTarget, budget: AttackBudget,
+                 examples: list[dict[str, Any]], log: Callable[[str], None]) -> None:
+        self.spec = spec
+        self.target = target
+        self.budget = budget
+        self.log = log
+        self.started = time.monotonic()
+        self.deadline = self.started + budget.deadline_s
+        # Exploration leaves room for the second process and shrinking.
+        self.explore_until = self.deadline - min(3.0, budget.deadline_s * 0.25)
+        self.gen = FairInputs(spec.parameters_schema, seed=budget.seed, examples=examples)
+        self.judge = _Judge(spec)
+        self.runs: dict[str, _Run] = {}
+        self.order: list[str] = []
+        self.pairs: dict[str, list[tuple[str, str]]] = {n: [] for n in self.gen.names}
+        self.first: dict[str, tuple[_Run, _Judged]] = {}
+        self.findings: list[Finding] = []
+        self.base_count = 0
+        self.calls = 0
+        self.level_reached = 0
+        self.cut_short: str | None = None
+        self.notes: list[str] = []
+        self.replayed = 0
+        self.costly = 0
+        self.seeds: list[int] = []
+
+    # --- calling ---------------------------------------------------------------------
+
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def call(self, target: AttackTarget, args: dict[str, Any], until: float) -> CallOutcome:
+        left = until - time.monotonic()
+        if left <= 0:
+            raise _OutOfTime
+        cap = self.budget.per_input_s
+        timeout = min(cap, left)
+        self.calls += 1
+        out = target.call(args, timeout)  # targets must not keep or change `args`
+        if out.limit_hit == "wall_time" and timeout < cap:
+            raise _OutOfTime  # the total deadline cut it, not the per-input cap
+        return out
+
+    def execute(self, args: dict[str, Any], stage: str, level: int, *, base: bool,
+                until: float | None = None, track: bool = True) -> _Run:
+        key = canonical(args)
+        known = self.runs.get(key)
+        if known is not None:
+            return known
+        out = self.call(self.target, args, self.explore_until if until is None else until)
+        judged = self.judge(args, out, level, self.budget.per_input_s)
+        run = _Run(args, out, _signature(out), judged, level, stage)
+        self.runs[key] = run
+        self.order.append(key)
+        if base:
+            self.base_count += 1
+        if track and judged is not None and judged.key not in self.first:
+            self.first[judged.key] = (run, judged)
+        if out.limit_hit and judged is not None and judged.severity == "blocking":
+            self.costly += 1
+            if self.costly >= _COSTLY_STOP and until is None:
+                # Each such input costs a sandbox restart and up to the cap: the verdict is
+                # already "failed", more of them would only spend the budget.
+                self.notes.append(f"exploration stopped after {self.costly} inputs hit "
+                                  "limits")
+                raise _StopExploring
+        return run
+
+    # --- stages ----------------------------------------------------------------------
+
+    def run(self) -> AttackReport:
         try:
-            run.calls += 1
-            first = call(copy.deepcopy(args))
-            failure = _judge(spec, validator, args, first)
-            if failure is None and recheck and not first.limit_hit:
-                second = call(copy.deepcopy(args))
-                if _signature(first) != _signature(second):
-                    failure = _failure(
-                        "nondeterministic",
-                        "nondeterministic",
-                        args,
-                        f"the same input gave {_short(_signature(first))}, "
-                        f"then {_short(_signature(second))}",
-                    )
-        except Exception as exc:  # the harness failed, not the tool
-            run.harness_error = exc
-            return None
-        run.memo[key] = failure
-        if failure is not None:
-            run.first_seen.setdefault(failure.key, failure)
-        return failure
+            self.load()
+            self.base()
+            self.rounding()
+            self.grow()
+            self.range_edge()
+            self.repeat()
+        except _StopExploring:
+            pass
+        except _OutOfTime:
+            self.cut_short = (f"the {self.budget.deadline_s:g} s deadline came after "
+                              f"{self.base_count} inputs")
+        self.ignored_parameters()
+        self.compare_with_second_process()
+        self.report_first_findings()
+        return self.report()
 
-    def search(target: str | None) -> None:
-        """One seeded hypothesis run: explore (target None) or shrink failures of `target`."""
+    def load(self) -> None:
+        failed = self.target.load(max(0.001, self.remaining()))
+        if self.target.hash_seed is not None:
+            self.seeds.append(self.target.hash_seed)
+        if failed is not None:
+            judged = self.judge({}, failed, 0, self.budget.per_input_s) or _Judged(
+                "load", "crash", "blocking", "the tool failed to load")
+            self.findings.append(Finding(kind=judged.kind, severity="blocking", args={},
+                                         detail="loading the tool: " + judged.detail,
+                                         stage="load"))
+            raise _OutOfTime
 
-        @hypothesis_seed(search_seed)
-        @settings(
-            max_examples=max_examples,
-            database=None,
-            deadline=None,
-            suppress_health_check=list(HealthCheck),
-            verbosity=Verbosity.quiet,
-            phases=(Phase.generate,) if target is None else (Phase.generate, Phase.shrink),
-            report_multiple_bugs=False,
-        )
-        @given(args_strategy, recheck_strategy)
-        def attack(args: dict[str, Any], recheck: bool) -> None:
-            failure = attempt(args, recheck)
-            if failure is not None and failure.key == target:
-                raise failure
+    def base(self) -> None:
+        gen, budget = self.gen, self.budget
+        names = gen.names
 
-        attack()
+        def enough() -> bool:
+            return self.base_count >= budget.examples
 
-    search(None)
-    found: dict[str, Counterexample] = {}
-    keys = list(run.first_seen)
-    for index, key in enumerate(keys):
-        now = time.monotonic()
-        run.deadline = now + (started + deadline_s - now) / (len(keys) - index)
+        for example in gen.examples[:10]:
+            self.execute(example, "tests", 0, base=True)
+        bases = gen.examples[:3] or [gen.typical()]
+        for name, value in gen.edge_args(bases[0])[:40]:
+            if enough():
+                return
+            self.execute(apply(bases[0], name, value), "boundary", 0, base=True)
+        for b in bases:
+            self.execute(b, "tests" if b in gen.examples else "typical", 0, base=True)
+            for name in names:
+                for _ in range(2):
+                    if enough():
+                        return
+                    self.variant_pair(b, name, LEVELS[0], "variants")
+        index = 0
+        while not enough() and names is not None:
+            level = LEVELS[index % 2]
+            args = gen.random_args(level)
+            self.execute(args, "random", level.index, base=True)
+            if names and not enough():
+                self.variant_pair(args, names[index % len(names)], level, "random")
+            index += 1
+            if index > budget.examples * 4:  # a tiny domain: every input is already known
+                break
+        self.level_reached = 1
+
+    def variant_pair(self, args: dict[str, Any], name: str, level: Level, stage: str) -> None:
+        value = self.gen.variant(args, name, level)
+        other = apply(args, name, value)
+        if canonical(other) == canonical(args):
+            return
+        self.execute(args, stage, level.index, base=True)
+        self.execute(other, stage, level.index, base=True)
+        self.pairs[name].append((canonical(args), canonical(other)))
+
+    def grow(self) -> None:
+        if self.blocking_found():
+            return
+        names = self.gen.names
+        count = self.budget.growth_examples
+        grow_until = min(self.explore_until, time.monotonic() + self.budget.growth_s)
+        for level in LEVELS[2:self.budget.levels]:
+            if count <= 0:
+                return
+            durations = [r.outcome.duration_ms for r in self.runs.values()
+                         if not r.outcome.limit_hit]
+            mean_s = (sum(durations) / len(durations) / 1000) if durations else 0.01
+            # Bigger inputs cost more: assume up to 4x per level, plus generation.
+            projected = count * 1.5 * (mean_s * 4 + 0.0003)
+            if time.monotonic() + projected > grow_until:
+                self.notes.append(f"input sizes stopped at level {self.level_reached + 1} of "
+                                  f"{len(LEVELS)}: the next would not fit the time budget")
+                return
+            for i in range(count):
+                args = self.gen.random_args(level)
+                self.execute(args, f"level {level.index}", level.index, base=False)
+                if names and i % 2:
+                    self.variant_pair(args, names[i % len(names)], level, f"level {level.index}")
+            self.level_reached = level.index
+
+    def range_edge(self) -> None:
+        if not self.budget.range_edge:
+            return
+        schema = self.gen.properties
+        numeric = [n for n in self.gen.names if n in self.judge.undeclared
+                   and _plain_number(self.gen._resolve(schema[n]))]
+        base = self.gen.examples[0] if self.gen.examples else self.gen.typical()
+        for name in numeric[:4]:
+            for magnitude in EDGE_MAGNITUDES:
+                args = apply(base, name, magnitude)
+                if not self.gen.fits_args(args):
+                    continue
+                run = self.execute(args, "range edge", 0, base=False, track=False)
+                if run.judged is not None:
+                    self.add_once(Finding(
+                        kind="range_edge", severity="warning", args=args,
+                        detail=f"at the edge of the float range: {run.judged.detail}",
+                        stage="range edge"))
+
+    def repeat(self) -> None:
+        done = 0
+        for key in list(self.order):
+            if done >= self.budget.repeats:
+                return
+            run = self.runs[key]
+            if run.signature is None or run.stage == "range edge":
+                continue
+            again = self.call(self.target, run.args, self.explore_until)
+            done += 1
+            second = _signature(again)
+            if second is not None and second != run.signature:
+                self.findings.append(Finding(
+                    kind="nondeterministic", severity="blocking", args=run.args,
+                    detail=f"the same input gave {_shown(run.outcome)}, then "
+                    f"{_shown(again)} in the same process (hidden state, randomness "
+                    "or the clock)", stage="repeat"))
+                return
+
+    def rounding(self) -> None:
+        """Nudge each float argument of a few answered inputs by a trillionth: a continuous
+        formula's result moves, a rounded or truncated one does not."""
+        if not _returns_number(self.spec.returns_schema) or _mentions_rounding(self.spec):
+            return
+        floats = [n for n in self.gen.names if _holds_floats(
+            self.gen._resolve(self.gen.properties[n]), self.gen._resolve)]
+        answered = [r for r in self.runs.values() if r.outcome.ok and r.level < 2
+                    and isinstance(r.outcome.value, int | float)
+                    and not isinstance(r.outcome.value, bool)]
+        if not floats or len({canonical(r.outcome.value) for r in answered}) < 10:
+            return  # a step function (few values) may be flat by design
+        pairs = moved = 0
+        # Moderate results only: far above 1e6 a float cannot even hold the digits that
+        # rounding would remove, so a rounded result moves there like a continuous one.
+        for run in [r for r in answered if 0 < abs(r.outcome.value) < 1e6][:30]:
+            for name in floats:
+                nudged = None
+                for factor in (1 + _NUDGE, 1 - _NUDGE):
+                    candidate = _nudged(run.args.get(name), factor)
+                    if candidate is not None and self.gen.fits_args(
+                            apply(run.args, name, candidate)):
+                        nudged = apply(run.args, name, candidate)
+                        break
+                if nudged is None:
+                    continue
+                other = self.execute(nudged, "rounding", 0, base=False)
+                if not other.outcome.ok:
+                    continue
+                pairs += 1
+                # A continuous result moves by about the nudge; a rounded one stays, or jumps
+                # a whole step when the nudge crosses a tie (2.5 * 2.5 = 6.25 -> 6.2 or 6.3).
+                before, after = run.outcome.value, other.outcome.value
+                if isinstance(after, int | float) and 0 < abs(after - before) <= 1e-6 * max(
+                        1.0, abs(before)):
+                    moved += 1
+                if moved > 3:
+                    return  # it moves: continuous
+        # A rounded result moves only when a nudge crosses a rounding step (rarely).
+        if pairs >= 8 and moved <= pairs // 10:
+            example = answered[0]
+            self.findings.append(Finding(
+                kind="rounded_result", severity="blocking", args=example.args,
+                detail=f"the result did not move when a float argument moved by a trillionth "
+                f"({pairs - moved} of {pairs} tries; e.g. {_shown(example.outcome)}): it is "
+                "rounded or truncated, and the docstring does not say so", stage="rounding"))
+
+    def ignored_parameters(self) -> None:
+        # (A tool that answers the same whatever the input ignores every parameter.)
+        for name, pairs in self.pairs.items():
+            informative = []
+            for a, b in pairs:
+                run_a, run_b = self.runs.get(a), self.runs.get(b)
+                if run_a is None or run_b is None or not run_a.signature or not run_b.signature:
+                    continue
+                if run_a.signature.startswith("!") and run_b.signature.startswith("!"):
+                    continue  # two refusals say nothing about the parameter
+                informative.append((run_a, run_b))
+            if len(informative) < 6 or any(a.signature != b.signature for a, b in informative):
+                continue
+            bases = {canonical({k: v for k, v in a.args.items() if k != name})
+                     for a, _ in informative}
+            values = {canonical(run.args.get(name)) for pair in informative for run in pair}
+            # Several starting points; a tool with one parameter has one, so many values.
+            if len(bases) < 3 and not (len(bases) == 1 and len(values) >= 6):
+                continue
+            first, second = next(((x, y) for x, y in informative
+                                  if (x.signature or "").startswith("=")), informative[0])
+            self.findings.append(Finding(
+                kind="ignored_parameter", severity="blocking", args=first.args,
+                other_args=second.args,
+                detail=f"parameter `{name}` never changed the result: {len(informative)} "
+                f"pairs of inputs that differed only in `{name}` gave the same answer "
+                f"(e.g. {_shown(first.outcome)})", stage="variants"))
+
+    def compare_with_second_process(self) -> None:
+        if self.budget.replays <= 0:
+            return
+        # The small inputs, last first (a tool with hidden state then answers differently).
+        # Only strings hash differently across seeds: inputs holding one are what a second
+        # process must see; a few others catch a tool's own sets of constant strings.
+        small = [self.runs[k] for k in reversed(self.order)
+                 if self.runs[k].signature is not None and self.runs[k].level < 2
+                 and self.runs[k].stage != "range edge"]
+        with_text = [r for r in small if _holds_text(list(r.args.values()))]
+        others = [r for r in small if not _holds_text(list(r.args.values()))]
+        comparable = (with_text + others[:_PLAIN_REPLAYS])[: self.budget.replays]
+        if not comparable:
+            return
+        if self.remaining() <= 0:
+            self.cut_short = self.cut_short or "no time was left to compare with a second process"
+            self.notes.append("determinism across hash seeds was not checked: out of time")
+            self.replay_missed = True
+            return
+        twin = self.target.twin()
+        if twin is None:
+            self.notes.append("determinism across hash seeds was not checked: this target has "
+                              "no second process")
+            return
         try:
-            search(key)
-        except _PropertyFailure as failure:  # the shrunk input
-            found[key] = failure.counterexample
-        found.setdefault(key, run.first_seen[key].counterexample)  # replay missed it
-    if run.harness_error is not None:
-        raise run.harness_error
-    counterexamples = sorted(found.values(), key=lambda c: (c.kind, c.detail))
-    return FuzzReport(
-        passed=not counterexamples,
-        examples_run=run.calls,
-        counterexamples=counterexamples,
-        duration_ms=int((time.monotonic() - started) * 1000),
-        timed_out=run.timed_out,
-    )
+            failed = twin.load(max(0.001, self.remaining()))
+            if failed is not None:
+                self.notes.append("the second process failed to load the tool: "
+                                  + _short(failed.error_message or failed.limit_hit or ""))
+                return
+            if twin.hash_seed is not None:
+                self.seeds.append(twin.hash_seed)
+            mismatches: list[tuple[_Run, CallOutcome]] = []
+            for run in comparable:
+                try:
+                    out = self.call(twin, run.args, self.deadline)
+                except _OutOfTime:
+                    self.cut_short = self.cut_short or (
+                        f"the deadline came after {self.replayed} inputs compared in a "
+                        "second process")
+                    break
+                self.replayed += 1
+                second = _signature(out)
+                if second is not None and second != run.signature:
+                    mismatches.append((run, out))
+            if mismatches:
+                run, other = min(mismatches, key=lambda m: size(m[0].args))
+                seeds = (f" (PYTHONHASHSEED={self.seeds[0]} and {self.seeds[-1]})"
+                         if len(self.seeds) > 1 else "")
+                self.findings.append(Finding(
+                    kind="hash_order", severity="blocking", args=run.args,
+                    detail=f"{len(mismatches)} of {self.replayed} inputs gave another answer in "
+                    f"a second process that hashes strings differently{seeds}: "
+                    f"{_shown(run.outcome)}, then {_shown(other)} (output that depends on "
+                    "the order of a set or of hashed strings; sort it)",
+                    stage="second process"))
+        finally:
+            twin.close()
+        if self.replayed < min(len(comparable), 10):
+            self.replay_missed = True
+
+    replay_missed = False
+
+    def report_first_findings(self) -> None:
+        """Each failure kind once, its input shrunk while time allows."""
+        for run, judged in self.first.values():
+            if run.stage == "range edge":
+                continue
+            args = run.args
+            if judged.severity == "blocking" and self.remaining() > 0:
+                args = self.shrunk(run, judged)
+            self.findings.append(Finding(kind=judged.kind, severity=judged.severity,
+                                         args=args, detail=self.detail(args, run, judged),
+                                         stage=run.stage))
+
+    def detail(self, args: dict[str, Any], run: _Run, judged: _Judged) -> str:
+        if args is run.args:
+            return judged.detail
+        shrunk = self.runs.get(canonical(args))
+        return shrunk.judged.detail if shrunk is not None and shrunk.judged else judged.detail
+
+    def shrunk(self, run: _Run, judged: _Judged) -> dict[str, Any]:
+        calls = [0]
+        most = _COSTLY_SHRINK_CALLS if run.outcome.limit_hit else self.budget.shrink_calls
+
+        def budget() -> bool:
+            return calls[0] < most and self.remaining() > 0
+
+        def fails(args: dict[str, Any]) -> bool:
+            calls[0] += 1
+            try:
+                again = self.execute(args, run.stage, run.level, base=False, until=self.deadline)
+            except (_OutOfTime, _StopExploring):
+                calls[0] = self.budget.shrink_calls
+                return False
+            return again.judged is not None and again.judged.key == judged.key
+
+        return shrink(run.args, fails, self.gen, budget=budget)
+
+    def add_once(self, finding: Finding) -> None:
+        if not any(f.kind == finding.kind and f.detail == finding.detail for f in self.findings):
+            self.findings.append(finding)
+
+    def blocking_found(self) -> bool:
+        return any(j.severity == "blocking" for _, j in self.first.values()) or any(
+            f.severity == "blocking" for f in self.findings)
+
+    def report(self) -> AttackReport:
+        findings = sorted(self.findings, key=lambda f: (f.severity != "blocking", f.kind,
+                                                        f.detail))
+        if any(f.severity == "blocking" for f in findings):
+            verdict: Verdict = "failed"
+        elif self.base_count < min(self.budget.min_examples, self._possible()) \
+                or self.replay_missed:
+            verdict = "inconclusive"
+        else:
+            verdict = "passed"
+        return AttackReport(
+            verdict=verdict, findings=findings, examples_run=self.base_count,
+            min_examples=self.budget.min_examples, calls=self.calls,
+            levels_run=self.level_reached + 1, replayed=self.replayed, hash_seeds=self.seeds,
+            duration_ms=int((time.monotonic() - self.started) * 1000),
+            cut_short=self.cut_short, notes=self.notes)
+
+    def _possible(self) -> int:
+        """A tool with a tiny domain (one bool) cannot have 30 distinct inputs."""
+        if self.cut_short is None:
+            return self.base_count
+        return self.budget.min_examples
 
 
-def in_process_call(func: Callable[..., Any]) -> Callable[[dict[str, Any]], CallOutcome]:
-    """A `call` that runs `func` in this process: for trusted code only (toolforge's tests).
+_PLAIN_REPLAYS = 10
+_NUDGE = 1e-12  # far above float resolution (1e-16), far below any rounding step
+_ROUNDING_WORDS = re.compile(
+    r"round|decimal|digit|cent\b|cents|nearest|whole|integer|truncat|floor|ceil|precision|"
+    r"significant|step|bucket|bin\b|bracket", re.IGNORECASE)
 
-    The result goes through a JSON round trip, as it would through the sandbox's pipe.
-    hypothesis reseeds the global `random` module before each example, which would make a
-    `random`-using tool look deterministic here; each call reseeds it from the OS, as a
-    fresh sandbox process would be.
+
+def _holds_floats(schema: dict[str, Any], resolve: Callable[[Any], dict[str, Any]]) -> bool:
+    """A number, or a list of numbers (possibly optional)."""
+    kinds = _kinds_of(schema)
+    if "number" in kinds:
+        return True
+    if "array" in kinds:
+        items = resolve(schema.get("items", {}))
+        return "number" in _kinds_of(items)
+    return False
+
+
+def _nudged(value: Any, factor: float) -> Any:
+    """`value` (a number, or a list whose first number moves) scaled by `factor`."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return value * factor if value != 0 and math.isfinite(value) else None
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            moved = _nudged(item, factor)
+            if moved is not None:
+                return [*value[:i], moved, *value[i + 1:]]
+    return None
+
+
+def _mentions_rounding(spec: ToolSpec) -> bool:
+    return bool(_ROUNDING_WORDS.search(" ".join((spec.summary, spec.docstring,
+                                                spec.returns_description))))
+
+
+def _kinds_of(schema: dict[str, Any]) -> set[str]:
+    kinds = {schema.get("type")} if isinstance(schema.get("type"), str) else set(
+        schema.get("type") or [])
+    for option in schema.get("anyOf", []):
+        if isinstance(option, dict) and isinstance(option.get("type"), str):
+            kinds.add(option["type"])
+    return {k for k in kinds if k}
+
+
+def _returns_number(schema: dict[str, Any]) -> bool:
+    return "number" in _kinds_of(schema)
+
+
+def _holds_text(value: Any) -> bool:
+    if isinstance(value, str):
+        return True
+    if isinstance(value, list):
+        return any(map(_holds_text, value))
+    if isinstance(value, dict):
+        return bool(value) and (any(map(_holds_text, value.values())) or any(
+            isinstance(k, str) for k in value))
+    return False
+
+
+def _plain_number(schema: dict[str, Any]) -> bool:
+    kind = schema.get("type")
+    options = schema.get("anyOf", [])
+    return kind in ("number", "integer") or any(o.get("type") in ("number",) for o in options)
+
+
+def attack(spec: ToolSpec, target: AttackTarget, *, budget: AttackBudget | None = None,
+           examples: list[dict[str, Any]] | None = None,
+           log: Callable[[str], None] | None = None) -> AttackReport:
+    """Attack the tool `spec` describes, running in `target`, with fair inputs.
+
+    `examples` are argument sets the tool's tests called it with (the attack starts from
+    them and edits them). The target is not closed here; its twin is.
     """
+    return _Attack(spec, target, budget or AttackBudget(), list(examples or []),
+                   log or (lambda _m: None)).run()
 
-    def call(args: dict[str, Any]) -> CallOutcome:
+
+# --- a target in this process (trusted code only: toolforge's own tests) ----------------------
+
+
+class InProcessTarget:
+    """Calls a trusted function in this process. No time cap (it cannot kill itself) and no
+    second process; results go through a JSON round trip, as over the sandbox's pipe. Each
+    call reseeds `random` from the OS, as a fresh process would."""
+
+    hash_seed: int | None = None
+
+    def __init__(self, func: Callable[..., Any]) -> None:
+        self.func = func
+
+    def load(self, timeout_s: float) -> CallOutcome | None:
+        return None
+
+    def call(self, args: dict[str, Any], timeout_s: float) -> CallOutcome:
         random.seed()
+        started = time.perf_counter()
         try:
-            result = func(**args)
+            result = self.func(**copy.deepcopy(args))  # the tool may change its arguments
         except Exception as exc:
-            return CallOutcome(
-                ok=False,
-                error_type=type(exc).__name__,
-                error_message=str(exc),
-                error_bases=[cls.__name__ for cls in type(exc).__mro__],
-            )
+            return CallOutcome(ok=False, error_type=type(exc).__name__,
+                               error_message=str(exc),
+                               error_bases=[cls.__name__ for cls in type(exc).__mro__],
+                               duration_ms=(time.perf_counter() - started) * 1000)
+        duration = (time.perf_counter() - started) * 1000
         try:
-            value = json.loads(json.dumps(result))
-        except (TypeError, ValueError) as exc:
-            return CallOutcome(ok=False, error_type=NON_JSON_RESULT, error_message=str(exc))
-        return CallOutcome(ok=True, value=value)
+            value = json.loads(json.dumps(result, allow_nan=True))
+            if _non_finite(value):
+                raise ValueError(f"$: {_non_finite(value)} is not valid JSON")
+        except (TypeError, ValueError, RecursionError) as exc:
+            return CallOutcome(ok=False, error_type=NON_JSON_RESULT, error_message=str(exc),
+                               duration_ms=duration)
+        return CallOutcome(ok=True, value=value, duration_ms=duration)
 
-    return call
+    def twin(self) -> AttackTarget | None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+def _non_finite(value: Any) -> str | None:
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if isinstance(value, list):
+        return next((r for r in map(_non_finite, value) if r), None)
+    if isinstance(value, dict):
+        return next((r for r in map(_non_finite, value.values()) if r), None)
+    return None
 
 
 __all__ = [
     "NON_JSON_LIMIT",
     "NON_JSON_RESULT",
+    "AttackBudget",
+    "AttackReport",
+    "AttackTarget",
     "CallOutcome",
-    "Counterexample",
-    "FailureKind",
-    "FuzzReport",
-    "fuzz_tool",
-    "in_process_call",
-    "strategy_for_schema",
+    "Finding",
+    "FindingKind",
+    "InProcessTarget",
+    "attack",
 ]

@@ -111,12 +111,19 @@ TEST_IMPORTS: tuple[str, ...] = ("pytest", "tool")
 # (Enum("E", {...}), make_dataclass(namespace=...), ABCMeta(name, bases, ns)), and a class
 # whose __eq__ or __bool__ lies could turn a comparison made inside the test green.
 TEST_DENIED_IMPORTS: dict[str, str] = {
-    name: "test files cannot build classes (their methods could lie in a comparison)"
-    for name in ("dataclasses", "enum", "abc")
+    **{name: "test files cannot build classes (their methods could lie in a comparison)"
+       for name in ("dataclasses", "enum", "abc")},
+    "pydantic": "it states a tool's contract; tests have no use for it",
 }
+
+# Not the standard library, but part of the tool contract: `Annotated[float, Field(gt=0)]`
+# states a precondition. Only `Field` may be used (see MEMBER_RULES); the sandbox supplies
+# a stand-in when pydantic itself is not visible there (guest/worker.py).
+CONTRACT_IMPORTS: tuple[str, ...] = ("pydantic",)
 
 MODULE_RULES: dict[str, Access] = {
     **{name: _A for name in DEFAULT_ALLOWED_IMPORTS},
+    **{name: _A for name in CONTRACT_IMPORTS},
     **{name: _F for name in FILE_IMPORTS},
     **{name: _N for name in NETWORK_IMPORTS},
     **{name: _D for name in HARD_DENIED_IMPORTS},
@@ -150,6 +157,7 @@ MEMBER_RULES: dict[str, dict[str, Access]] = {
     # The pytest shim: only what proves or disproves behaviour; skip/xfail/mark/importorskip
     # are ways to make a failing test look green, fixtures and parametrize need decorators.
     "pytest": {"raises": _A, "approx": _A, "fail": _A, "*": _D},
+    "pydantic": {"Field": _A, "*": _D},
 }
 
 # Why a DENIED member is denied, shown in findings.
@@ -163,6 +171,8 @@ MEMBER_REASONS: dict[str, str] = {
     "zoneinfo": "it points the zone loader at arbitrary directories",
     "pytest": "tests may use pytest.raises, pytest.approx and pytest.fail only; skip, "
     "xfail, mark, fixtures and importorskip can make a failing test look green",
+    "pydantic": "tools may use pydantic.Field only, to state preconditions in "
+    "Annotated[..., Field(...)] (allow pydantic in allowed_imports for the rest)",
 }
 
 # Parameter names through which a standard-library callable takes a file system path.
@@ -318,6 +328,8 @@ class SafetyPolicy(BaseModel):
 
     def member_access(self, module: str, member: str) -> tuple[bool, str]:
         """Whether `module.member` may be used (module itself already allowed)."""
+        if module in CONTRACT_IMPORTS and module in self.allowed_imports:
+            return True, ""
         rules = MEMBER_RULES.get(module, {})
         access = rules.get(member, rules.get("*", _A))
         if access is _A and not self.allow_file_access:
@@ -352,6 +364,7 @@ class SafetyPolicy(BaseModel):
 
 
 __all__ = [
+    "CONTRACT_IMPORTS",
     "DEFAULT_ALLOWED_IMPORTS",
     "FILE_IMPORTS",
     "HARD_DENIED_IMPORTS",

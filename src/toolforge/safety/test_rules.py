@@ -32,6 +32,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
+from toolforge import pyast
+
 Report = Callable[[ast.AST, str, str], None]
 SiteKind = Literal["assert", "raises", "fail", "match", "call"]
 
@@ -822,7 +824,7 @@ def _literal_value(expr: ast.expr, constants: dict[str, ast.expr]) -> object:
     if not _is_literal(expr):
         return _UNKNOWN
     try:
-        return ast.literal_eval(expr)
+        return pyast.literal_eval(expr)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         return _UNKNOWN
 
@@ -836,7 +838,7 @@ def _truthy(value: object) -> bool:
 
 def _is_literal(expr: ast.expr) -> bool:
     try:
-        ast.literal_eval(expr)
+        pyast.literal_eval(expr)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         return False
     return True
@@ -882,7 +884,7 @@ def _non_negative(expr: ast.expr) -> bool:
 
 def _number(expr: ast.expr) -> float | None:
     try:
-        value = ast.literal_eval(expr)
+        value = pyast.literal_eval(expr)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         return None
     return value if type(value) in (int, float) else None

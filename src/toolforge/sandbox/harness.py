@@ -18,6 +18,7 @@ test file cannot reach a regression suite), each against a fresh tool process.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any, Literal
@@ -50,6 +51,17 @@ class TestOutcome(BaseModel):
     tool_calls: int = 0
 
 
+class RelayedCall(BaseModel):
+    suite: str
+    test: str | None
+    args: list[Any]
+    kwargs: dict[str, Any]
+
+
+_MAX_CALLS = 1000
+_MAX_CALL_CHARS = 20_000
+
+
 class TestRunReport(BaseModel):
     __test__ = False
 
@@ -60,6 +72,9 @@ class TestRunReport(BaseModel):
     problems: list[str] = Field(default_factory=list)
     limit_hits: list[str] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
+    # The tool calls the tests made, as relayed (capped): which parameters the tests vary,
+    # and fair starting points for the property attack.
+    calls: list[RelayedCall] = Field(default_factory=list)
     duration_ms: float = 0.0
     passed: bool = False
 
@@ -83,8 +98,12 @@ def _text(value: Any, limit: int = _MAX_TEXT) -> str:
 
 def run_tests(tool_source: str, entrypoint: str, suites: list[tuple[str, str]], *,
               limits: Limits | None = None, backend: SandboxBackend | None = None,
-              pool: WarmPool | None = None) -> TestRunReport:
-    """Validate `tool_source` against `suites` = [(label, test_file_source), ...]."""
+              pool: WarmPool | None = None,
+              candidate_tool: ToolProcess | None = None) -> TestRunReport:
+    """Validate `tool_source` against `suites` = [(label, test_file_source), ...].
+
+    `candidate_tool`: the tool process for the first suite, owned (and closed) by the
+    caller, who goes on using it (the property attack runs in it after the tests)."""
     started = time.monotonic()
     limits = limits or Limits()
     backend = backend or select_backend()
@@ -93,6 +112,8 @@ def run_tests(tool_source: str, entrypoint: str, suites: list[tuple[str, str]], 
     if not suites:
         report.problems.append("no test suites given")
     runs = [_SuiteRun(label, source, limits) for label, source in suites]
+    if runs and candidate_tool is not None:
+        runs[0].tool, runs[0].owns_tool = candidate_tool, False
     try:
         # Checking first (milliseconds, cached): a refused suite costs no sandbox at all.
         for run in runs:
@@ -120,13 +141,15 @@ class _SuiteRun:
         self.suite = SuiteFile(label, source)
         self.limits = limits
         self.tool: ToolProcess | None = None
+        self.owns_tool = True
         self.runner: SandboxedProcess | None = None
         self.deadline = 0.0
 
     def start(self, tool_source: str, entrypoint: str, backend: SandboxBackend,
               pool: WarmPool | None) -> None:
-        self.tool = ToolProcess(tool_source, entrypoint, limits=self.limits, backend=backend,
-                                pool=pool)
+        if self.tool is None:
+            self.tool = ToolProcess(tool_source, entrypoint, limits=self.limits,
+                                    backend=backend, pool=pool)
         self.tool.start()
         runner = pool.take(ROLE, self.limits, backend) if pool is not None else None
         self.runner = runner or backend.spawn(ROLE, limits=self.limits)
@@ -148,7 +171,7 @@ class _SuiteRun:
         self.runner.send(init, self.deadline)
 
     def begin_close(self) -> list[Callable[[], None]]:
-        reaps = [self.tool.begin_close()] if self.tool is not None else []
+        reaps = [self.tool.begin_close()] if self.tool is not None and self.owns_tool else []
         if self.runner is not None:
             reaps.append(self.runner.begin_kill())
         return reaps
@@ -243,6 +266,7 @@ class _SuiteRun:
     def _answer(self, kind: Any, message: dict[str, Any], judge: TestJudge,
                 report: TestRunReport, output: list[str]) -> dict[str, Any]:
         if kind == "call":
+            _record_call(report, self.suite.label, judge.name, message)
             args, kwargs = message.get("args"), message.get("kwargs")
             result = self._relay(args, kwargs)
             judge.tool_called(result, args, kwargs)
@@ -280,6 +304,20 @@ class _SuiteRun:
         self.runner.wait_exit(1.0)
         code = self.runner.popen.poll()
         return f"the test runner exited (status {code})"
+
+
+def _record_call(report: TestRunReport, label: str, test: str | None,
+                 message: dict[str, Any]) -> None:
+    args, kwargs = message.get("args"), message.get("kwargs")
+    if len(report.calls) >= _MAX_CALLS or not isinstance(args, list) or not isinstance(
+            kwargs, dict):
+        return
+    try:
+        if len(json.dumps([args, kwargs])) > _MAX_CALL_CHARS:
+            return
+    except (TypeError, ValueError, RecursionError):
+        return
+    report.calls.append(RelayedCall(suite=label, test=test, args=args, kwargs=kwargs))
 
 
 def _reply(result: CallResult) -> dict[str, Any]:

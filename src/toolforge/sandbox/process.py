@@ -36,6 +36,9 @@ class CallResult(BaseModel):
     error_builtin: str | None = Field(
         default=None, description="first builtin exception class in its MRO, e.g. ValueError"
     )
+    error_bases: list[str] = Field(
+        default_factory=list, description="class names along its MRO, as the tool reported "
+        "them (names only: a documented base class covers its subclasses)")
     error_args: list[Any] | None = Field(
         default=None, description="the exception's args, if plain JSON"
     )
@@ -131,6 +134,41 @@ class ToolProcess:
 
     # --- calls --------------------------------------------------------------------------
 
+    def load(self, timeout_s: float | None = None) -> CallResult | None:
+        """Start the sandbox and wait until the tool is imported: the failure, or None.
+
+        Calls do this themselves; waiting first keeps a slow import out of the first call's
+        time (the property attack caps each call)."""
+        timeout = self.limits.wall_time_s if timeout_s is None else timeout_s
+        started = time.monotonic()
+        with self._lock:
+            if self._load_error is not None:
+                return self._load_error.model_copy()
+            if self._proc is None:
+                self.restarts += self._next_id > 1
+                self.start()
+            failed = self._ensure_loaded(started + max(timeout, 0.001), timeout)
+        if failed is not None:
+            failed.duration_ms = (time.monotonic() - started) * 1000
+            failed.backend = self.backend.name
+        return failed
+
+    def _ensure_loaded(self, deadline: float, timeout: float) -> CallResult | None:
+        proc = self._proc
+        assert proc is not None
+        if self._loaded:
+            return None
+        loaded = proc.recv(deadline)
+        if loaded.kind != "frame" or loaded.message is None:
+            return self._failed(proc, loaded, timeout, during="starting the tool")
+        self._loaded = True
+        self._import_output = _text(loaded.message.get("stdout")) or ""
+        if not loaded.message.get("ok"):
+            self._load_error = self._error_result(loaded.message, proc)
+            self.close()
+            return self._load_error.model_copy()
+        return None
+
     def call(self, args: dict[str, Any], timeout_s: float | None = None) -> CallResult:
         """Call the entrypoint with keyword arguments `args` (JSON values)."""
         return self.call_raw([], args, timeout_s)
@@ -155,16 +193,9 @@ class ToolProcess:
                 self.start()
             proc = self._proc
             assert proc is not None
-            if not self._loaded:
-                loaded = proc.recv(deadline)
-                if loaded.kind != "frame" or loaded.message is None:
-                    return self._failed(proc, loaded, timeout, during="starting the tool")
-                self._loaded = True
-                self._import_output = _text(loaded.message.get("stdout")) or ""
-                if not loaded.message.get("ok"):
-                    self._load_error = self._error_result(loaded.message, proc)
-                    self.close()
-                    return self._load_error.model_copy()
+            failed = self._ensure_loaded(deadline, timeout)
+            if failed is not None:
+                return failed
             call_id = self._next_id
             self._next_id += 1
             try:
@@ -199,10 +230,13 @@ class ToolProcess:
     def _error_result(self, message: dict[str, Any], proc: SandboxedProcess) -> CallResult:
         limit = message.get("limit_hit")
         args = message.get("error_args")
+        bases = message.get("error_bases")
         return CallResult(
             ok=False,
             error_type=_text(message.get("error_type"), 200) or "Exception",
             error_builtin=_text(message.get("error_builtin"), 200),
+            error_bases=[_text(b, 200) or "" for b in bases[:12] if isinstance(b, str)]
+            if isinstance(bases, list) else [],
             error_args=args if isinstance(args, list) else None,
             error_message=_text(message.get("error_message")),
             traceback=_text(message.get("traceback")),

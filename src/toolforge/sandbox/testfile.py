@@ -27,7 +27,7 @@ import marshal
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from toolforge import pyparse
+from toolforge import pyast
 from toolforge.safety.checker import check_source
 from toolforge.safety.test_rules import Site, Structure, analyse_structure
 
@@ -85,7 +85,7 @@ def analyse(label: str, source: str, entrypoint: str) -> SuiteFile:
 def _analyse(label: str, source: str, entrypoint: str) -> SuiteFile:
     suite = SuiteFile(label, source)
     try:
-        tree = pyparse.parse(source, TEST_FILE)
+        tree = pyast.parse(source, TEST_FILE)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         where = f" (line {exc.lineno})" if isinstance(exc, SyntaxError) and exc.lineno else ""
         suite.problems.append(f"{label}: test_tool.py does not parse: {_reason(exc)}{where}")
@@ -104,7 +104,7 @@ def _analyse(label: str, source: str, entrypoint: str) -> SuiteFile:
     try:
         rewriter = _Rewriter(source, info, tree)
         rewritten = ast.fix_missing_locations(rewriter.visit(tree))
-        code = pyparse.compile_tree(rewritten, TEST_FILE)
+        code = pyast.compile_tree(rewritten, TEST_FILE)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         suite.problems.append(f"{label}: test_tool.py does not compile: {_reason(exc)}")
         return suite

@@ -7,13 +7,14 @@ daemon. Model calls happen here, through the one LLM client, with one usage ledg
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from toolforge.evolve.agent import AgentRun, BuiltinAgent
+from toolforge.evolve.agent import INFRASTRUCTURE, AgentRun, BuiltinAgent
 from toolforge.evolve.cycle import CycleReport, Evolver
 from toolforge.evolve.rewards import score
 from toolforge.evolve.tasks import Task
@@ -53,6 +54,10 @@ class RunSummary(BaseModel):
     groups: list[GroupSummary] = Field(default_factory=list)
     cycles: list[CycleReport] = Field(default_factory=list)
     usage: UsageTotals = Field(default_factory=UsageTotals)
+    # Set when the run stopped because the model or the sandbox failed (not a task): the
+    # error, and the tasks that were not run.
+    infrastructure_error: str | None = None
+    not_run: list[str] = Field(default_factory=list)
 
     @property
     def success_rate(self) -> float:
@@ -99,11 +104,19 @@ class EvolutionService:
 
     # --- running tasks -------------------------------------------------------------------------
 
-    def run_task(self, task: Task, toolbox: ToolBox) -> Trajectory:
+    def prepare_model(self, role: str = "agent") -> str:
+        """Check the model configuration and import the model library (seconds): the
+        model's name. ConfigError, with how to configure one, when none is set."""
+        model = self.llm.settings.for_role(role).model
+        self.llm.load()
+        return str(model)
+
+    def run_task(self, task: Task, toolbox: ToolBox,
+                 on_status: Callable[[str], None] | None = None) -> Trajectory:
         self.llm.settings.for_role("agent")  # fail early, with the how-to hint
         prompt = render_task(task)
         agent = BuiltinAgent(self.llm, toolbox, max_steps=task.max_steps or self.max_steps,
-                             top_k=self.top_k)
+                             top_k=self.top_k, on_status=on_status)
         run = agent.run(prompt)
         reward = score(run.answer, task.expected) if task.expected is not None else None
         trajectory = trajectory_from_run(task, prompt, run, reward, self.policy.reward_threshold)
@@ -111,12 +124,18 @@ class EvolutionService:
 
     def run_tasks(self, tasks: list[Task], *, evolve: bool = False,
                   on_result: Callable[[TaskResult], None] | None = None,
-                  on_cycle: Callable[[CycleReport], None] | None = None) -> RunSummary:
+                  on_cycle: Callable[[CycleReport], None] | None = None,
+                  on_status: Callable[[Task, str], None] | None = None) -> RunSummary:
+        """Run the tasks in order. An infrastructure error (the model unreachable...)
+        stops the run: it is recorded as such, never as a failed task, and the summary says
+        which tasks did not run."""
         summary = RunSummary()
         toolbox = self.toolbox()
         try:
-            for task in tasks:
-                t = self.run_task(task, toolbox)
+            for i, task in enumerate(tasks):
+                status = None if on_status is None else \
+                    (lambda text, task=task: on_status(task, text))
+                t = self.run_task(task, toolbox, on_status=status)
                 result = TaskResult(task_id=t.task_id or t.id, group=t.group, reward=t.reward,
                                     success=t.success, answer=t.final_answer,
                                     expected=task.expected.model_dump(mode="json")
@@ -128,6 +147,10 @@ class EvolutionService:
                 summary.results.append(result)
                 if on_result:
                     on_result(result)
+                if t.metadata.get("error_kind") == INFRASTRUCTURE:
+                    summary.infrastructure_error = t.error
+                    summary.not_run = [x.id for x in tasks[i + 1:]]
+                    break
                 if evolve:
                     report = self.maybe_evolve()
                     if report is not None:
@@ -171,11 +194,40 @@ class EvolutionService:
             cycle_id = self.cycles.start(decision.reason, [t.id for t in failures])
         self.log(f"evolution cycle {cycle_id[:12]}: {decision.reason}")
         evolver = Evolver(self.library, self.llm, self.ledger, log=self.log)
-        report = evolver.run_cycle(cycle_id, failures, reason=decision.reason, dry_run=dry_run)
+        with self._warm_sandboxes():
+            report = evolver.run_cycle(cycle_id, failures, reason=decision.reason,
+                                       dry_run=dry_run)
         if not dry_run:
             self.cycles.finish(cycle_id, report.model_dump(mode="json"), error=report.error,
                                usage=report.usage, release_failures=report.error is not None)
         return report
+
+
+    @contextmanager
+    def _warm_sandboxes(self) -> Iterator[None]:
+        """A cycle validates several candidates at once: sandboxes started ahead (while
+        the model analyses the failures) take start-up off each validation's path. A
+        service that already has a pool (the daemon's) keeps it."""
+        svc = self.library
+        if svc.sandbox_pool is not None:
+            yield
+            return
+        from toolforge.errors import ToolforgeError
+        from toolforge.sandbox.backends import select_backend
+        from toolforge.sandbox.pool import WarmPool
+
+        try:
+            options = svc.validation_options()
+            pool = WarmPool(select_backend(options.backend), size=3, limits=options.limits)
+        except ToolforgeError:
+            yield  # the validations report the problem themselves
+            return
+        svc.sandbox_pool = pool
+        try:
+            yield
+        finally:
+            svc.sandbox_pool = None
+            pool.close()
 
 
 def render_task(task: Task) -> str:
@@ -204,6 +256,10 @@ def trajectory_from_run(task: Task, prompt: str, run: AgentRun, reward: float | 
     success = None if reward is None else reward >= threshold
     if run.error and reward is None:
         success = False
+    metadata: dict[str, Any] = {}
+    if run.error_kind == INFRASTRUCTURE:  # no verdict on the task: no reward, no failure
+        reward, success = None, None
+        metadata["error_kind"] = INFRASTRUCTURE
     steps = [Step.model_validate(s.model_dump()) for s in run.steps]
     return Trajectory(
         task_id=task.id, task=prompt, group=task.group, steps=steps,
@@ -211,7 +267,7 @@ def trajectory_from_run(task: Task, prompt: str, run: AgentRun, reward: float | 
         tools_offered=run.tools_offered, tools_used=run.tools_used, model=run.model,
         prompt_tokens=run.prompt_tokens, completion_tokens=run.completion_tokens,
         cost_usd=run.cost_usd, duration_ms=run.duration_ms, error=run.error,
-        source="builtin-agent",
+        source="builtin-agent", metadata=metadata,
     )
 
 

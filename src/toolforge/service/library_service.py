@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import difflib
 import os
+import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from toolforge import pyparse
+from toolforge import pyast
 from toolforge.errors import (
     ConflictError,
     NotFoundError,
     ToolContractError,
+    ToolforgeError,
     UsageError,
     ValidationFailedError,
 )
@@ -37,6 +39,8 @@ from toolforge.library.store import (
     TOOL_FILE,
     TOOLS_DIR,
     Library,
+    Location,
+    ToolEntry,
     ToolFiles,
     version_tag,
 )
@@ -47,6 +51,7 @@ from toolforge.service.models import (
     FileDiff,
     HistoryItem,
     HistoryResult,
+    ImportReport,
     InitResult,
     ListResult,
     SettingNote,
@@ -66,14 +71,18 @@ if TYPE_CHECKING:
     from toolforge.config.effective import EffectiveSettings
     from toolforge.runtime.results import ToolCallResult
     from toolforge.runtime.runtime import Runtime
+    from toolforge.sandbox.pool import WarmPool
     from toolforge.validation.pipeline import ValidationOptions
     from toolforge.validation.report import ReportStore, ValidationReport
 
 
-def init_library(path: Path, from_dir: Path | None = None) -> InitResult:
+def init_library(path: Path, from_dir: Path | None = None, *,
+                 progress: Callable[[str, int, int], None] | None = None) -> InitResult:
     """Create a library; with `from_dir`, import a library-format directory (no .git needed)
     through the ordinary add/promote/retire actions, so its history is real.
 
+    Idempotent: on an existing library, --from imports only what is not there yet (a run
+    that was interrupted finishes), and never overwrites a tool the library already has.
     Every setting is checked before anything is written: the user's own settings, and the
     imported toolforge.toml, whose settings a library may not choose are reported in
     `InitResult.settings` (and left out of the new library's file when they can never
@@ -87,20 +96,17 @@ def init_library(path: Path, from_dir: Path | None = None) -> InitResult:
     lib, created = Library.init(path)
     notes: list[SettingNote] = []
     try:
+        report = ImportReport()
         if from_dir is not None:
-            if not created:
-                raise ConflictError(f"{path} is already a library; --from imports into a new one",
-                                    hint="pick a new directory")
             lib.close()
             svc = LibraryService(path)
             try:
-                results = svc.import_directory(from_dir)
+                report = svc.import_directory(from_dir, progress=progress)
             finally:
                 svc.close()
-            notes = [SettingNote.model_validate(n) for r in results
-                     for n in r.details.get("settings", [])]
+            notes = report.settings
         return InitResult(library=str(path), created=created, commit=lib.git.head(),
-                          settings=notes)
+                          imported=report.imported, skipped=report.skipped, settings=notes)
     finally:
         lib.close()
 
@@ -167,6 +173,13 @@ class LibraryService:
         # nothing (not even the step before the one that would have read it).
         self.library.preflight = self.settings
         self._reports: ReportStore | None = None
+        # A tool's commits, newest first, when something keeps them (the daemon); None
+        # from it means "ask git".
+        self.history_source: Callable[[str, int | None], list[LogEntry] | None] | None = None
+        # Warm sandboxes for validations, owned by whoever runs many of them (the daemon's
+        # pool, given as the function that makes it on first use; an evolution cycle's);
+        # None: each validation starts its sandboxes cold.
+        self.sandbox_pool: WarmPool | Callable[[], WarmPool] | None = None
         self._runtime: Runtime | None = None
         self._shared_runtime: Callable[[], Runtime] | None = None
         # A one-shot command calls once: pre-starting spare sandboxes would only cost CPU.
@@ -239,37 +252,85 @@ class LibraryService:
 
     def list_tools(self, status: StatusFilter = "all") -> ListResult:
         self.library.try_recover()
+        if status == "rejected":
+            return ListResult(library=str(self.root), tools=self.rejected())
+        warnings: list[str] = []
         tools: list[ToolSummary] = []
         for entry in self.library.entries():
-            meta = entry.meta
-            if meta is None:
-                summary = ToolSummary(name=entry.name, status="broken", location=entry.location,
-                                      problem=entry.problem)
-            else:
-                summary = _summary(meta, entry.location)
-                if entry.location == CANDIDATES_DIR and summary.verdict is None:
-                    summary.verdict = self._candidate_verdict(entry.name)
+            summary = self._summarize(entry, warnings)
             if status != "all" and summary.status != status:
                 continue
             tools.append(summary)
-        return ListResult(library=str(self.root), tools=tools)
+        return ListResult(library=str(self.root), tools=tools, warnings=warnings)
 
-    def _candidate_verdict(self, name: str) -> str | None:
+    def rejected(self, limit: int = 200) -> list[ToolSummary]:
+        """Candidates rejected in the past (newest first, one row per tool and version),
+        read from the history: their files are in the commit before the rejection."""
+        rows: list[ToolSummary] = []
+        seen: set[tuple[str, int]] = set()
+        for e in self.library.git.log(limit=limit, grep=REJECT_GREP):
+            name = e.trailers.get("Toolforge-Tool", "")
+            version = e.trailers.get("Toolforge-Version", "")
+            if not name or not version.isdigit() or (name, int(version)) in seen:
+                continue
+            seen.add((name, int(version)))
+            try:
+                files = self.library.read_at(f"{e.commit}^", name, CANDIDATES_DIR)
+            except ToolforgeError:
+                continue  # not a candidate directory then: nothing to show
+            row = _summary(files.meta, CANDIDATES_DIR)
+            row.status, row.verdict = "rejected", None
+            row.created_at, row.commit = e.date, e.commit
+            row.reason = e.trailers.get("Toolforge-Reason")
+            rows.append(row)
+        return rows
+
+    def tool_summary(self, name: str, location: str, warnings: list[str] | None = None
+                     ) -> ToolSummary | None:
+        """One row of `list_tools` (None when the tool directory is gone): what the daemon's
+        index re-reads for a tool that changed."""
+        if location not in (TOOLS_DIR, CANDIDATES_DIR) or \
+                not (self.root / location / name).is_dir():
+            return None
+        loc: Location = TOOLS_DIR if location == TOOLS_DIR else CANDIDATES_DIR
+        return self._summarize(self.library.entry(name, loc), warnings)
+
+    def _summarize(self, entry: ToolEntry, warnings: list[str] | None) -> ToolSummary:
+        meta = entry.meta
+        if meta is None:
+            return ToolSummary(tool=entry.name, status="broken", location=entry.location,
+                               problem=entry.problem)
+        summary = _summary(meta, entry.location)
+        if entry.location == CANDIDATES_DIR and summary.verdict is None:
+            summary.verdict = self.candidate_verdict(entry.name, warnings)
+        return summary
+
+    def candidate_verdict(self, name: str, warnings: list[str] | None = None) -> str | None:
         """A candidate's verdict is its latest report of exactly its current files;
-        "stale" when it was validated but has changed since."""
+        "stale" when it was validated but has changed since. A damaged reports database
+        costs the verdict, never the listing: it is named in `warnings`."""
         from toolforge.validation.report import REPORTS_DB
 
-        if not (self.library.state_dir / REPORTS_DB).is_file():
+        path = self.library.state_dir / REPORTS_DB
+        if not path.is_file():
             return None  # nothing validated yet: do not create the store from a read
         files = self.library.find_current(name, CANDIDATES_DIR)
         if files is None:
             return None
         from toolforge.validation.report import files_hash
 
-        report = self.reports.latest(name, files_hash(files.code, files.tests))
-        if report is not None:
-            return report.verdict
-        return "stale" if self.reports.latest(name) is not None else None
+        try:
+            report = self.reports.latest(name, files_hash(files.code, files.tests))
+            if report is not None:
+                return report.verdict
+            return "stale" if self.reports.latest(name) is not None else None
+        except sqlite3.DatabaseError as exc:
+            self._reports = None
+            note = (f"the validation reports database {path} is damaged ({exc}); verdicts "
+                    "are not shown")
+            if warnings is not None and note not in warnings:
+                warnings.append(note)
+            return None
 
     def show(self, name: str, version: str | int | None = None) -> ToolDetail:
         validate_tool_name(name)
@@ -287,11 +348,12 @@ class LibraryService:
                                     hint="see `toolforge list --status all`")
         else:
             files, location = self._resolve_version(name, version, versions)
+        rejected = str(version).strip().lower() == "rejected"
         spec, spec_error = _try_spec(files.code)
         edits = lib.hand_edits([f"{TOOLS_DIR}/{name}", f"{CANDIDATES_DIR}/{name}"])
         return ToolDetail(
-            name=name,
-            status=files.meta.status,
+            tool=name,
+            status="rejected" if rejected else files.meta.status,
             version=files.meta.version,
             location=location,
             meta=files.meta.model_dump(mode="json", exclude_none=True),
@@ -302,14 +364,23 @@ class LibraryService:
             spec_error=spec_error,
             versions=[VersionInfo(version=v, commit=c, tag=version_tag(name, v))
                       for v, c in sorted(versions.items())],
-            history=[_history_item(e) for e in lib.history(name, limit=50)],
+            history=[_history_item(e) for e in self._tool_history(name, 50)],
             has_candidate=(lib.root / CANDIDATES_DIR / name).is_dir(),
             hand_edits=[f"{path} ({code.strip() or '?'})" for code, path in edits],
         )
 
     def history(self, name: str | None = None, limit: int = 50) -> HistoryResult:
-        entries = self.library.history(name, limit=limit)
+        entries = self.library.history(None, limit=limit) if name is None \
+            else self._tool_history(name, limit)
         return HistoryResult(tool=name, entries=[_history_item(e) for e in entries])
+
+    def _tool_history(self, name: str, limit: int | None) -> list[LogEntry]:
+        validate_tool_name(name)
+        if self.history_source is not None:  # the daemon's index (daemon/histindex.py)
+            entries = self.history_source(name, limit)
+            if entries is not None:
+                return entries
+        return self.library.history(name, limit=limit)
 
     def diff(self, name: str, a: str | int | None = None, b: str | int | None = None) -> DiffResult:
         """Unified diff between two versions of a tool.
@@ -371,54 +442,96 @@ class LibraryService:
 
     # --- mutations --------------------------------------------------------------------------
 
-    def import_directory(self, src: Path) -> list[ActionResult]:
+    def import_directory(self, src: Path, *,
+                         progress: Callable[[str, int, int], None] | None = None
+                         ) -> ImportReport:
         """Bring tools from a library-format directory in: tools/ are added and promoted
-        (retired ones retired again), candidates/ are added."""
-        from toolforge.library.settings import SETTINGS_FILE
-        from toolforge.library.store import Change
-
+        (retired ones retired again), candidates/ are added. What the library has already
+        (the same files) is skipped, and a tool it has in another version is kept as is."""
         # Checked before anything is written; settings the library may not choose are
         # left out or kept as requests, and reported either way.
         settings_text, notes = import_settings(src)
+        report = ImportReport(settings=notes)
+        self._import_settings(settings_text, src.name, report)
+        # Directories only, never through a symlink; each file is read as `add` reads one
+        # (a symlinked test_tool.py pointing at credentials is refused, not copied).
+        todo = [(location, d) for location in (TOOLS_DIR, CANDIDATES_DIR)
+                if (src / location).is_dir()
+                for d in sorted(p for p in (src / location).iterdir()
+                                if p.is_dir() and not p.is_symlink()
+                                and os.path.lexists(p / TOOL_FILE))]
+        for i, (location, d) in enumerate(todo):
+            if progress is not None:
+                progress(d.name, i, len(todo))
+            self._import_tool(src, location, d, report)
+        if progress is not None and todo:
+            progress("done", len(todo), len(todo))
+        return report
+
+    def _import_settings(self, text: str, source: str, report: ImportReport) -> None:
+        from toolforge.library.settings import DEFAULT_SETTINGS_TOML, SETTINGS_FILE
+        from toolforge.library.store import Change
+
         lib = self.library
-        results: list[ActionResult] = []
+        current = (lib.root / SETTINGS_FILE).read_text(encoding="utf-8")
+        if current == text:
+            report.skipped.append(f"{SETTINGS_FILE}: already imported")
+            return
+        if current != DEFAULT_SETTINGS_TOML:
+            report.skipped.append(f"{SETTINGS_FILE}: kept the library's own settings")
+            return
 
         def write_settings() -> None:
-            (lib.root / SETTINGS_FILE).write_text(settings_text, encoding="utf-8")
+            (lib.root / SETTINGS_FILE).write_text(text, encoding="utf-8")
 
-        dropped = [n.key for n in notes if n.action == "dropped"]
-        commit = lib.mutate(Change(
-            action="settings", subject=f"import settings from {src.name}",
+        dropped = [n.key for n in report.settings if n.action == "dropped"]
+        lib.mutate(Change(
+            action="settings", subject=f"import settings from {source}",
             paths=[SETTINGS_FILE], apply=write_settings,
             body=f"Left out (the user's to choose): {', '.join(dropped)}" if dropped else ""))
-        results.append(ActionResult(
-            action="settings", commit=commit.commit, subject=commit.subject,
-            warnings=[f"{n.action}: {n.key} = {n.value} ({n.reason})" for n in notes],
-            details={"settings": [n.model_dump() for n in notes]}))
-        for location in (TOOLS_DIR, CANDIDATES_DIR):
-            base = src / location
-            if not base.is_dir():
-                continue
-            # Directories only, never through a symlink; each file read like `add` reads
-            # one (a symlinked test_tool.py pointing at credentials is refused, not copied).
-            for d in sorted(p for p in base.iterdir() if p.is_dir() and not p.is_symlink()):
-                code = read_optional_source(d / TOOL_FILE)
-                if not code:
-                    continue
-                tests = read_optional_source(d / TEST_FILE)
-                origin = f"{src.name}/{location}/{d.name}"
-                meta_text = read_optional_source(d / META_FILE)
-                title, hints = None, None
-                if meta_text:
-                    title, hints = presentation_from_toml(meta_text, f"{origin}/{META_FILE}")
-                results.append(self.add(
-                    code, tests, name=d.name, origin=origin, title=title,
-                    annotations=hints.model_dump(exclude_none=True) if hints else None))
-                if location == TOOLS_DIR:
-                    results.append(self.promote(d.name))
-                    if 'status = "retired"' in meta_text:
-                        results.append(self.retire(d.name))
-        return results
+        report.imported.append(SETTINGS_FILE)
+
+    def _import_tool(self, src: Path, location: str, d: Path, report: ImportReport) -> None:
+        name = d.name
+        code = read_optional_source(d / TOOL_FILE)
+        tests = read_optional_source(d / TEST_FILE)
+        active = self.library.find_current(name, TOOLS_DIR)
+        candidate = self.library.find_current(name, CANDIDATES_DIR)
+        same = lambda f: f is not None and (f.code, f.tests) == (code, tests)  # noqa: E731
+        retired = location == TOOLS_DIR and \
+            'status = "retired"' in read_optional_source(d / META_FILE)
+        if same(active):
+            assert active is not None
+            if retired and active.meta.status != "retired":  # interrupted before retiring
+                self.retire(name)
+                report.imported.append(name)
+            else:
+                report.skipped.append(f"{name}: already in the library")
+            return
+        if location == CANDIDATES_DIR:
+            if same(candidate):
+                report.skipped.append(f"{name}: already a candidate")
+            elif candidate is not None or active is not None:
+                report.skipped.append(f"{name}: kept the library's own version")
+            else:
+                origin = f"{src.name}/{location}/{name}"
+                self.add(code, tests, name=name, origin=origin, **_presentation(d, origin))
+                report.imported.append(name)
+            return
+        if active is not None or (candidate is not None and not same(candidate)):
+            report.skipped.append(f"{name}: kept the library's own version")
+            return
+        if candidate is None:  # else: an interrupted import added it; finish the job
+            self.add(code, tests, name=name, origin=f"{src.name}/{location}/{name}",
+                     **_presentation(d, f"{src.name}/{location}/{name}"))
+        try:
+            self.promote(name)
+        except ValidationFailedError:
+            self.validate(name)
+            self.promote(name)
+        if retired:
+            self.retire(name)
+        report.imported.append(name)
 
     def add(
         self,
@@ -469,6 +582,14 @@ class LibraryService:
         files, with an isolating sandbox unless `allow_unisolated` (the flag, or
         `allow_unisolated = true` in the user config; recorded either way)."""
         validate_tool_name(name)
+        if not (self.root / CANDIDATES_DIR / name).is_dir():
+            active = self.library.find_current(name, TOOLS_DIR)
+            if active is not None and active.meta.status == "active":
+                raise ConflictError(
+                    f"{name} is already active (v{active.meta.version}); there is no "
+                    "candidate to promote",
+                    hint=f"`toolforge add` a new version first; `toolforge show {name}` "
+                    "shows the active one")
         allow_unisolated = allow_unisolated or self.settings().allow_unisolated
 
         def prepare(candidate: ToolFiles, version: int) -> ToolFiles:
@@ -505,6 +626,18 @@ class LibraryService:
                 + ("changed since its last validation" if stale else "not been validated"),
                 hint=f"run `toolforge validate {name}` first",
             )
+        if report.verdict == "inconclusive":
+            attack = report.layer("property")
+            ran = attack.stats.get("examples_run", "?") if attack else "?"
+            needed = attack.stats.get("min_examples", "?") if attack else "?"
+            raise ValidationFailedError(
+                f"candidate {name} is not validated: its validation was inconclusive (the "
+                f"property attack ran {ran} of the {needed} inputs it needs, or could not "
+                "compare a second process, before its deadline; the machine may have been "
+                "busy)",
+                hint=f"run `toolforge validate {name}` again, or raise [validation] "
+                "attack_deadline_s in toolforge.toml",
+            )
         if report.verdict != "passed":
             raise ValidationFailedError(
                 f"candidate {name} failed validation: {report.failure_summary()}",
@@ -531,7 +664,7 @@ class LibraryService:
             policy=settings.policy,
             limits=settings.limits,
             backend=None if settings.backend == "auto" else settings.backend,
-            fuzz=settings.fuzz,
+            attack=settings.fuzz,
         )
         # A policy the sandbox cannot honour (a package not installed here) is refused now,
         # with the reason, not as "No module named ..." halfway through a test run.
@@ -558,12 +691,16 @@ class LibraryService:
         extra_suites: list[tuple[str, str]] | None = None,
         store: bool = True,
         fuzz: bool | None = None,
+        attack_budget: dict[str, Any] | None = None,
         log: Callable[[str], None] | None = None,
         cancel: threading.Event | None = None,
     ) -> ValidationReport:
         """Validate a candidate (or, without one, the active tool) by name, or given files.
 
-        The report is stored unless `store=False`."""
+        The report is stored unless `store=False`; `fuzz=False` skips the property attack
+        (e.g. for code whose attack already passed); `attack_budget` replaces the attack's
+        default budget (the fields of `toolforge.safety.fuzz.AttackBudget`)."""
+        from toolforge.safety.fuzz import AttackBudget
         from toolforge.validation.pipeline import ValidationInput, validate
 
         location = "path"
@@ -596,8 +733,11 @@ class LibraryService:
         settings = self.settings()
         options = self.validation_options(settings)
         if fuzz is not None:
-            options.fuzz = options.fuzz and fuzz
-        report = validate(item, options, log=log, cancel=cancel)
+            options.attack = options.attack and fuzz
+        if attack_budget is not None:
+            options.budget = AttackBudget.model_validate(attack_budget)
+        pool = self.sandbox_pool() if callable(self.sandbox_pool) else self.sandbox_pool
+        report = validate(item, options, log=log, cancel=cancel, pool=pool)
         # Settings of the library that did not apply are part of how it was validated.
         report.warnings.extend(settings.refusal_messages())
         if store:
@@ -624,17 +764,44 @@ class LibraryService:
                  library_rev: str | None = None) -> ActionResult:
         if library_rev is not None:
             if name is not None or to is not None:
-                raise UsageError("--library takes no tool name or --to")
+                raise UsageError("--commit takes no tool name or --to",
+                                 hint="--commit restores the whole library")
             result = self.library.rollback_library(library_rev)
             return ActionResult(action="rollback-library", commit=result.commit,
                                 subject=result.subject)
         if name is None:
-            raise UsageError("name a tool, or use --library REV to restore the whole library")
+            raise UsageError("name a tool, or use --commit REV to restore the whole library")
         validate_tool_name(name)
+        self._refuse_no_op_rollback(name, to)
         result = self.library.rollback_tool(name, to)
         return ActionResult(action="rollback", tool=name, version=result.version,
                             commit=result.commit,
                             subject=result.subject, tags=result.tags)
+
+    def _refuse_no_op_rollback(self, name: str, to: int | None) -> None:
+        """Restoring the files the active version already has would only add a version
+        number: refuse, and say so."""
+        current = self.library.find_current(name, TOOLS_DIR)
+        if current is None or current.meta.status != "active":
+            return  # a retired tool comes back even with the same files
+        versions = self.library.promoted_versions(name)
+        if to is None:
+            earlier = [v for v in versions if v < current.meta.version]
+            if not earlier:
+                return  # the store explains that there is nothing earlier
+            to = max(earlier)
+        if to not in versions:
+            return
+        if to == current.meta.version:
+            same = True
+        else:
+            target = self.library.read_at(versions[to], name, TOOLS_DIR)
+            same = (target.code, target.tests) == (current.code, current.tests)
+        if same:
+            raise ConflictError(
+                f"{name} v{current.meta.version} is active and has the files of v{to} "
+                "already: nothing to restore",
+                hint=f"see `toolforge history {name}` for the other versions")
 
     # --- helpers ----------------------------------------------------------------------------
 
@@ -642,6 +809,12 @@ class LibraryService:
                          versions: dict[int, str]) -> tuple[ToolFiles, str]:
         lib = self.library
         key = str(version).strip().lower()
+        if key == "rejected":
+            found = lib.git.log([f"{CANDIDATES_DIR}/{name}"], limit=1, grep=REJECT_GREP)
+            if not found:
+                raise NotFoundError(f"{name} has no rejected candidate",
+                                    hint="see `toolforge list --status rejected`")
+            return lib.read_at(f"{found[0].commit}^", name, CANDIDATES_DIR), CANDIDATES_DIR
         if key in ("candidate", "cand"):
             return lib.read_current(name, CANDIDATES_DIR), CANDIDATES_DIR
         if key in ("active", "current"):
@@ -661,6 +834,19 @@ class LibraryService:
                             hint=f"see `toolforge history {name}` for its versions")
 
 
+REJECT_GREP = "^Toolforge-Action: reject$"
+
+
+def _presentation(d: Path, origin: str) -> dict[str, Any]:
+    """`title` and `annotations` for `add`, from a tool directory's tool.toml."""
+    text = read_optional_source(d / META_FILE)
+    if not text:
+        return {}
+    title, hints = presentation_from_toml(text, f"{origin}/{META_FILE}")
+    return {"title": title, "annotations": hints.model_dump(exclude_none=True) if hints
+            else None}
+
+
 def _try_name(code: str) -> str:
     spec, _ = _try_spec(code)
     return spec.name if spec else "unnamed"
@@ -668,7 +854,7 @@ def _try_name(code: str) -> str:
 
 def _check_test_source(tests: str) -> None:
     try:
-        pyparse.parse(tests, filename=TEST_FILE)
+        pyast.parse(tests, filename=TEST_FILE)
     except SyntaxError as exc:
         raise ToolContractError(f"{TEST_FILE}:{exc.lineno}:{exc.offset}: syntax error: {exc.msg}")
     except ValueError as exc:
@@ -692,7 +878,7 @@ def _summary(meta: ToolMeta, location: str) -> ToolSummary:
     if isinstance(models, dict):
         model = models.get("synthesis")
     return ToolSummary(
-        name=meta.name,
+        tool=meta.name,
         status=meta.status,
         version=meta.version,
         location=location,

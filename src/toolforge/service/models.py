@@ -6,11 +6,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-StatusFilter = Literal["active", "candidate", "retired", "all"]
+# "rejected": candidates rejected in the past, found in the history (not part of "all").
+StatusFilter = Literal["active", "candidate", "retired", "all", "rejected"]
 
 
 class ToolSummary(BaseModel):
-    name: str
+    tool: str
     status: str  # active | candidate | retired | broken
     version: int | None = None
     location: str
@@ -20,12 +21,16 @@ class ToolSummary(BaseModel):
     model: str | None = None
     verdict: str | None = None
     problem: str | None = None
+    reason: str | None = None  # why a rejected candidate was rejected
+    commit: str | None = None  # the commit that rejected it
 
 
 class ListResult(BaseModel):
     library: str
     tools: list[ToolSummary]
     hand_edits: list[str] = Field(default_factory=list)
+    # Problems that did not stop the listing (e.g. a corrupt reports database).
+    warnings: list[str] = Field(default_factory=list)
 
 
 class HistoryItem(BaseModel):
@@ -51,7 +56,7 @@ class VersionInfo(BaseModel):
 
 
 class ToolDetail(BaseModel):
-    name: str
+    tool: str
     status: str
     version: int
     location: str
@@ -106,10 +111,18 @@ class SettingNote(BaseModel):
     fix: str | None = None
 
 
+class ImportReport(BaseModel):
+    """What `init --from` brought in, and what it left alone (and why)."""
+
+    imported: list[str] = Field(default_factory=list)
+    skipped: list[str] = Field(default_factory=list)
+    settings: list[SettingNote] = Field(default_factory=list)
 class InitResult(BaseModel):
     library: str
     created: bool
     commit: str | None = None
+    imported: list[str] = Field(default_factory=list)
+    skipped: list[str] = Field(default_factory=list)
     settings: list[SettingNote] = Field(default_factory=list)
 
 

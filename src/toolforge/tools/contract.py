@@ -5,22 +5,31 @@ caller's process. Type hints are resolved by a small whitelist evaluator (only J
 types: str, int, float, bool, None, list, dict[str, ...], tuple, Optional/Union/`|`,
 Literal, Any), and pydantic turns them into the JSON schema agents see. Running the tool is
 the sandbox's job; describing it must not require trusting it.
+
+Preconditions are part of the contract and of the schema: `Annotated[float, Field(gt=0)]`
+(pydantic's `Field`, read statically: keyword arguments with literal values), `Literal[...]`,
+or the docstring's `Args:` constraint syntax (`mass (float, > 0): ...`, see
+`toolforge.tools.docstrings`). They become `exclusiveMinimum`, `maximum`, `pattern`,
+`minItems`, ... in `parameters_schema`; callers check arguments against it before the tool
+runs (`toolforge.runtime.arguments`), and the property attack stays inside it.
 """
 
 from __future__ import annotations
 
 import ast
 import json
+import math
+import re
 from functools import cache
-from typing import Any, Literal, Optional, Union
+from typing import Annotated, Any, Literal, Optional, Union
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
-from toolforge import pyparse
+from toolforge import pyast
 from toolforge.errors import ToolContractError
 from toolforge.names import is_valid_tool_name
-from toolforge.tools.docstrings import parse_docstring
+from toolforge.tools.docstrings import DocstringError, parse_docstring
 
 MAX_SOURCE_BYTES = 512 * 1024
 
@@ -31,6 +40,11 @@ class ToolParam(BaseModel):
     required: bool
     default: Any = None
     description: str = ""
+    constraints: dict[str, Any] = Field(
+        default_factory=dict,
+        description="preconditions from Field(...) and the docstring (gt, ge, lt, le, "
+        "multiple_of, min_length, max_length, pattern)",
+    )
 
 
 class ToolSpec(BaseModel):
@@ -66,6 +80,7 @@ _TYPE_NAMES: dict[str, Any] = {
     "Optional": Optional,
     "Union": Union,
     "Literal": Literal,
+    "Annotated": Annotated,
     "List": list,
     "Dict": dict,
     "Tuple": tuple,
@@ -77,7 +92,8 @@ def _annotation_error(node: ast.AST, what: str) -> ToolContractError:
     return ToolContractError(
         f"line {getattr(node, 'lineno', '?')}: {what}",
         hint="tool arguments and return values must be JSON types: str, int, float, bool, "
-        "None, list[...], dict[str, ...], tuple[...], Optional/Union/|, Literal[...], Any",
+        "None, list[...], dict[str, ...], tuple[...], Optional/Union/|, Literal[...], Any; "
+        "preconditions as Annotated[float, Field(gt=0)]",
     )
 
 
@@ -95,7 +111,7 @@ def _eval_annotation(node: ast.expr) -> Any:
             return None
         if isinstance(node.value, str):  # string annotation: parse it, same rules
             try:
-                inner = pyparse.parse(node.value, mode="eval").body
+                inner = pyast.parse(node.value, mode="eval").body
             except SyntaxError:
                 raise _annotation_error(node, f"unparsable annotation {node.value!r}")
             return _eval_annotation(inner)
@@ -125,6 +141,17 @@ def _eval_annotation(node: ast.expr) -> Any:
                     raise _annotation_error(node, "Literal values must be JSON constants")
                 values.append(elt.value)
             return Literal[tuple(values)]
+        if origin is Annotated:
+            if len(elts) < 2:
+                raise _annotation_error(node, "Annotated needs a type and Field(...)")
+            inner = _eval_annotation(elts[0])
+            constraints: dict[str, Any] = {}
+            for meta in elts[1:]:
+                for key, value in _field_constraints(meta).items():
+                    if key in constraints and constraints[key] != value:
+                        raise _annotation_error(meta, f"{key} is given twice")
+                    constraints[key] = value
+            return _constrain(inner, constraints, node)
         if origin is dict:
             if len(elts) != 2:
                 raise _annotation_error(node, "dict needs two type arguments")
@@ -150,16 +177,142 @@ def _eval_annotation(node: ast.expr) -> Any:
     raise _annotation_error(node, f"unsupported annotation {ast.unparse(node)}")
 
 
+# --- constraints ------------------------------------------------------------------------------
+
+_NUMERIC = ("gt", "ge", "lt", "le", "multiple_of")
+_LENGTH = ("min_length", "max_length")
+CONSTRAINT_KEYS = (*_NUMERIC, *_LENGTH, "pattern")
+# Field(...) keywords a tool may use: its constraints and what documents them.
+_FIELD_KEYS = (*CONSTRAINT_KEYS, "description", "examples", "title")
+
+
+def _field_constraints(node: ast.expr) -> dict[str, Any]:
+    """The keyword arguments of `Field(...)` / `pydantic.Field(...)`, as literal values."""
+    func = node.func if isinstance(node, ast.Call) else None
+    named = (isinstance(func, ast.Name) and func.id == "Field") or (
+        isinstance(func, ast.Attribute) and func.attr == "Field"
+        and isinstance(func.value, ast.Name) and func.value.id == "pydantic"
+    )
+    if not isinstance(node, ast.Call) or not named:
+        raise _annotation_error(node, "Annotated metadata must be Field(...) with keyword "
+                                "arguments, e.g. Annotated[float, Field(gt=0)]")
+    if node.args or any(k.arg is None for k in node.keywords):
+        raise _annotation_error(node, "Field(...) takes keyword arguments only here "
+                                "(gt=, ge=, lt=, le=, multiple_of=, min_length=, max_length=, "
+                                "pattern=, description=)")
+    out: dict[str, Any] = {}
+    for keyword in node.keywords:
+        key = keyword.arg
+        assert key is not None
+        if key not in _FIELD_KEYS:
+            raise _annotation_error(node, f"Field({key}=...) is not supported in a tool "
+                                    f"contract; use {', '.join(_FIELD_KEYS)}")
+        try:
+            out[key] = pyast.literal_eval(keyword.value)
+        except (ValueError, TypeError, SyntaxError, RecursionError):
+            raise _annotation_error(node, f"Field({key}=...) must be a literal value")
+    return out
+
+
+def _check_constraint_values(constraints: dict[str, Any], node: ast.AST | None) -> None:
+    def fail(what: str) -> ToolContractError:
+        where = f"line {getattr(node, 'lineno', '?')}: " if node is not None else ""
+        return ToolContractError(f"{where}{what}", hint="constraints: gt/ge/lt/le and "
+                                 "multiple_of take numbers, min_length/max_length whole "
+                                 "numbers, pattern a regular expression")
+    for key, value in constraints.items():
+        if key in _NUMERIC and (isinstance(value, bool) or not isinstance(value, int | float)
+                                or not math.isfinite(value)):
+            raise fail(f"{key}={value!r} must be a finite number")
+        if key in _LENGTH and (isinstance(value, bool) or not isinstance(value, int)
+                               or value < 0):
+            raise fail(f"{key}={value!r} must be a whole number >= 0")
+        if key == "pattern":
+            if not isinstance(value, str):
+                raise fail("pattern must be a string")
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise fail(f"pattern {value!r} is not a regular expression: {exc}")
+        if key == "multiple_of" and value <= 0:
+            raise fail("multiple_of must be > 0")
+        if key in ("description", "title") and not isinstance(value, str):
+            raise fail(f"{key} must be a string")
+        if key == "examples" and not (isinstance(value, list) and _is_json_value(value)):
+            raise fail("examples must be a list of JSON values")
+    low = max((constraints[k] for k in ("gt", "ge") if k in constraints), default=None)
+    high = min((constraints[k] for k in ("lt", "le") if k in constraints), default=None)
+    if low is not None and high is not None and (
+        low > high or (low == high and ("gt" in constraints or "lt" in constraints))
+    ):
+        raise fail(f"no number satisfies {_describe(constraints)}")
+    if constraints.get("min_length", 0) > constraints.get("max_length", math.inf):
+        raise fail(f"no length satisfies {_describe(constraints)}")
+
+
+def _describe(constraints: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in constraints.items() if k in CONSTRAINT_KEYS)
+
+
+def _kinds(tp: Any) -> set[str]:
+    """The JSON types a (constraint-free) annotation accepts, null excluded."""
+    schema = pydantic.TypeAdapter(tp).json_schema()
+    options = schema.get("anyOf", [schema])
+    kinds: set[str] = set()
+    for option in options:
+        kind = option.get("type")
+        if kind is None and "enum" in option:
+            kind = "enum"
+        kinds.update(kind if isinstance(kind, list) else [kind or "any"])
+    return kinds - {"null"}
+
+
+def _constrain(tp: Any, constraints: dict[str, Any], node: ast.AST | None) -> Any:
+    """`tp` with `constraints` applied: Annotated[tp, pydantic.Field(**constraints)]."""
+    if not constraints:
+        return tp
+    _check_constraint_values(constraints, node)
+    kinds = _kinds(tp)
+    where = f"line {getattr(node, 'lineno', '?')}: " if node is not None else ""
+    used = set(constraints) & set(CONSTRAINT_KEYS)
+    wrong = None
+    if used & set(_NUMERIC) and not kinds <= {"number", "integer"}:
+        wrong = "gt/ge/lt/le/multiple_of apply to numbers"
+    elif used & set(_LENGTH) and not kinds <= {"string", "array", "object"}:
+        wrong = "min_length/max_length apply to strings, lists and dicts"
+    elif "pattern" in used and kinds != {"string"}:
+        wrong = "pattern applies to strings"
+    if wrong:
+        raise ToolContractError(f"{where}{_describe(constraints)} cannot constrain this type: "
+                                f"{wrong}", hint="put each constraint on a value of its kind")
+    return Annotated[tp, pydantic.Field(**constraints)]
+
+
 @cache
-def _schema_for(annotation_src: str) -> dict[str, Any]:
-    tp = _eval_annotation(pyparse.parse(annotation_src, mode="eval").body)
+def _schema_for(annotation_src: str, constraints_json: str = "{}") -> dict[str, Any]:
+    """The JSON schema of an annotation, with the docstring's constraints (as JSON)."""
+    tp = _eval_annotation(pyast.parse(annotation_src, mode="eval").body)
+    tp = _constrain(tp, json.loads(constraints_json), None)
     return pydantic.TypeAdapter(tp).json_schema()
+
+
+def _check_default(name: str, annotation_src: str, constraints: dict[str, Any], default: Any,
+                   line: int) -> None:
+    tp = _eval_annotation(pyast.parse(annotation_src, mode="eval").body)
+    try:
+        pydantic.TypeAdapter(_constrain(tp, constraints, None)).validate_python(default)
+    except pydantic.ValidationError as exc:
+        raise ToolContractError(
+            f"line {line}: the default of {name!r} ({default!r}) breaks its own type or "
+            f"constraints: {exc.errors()[0]['msg']}",
+            hint="make the default a value the tool accepts",
+        )
 
 
 def python_type(annotation_src: str) -> Any:
     """The Python type an annotation stands for (e.g. `list[str]`, `Optional[int]`), built by
     the same whitelist evaluator: what a framework reading `__annotations__` should see."""
-    return _eval_annotation(pyparse.parse(annotation_src, mode="eval").body)
+    return _eval_annotation(pyast.parse(annotation_src, mode="eval").body)
 
 
 def _is_json_value(value: Any) -> bool:
@@ -180,7 +333,7 @@ def parse_source(source: str, filename: str = "tool.py") -> ast.Module:
             hint="a tool is one small function",
         )
     try:
-        return pyparse.parse(source, filename=filename)
+        return pyast.parse(source, filename=filename)
     except SyntaxError as exc:
         if exc.lineno is None:  # e.g. null bytes: no position to point at
             raise ToolContractError(f"{filename}: cannot parse: {exc.msg}")
@@ -247,7 +400,19 @@ def _load_tool_source(source: str, filename: str) -> ToolSpec:
             "parameters",
             hint="JSON arguments are named: declare each parameter explicitly",
         )
-    doc = parse_docstring(ast.get_docstring(func))
+    try:
+        doc = parse_docstring(ast.get_docstring(func))
+    except DocstringError as exc:
+        raise ToolContractError(
+            f"{filename}:{func.lineno}: docstring of {func.name}: {exc}",
+            hint="constraints go in the parentheses after an argument's name: "
+            "`mass (float, > 0): ...`; see docs/validation.md",
+        )
+    unknown = sorted(set(doc.constraints) - {a.arg for a in args.args + args.kwonlyargs})
+    if unknown:
+        raise ToolContractError(
+            f"{filename}:{func.lineno}: the docstring constrains {', '.join(unknown)}, which "
+            f"{func.name} does not take", hint="constraints belong to the function's parameters")
     if not doc.summary:
         raise ToolContractError(
             f"{filename}:{func.lineno}: {func.name} has no docstring",
@@ -271,17 +436,23 @@ def _load_tool_source(source: str, filename: str) -> ToolSpec:
             )
         annotation = ast.unparse(arg.annotation)
         _eval_annotation(arg.annotation)  # raises a located error for non-JSON types
-        schema = dict(_schema_for(annotation))
+        doc_constraints = doc.constraints.get(arg.arg, {})
+        try:
+            schema = dict(_schema_for(annotation, json.dumps(doc_constraints, sort_keys=True)))
+        except ToolContractError as exc:
+            raise ToolContractError(f"{filename}:{arg.lineno}: parameter {arg.arg!r}: "
+                                    f"{exc.message}", hint=exc.hint)
         defs.update(schema.pop("$defs", {}))
         description = doc.args.get(arg.arg, "")
-        if description:
+        if description and "description" not in schema:
             schema["description"] = description
+        constraints = {**_annotated_constraints(arg.annotation), **doc_constraints}
         has_default = default_node is not None
         default: Any = None
         if has_default:
             assert default_node is not None
             try:
-                default = ast.literal_eval(default_node)
+                default = pyast.literal_eval(default_node)
             except ValueError:
                 raise ToolContractError(
                     f"{filename}:{arg.lineno}: default of {arg.arg!r} is not a literal",
@@ -293,6 +464,8 @@ def _load_tool_source(source: str, filename: str) -> ToolSpec:
                 raise ToolContractError(
                     f"{filename}:{arg.lineno}: default of {arg.arg!r} is not JSON-serializable"
                 )
+            if constraints:
+                _check_default(arg.arg, annotation, doc_constraints, default, arg.lineno)
             schema["default"] = default
         else:
             required.append(arg.arg)
@@ -304,6 +477,7 @@ def _load_tool_source(source: str, filename: str) -> ToolSpec:
                 required=not has_default,
                 default=default,
                 description=description,
+                constraints=constraints,
             )
         )
     if func.returns is None:
@@ -339,6 +513,19 @@ def _load_tool_source(source: str, filename: str) -> ToolSpec:
     )
 
 
+def _annotated_constraints(node: ast.expr) -> dict[str, Any]:
+    """The constraints a top-level Annotated[...] states (for display; the schema has all)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        node = pyast.parse(node.value, mode="eval").body
+    if not isinstance(node, ast.Subscript) or _eval_annotation(node.value) is not Annotated:
+        return {}
+    elts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+    out: dict[str, Any] = {}
+    for meta in elts[1:]:
+        out.update({k: v for k, v in _field_constraints(meta).items() if k in CONSTRAINT_KEYS})
+    return out
+
+
 def _param_sig(p: ToolParam) -> str:
     text = f"{p.name}: {p.annotation}"
     return text if p.required else f"{text} = {p.default!r}"
@@ -353,6 +540,7 @@ def description_of(spec: ToolSpec) -> str:
 
 
 __all__ = [
+    "CONSTRAINT_KEYS",
     "ToolParam",
     "ToolSpec",
     "description_of",

@@ -23,6 +23,7 @@ from textual.worker import get_current_worker
 
 from toolforge.errors import ToolforgeError
 from toolforge.service.models import ActionResult, ToolDetail, ToolSummary
+from toolforge.terminal import printable, printable_line
 from toolforge.tui.backend import Backend, Event
 from toolforge.tui.messages import (
     ActionDone,
@@ -151,7 +152,7 @@ class ReviewApp(App[None]):
     def say(self, text: str, severity: SeverityLevel = "information") -> None:
         """A notification, also kept in the status line."""
         self.status_bar.set_message(text, severity)
-        self.notify(text, severity=severity, markup=False,
+        self.notify(printable(text), severity=severity, markup=False,
                     timeout=8 if severity == "error" else 4)
 
     # --- loading -----------------------------------------------------------------------------
@@ -160,6 +161,8 @@ class ReviewApp(App[None]):
     def load_tools(self) -> None:
         try:
             result = self.backend.list_tools()
+            if self.tool_list.status_filter == "rejected":  # from the history: on demand
+                result.tools += self.backend.list_tools("rejected").tools
         except Exception as exc:
             self.post_message(BackendFailed("list tools", None, exc))
             return
@@ -189,7 +192,7 @@ class ReviewApp(App[None]):
             self.detail.show_empty("No tools match." if self.tool_list.tools else
                                    "The library has no tools yet.")
         elif tool.status == "broken":
-            self.detail.show_empty(f"{tool.name}: broken: {tool.problem}")
+            self.detail.show_empty(f"{tool.tool}: broken: {tool.problem}")
         else:
             self._detail_loading(True)
             self.load_detail(tool)
@@ -198,18 +201,21 @@ class ReviewApp(App[None]):
     def load_detail(self, tool: ToolSummary) -> None:
         backend = self.backend
         try:
-            version = "candidate" if tool.status == "candidate" else None
-            detail = backend.show(tool.name, version)
+            version = {"candidate": "candidate", "rejected": "rejected"}.get(tool.status)
+            detail = backend.show(tool.tool, version)
             diff, diff_error = None, None
-            try:
-                diff = backend.diff(tool.name)
-            except ToolforgeError as exc:  # e.g. only one version: nothing to compare
-                diff_error = exc.message
+            if tool.status == "rejected":
+                diff_error = f"rejected: {tool.reason or 'no reason given'}"
+            else:
+                try:
+                    diff = backend.diff(tool.tool)
+                except ToolforgeError as exc:  # e.g. only one version: nothing to compare
+                    diff_error = exc.message
             # The report of exactly these files, if any (an active tool with a newer
             # candidate has two).
-            report = backend.latest_report(tool.name, files_hash(detail.code, detail.tests))
+            report = backend.latest_report(tool.tool, files_hash(detail.code, detail.tests))
         except Exception as exc:
-            self.post_message(BackendFailed(f"show {tool.name}", tool.name, exc))
+            self.post_message(BackendFailed(f"show {tool.tool}", tool.tool, exc))
             return
         if not get_current_worker().is_cancelled:
             loaded = LoadedDetail(tool, detail, diff, diff_error, report)
@@ -232,6 +238,10 @@ class ReviewApp(App[None]):
         tool = self.selected
         if tool is None:
             self.say(f"no tool selected to {verb}", "warning")
+        elif tool.status == "rejected":
+            self.say(f"{tool.tool} v{tool.version} was rejected ({tool.reason}); to work on "
+                     "it again, add it back with `toolforge add`", "warning")
+            return None
         return tool
 
     def _start(self, action: str, tool: str, call: Callable[[], Any]) -> None:
@@ -257,7 +267,7 @@ class ReviewApp(App[None]):
         result = message.result
         if isinstance(result, ValidationReport):
             shown = self.detail.loaded
-            if shown is not None and shown.detail.name == message.tool:
+            if shown is not None and shown.detail.tool == message.tool:
                 self.detail.show_report(result)
                 self.detail.show_tab("validation")
             severity: SeverityLevel = "information" if result.verdict == "passed" \
@@ -279,7 +289,8 @@ class ReviewApp(App[None]):
         self._detail_loading(self.busy is not None)
         text, hint = error_text(message.error)
         full = f"{text}\n{hint}" if hint else text
-        self.notify(full, title=f"{message.action} failed", severity="error", markup=False,
+        self.notify(printable(full), title=printable_line(f"{message.action} failed"),
+                    severity="error", markup=False,
                     timeout=10)
         self.status_bar.set_message(f"{message.action} failed: {text}", "error")
 
@@ -291,8 +302,23 @@ class ReviewApp(App[None]):
 
     def action_promote(self) -> None:
         tool = self._tool_for("promote")
-        if tool is not None:
-            self._start("promote", tool.name, lambda: self.backend.promote(tool.name))
+        if tool is None:
+            return
+        if tool.status != "candidate":
+            self.say(f"{tool.tool} is {tool.status}: only a candidate can be promoted",
+                     "warning")
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._start("promote", tool.tool, lambda: self.backend.promote(tool.tool))
+
+        verdict = tool.verdict or "not validated"
+        self.push_screen(ConfirmScreen(
+            f"Promote {tool.tool}?",
+            f"Candidate {tool.tool} v{tool.version} (validation: {verdict}) becomes the "
+            "active version agents are offered. The previous version stays in history; "
+            "b (revert) restores it.", yes="Promote"), confirmed)
 
     def action_reject(self) -> None:
         tool = self._tool_for("reject")
@@ -301,9 +327,9 @@ class ReviewApp(App[None]):
 
         def rejected(reason: str | None) -> None:
             if reason:
-                self._start("reject", tool.name, lambda: self.backend.reject(tool.name, reason))
+                self._start("reject", tool.tool, lambda: self.backend.reject(tool.tool, reason))
 
-        self.push_screen(ReasonScreen(f"Reject candidate {tool.name}"), rejected)
+        self.push_screen(ReasonScreen(f"Reject candidate {tool.tool}"), rejected)
 
     def action_revalidate(self) -> None:
         tool = self._tool_for("validate")
@@ -313,7 +339,7 @@ class ReviewApp(App[None]):
         def log(line: str) -> None:  # called in the worker's thread
             self.post_message(Progress(line))
 
-        self._start("validate", tool.name, lambda: self.backend.validate(tool.name, log=log))
+        self._start("validate", tool.tool, lambda: self.backend.validate(tool.tool, log=log))
 
     def action_retire(self) -> None:
         tool = self._tool_for("retire")
@@ -322,11 +348,11 @@ class ReviewApp(App[None]):
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self._start("retire", tool.name, lambda: self.backend.retire(tool.name))
+                self._start("retire", tool.tool, lambda: self.backend.retire(tool.tool))
 
         self.push_screen(ConfirmScreen(
-            f"Retire {tool.name}?",
-            f"{tool.name} v{tool.version} stops being offered to agents. Its history stays; "
+            f"Retire {tool.tool}?",
+            f"{tool.tool} v{tool.version} stops being offered to agents. Its history stays; "
             "b (revert) restores it.", yes="Retire"), confirmed)
 
     def action_revert(self) -> None:
@@ -341,7 +367,17 @@ class ReviewApp(App[None]):
                 self.say("select a promote or rollback row in History: only promoted "
                          "versions can be restored", "warning")
                 return
-        self._confirm_revert(tool.name, version)
+        if self._is_active_version(tool, version):
+            self.say(f"v{version} is the active version of {tool.tool}: nothing to revert",
+                     "warning")
+            return
+        self._confirm_revert(tool.tool, version)
+
+    def _is_active_version(self, tool: ToolSummary, version: int | None) -> bool:
+        shown = self.detail.loaded
+        return (version is not None and tool.status == "active" and shown is not None
+                and shown.detail.tool == tool.tool and shown.detail.location == "tools"
+                and shown.detail.version == version)
 
     def _confirm_revert(self, name: str, version: int | None) -> None:
         target = f"v{version}" if version is not None else "its previous version"
@@ -368,7 +404,7 @@ class ReviewApp(App[None]):
         if tool is None or version is None:
             return
         self._detail_loading(True)
-        self.load_version(tool.name, version, history.is_promoted(version))
+        self.load_version(tool.tool, version, history.is_promoted(version))
 
     @work(thread=True, exclusive=True, group="version")
     def load_version(self, name: str, version: int, promoted: bool) -> None:
@@ -384,8 +420,14 @@ class ReviewApp(App[None]):
         self._detail_loading(self.busy is not None)
 
         def closed(result: str | None) -> None:
-            if result == "revert":
-                self._confirm_revert(detail.name, detail.version)
+            current = self.selected
+            if result != "revert":
+                return
+            if current is not None and self._is_active_version(current, detail.version):
+                self.say(f"v{detail.version} is the active version of {detail.tool}: "
+                         "nothing to revert", "warning")
+                return
+            self._confirm_revert(detail.tool, detail.version)
 
         self.push_screen(VersionScreen(detail, promoted=promoted), closed)
 
@@ -393,7 +435,10 @@ class ReviewApp(App[None]):
         self.tool_list.focus_search()
 
     def action_cycle_filter(self) -> None:
-        self.status_bar.set_message(f"showing {self.tool_list.cycle_filter()} tools")
+        shown = self.tool_list.cycle_filter()
+        self.status_bar.set_message(f"showing {shown} tools")
+        if shown == "rejected":
+            self.load_tools()  # rejected candidates are read on demand
 
     def action_refresh(self) -> None:
         if self.backend.live and self.status_bar.connection != "live":
@@ -463,7 +508,7 @@ class ReviewApp(App[None]):
             self.status_bar.set_message(
                 f"{tool}{f' v{version}' if version else ''} {EVENT_VERBS[kind]}")
         current = self.selected
-        if tool is None or (current is not None and current.name == tool):
+        if tool is None or (current is not None and current.tool == tool):
             self._refresh_detail_soon = True
         if self._refresh_timer is None:
             self._refresh_timer = self.set_timer(REFRESH_DEBOUNCE_S, self._debounced_refresh)

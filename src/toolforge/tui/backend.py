@@ -1,8 +1,8 @@
 """What the review TUI needs from a library, behind one small protocol.
 
-`DaemonBackend` talks to the library's daemon: requests go through `DaemonClient`, and the
-live event stream is read here with httpx's *async* client, so cancelling the app's worker
-ends the stream at once (a thread blocked on a socket could not be interrupted).
+`DaemonBackend` talks to the library's daemon through `DaemonClient`, the one client of the
+daemon, also for the live event stream: it is read in a thread, and closing it (when the
+app's worker is cancelled) shuts its socket down, which ends the read at once.
 `LocalBackend` runs the same service in-process and has no live events; it is used only
 with --no-daemon or when no daemon can be started.
 
@@ -11,7 +11,6 @@ No textual import here: this is plain Python, usable and testable without a UI.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import suppress
@@ -19,7 +18,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from toolforge.library.store import STATE_DIR
-from toolforge.service.models import ActionResult, DiffResult, ListResult, ToolDetail
+from toolforge.service.models import (
+    ActionResult,
+    DiffResult,
+    ListResult,
+    StatusFilter,
+    ToolDetail,
+)
 
 if TYPE_CHECKING:
     from toolforge.daemon.client import DaemonClient
@@ -37,7 +42,7 @@ class Backend(Protocol):
     live: bool  # True when `events` streams library changes as they happen
 
     def describe(self) -> str: ...
-    def list_tools(self) -> ListResult: ...
+    def list_tools(self, status: StatusFilter = "all") -> ListResult: ...
     def show(self, name: str, version: str | int | None = None) -> ToolDetail: ...
     def diff(self, name: str) -> DiffResult: ...
     def latest_report(self, name: str, files_hash: str | None = None
@@ -67,8 +72,8 @@ class _ServiceBackend:
     def _reports(self) -> ReportStore | None:
         raise NotImplementedError
 
-    def list_tools(self) -> ListResult:
-        result: ListResult = self.service.list_tools("all")
+    def list_tools(self, status: StatusFilter = "all") -> ListResult:
+        result: ListResult = self.service.list_tools(status)
         return result
 
     def show(self, name: str, version: str | int | None = None) -> ToolDetail:
@@ -182,42 +187,24 @@ class DaemonBackend(_ServiceBackend):
     async def events(self) -> AsyncIterator[Event]:
         """The daemon's server-sent events, parsed; the first is `subscribed`. Raises when
         the daemon cannot be reached; ends when it stops."""
-        import httpx
+        import asyncio
 
-        from toolforge.daemon.client import BASE_URL, CONNECT_TIMEOUT_S
-
-        transport = httpx.AsyncHTTPTransport(uds=str(self.client.paths.socket))
-        timeout = httpx.Timeout(None, connect=CONNECT_TIMEOUT_S)  # idle streams are normal
-        async with httpx.AsyncClient(transport=transport, base_url=BASE_URL, timeout=timeout,
-                                     trust_env=False) as http:
-            try:
-                async with http.stream("GET", "/v1/events") as resp:
-                    if resp.status_code >= 400:
-                        await resp.aread()
-                        raise _daemon_error(f"the event stream answered HTTP "
-                                            f"{resp.status_code}: {resp.text[:200]}")
-                    data: list[str] = []
-                    async for line in resp.aiter_lines():
-                        if line.startswith("data:"):
-                            data.append(line[5:].lstrip())
-                        elif not line and data:
-                            event: Event = json.loads("\n".join(data))
-                            data = []
-                            if event.get("type") == "subscribed":
-                                self.pid = event.get("pid")
-                            yield event
-            except httpx.RemoteProtocolError:
-                return  # the daemon went away mid-stream: the stream just ends
+        stream = await asyncio.to_thread(self.client.events)
+        events = iter(stream)
+        try:
+            while True:
+                event = await asyncio.to_thread(next, events, None)
+                if event is None:
+                    return
+                if event.get("type") == "subscribed":
+                    self.pid = event.get("pid")
+                yield event
+        finally:
+            stream.close()  # also from a cancelled worker: ends the blocked read
 
     def close(self) -> None:
         with suppress(Exception):
             self.client.close()
-
-
-def _daemon_error(message: str) -> Exception:
-    from toolforge.daemon.errors import DaemonError
-
-    return DaemonError(message)
 
 
 def open_backend(root: Path, *, use_daemon: bool) -> tuple[Backend, str | None]:

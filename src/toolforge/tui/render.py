@@ -22,10 +22,11 @@ if TYPE_CHECKING:
 
 SYNTAX_THEME = "monokai"
 VERDICT_STYLE = {"passed": "bold green", "failed": "bold red", "error": "bold red",
-                 "skipped": "dim"}
-VERDICT_MARK = {"passed": "✓", "failed": "✗", "error": "✗", "skipped": "·"}
+                 "skipped": "dim", "inconclusive": "bold yellow"}
+VERDICT_MARK = {"passed": "✓", "failed": "✗", "error": "✗", "skipped": "·",
+                "inconclusive": "?"}
 STATUS_STYLE = {"candidate": "bold yellow", "active": "green", "retired": "dim",
-                "broken": "bold red"}
+                "broken": "bold red", "rejected": "red"}
 MAX_OUTPUT_LINES = 30  # of one failing test's output: the rest is in `toolforge validate`
 
 
@@ -208,9 +209,12 @@ def _test_view(test: dict[str, Any]) -> RenderableType:
 
 
 def _counterexample_view(example: dict[str, Any]) -> RenderableType:
-    head = Text("  ✗ ", style="red")
-    head.append(str(example.get("kind", "?")), style="bold")
-    head.append(f"  args {example.get('args')!r}")
+    warning = example.get("severity") == "warning"
+    head = Text("  ! " if warning else "  ✗ ", style="yellow" if warning else "red")
+    head.append(str(example.get("kind", "?")) + (" (warning)" if warning else ""),
+                style="bold")
+    if example.get("args"):
+        head.append(f"  args {example.get('args')!r}")
     return Group(head, _indented(str(example.get("detail", "")), "    "))
 
 
@@ -232,7 +236,7 @@ def provenance_view(detail: ToolDetail, now: datetime) -> RenderableType:
         if value not in (None, "", [], {}):
             table.add_row(label, value if isinstance(value, Text) else Text(str(value)))
 
-    row("tool", f"{detail.name} v{detail.version} ({detail.status}, {detail.location})")
+    row("tool", f"{detail.tool} v{detail.version} ({detail.status}, {detail.location})")
     row("description", meta.get("description"))
     row("signature", detail.signature or meta.get("signature"))
     for key in ("created_at", "promoted_at", "retired_at"):

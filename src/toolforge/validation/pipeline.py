@@ -1,10 +1,15 @@
-"""The validation pipeline (DESIGN.md §5): contract -> static -> sandboxed tests -> attack.
+"""The validation pipeline (DESIGN.md §5): contract -> static -> sandboxed tests ->
+coverage -> property attack -> determinism.
 
 Each layer's verdict lands in the report. A static failure stops the run before any code
 executes (hostile code is not run when it can be refused unseen); `static=False` exists so
 the security corpus can prove the sandbox contains what the checker would refuse in
 tool.py. Test files are checked by the harness in any case: it is what makes their verdict
 unforgeable (sandbox/testfile.py).
+
+The report's verdict is "passed" only when every layer passed; "inconclusive" when the
+property attack ran out of time before its minimum number of inputs (or before comparing a
+second process), which promotion treats as not validated.
 """
 
 from __future__ import annotations
@@ -18,10 +23,12 @@ from pydantic import BaseModel, Field
 
 from toolforge.errors import ToolContractError
 from toolforge.safety.checker import check_source
+from toolforge.safety.fuzz import AttackBudget
 from toolforge.safety.policy import SafetyPolicy
 from toolforge.sandbox.access import Access, access_for
 from toolforge.sandbox.backends import SandboxBackend, select_backend
 from toolforge.sandbox.limits import Limits
+from toolforge.sandbox.pool import WarmPool
 from toolforge.tools.contract import ToolSpec, load_tool_source
 from toolforge.validation.report import LayerResult, ValidationReport, Verdict, files_hash
 
@@ -37,9 +44,8 @@ class ValidationOptions(BaseModel):
     limits: Limits = Field(default_factory=Limits)
     backend: str | None = None  # None/auto -> bwrap when it works here
     static: bool = True
-    fuzz: bool = True
-    fuzz_examples: int = 60
-    fuzz_deadline_s: float = 15.0
+    attack: bool = True  # the property attack (and the determinism check it carries)
+    budget: AttackBudget = Field(default_factory=AttackBudget)
 
     @property
     def access(self) -> Access:
@@ -64,52 +70,86 @@ class Cancelled(Exception):
 
 
 def validate(item: ValidationInput, options: ValidationOptions | None = None, *,
-             log: Log | None = None, cancel: threading.Event | None = None) -> ValidationReport:
-    opts = options or ValidationOptions()
-    say = log or (lambda _msg: None)
-    started = time.perf_counter()
-    backend: SandboxBackend = select_backend(opts.backend, access=opts.access)
-    layers: list[LayerResult] = []
-    report_args: dict[str, Any] = {
-        "tool": item.tool,
-        "version": item.version,
-        "location": item.location,
-        "files_hash": files_hash(item.code, item.tests),
-        "backend": backend.name,
-        "isolated": backend.isolating,
-        "limits": opts.limits.model_dump(),
-        "warnings": list(backend.warnings()),
-    }
+             log: Log | None = None, cancel: threading.Event | None = None,
+             pool: WarmPool | None = None) -> ValidationReport:
+    """Validate `item`; `pool` supplies warm sandboxes when it serves the same backend."""
+    return _Run(item, options or ValidationOptions(), log, cancel, pool).validate()
 
-    def finish(verdict: str) -> ValidationReport:
-        return ValidationReport(verdict=verdict, layers=layers,  # type: ignore[arg-type]
-                                duration_ms=_ms(started), **report_args)
 
-    def check_cancel() -> None:
-        if cancel is not None and cancel.is_set():
+class _Finished(Exception):
+    """A layer decided: the report is built from the layers so far."""
+
+
+class _Run:
+    def __init__(self, item: ValidationInput, opts: ValidationOptions, log: Log | None,
+                 cancel: threading.Event | None, pool: WarmPool | None) -> None:
+        self.item = item
+        self.opts = opts
+        self.say: Log = log or (lambda _msg: None)
+        self.cancel = cancel
+        self.started = time.perf_counter()
+        self.backend: SandboxBackend = select_backend(opts.backend, access=opts.access)
+        # A pool's sandboxes are its backend's (and access's): another one starts its own.
+        self.pool = pool if pool is not None and (pool.backend.name, pool.backend.access) == (
+            self.backend.name, self.backend.access) else None
+        self.layers: list[LayerResult] = []
+
+    def validate(self) -> ValidationReport:
+        try:
+            spec = self.contract()
+            self.static(spec)
+            self.check_cancel()
+            self.tested(spec)
+            verdict = "passed"
+        except _Finished:
+            verdict = "failed"
+        if verdict == "passed" and any(layer.verdict == "inconclusive"
+                                       for layer in self.layers):
+            verdict = "inconclusive"
+        item, opts, backend = self.item, self.opts, self.backend
+        return ValidationReport(
+            verdict=verdict, layers=self.layers,  # type: ignore[arg-type]
+            duration_ms=_ms(self.started), tool=item.tool, version=item.version,
+            location=item.location, files_hash=files_hash(item.code, item.tests),
+            backend=backend.name, isolated=backend.isolating, limits=opts.limits.model_dump(),
+            warnings=list(backend.warnings()))
+
+    def check_cancel(self) -> None:
+        if self.cancel is not None and self.cancel.is_set():
             raise Cancelled("validation cancelled")
 
+    def add(self, layer: LayerResult) -> None:
+        self.layers.append(layer)
+        self.say(f"{layer.name}: {layer.verdict} ({layer.summary})")
+        if layer.verdict in ("failed", "error"):
+            raise _Finished
+
     # 1. contract
-    t0 = time.perf_counter()
-    try:
-        spec = load_tool_source(item.code)
-        layers.append(LayerResult(name="contract", verdict="passed", summary=spec.signature,
-                                  duration_ms=_ms(t0)))
-    except ToolContractError as exc:
-        layers.append(LayerResult(name="contract", verdict="failed", summary=exc.message,
-                                  duration_ms=_ms(t0)))
-        say(f"contract: failed: {exc.message}")
-        return finish("failed")
-    say(f"contract: ok ({spec.signature})")
+    def contract(self) -> ToolSpec:
+        t0 = time.perf_counter()
+        try:
+            spec = load_tool_source(self.item.code)
+        except ToolContractError as exc:
+            self.add(LayerResult(name="contract", verdict="failed", summary=exc.message,
+                                 duration_ms=_ms(t0)))
+            raise
+        self.add(LayerResult(name="contract", verdict="passed", summary=spec.signature,
+                             duration_ms=_ms(t0)))
+        return spec
 
     # 2. static checks, tool and every test file (the harness checks test files again,
     # whatever `static` says: the verdict rests on them; here they are refused early)
-    t0 = time.perf_counter()
-    if opts.static:
+    def static(self, spec: ToolSpec) -> None:
+        item, opts = self.item, self.opts
+        if not opts.static:
+            self.add(LayerResult(name="static", verdict="skipped",
+                                 summary="static checks disabled for this run"))
+            return
+        t0 = time.perf_counter()
         findings = [f.model_dump() for f in check_source(item.code, filename="tool.py",
                                                           policy=opts.policy)]
-        suites = [("candidate", item.tests), *item.regression_suites, *item.extra_suites]
-        for label, source in suites:
+        for label, source in [("candidate", item.tests), *item.regression_suites,
+                              *item.extra_suites]:
             if not source:
                 continue
             name = "test_tool.py" if label == "candidate" else f"{label}/test_tool.py"
@@ -120,86 +160,68 @@ def validate(item: ValidationInput, options: ValidationOptions | None = None, *,
         summary = (f"{len(findings)} finding(s): " + "; ".join(
             f"{f['file']}:{f['line']}: {f['message']}" for f in findings[:3])) if findings \
             else "no findings"
-        layers.append(LayerResult(name="static", verdict=verdict, summary=summary,
-                                  findings=findings, duration_ms=_ms(t0)))
-        say(f"static: {verdict} ({summary})")
-        if findings:
-            return finish("failed")
-    else:
-        layers.append(LayerResult(name="static", verdict="skipped",
-                                  summary="static checks disabled for this run"))
-    check_cancel()
+        self.add(LayerResult(name="static", verdict=verdict, summary=summary,
+                             findings=findings, duration_ms=_ms(t0)))
 
-    # 3. tests in the sandbox: the candidate's own, earlier versions', extra suites
-    t0 = time.perf_counter()
-    from toolforge.sandbox.harness import run_tests
+    # 3-6. tests, coverage, attack, determinism: the candidate's tests and then the attack
+    # share one warm tool process.
+    def tested(self, spec: ToolSpec) -> None:
+        from toolforge.validation.attack import SandboxTarget
 
-    suites = [("candidate", item.tests), *item.regression_suites, *item.extra_suites]
-    suites = [(label, src) for label, src in suites if src.strip()]
-    if not item.tests.strip():
-        layers.append(LayerResult(name="tests", verdict="failed",
-                                  summary="the tool has no tests (test_tool.py is empty)",
-                                  duration_ms=_ms(t0)))
-        say("tests: failed (no tests)")
-        return finish("failed")
-    run = run_tests(item.code, spec.name, suites, limits=opts.limits, backend=backend)
-    tests = [t.model_dump() for t in run.tests]
-    failed = [t for t in tests if t["outcome"] != "passed"]
-    verdict = "passed" if run.passed else "failed"  # a new Verdict for the tests layer
-    parts = [f"{len(tests) - len(failed)}/{len(tests)} passed"]
-    parts += [f"{t['suite']}::{t['name']} {t['outcome']}: "
-              f"{(t['message'] or '').splitlines()[0][:200] if t['message'] else ''}"
-              for t in failed[:5]]
-    parts += run.problems[:5]
-    layers.append(LayerResult(name="tests", verdict=verdict, summary="; ".join(parts),
-                              tests=tests, problems=list(run.problems),
-                              limit_hits=list(run.limit_hits), duration_ms=_ms(t0)))
-    say(f"tests: {verdict} ({parts[0]})")
-    if not run.passed:
-        return finish("failed")
-    check_cancel()
+        item = self.item
+        if not item.tests.strip():
+            self.add(LayerResult(name="tests", verdict="failed",
+                                 summary="the tool has no tests (test_tool.py is empty)"))
+        target = SandboxTarget(item.code, spec.name, limits=self.opts.limits,
+                               backend=self.backend, pool=self.pool)
+        try:
+            calls = self.tests(spec, target)
+            self.check_cancel()
+            self.attack(spec, target, calls)
+        finally:
+            target.close()
 
-    # 4. property-based attack from the type hints (no LLM)
-    if opts.fuzz:
+    def tests(self, spec: ToolSpec, target: Any) -> list[dict[str, Any]]:
+        """Run the suites; the tests' tool calls, by parameter name."""
+        from toolforge.sandbox.harness import run_tests
+        from toolforge.validation.attack import coverage_layer, named_calls
+
+        item, opts = self.item, self.opts
         t0 = time.perf_counter()
-        fuzz_layer = _attack(item.code, spec, opts, backend)
-        fuzz_layer.duration_ms = _ms(t0)
-        layers.append(fuzz_layer)
-        say(f"property: {fuzz_layer.verdict} ({fuzz_layer.summary})")
-        if fuzz_layer.verdict != "passed":
-            return finish("failed")
-    else:
-        layers.append(LayerResult(name="property", verdict="skipped",
-                                  summary="property attack disabled"))
-    return finish("passed")
+        suites = [("candidate", item.tests), *item.regression_suites, *item.extra_suites]
+        suites = [(label, src) for label, src in suites if src.strip()]
+        run = run_tests(item.code, spec.name, suites, limits=opts.limits, backend=self.backend,
+                        pool=self.pool, candidate_tool=target.process)
+        tests = [t.model_dump() for t in run.tests]
+        failed = [t for t in tests if t["outcome"] != "passed"]
+        parts = [f"{len(tests) - len(failed)}/{len(tests)} passed"]
+        parts += [f"{t['suite']}::{t['name']} {t['outcome']}: "
+                  f"{(t['message'] or '').splitlines()[0][:200] if t['message'] else ''}"
+                  for t in failed[:5]]
+        parts += run.problems[:5]
+        self.add(LayerResult(name="tests", verdict="passed" if run.passed else "failed",
+                             summary="; ".join(parts), tests=tests,
+                             problems=list(run.problems), limit_hits=list(run.limit_hits),
+                             duration_ms=_ms(t0)))
+        # Which parameters the candidate's own tests vary (warnings only).
+        self.add(coverage_layer(spec, named_calls(
+            spec, [c for c in run.calls if c.suite == "candidate"])))
+        return named_calls(spec, run.calls)
 
+    def attack(self, spec: ToolSpec, target: Any, calls: list[dict[str, Any]]) -> None:
+        from toolforge.validation.attack import attack_layers
 
-def _attack(code: str, spec: ToolSpec, opts: ValidationOptions,
-            backend: SandboxBackend) -> LayerResult:
-    from toolforge.safety.fuzz import CallOutcome, fuzz_tool
-    from toolforge.sandbox.process import ToolProcess
-
-    limit_hits: list[str] = []
-    with ToolProcess(code, spec.name, limits=opts.limits, backend=backend) as proc:
-
-        def call(args: dict[str, Any]) -> CallOutcome:
-            result = proc.call(args)
-            if result.limit_hit:
-                limit_hits.append(result.limit_hit)
-            return CallOutcome.model_validate(result.model_dump())
-
-        # Strict JSON crosses the sandbox boundary, so a tool can never receive NaN/inf.
-        report = fuzz_tool(spec, call, max_examples=opts.fuzz_examples, seed=0,
-                           deadline_s=opts.fuzz_deadline_s, allow_non_finite=False)
-    examples = [c.model_dump() for c in report.counterexamples]
-    if report.passed:
-        summary = f"{report.examples_run} generated inputs, no counterexample"
-    else:
-        summary = "; ".join(f"{c['kind']}: {c['detail'][:160]} (args {c['args']!r:.120})"
-                            for c in examples[:3])
-    return LayerResult(name="property", verdict="passed" if report.passed else "failed",
-                       summary=summary, counterexamples=examples,
-                       limit_hits=sorted(set(limit_hits)))
+        if not self.opts.attack:
+            self.add(LayerResult(name="property", verdict="skipped",
+                                 summary="property attack disabled"))
+            return
+        property_layer, determinism = attack_layers(spec, target, budget=self.opts.budget,
+                                                    examples=calls)
+        self.layers += [property_layer, determinism]
+        for layer in (property_layer, determinism):
+            self.say(f"{layer.name}: {layer.verdict} ({layer.summary})")
+        if "failed" in (property_layer.verdict, determinism.verdict):
+            raise _Finished
 
 
 def _ms(start: float) -> float:

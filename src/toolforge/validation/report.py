@@ -16,7 +16,10 @@ from toolforge.textsafe import encodable
 
 REPORTS_DB = "reports.sqlite"  # in the library's state dir
 
-Verdict = Literal["passed", "failed", "skipped", "error"]
+Verdict = Literal["passed", "failed", "skipped", "error", "inconclusive"]
+# "inconclusive": the property attack ran out of time before its minimum number of inputs
+# (or before comparing with a second process). Not passed: promotion refuses it.
+ReportVerdict = Literal["passed", "failed", "inconclusive"]
 
 
 class _Encodable(BaseModel):
@@ -29,15 +32,27 @@ class _Encodable(BaseModel):
 
 
 class LayerResult(_Encodable):
-    name: str  # contract | static | tests | property
+    name: str  # contract | static | tests | coverage | property | determinism
     verdict: Verdict
     summary: str = ""
     duration_ms: float = 0.0
     findings: list[dict[str, Any]] = Field(default_factory=list)  # static findings
     tests: list[dict[str, Any]] = Field(default_factory=list)  # TestOutcome dicts
     problems: list[str] = Field(default_factory=list)
+    # Attack and coverage findings: kind, severity ("blocking" | "warning"), args (the input
+    # that shows it), detail, stage.
     counterexamples: list[dict[str, Any]] = Field(default_factory=list)
     limit_hits: list[str] = Field(default_factory=list)
+    # Figures of the layer, e.g. the attack's examples_run, min_examples, calls, hash seeds.
+    stats: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def blocking(self) -> list[dict[str, Any]]:
+        return [c for c in self.counterexamples if c.get("severity", "blocking") == "blocking"]
+
+    @property
+    def warning_findings(self) -> list[dict[str, Any]]:
+        return [c for c in self.counterexamples if c.get("severity") == "warning"]
 
 
 class ValidationReport(_Encodable):
@@ -46,7 +61,7 @@ class ValidationReport(_Encodable):
     version: int | None = None
     location: str  # candidates | tools | path
     files_hash: str
-    verdict: Literal["passed", "failed"]
+    verdict: ReportVerdict
     backend: str
     isolated: bool
     limits: dict[str, Any] = Field(default_factory=dict)
@@ -72,9 +87,14 @@ class ValidationReport(_Encodable):
         """The reasons it failed, in a few lines (for errors and LLM refinement prompts)."""
         lines = []
         for layer in self.layers:
-            if layer.verdict in ("failed", "error"):
+            if layer.verdict in ("failed", "error", "inconclusive"):
                 lines.append(f"{layer.name}: {layer.summary}")
         return "\n".join(lines) or "passed"
+
+    def warning_summary(self) -> str:
+        """Warnings of every layer, one line each (empty when there are none)."""
+        return "\n".join(f"{layer.name}: {w.get('kind')}: {w.get('detail')}"
+                         for layer in self.layers for w in layer.warning_findings)
 
 
 def files_hash(code: str, tests: str) -> str:

@@ -1,6 +1,6 @@
 """Tool host: imports ONE tool and answers calls over a private pipe pair.
 
-Runs inside the sandbox as `python -I -S -B worker.py IN_FD OUT_FD` (stdlib only).
+Runs inside the sandbox under guest/main.py (`python -I -S -B`, stdlib only).
 
 1. read the init frame; apply rlimits (and, for the rlimit backend under root, drop to the
    sandbox uid) before any untrusted code exists in the process;
@@ -45,6 +45,7 @@ class ToolHost:
                 _write_file(name, content)
             _write_file(TOOL_FILE, self.source)
             sys.path.insert(0, os.getcwd())
+            sys.meta_path.append(ContractShim)
             module = type(sys)("tool")
             module.__file__ = os.path.abspath(TOOL_FILE)
             sys.modules["tool"] = module
@@ -131,11 +132,46 @@ class ToolHost:
             limit = "output"
         return {
             "id": call_id, "ok": False, "error_type": kind.__name__, "error_builtin": builtin,
+            "error_bases": [cls.__name__ for cls in kind.__mro__[1:]][:12],
             "error_args": args, "error_message": wire.safe_str(exc),
             "traceback": wire.format_traceback(tb, {TOOL_FILE: self.source}) + "\n"
             + f"{kind.__name__}: {wire.safe_str(exc, 1000)}",
             "limit_hit": limit, "stdout": capture.getvalue(),
         }
+
+
+class FieldInfo:
+    """What `Field(gt=0)` stands for inside the sandbox: the constraints, as data. The
+    parent read them statically and checks arguments before every call, so a tool never
+    needs them to act."""
+
+    def __init__(self, **constraints: Any) -> None:
+        self.constraints = constraints
+
+    def __repr__(self) -> str:
+        return "Field(" + ", ".join(f"{k}={v!r}" for k, v in self.constraints.items()) + ")"
+
+
+class ContractShim:
+    """Supplies `pydantic` (only `Field`) when no real pydantic is visible in the sandbox:
+    the last finder on sys.meta_path, so a library that allows pydantic gets the real one."""
+
+    @classmethod
+    def find_spec(cls, name: str, path: Any = None, target: Any = None) -> Any:
+        if name != "pydantic":
+            return None
+        import _frozen_importlib
+
+        return _frozen_importlib.ModuleSpec(name, cls, origin="toolforge sandbox stand-in")
+
+    @staticmethod
+    def create_module(spec: Any) -> None:
+        return None
+
+    @staticmethod
+    def exec_module(module: Any) -> None:
+        module.Field = FieldInfo
+        module.__all__ = ["Field"]
 
 
 def _write_file(name: str, content: str) -> None:

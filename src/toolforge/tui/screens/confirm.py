@@ -11,6 +11,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from toolforge.terminal import printable, printable_line
+
 
 class ConfirmScreen(ModalScreen[bool]):
     DEFAULT_CSS = """
@@ -34,8 +36,8 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(Text(self._title, style="bold"))
-            yield Static(Text(self._question), id="question")
+            yield Static(Text(printable_line(self._title), style="bold"))
+            yield Static(Text(printable(self._question)), id="question")
             with Horizontal():
                 yield Button("No (n)", id="no")
                 yield Button(f"{self._yes} (y)", id="yes", variant="warning")

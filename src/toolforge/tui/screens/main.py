@@ -37,14 +37,14 @@ MAIN_BINDINGS: list[BindingType] = [
 
 # What `?` lists (bindings of the widgets included), in this order.
 HELP_KEYS = [
-    ("p", "promote the candidate"),
+    ("p", "promote (asks first)"),
     ("x", "reject it (asks why)"),
     ("v", "revalidate, show the report"),
     ("r", "retire the tool (confirms)"),
     ("b", "revert to previous/History row"),
     ("enter", "History: open that version"),
     ("/", "search (name, text, model)"),
-    ("f", "cycle the status filter"),
+    ("f", "filter by status, rejected"),
     ("esc", "leave / clear the search"),
     ("g G", "first / last tool"),
     ("j k", "down / up"),

@@ -11,6 +11,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from toolforge.terminal import printable_line
+
 
 class ReasonScreen(ModalScreen[str | None]):
     """Dismissed with the reason, or None when cancelled."""
@@ -31,7 +33,7 @@ class ReasonScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(Text(self._title, style="bold"))
+            yield Static(Text(printable_line(self._title), style="bold"))
             yield Static(Text(self._prompt))
             yield Input(placeholder="reason", id="reason")
             yield Static("enter: reject · escape: cancel", id="reason-hint")

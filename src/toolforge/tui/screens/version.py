@@ -12,6 +12,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from toolforge.service.models import ToolDetail
+from toolforge.terminal import Escaped, printable_line
 from toolforge.tui.render import code_view, status_text
 
 
@@ -35,14 +36,15 @@ class VersionScreen(Screen[str | None]):
 
     def compose(self) -> ComposeResult:
         d = self.detail
-        title = Text.assemble((f"{d.name} v{d.version}", "bold"), " · ", status_text(d.status),
+        title = Text.assemble((f"{printable_line(d.tool)} v{d.version}", "bold"), " · ",
+                              status_text(d.status),
                               f" · {d.location}", (" · read-only", "dim"))
         yield Static(title, id="version-title")
         with TabbedContent():
             with TabPane("Code", id="version-code"), VerticalScroll():
-                yield Static(code_view(d.code))
+                yield Static(Escaped(code_view(d.code)))
             with TabPane("Tests", id="version-tests"), VerticalScroll():
-                yield Static(code_view(d.tests))
+                yield Static(Escaped(code_view(d.tests)))
         yield Footer()
 
     def action_revert(self) -> None:

@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static, TabbedContent, TabPane
 
+from toolforge.terminal import Escaped, printable_line
 from toolforge.tui.messages import LoadedDetail
 from toolforge.tui.render import (
     VERDICT_MARK,
@@ -76,7 +77,7 @@ class DetailView(Vertical):
 
     def show_empty(self, text: str) -> None:
         self.loaded = None
-        self.query_one("#detail-title", Static).update(Text(text, style="dim"))
+        self.query_one("#detail-title", Static).update(Text(printable_line(text), style="dim"))
         for pane, _ in TABS:
             if pane != "history":
                 self._view(pane).update("")
@@ -85,15 +86,16 @@ class DetailView(Vertical):
     def show_tool(self, loaded: LoadedDetail) -> None:
         self.loaded = loaded
         d = loaded.detail
-        title = Text.assemble((d.name, "bold"), f" v{d.version} · ", status_text(d.status))
+        title = Text.assemble((printable_line(d.tool), "bold"), f" v{d.version} · ",
+                              status_text(d.status))
         if d.has_candidate and d.status != "candidate":
             title.append(" · has a candidate", style="yellow")
-        title.append(f" · {d.meta.get('description', '')}", style="dim")
+        title.append(f" · {printable_line(str(d.meta.get('description', '')))}", style="dim")
         title.no_wrap, title.overflow = True, "ellipsis"
         self.query_one("#detail-title", Static).update(title)
-        self._view("tests").update(code_view(d.tests))
-        self._view("provenance").update(provenance_view(d, self._clock()))
-        self._view("diff").update(diff_view(loaded.diff, loaded.diff_error))
+        self._view("tests").update(Escaped(code_view(d.tests)))
+        self._view("provenance").update(Escaped(provenance_view(d, self._clock())))
+        self._view("diff").update(Escaped(diff_view(loaded.diff, loaded.diff_error)))
         self.history.show_history(d)
         self.show_report(loaded.report)
 
@@ -103,9 +105,10 @@ class DetailView(Vertical):
             return
         self.loaded.report = report
         d = self.loaded.detail
-        self._view("code").update(code_view(d.code, highlight=finding_lines(report, "tool.py")))
+        self._view("code").update(
+            Escaped(code_view(d.code, highlight=finding_lines(report, "tool.py"))))
         self._view("validation").update(
-            report_view(report, code=d.code, tests=d.tests, now=self._clock()))
+            Escaped(report_view(report, code=d.code, tests=d.tests, now=self._clock())))
         tab = self.tabs.get_tab("tab-validation")
         label = Text("Validation")
         if report is not None:

@@ -9,6 +9,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
 from toolforge.service.models import HistoryItem, ToolDetail
+from toolforge.terminal import printable_line
 
 ACTION_STYLE = {"promote": "green", "rollback": "cyan", "reject": "red", "retire": "dim",
                 "add": "yellow"}
@@ -43,9 +44,10 @@ class HistoryTable(DataTable[Text]):
             promoted = item.version in self._promoted and item.action in ("promote", "rollback")
             self.add_row(
                 Text(version, style="bold" if promoted else "dim"),
-                Text(item.action or "", style=ACTION_STYLE.get(item.action or "", "")),
-                Text(item.date[:16].replace("T", " ")),
-                Text(item.subject, no_wrap=True, overflow="ellipsis"),
+                Text(printable_line(item.action or ""),
+                     style=ACTION_STYLE.get(item.action or "", "")),
+                Text(printable_line(item.date[:16].replace("T", " "))),
+                Text(printable_line(item.subject), no_wrap=True, overflow="ellipsis"),
                 key=item.commit,
             )
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from toolforge.terminal import printable_line
+
 CONNECTION_STYLE = {"live": "bold green", "connecting": "yellow", "disconnected": "bold red",
                     "local": "cyan"}
 MESSAGE_STYLE = {"information": "", "warning": "yellow", "error": "bold red"}
@@ -23,11 +25,12 @@ class StatusBar(Static):
         self.severity = "information"
 
     def set_connection(self, state: str, detail: str = "") -> None:
-        self.connection, self.connection_detail = state, detail
+        self.connection, self.connection_detail = state, printable_line(detail)
         self._render_line()
 
     def set_message(self, text: str, severity: str = "information") -> None:
-        self.message, self.severity = text.splitlines()[0] if text else "", severity
+        first = text.splitlines()[0] if text.strip() else ""
+        self.message, self.severity = printable_line(first), severity
         self._render_line()
 
     def _render_line(self) -> None:

@@ -15,17 +15,22 @@ from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
 from toolforge.service.models import ToolSummary
+from toolforge.terminal import printable_line
 from toolforge.tui.render import age, status_text, verdict_text
 
-FILTERS = ("all", "candidate", "active", "retired")
+# "rejected" is not part of "all": rejected candidates live in the history only.
+FILTERS = ("all", "candidate", "active", "retired", "rejected")
 FILTER_LABELS = {"all": "all", "candidate": "candidates", "active": "active",
-                 "retired": "retired"}
+                 "retired": "retired", "rejected": "rejected"}
 COLUMNS = (("name", 24), ("ver", 4), ("status", 9), ("verdict", 7), ("age", 4), ("model", 16))
 
 
 def tool_key(tool: ToolSummary) -> str:
-    # A tool may have an active and a candidate directory at once: one row each.
-    return f"{tool.location}/{tool.name}"
+    # A tool may have an active and a candidate directory at once: one row each; and any
+    # number of rejected candidates in its past.
+    if tool.status == "rejected":
+        return f"rejected/{tool.tool}/v{tool.version}"
+    return f"{tool.location}/{tool.tool}"
 
 
 class ToolTable(DataTable[Text]):
@@ -110,12 +115,16 @@ class ToolList(Vertical):
         self._rebuild()
 
     def _matches(self, tool: ToolSummary) -> bool:
-        if self.status_filter != "all" and tool.status != self.status_filter:
+        if self.status_filter == "all":
+            if tool.status == "rejected":
+                return False
+        elif tool.status != self.status_filter:
             return False
         query = self.search.value.strip().lower()
         if not query:
             return True
-        haystack = " ".join((tool.name, tool.description, tool.model or "", tool.source or ""))
+        haystack = " ".join((tool.tool, tool.description, tool.model or "", tool.source or "",
+                             tool.reason or ""))
         return all(word in haystack.lower() for word in query.split())
 
     def _rebuild(self) -> None:
@@ -138,20 +147,21 @@ class ToolList(Vertical):
             if tool_key(before) in keys:
                 row = keys.index(tool_key(before))
             else:
-                names = [t.name for t in self._shown]
-                row = names.index(before.name) if before.name in names else row
+                names = [t.tool for t in self._shown]
+                row = names.index(before.tool) if before.tool in names else row
         table.move_cursor(row=max(0, row), animate=False)
         self._select(self._shown[max(0, row)])
 
     def _cells(self, tool: ToolSummary, now: datetime) -> list[Text]:
         model = tool.model or (f"({tool.source})" if tool.source else "-")
         return [
-            Text(tool.name, style="bold" if tool.status == "candidate" else ""),
+            Text(printable_line(tool.tool), style="bold" if tool.status == "candidate" else ""),
             Text(f"v{tool.version}" if tool.version else "-"),
             status_text(tool.status),
             verdict_text(tool.verdict),
             Text(age(tool.created_at, now), style="dim"),
-            Text(model, style="" if tool.model else "dim", overflow="ellipsis", no_wrap=True),
+            Text(printable_line(model), style="" if tool.model else "dim", overflow="ellipsis",
+                 no_wrap=True),
         ]
 
     def _select(self, tool: ToolSummary | None) -> None:

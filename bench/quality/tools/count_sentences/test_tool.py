@@ -1,0 +1,5 @@
+from tool import count_sentences
+
+
+def test_example():
+    assert count_sentences("Hi there. How are you?! Fine") == 3

@@ -1,0 +1,5 @@
+from tool import initials
+
+
+def test_example():
+    assert initials("Jean-Paul Sartre") == 'JPS'

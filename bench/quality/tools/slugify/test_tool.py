@@ -1,0 +1,5 @@
+from tool import slugify
+
+
+def test_example():
+    assert slugify("Hello, World: Part 2!") == 'hello-world-part-2'

@@ -1,0 +1,67 @@
+"""The `toolforge` entry point: the library commands run without building the Typer app.
+
+Scripts and agents call `toolforge list --json` and friends all the time; importing Typer
+(and the pydantic it pulls in) would cost more than the work. So an ordinary argument list
+for a command declared in cli/library_cmds.py is parsed here, from the same declaration
+Typer's command is built from, and run by the same body. Anything else (help, completion,
+an unknown or malformed option, every other command) goes to Typer, which knows best how
+to explain it.
+"""
+
+from __future__ import annotations
+
+import sys
+
+COMPLETION_ENV = "_TOOLFORGE_COMPLETE"
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    code = run_thin(args)
+    if code is None:
+        from toolforge.cli.app import main as typer_main
+
+        typer_main(args)
+        return
+    sys.exit(code)
+
+
+def run_thin(args: list[str]) -> int | None:
+    """Run a hot command; None when the arguments are for Typer."""
+    import os
+
+    if os.environ.get(COMPLETION_ENV):
+        return None
+    from toolforge.cli import spec
+
+    end = args.index("--") if "--" in args else len(args)
+    no_daemon = "--no-daemon" in args[:end]
+    if no_daemon:
+        args = [a for a in args[:end] if a != "--no-daemon"] + args[end:]
+    try:
+        found, rest = spec.split_globals(args)
+    except spec.BadArgs:
+        return None
+    if not rest:
+        return None
+    from toolforge.cli.library_cmds import COMMANDS
+
+    command = next((c for c in COMMANDS if c.name == rest[0]), None)
+    if command is None:
+        return None
+    try:
+        values = spec.parse(command, rest[1:])
+    except spec.BadArgs:
+        return None
+    from toolforge.cli.common import execute
+    from toolforge.cli.output import INVOCATION
+
+    INVOCATION.reset()
+    INVOCATION.command = command.name
+    INVOCATION.no_daemon = no_daemon or bool(found.get("no_daemon"))
+    INVOCATION.json = bool(found.get("json"))
+    INVOCATION.library = found.get("library")
+    json_mode = bool(values.pop("json"))
+    if values.get("library") is not None:
+        INVOCATION.command_library = str(values["library"])
+    return execute(json_mode, lambda out: command.body(out, **values), command=command.name)

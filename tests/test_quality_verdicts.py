@@ -1,0 +1,141 @@
+"""Verdicts on a small slice of the quality benchmark (bench/quality.py runs all of it):
+correct tools with one example test pass, and each layer stops the broken variants it should.
+Also: an inconclusive attack is not a pass, and promotion says so."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from toolforge.sandbox.backends import select_backend
+from toolforge.sandbox.pool import WarmPool
+from toolforge.validation.pipeline import ValidationInput, validate
+from toolforge.validation.report import ValidationReport
+
+DATA = Path(__file__).resolve().parents[1] / "bench" / "quality"
+
+
+@cache
+def mutants() -> dict[str, dict[str, Any]]:
+    lines = (DATA / "mutants.jsonl").read_text(encoding="utf-8").splitlines()
+    return {m["id"]: m for m in map(json.loads, lines)}
+
+
+def reference(name: str) -> tuple[str, str]:
+    d = DATA / "tools" / name
+    return (d / "tool.py").read_text(encoding="utf-8"), (d / "test_tool.py").read_text(
+        encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[WarmPool]:
+    with WarmPool(select_backend(), size=2) as warm:
+        yield warm
+
+
+def decided_by(report: ValidationReport) -> str:
+    for layer in report.layers:
+        if layer.verdict != "passed":
+            kinds = [c["kind"] for c in layer.blocking]
+            return f"{layer.name}: {kinds[0]}" if kinds else layer.name
+    return "-"
+
+
+@pytest.mark.parametrize("name", ["density", "molar_mass", "parse_semver",
+                                  "unique_sorted_words", "compound_interest", "haversine_km",
+                                  "dedupe_preserving_order", "miles_to_km"])
+def test_correct_tools_with_one_example_test_pass(name: str, pool: WarmPool) -> None:
+    code, tests = reference(name)
+    report = validate(ValidationInput(tool=name, code=code, tests=tests), pool=pool)
+    assert report.verdict == "passed", report.failure_summary()
+    attack = report.layer("property")
+    assert attack is not None and attack.stats["examples_run"] >= 30
+    # Warnings only: the single test varies no parameter; undeclared domains.
+    coverage = report.layer("coverage")
+    assert coverage is not None and coverage.warning_findings
+    assert "never varied by any test" in coverage.warning_findings[0]["detail"]
+
+
+@pytest.mark.parametrize(
+    ("mutant", "expected"),
+    [
+        ("absorbance#2", "tests"),  # the result scaled by 0.001: the example catches it
+        ("buoyant_force#0", "property: ignored_parameter"),  # gravity fixed at its default
+        ("average_power#8", "property: rounded_result"),  # rounded to 1 decimal
+        ("au_to_km#0", "property: crash"),  # round(decimals, result): TypeError
+    ],
+)
+def test_mutants_are_stopped_by_the_layer_that_should(mutant: str, expected: str,
+                                                      pool: WarmPool) -> None:
+    record = mutants()[mutant]
+    _, tests = reference(record["tool"])
+    report = validate(ValidationInput(tool=record["tool"], code=record["code"], tests=tests),
+                      pool=pool)
+    assert report.verdict == "failed"
+    assert decided_by(report) == expected, report.failure_summary()
+
+
+def test_set_order_is_stopped_even_when_the_test_passes(pool: WarmPool) -> None:
+    code, tests = reference("dedupe_preserving_order")
+    # Built through a set: the example may pass or fail by hash-seed luck; never both layers.
+    broken = code.replace("    return out", "    return list(set(out))")
+    assert broken != code
+    report = validate(ValidationInput(tool="dedupe", code=broken, tests=tests), pool=pool)
+    assert report.verdict == "failed"
+    assert decided_by(report) in ("tests", "determinism: hash_order")
+
+
+SLOW = '''
+import time
+
+
+def slow_upper(text: str) -> str:
+    """Upper-case a text (slowly).
+
+    Args:
+        text: the text.
+    """
+    time.sleep(0.3)
+    return text.upper()
+'''
+SLOW_TESTS = '''
+from tool import slow_upper
+
+
+def test_upper():
+    assert slow_upper("abc") == "ABC"
+'''
+
+
+def test_an_inconclusive_attack_is_not_validated(cli: Any, library: Path, tmp_path: Path
+                                                 ) -> None:
+    from toolforge.service.library_service import LibraryService
+
+    d = tmp_path / "slow_upper"
+    d.mkdir()
+    (d / "tool.py").write_text(SLOW)
+    (d / "test_tool.py").write_text(SLOW_TESTS)
+    assert cli("add", d, "--library", library, "--no-validate").exit_code == 0
+    svc = LibraryService(library)
+    try:  # 0.3 s a call: 2 s cannot hold the 20 inputs asked for
+        report = svc.validate("slow_upper", attack_budget={
+            "deadline_s": 2, "min_examples": 20, "examples": 40})
+    finally:
+        svc.close()
+    assert report.verdict == "inconclusive", report.failure_summary()
+    attack = report.layer("property")
+    assert attack is not None and attack.verdict == "inconclusive"
+    assert attack.stats["examples_run"] < 20 and "deadline" in attack.stats["cut_short"]
+
+    listed = cli("list", "--library", library, "--json")
+    assert {t["tool"]: t["verdict"] for t in listed.json["tools"]}["slow_upper"] == \
+        "inconclusive"
+    promoted = cli("promote", "slow_upper", "--library", library, "--json")
+    assert promoted.exit_code == 1
+    message = json.dumps(promoted.json) if promoted.stdout.strip() else promoted.stderr
+    assert "inconclusive" in message and "not validated" in message
