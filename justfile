@@ -23,3 +23,4 @@ bench:
     {{venv}}/python bench/evolve.py
     {{venv}}/python bench/quality.py
     {{venv}}/python bench/runtime.py
+    {{venv}}/python bench/retrieval.py

@@ -188,6 +188,20 @@ async def test_mutations_commit_and_publish_events(api: Api, lib: Path) -> None:
     assert git(lib, "status", "--porcelain") == ""
 
 
+async def test_pin_and_unpin_commit_to_tool_toml(api: Api, lib: Path) -> None:
+    client, ctx = api
+    pinned = await client.post("/v1/tools/shout/pin")
+    assert pinned.status_code == 200, pinned.text
+    assert pinned.json()["action"] == "pin" and "pinned = true" in (
+        lib / "tools/shout/tool.toml").read_text()
+    again = await client.post("/v1/tools/shout/pin")
+    _assert_error(again, 409, "conflict")
+    assert (await client.post("/v1/tools/shout/unpin")).json()["action"] == "unpin"
+    assert "pinned" not in (lib / "tools/shout/tool.toml").read_text()
+    assert [e["type"] for e in ctx.bus._history] == ["tool_pinned", "tool_unpinned"]
+    assert git(lib, "log", "-2", "--format=%s").split("\n")[:2] == ["unpin shout", "pin shout"]
+
+
 async def test_validations_started_by_the_service_run_as_jobs(api: Api) -> None:
     client, ctx = api
     assert ctx._pool is None  # made on first use
@@ -493,7 +507,7 @@ def test_candidate_policy_turns_a_valid_edit_into_a_candidate(lib: Path) -> None
 
 @pytest.mark.parametrize("method", ["list_tools", "show", "history", "diff", "export", "add",
                                     "promote", "reject", "retire", "rollback", "validate",
-                                    "call_tool", "usage"])
+                                    "call_tool", "usage", "pin", "unpin"])
 def test_client_methods_have_the_service_signatures(method: str) -> None:
     service_method = getattr(LibraryService, method, None)
     if service_method is None:

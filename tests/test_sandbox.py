@@ -1053,7 +1053,7 @@ def test_validation_and_promotion_work_isolated_without_user_namespaces(tmp_path
     added = _restricted(*toolforge, "add", str(tool_dir), "-L", str(library), "--json",
                         env=env)
     assert added.returncode == 0, added.stdout + added.stderr
-    report = json.loads(added.stdout)["details"]["validation"]
+    report = json.loads(added.stdout)["result"]["details"]["validation"]
     assert (report["verdict"], report["backend"], report["isolated"]) == (
         "passed", "landlock", True), report
     promoted = _restricted(*toolforge, "promote", "lower_median", "-L", str(library),
@@ -1065,7 +1065,7 @@ def test_validation_and_promotion_work_isolated_without_user_namespaces(tmp_path
     called = _restricted(*toolforge, "call", "lower_median", "--args", '{"values": [5, 1, 4]}',
                          "-L", str(library), "--json", env=env)
     assert called.returncode == 0, called.stdout + called.stderr
-    assert json.loads(called.stdout)["value"] == 4.0
+    assert json.loads(called.stdout)["result"]["value"] == 4.0
 
 
 def test_a_plain_tool_validates_and_promotes_without_user_namespaces(tmp_path: Path) -> None:
@@ -1080,6 +1080,6 @@ def test_a_plain_tool_validates_and_promotes_without_user_namespaces(tmp_path: P
     tool_dir = write_tool_dir(tmp_path / "in", "shout", make_tool("shout"), make_tests("shout"))
     added = _restricted(*toolforge, "add", str(tool_dir), "-L", str(library), "--json", env=env)
     assert added.returncode == 0, added.stdout + added.stderr
-    assert json.loads(added.stdout)["details"]["validation"]["backend"] == "landlock"
+    assert json.loads(added.stdout)["result"]["details"]["validation"]["backend"] == "landlock"
     promoted = _restricted(*toolforge, "promote", "shout", "-L", str(library), env=env)
     assert promoted.returncode == 0, promoted.stdout + promoted.stderr

@@ -374,7 +374,9 @@ async def test_live_updates_and_reconnect(backend: DaemonBackend, daemon_lib: Pa
         _, err = await proc.communicate()
         assert proc.returncode == 0, err
         await wait_for(pilot, lambda: ("shout", "candidate", 1) in rows(app), "the live add")
-        assert next(t for t in app.tool_list.tools if t.tool == "shout").verdict == "passed"
+        # The add's event and the validation's report are separate events: the verdict follows.
+        await wait_for(pilot, lambda: any(t.tool == "shout" and t.verdict == "passed"
+                                          for t in app.tool_list.tools), "the live verdict")
         # The daemon restarts: the app shows it, and reconnects by itself.
         stop_daemon(daemon_lib)
         await wait_for(pilot, lambda: app.status_bar.connection != "live", "disconnected")

@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
@@ -30,6 +30,9 @@ from toolforge.evolve.trajectories import Step, Trajectory
 from toolforge.library.store import resolve_library_path
 from toolforge.llm.config import LLMSettings
 from toolforge.service.evolution_service import EvolutionService
+
+if TYPE_CHECKING:
+    from toolforge.tte.loop import SolveResult
 
 AgentFn = Callable[[str, list[Callable[..., Any]]], str]
 RewardFn = Callable[[str, Any], float]
@@ -111,6 +114,26 @@ class Forge:
         return RunResult(answer=t.final_answer, reward=t.reward, success=t.success,
                          trajectory_id=t.id, tools_used=t.tools_used, error=t.error,
                          cycle=cycle)
+
+    def solve(self, problem: str, expected: Any = None, *, group: str | None = None,
+              capacity: int | None = None, tau_ret: float | None = None,
+              tau_dup: float | None = None, k: int | None = None,
+              auto_promote: bool = False) -> SolveResult:
+        """Solve one problem by test-time tool evolution (docs/tte.md): decompose, reuse or
+        synthesize a tool per sub-goal, execute, answer. The library evolves as it goes."""
+        from toolforge.service.tte_service import RunOptions, TteService
+        from toolforge.tte.problems import tolerant
+
+        task = Task(id="solve", task=problem, expected=tolerant(expected), group=group)
+        tte = TteService(self.root, evolution=self.service)
+        try:
+            result = tte.solve(task, options=RunOptions(
+                capacity=capacity, tau_ret=tau_ret, tau_dup=tau_dup, k=k,
+                auto_promote=auto_promote))
+        finally:
+            tte.close()
+        self._reload()
+        return result
 
     def evolve(self, *, dry_run: bool = False) -> CycleReport:
         report = self.service.evolve(dry_run=dry_run)

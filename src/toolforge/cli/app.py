@@ -32,6 +32,7 @@ from toolforge.cli import (
     review_cmd,
     runtime_cmds,
     spec,
+    tte_cmds,
     typer_build,
 )
 from toolforge.cli.main import COMPLETION_ENV as COMPLETE_VAR
@@ -165,6 +166,8 @@ for command in library_cmds.COMMANDS:
 app.registered_commands.extend(runtime_cmds.app.registered_commands)
 app.registered_commands.extend(jobs_cmds.app.registered_commands)
 app.registered_commands.extend(evolve_cmds.app.registered_commands)
+app.registered_commands.extend(tte_cmds.app.registered_commands)
+app.add_typer(tte_cmds.tte_app, name="tte")
 app.add_typer(trajectories_app, name="trajectories")
 app.command("review")(review_cmd.review)
 app.command("report")(report)

@@ -398,13 +398,16 @@ class DaemonClient:
     def add(self, code: str, tests: str = "", *, name: str | None = None,
             origin: str | None = None, provenance: dict[str, Any] | None = None,
             validate: bool = True, title: str | None = None,
-            annotations: dict[str, Any] | None = None) -> ActionResult:
+            annotations: dict[str, Any] | None = None,
+            meta: dict[str, Any] | None = None) -> ActionResult:
         body: dict[str, Any] = {"code": code, "tests": tests, "name": name, "origin": origin,
                                 "provenance": provenance, "validate": validate}
         if title is not None:
             body["title"] = title
         if annotations is not None:
             body["annotations"] = annotations
+        if meta is not None:
+            body["meta"] = meta
         return self._post("ActionResult", "/v1/tools", body, what="add")
 
     def promote(self, name: str, *, allow_unisolated: bool = False) -> ActionResult:
@@ -418,6 +421,12 @@ class DaemonClient:
     def retire(self, name: str) -> ActionResult:
         return self._post("ActionResult", f"/v1/tools/{_seg(name)}/retire", None,
                           what="retire")
+
+    def pin(self, name: str) -> ActionResult:
+        return self._post("ActionResult", f"/v1/tools/{_seg(name)}/pin", None, what="pin")
+
+    def unpin(self, name: str) -> ActionResult:
+        return self._post("ActionResult", f"/v1/tools/{_seg(name)}/unpin", None, what="unpin")
 
     def rollback(self, name: str | None = None, to: int | None = None,
                  library_rev: str | None = None) -> ActionResult:

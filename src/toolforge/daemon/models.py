@@ -24,6 +24,8 @@ class AddRequest(_Request):
     origin: str | None = Field(default=None,
                                description="where the tool came from (recorded)")
     provenance: dict[str, Any] | None = None
+    meta: dict[str, Any] | None = Field(default=None,
+                                        description="more tool.toml fields: made_for, split_from")
     validate_: bool = Field(default=True, alias="validate",
                             description="validate the candidate right away (inside this call)")
     title: str | None = Field(default=None, description="display name for clients")

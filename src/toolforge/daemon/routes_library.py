@@ -121,7 +121,7 @@ def add(ctx: Ctx, body: AddRequest) -> Response:
     with ctx.services.use() as svc:
         result = svc.add(body.code, body.tests, name=body.name, origin=body.origin,
                          provenance=body.provenance, validate=body.validate_,
-                         title=body.title, annotations=body.annotations)
+                         title=body.title, annotations=body.annotations, meta=body.meta)
     return _mutated(ctx, "tool_added", result)
 
 
@@ -145,6 +145,21 @@ def retire(ctx: Ctx, name: str) -> Response:
     with ctx.services.use() as svc:
         result = svc.retire(name)
     return _mutated(ctx, "tool_retired", result)
+
+
+@router.post("/tools/{name}/pin", response_model=ActionResult,
+             summary="Pin a tool: exempt from pruning and curation")
+def pin(ctx: Ctx, name: str) -> Response:
+    with ctx.services.use() as svc:
+        result = svc.pin(name)
+    return _mutated(ctx, "tool_pinned", result)
+
+
+@router.post("/tools/{name}/unpin", response_model=ActionResult, summary="Unpin a tool")
+def unpin(ctx: Ctx, name: str) -> Response:
+    with ctx.services.use() as svc:
+        result = svc.unpin(name)
+    return _mutated(ctx, "tool_unpinned", result)
 
 
 @router.post("/tools/{name}/rollback", response_model=ActionResult,

@@ -232,18 +232,23 @@ class Evolver:
 
     def register(self, gap: Gap, code: str, tests: str, adversarial: str,
                  final: ValidationReport, outcome: CandidateOutcome,
-                 cycle_id: str) -> CandidateOutcome:
+                 cycle_id: str, *, meta: dict[str, Any] | None = None,
+                 provenance: dict[str, Any] | None = None,
+                 promote: bool | None = None) -> CandidateOutcome:
+        """Add the candidate with its final report; promote it when `promote` (None: by the
+        library's policy). `meta` and `provenance` add tool.toml fields (the TTE loop's
+        `made_for`, `split_from`, `source = "tte"`)."""
         svc = self.service
         passed = final.verdict == "passed"
         all_tests = merge_tests(tests, adversarial) if passed and adversarial else tests
-        provenance = self._provenance(gap, cycle_id, outcome)
+        provenance = {**self._provenance(gap, cycle_id, outcome), **(provenance or {})}
         if not passed and (svc.root / CANDIDATES_DIR / gap.name).is_dir():
             # Do not overwrite a candidate waiting for review with one that failed.
             outcome.status = "rejected"
             outcome.reason = f"failed validation: {final.failure_summary()}"
             return outcome
         added = svc.add(code, all_tests, name=gap.name, provenance=provenance,
-                        origin=f"evolve cycle {cycle_id[:12]}", validate=False)
+                        origin=f"evolve cycle {cycle_id[:12]}", validate=False, meta=meta)
         outcome.version = added.version
         outcome.commit = added.commit
         if passed:
@@ -262,7 +267,9 @@ class Evolver:
             rejected = svc.reject(gap.name, reason)
             outcome.status, outcome.reason, outcome.commit = "rejected", reason, rejected.commit
             return outcome
-        if svc.library.settings().promotion == "auto":
+        if promote is None:
+            promote = svc.library.settings().promotion == "auto"
+        if promote:
             promoted = svc.promote(gap.name)
             outcome.status, outcome.version, outcome.commit = (
                 "promoted", promoted.version, promoted.commit)

@@ -36,7 +36,7 @@ from toolforge.evolve.rewards import DEFAULT_REWARD_THRESHOLD, dump_expectation
 STATE_DB = "state.sqlite"
 BUSY_TIMEOUT_MS = 30_000
 SCHEMA_VERSION = 1
-SOURCES = ("builtin-agent", "report", "api")
+SOURCES = ("builtin-agent", "report", "api", "tte")
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 
@@ -104,7 +104,7 @@ class Trajectory(BaseModel):
     duration_ms: float = Field(default=0.0, ge=0, allow_inf_nan=False)
     started_at: str = Field(default_factory=now_iso)
     error: str | None = None
-    source: str = "builtin-agent"  # builtin-agent | report | api
+    source: str = "builtin-agent"  # builtin-agent | report | api | tte
     handled_by: str | None = None  # the evolution cycle that consumed this failure
     metadata: dict[str, Any] = Field(default_factory=dict)  # free data from the agent
 

@@ -355,3 +355,4 @@ def _identity_env(repo: git.Repo) -> dict[str, str]:
         if not reader.get_value("user", "email", "") and f"GIT_{kind}_EMAIL" not in env:
             env[f"GIT_{kind}_EMAIL"] = "toolforge@localhost"
     return env
+

@@ -73,6 +73,12 @@ class ToolMeta(BaseModel):
     retired_at: str | None = None
     provenance: Provenance = Field(default_factory=Provenance)
     validation: ValidationSummary | None = None
+    # Exempt from pruning and curation; travels with the library (`toolforge pin NAME`).
+    pinned: bool = False
+    # The composite tool this atomic "cell" tool was split from (TTE lineage).
+    split_from: str | None = None
+    # The sub-goal the tool was made for: one of the views retrieval indexes.
+    made_for: str | None = None
 
 
 def check_presentation(title: Any, annotations: Any, where: str = "tool.toml"
@@ -130,4 +136,6 @@ def parse_meta(text: str, where: str = "tool.toml") -> ToolMeta:
 
 def dump_meta(meta: ToolMeta) -> str:
     data: dict[str, Any] = meta.model_dump(mode="json", exclude_none=True)
+    if not data.get("pinned"):
+        data.pop("pinned", None)  # only pinned tools say so: unpinned files stay unchanged
     return tomli_w.dumps(data)

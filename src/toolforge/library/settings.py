@@ -69,6 +69,22 @@ class DaemonSettings(BaseModel):
     idle_timeout_s: float = Field(default=1800.0, ge=0)
 
 
+class TteSettings(BaseModel):
+    """`[tte]`: test-time tool evolution (docs/tte.md). The library's `capacity` is its C."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Retrieval hit when a tool's score >= tau_ret; a new tool is refused as a duplicate
+    # when its similarity (text + behaviour) to an existing one >= tau_dup.
+    # Defaults: `toolforge calibrate` on the bundled pairs (src/toolforge/tte/data/pairs.jsonl).
+    tau_ret: float = Field(default=0.5, ge=0.0, le=1.0)
+    tau_dup: float = Field(default=0.75, ge=0.0, le=1.0)
+    top_k: int = Field(default=5, ge=1, le=50)  # tools retrieved per sub-goal
+    attempts: int = Field(default=3, ge=1, le=10)  # R: tool calls per sub-goal, then reasoning
+    max_subgoals: int = Field(default=8, ge=1, le=32)
+    split: bool = True  # ask for atomic cell tools after each synthesis
+
+
 class LibrarySettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -88,6 +104,7 @@ class LibrarySettings(BaseModel):
     # Models, endpoints and keys are the user's: known here only so that a library's [llm]
     # table is refused by name (and dropped by `init --from`) instead of being an error.
     llm: dict[str, Any] = Field(default_factory=dict)
+    tte: TteSettings = Field(default_factory=TteSettings)
 
     @field_validator("format")
     @classmethod
@@ -128,6 +145,11 @@ allow_network = false
 [sandbox]
 # A library may require a stronger backend than yours, or lower limits; never the reverse.
 backend = "auto"   # auto | bwrap | landlock | rlimit
+
+[tte]
+# Test-time tool evolution (docs/tte.md); `toolforge calibrate --save` fits the thresholds.
+tau_ret = 0.5    # a retrieved tool is reused when its score >= tau_ret
+tau_dup = 0.75   # a new tool is refused when it duplicates one at similarity >= tau_dup
 """
 
 
@@ -148,3 +170,18 @@ def parse_settings(data: dict[str, Any], path: Path | str) -> LibrarySettings:
         hint="fix the file (docs/config.md lists every key), or restore the committed one: "
         f"`git -C {Path(path).parent} checkout -- {SETTINGS_FILE}`",
     )
+
+
+def set_table_values(text: str, table: str, values: dict[str, Any]) -> str:
+    """`text` (a toolforge.toml) with keys of `[table]` set, comments and layout kept
+    (tomlkit, as `init --from` edits the file); a missing table is added at the end."""
+    import tomlkit
+
+    document = tomlkit.parse(text)
+    section = document.get(table)
+    if section is None:
+        section = tomlkit.table()
+        document.add(table, section)
+    for key, value in values.items():
+        section[key] = value
+    return tomlkit.dumps(document)

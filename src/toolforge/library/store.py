@@ -440,6 +440,9 @@ class Library:
             files = prepare(candidate, version)
             files.meta.version = version
             files.meta.status = "active"
+            active = self.find_current(name, TOOLS_DIR)
+            if active is not None and active.meta.pinned:
+                files.meta.pinned = True  # a pin belongs to the tool, not to one version
 
             def apply() -> None:
                 self.write_tool_dir(name, TOOLS_DIR, files)
@@ -488,6 +491,25 @@ class Library:
                 version=current.meta.version,
             ))
 
+    def set_pinned(self, name: str, pinned: bool) -> CommitResult:
+        """Pin (exempt from pruning and curation) or unpin an active or retired tool."""
+        with self.locked():
+            self._recover()
+            current = self.read_current(name, TOOLS_DIR)
+            if current.meta.pinned == pinned:
+                raise ConflictError(f"{name} is already {'pinned' if pinned else 'not pinned'}",
+                                    hint="nothing to change")
+            current.meta.pinned = pinned
+            verb = "pin" if pinned else "unpin"
+            return self._mutate(Change(
+                action=verb,
+                subject=f"{verb} {name}",
+                paths=[f"{TOOLS_DIR}/{name}"],
+                apply=lambda: self.write_tool_dir(name, TOOLS_DIR, current),
+                tool=name,
+                version=current.meta.version,
+            ))
+
     def rollback_tool(self, name: str, to: int | None = None) -> CommitResult:
         with self.locked():
             self._recover()
@@ -520,6 +542,7 @@ class Library:
             new_version = self.next_version(name)
             old.meta.version = new_version
             old.meta.status = "active"
+            old.meta.pinned = current.meta.pinned if current is not None else old.meta.pinned
             old.meta.created_at = now_iso()
             old.meta.provenance.restored_from = to
             old.meta.retired_at = None

@@ -171,12 +171,18 @@ class UsageStore:
         finally:
             db.close()
 
-    def hits(self, *, since: float | None = None, ok_only: bool = True) -> dict[str, int]:
-        """Calls per tool (successful ones only, by default): the TRR@k and pruning count."""
+    def hits(self, *, since: float | None = None, ok_only: bool = True,
+             session: str | None = None) -> dict[str, int]:
+        """Calls per tool (successful ones only, by default): the TRR@k and pruning count.
+        `session` limits them to one session (e.g. one TTE run)."""
         sql = "SELECT tool, COUNT(*) FROM calls WHERE at >= ?"
+        params: tuple[Any, ...] = (since or 0.0,)
         if ok_only:
             sql += " AND outcome = 'ok'"
-        rows = self._query(sql + " GROUP BY tool", (since or 0.0,))
+        if session is not None:
+            sql += " AND session = ?"
+            params += (session,)
+        rows = self._query(sql + " GROUP BY tool", params)
         return {str(tool): int(count) for tool, count in rows}
 
     def last_used(self) -> dict[str, float]:

@@ -132,7 +132,7 @@ class Runtime:
 
     def find(self, query: str, k: int = 5) -> list[ActiveTool]:
         """The k active tools most relevant to `query`."""
-        return find_tools(self.active(), query, max(0, k))
+        return find_tools(self.root, self.active(), query, max(0, k))
 
     def function(self, name: str, *, caller: str | None = None,
                  session: str | None = None) -> ToolFunction:

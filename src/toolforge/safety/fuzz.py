@@ -20,8 +20,8 @@ Blocking:
   another key (output that depends on set or dict order of hashed strings);
 - `ignored_parameter`: inputs that differed only in one parameter never changed the result;
 - `rounded_result`: a float result that takes many values yet does not move when a float
-  argument moves by a trillionth (it is rounded or truncated), and the docstring says
-  nothing of rounding.
+  argument moves by a tiny fraction (a trillionth, growing to a hundred-millionth when an
+  offset absorbs it): it is rounded or truncated, and the docstring says nothing of rounding.
 
 Warnings: `domain_error`/`non_finite_result` when some parameter's domain is undeclared (a
 zero mass raising ZeroDivisionError: declare `gt=0`), `slow_input`/`limit_exceeded` on larger
@@ -563,8 +563,8 @@ class _Attack:
                 return
 
     def rounding(self) -> None:
-        """Nudge each float argument of a few answered inputs by a trillionth: a continuous
-        formula's result moves, a rounded or truncated one does not."""
+        """Nudge each float argument of a few answered inputs by a tiny fraction: a
+        continuous formula's result moves, a rounded or truncated one does not."""
         if not _returns_number(self.spec.returns_schema) or _mentions_rounding(self.spec):
             return
         floats = [n for n in self.gen.names if _holds_floats(
@@ -579,25 +579,11 @@ class _Attack:
         # rounding would remove, so a rounded result moves there like a continuous one.
         for run in [r for r in answered if 0 < abs(r.outcome.value) < 1e6][:30]:
             for name in floats:
-                nudged = None
-                for factor in (1 + _NUDGE, 1 - _NUDGE):
-                    candidate = _nudged(run.args.get(name), factor)
-                    if candidate is not None and self.gen.fits_args(
-                            apply(run.args, name, candidate)):
-                        nudged = apply(run.args, name, candidate)
-                        break
-                if nudged is None:
-                    continue
-                other = self.execute(nudged, "rounding", 0, base=False)
-                if not other.outcome.ok:
+                outcome = self._nudge_moves(run, name)
+                if outcome is None:
                     continue
                 pairs += 1
-                # A continuous result moves by about the nudge; a rounded one stays, or jumps
-                # a whole step when the nudge crosses a tie (2.5 * 2.5 = 6.25 -> 6.2 or 6.3).
-                before, after = run.outcome.value, other.outcome.value
-                if isinstance(after, int | float) and 0 < abs(after - before) <= 1e-6 * max(
-                        1.0, abs(before)):
-                    moved += 1
+                moved += outcome
                 if moved > 3:
                     return  # it moves: continuous
         # A rounded result moves only when a nudge crosses a rounding step (rarely).
@@ -605,9 +591,37 @@ class _Attack:
             example = answered[0]
             self.findings.append(Finding(
                 kind="rounded_result", severity="blocking", args=example.args,
-                detail=f"the result did not move when a float argument moved by a trillionth "
+                detail=f"the result did not move when a float argument moved by a tiny fraction "
                 f"({pairs - moved} of {pairs} tries; e.g. {_shown(example.outcome)}): it is "
                 "rounded or truncated, and the docstring does not say so", stage="rounding"))
+
+    def _nudge_moves(self, run: Any, name: str) -> bool | None:
+        """Whether the result moves when argument `name` moves a little; None when no nudge
+        could be tried. The nudge grows from a trillionth to a hundred-millionth of the
+        argument: an offset far larger than the argument (celsius + 273.15 at 0.001)
+        absorbs the smallest nudges in the result's float resolution, while every size
+        stays far below a rounding step, so a rounded result still stays put."""
+        before = run.outcome.value
+        tried = False
+        for nudge in _NUDGES:
+            for factor in (1 + nudge, 1 - nudge):
+                candidate = _nudged(run.args.get(name), factor)
+                if candidate is None or not self.gen.fits_args(apply(run.args, name,
+                                                                     candidate)):
+                    continue
+                other = self.execute(apply(run.args, name, candidate), "rounding", 0,
+                                     base=False)
+                if not other.outcome.ok:
+                    continue
+                tried = True
+                after = other.outcome.value
+                # A continuous result moves by about the nudge; a rounded one stays, or jumps
+                # a whole step when the nudge crosses a tie (2.5 * 2.5 = 6.25 -> 6.2 or 6.3).
+                if isinstance(after, int | float) and 0 < abs(after - before) <= 1e-4 * max(
+                        1.0, abs(before)):
+                    return True
+                break  # this size did not move it: try the next size
+        return False if tried else None
 
     def ignored_parameters(self) -> None:
         # (A tool that answers the same whatever the input ignores every parameter.)
@@ -769,7 +783,8 @@ class _Attack:
 
 
 _PLAIN_REPLAYS = 10
-_NUDGE = 1e-12  # far above float resolution (1e-16), far below any rounding step
+# Relative nudges of an argument, smallest first: all far below any rounding step.
+_NUDGES = (1e-12, 1e-10, 1e-8)
 _ROUNDING_WORDS = re.compile(
     r"round|decimal|digit|cent\b|cents|nearest|whole|integer|truncat|floor|ceil|precision|"
     r"significant|step|bucket|bin\b|bracket", re.IGNORECASE)

@@ -544,10 +544,12 @@ class LibraryService:
         validate: bool = True,
         title: str | None = None,
         annotations: dict[str, Any] | None = None,
+        meta: dict[str, Any] | None = None,
     ) -> ActionResult:
         """Import a tool as a candidate (the contract is checked before anything is written),
         then validate it; the report is stored and returned in `details["validation"]`.
-        `title` and `annotations` (MCP hints such as read_only) go into its tool.toml."""
+        `title` and `annotations` (MCP hints such as read_only) go into its tool.toml, and so
+        does `meta` (`made_for`, `split_from`: set by the TTE loop)."""
         check_source_text(code, TOOL_FILE)
         check_source_text(tests, TEST_FILE)
         spec = load_tool_source(code)
@@ -557,13 +559,14 @@ class LibraryService:
         prov = Provenance.model_validate({"source": "manual", "origin": origin,
                                           **(provenance or {})})
         shown_title, hints = check_presentation(title, annotations)
+        extra = _extra_meta(meta)
 
         def build(version: int) -> ToolFiles:
-            meta = ToolMeta(name=tool_name, version=version, status="candidate",
+            tool_meta = ToolMeta(name=tool_name, version=version, status="candidate",
                             description=spec.summary, entrypoint=spec.name,
                             signature=spec.signature, provenance=prov, title=shown_title,
-                            annotations=hints)
-            return ToolFiles(meta=meta, code=code, tests=tests)
+                            annotations=hints, **extra)
+            return ToolFiles(meta=tool_meta, code=code, tests=tests)
 
         result = self.library.add_candidate(tool_name, build)
         warnings = [] if tests else ["no test_tool.py: validation will fail until tests exist"]
@@ -760,6 +763,44 @@ class LibraryService:
                             commit=result.commit,
                             subject=result.subject)
 
+    def set_settings(self, table: str, values: dict[str, Any]) -> ActionResult:
+        """Set keys of one `toolforge.toml` table (comments kept), checked before it is
+        written; one commit."""
+        import tomllib
+
+        from toolforge.errors import ToolforgeError
+        from toolforge.library.fsutil import atomic_write_text
+        from toolforge.library.settings import SETTINGS_FILE, parse_settings, set_table_values
+        from toolforge.library.store import Change
+
+        path = self.root / SETTINGS_FILE
+        text = set_table_values(path.read_text(encoding="utf-8"), table, values)
+        try:
+            parse_settings(tomllib.loads(text), path)
+        except (tomllib.TOMLDecodeError, ToolforgeError) as exc:
+            raise UsageError(f"refused: {table} {values} would make {SETTINGS_FILE} invalid: "
+                             f"{getattr(exc, 'message', str(exc)).splitlines()[0]}")
+
+        shown = ", ".join(f"{table}.{k} = {v}" for k, v in values.items())
+        commit = self.library.mutate(Change(
+            action="settings", subject=f"set {shown}", paths=[SETTINGS_FILE],
+            apply=lambda: atomic_write_text(path, text)))
+        return ActionResult(action="settings", commit=commit.commit, subject=commit.subject)
+
+    def pin(self, name: str) -> ActionResult:
+        """Exempt a tool from pruning and curation (recorded in its tool.toml)."""
+        return self._set_pinned(name, True)
+
+    def unpin(self, name: str) -> ActionResult:
+        return self._set_pinned(name, False)
+
+    def _set_pinned(self, name: str, pinned: bool) -> ActionResult:
+        validate_tool_name(name)
+        result = self.library.set_pinned(name, pinned)
+        return ActionResult(action="pin" if pinned else "unpin", tool=name,
+                            version=result.version, commit=result.commit,
+                            subject=result.subject)
+
     def rollback(self, name: str | None = None, to: int | None = None,
                  library_rev: str | None = None) -> ActionResult:
         if library_rev is not None:
@@ -845,6 +886,26 @@ def _presentation(d: Path, origin: str) -> dict[str, Any]:
     title, hints = presentation_from_toml(text, f"{origin}/{META_FILE}")
     return {"title": title, "annotations": hints.model_dump(exclude_none=True) if hints
             else None}
+
+
+_EXTRA_META = ("made_for", "split_from")
+
+
+def _extra_meta(meta: dict[str, Any] | None) -> dict[str, Any]:
+    """The tool.toml fields a caller may set on add; the others are the library's."""
+    extra = dict(meta or {})
+    unknown = sorted(set(extra) - set(_EXTRA_META))
+    if unknown:
+        raise UsageError(f"tool.toml field(s) {', '.join(unknown)} cannot be set on add",
+                         hint=f"settable: {', '.join(_EXTRA_META)}")
+    for key, value in extra.items():
+        if value is not None and not isinstance(value, str):
+            raise UsageError(f"{key} must be a string")
+        if key == "split_from" and value is not None:
+            validate_tool_name(value)
+        if isinstance(value, str):
+            extra[key] = value[:2000]
+    return extra
 
 
 def _try_name(code: str) -> str:

@@ -1,0 +1,83 @@
+"""Dedup: refuse a new tool that duplicates an existing one.
+
+    sim(new, old) = 0.8 x behaviour + 0.2 x text
+
+`behaviour` is the share of shared sample inputs (drawn from the schemas, run in the
+sandbox) on which both tools return equal values or both refuse; `text` is how alike their
+descriptions read (dense cosine, or word overlap without the dense model). When the tools
+cannot be compared on inputs (different arity or types, or no sample where both return a
+value) the behaviour term is 0, so text alone tops out at 0.2: wording never refuses a tool
+by itself, and two tools that do the same thing under different names and docstrings are
+still caught. A new tool is refused when max sim >= tau_dup; the refusal names the tool it
+duplicates, and the sub-goal reuses that tool.
+
+Which existing tools are probed: the few closest by retrieval (text), since running every
+tool of a large library in the sandbox for each new one would not scale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from toolforge.retrieval.index import text_similarity
+from toolforge.tools.contract import ToolSpec
+from toolforge.tte.behaviour import Prober, agreement
+from toolforge.tte.samples import shared_samples
+
+BEHAVIOUR_WEIGHT = 0.8
+PROBED = 8  # existing tools compared with each new one
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A tool as dedup sees it."""
+
+    name: str
+    code: str
+    spec: ToolSpec
+    made_for: str = ""
+
+    @property
+    def text(self) -> str:
+        return "\n".join(part for part in (self.spec.docstring or self.spec.summary,
+                                           self.made_for) if part)
+
+
+class Similarity(BaseModel):
+    new: str
+    existing: str
+    text: float
+    behaviour: float | None  # None: not comparable on inputs
+    samples: int = 0
+    identical: bool = False  # equal outputs on every shared sample
+    score: float
+
+
+def similarity(new: Probe, old: Probe, prober: Prober) -> Similarity:
+    text = text_similarity(new.text, old.text)
+    samples = shared_samples(new.spec, old.spec)
+    behaviour: float | None = None
+    identical = False
+    if samples:
+        agree = agreement(prober.outputs(new.code, new.spec.name, samples),
+                          prober.outputs(old.code, old.spec.name, samples))
+        if agree.evidence:
+            behaviour = agree.share
+            identical = agree.identical
+    score = BEHAVIOUR_WEIGHT * (behaviour or 0.0) + (1 - BEHAVIOUR_WEIGHT) * text
+    return Similarity(new=new.name, existing=old.name, text=round(text, 4),
+                      behaviour=None if behaviour is None else round(behaviour, 4),
+                      samples=len(samples), identical=identical, score=round(score, 4))
+
+
+def find_duplicate(new: Probe, pool: list[Probe], tau_dup: float, prober: Prober
+                   ) -> tuple[Similarity | None, list[Similarity]]:
+    """The most similar tool of `pool` when its sim >= tau_dup (else None), and every
+    comparison made."""
+    compared = [similarity(new, old, prober) for old in pool if old.name != new.name]
+    best = max(compared, key=lambda s: (s.score, s.existing), default=None)
+    if best is not None and best.score >= tau_dup:
+        return best, compared
+    return None, compared
