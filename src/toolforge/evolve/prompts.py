@@ -89,7 +89,8 @@ test, so the file must be plain:
   before them; a helper that asserts is called as a statement of its own (`check(x, 1)`),
   and each call must run all of its asserts;
 - assert on plain values (numbers, strings, lists, dicts, tuples, sets, None, True/False),
-  never an assert that cannot fail (`x == x`, `... or True`);
+  never an assert that cannot fail (`x == x`, `... or True`, `isinstance(f(x) == 1,
+  bool)`): each assert must fail if the tool answered something else;
 - use pytest.raises(SomeError, match="...") for errors; ASCII names only."""
 
 WRITE_TESTS = Prompt("write_tests", """\

@@ -26,11 +26,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from toolforge.sandbox.backends import SandboxBackend, select_backend
+from toolforge.sandbox.guest import judge as shapes
 from toolforge.sandbox.limits import Limits
 from toolforge.sandbox.pool import WarmPool
+from toolforge.sandbox.probe import PROBES, ProbeEvidence, call_key, perturb, perturb_error
 from toolforge.sandbox.process import CallResult, ToolProcess
 from toolforge.sandbox.sandboxed import SandboxedProcess
-from toolforge.sandbox.testfile import SuiteFile, analyse
+from toolforge.sandbox.testfile import TEST_FILE, CheckSite, SuiteFile, analyse
 from toolforge.sandbox.verdict import ProtocolError, TestJudge
 from toolforge.textsafe import encodable
 
@@ -144,6 +146,8 @@ class _SuiteRun:
         self.owns_tool = True
         self.runner: SandboxedProcess | None = None
         self.deadline = 0.0
+        self.answers: dict[str, CallResult] = {}  # the real run's calls, for the probes
+        self.salts: dict[str, int] = {}  # each distinct call's own perturbation
 
     def start(self, tool_source: str, entrypoint: str, backend: SandboxBackend,
               pool: WarmPool | None) -> None:
@@ -166,9 +170,15 @@ class _SuiteRun:
         init = {"entrypoint": entrypoint, "code": self.suite.code_b64,
                 "source": self.suite.source, "limits": self.limits.for_sandbox(),
                 "shapes": self.suite.shapes(), "check_bytes": self.limits.max_output_bytes,
-                "tests": self.suite.test_names[:_MAX_TESTS],
+                "tests": self._generations(),
                 **self.runner.init_extra}
         self.runner.send(init, self.deadline)
+
+    def _generations(self) -> list[str]:
+        """What the runner runs, in order: each test, then PROBES more rounds of them all
+        (the runner forks them back to back; it cannot tell a probe from a run)."""
+        names = self.suite.test_names[:_MAX_TESTS]
+        return names * (1 + PROBES)
 
     def begin_close(self) -> list[Callable[[], None]]:
         reaps = [self.tool.begin_close()] if self.tool is not None and self.owns_tool else []
@@ -191,16 +201,60 @@ class _SuiteRun:
         self.deadline = time.monotonic() + self.limits.wall_time_s  # per suite, from its start
         stop = self._load(report)
         suite_calls = 0
+        ran: list[tuple[TestOutcome, TestJudge]] = []
         for generation, name in enumerate(names):
             if stop is not None:
                 report.tests.append(TestOutcome(name=name, suite=label, outcome="error",
                                                 message=f"not run: {stop}"))
                 continue
-            test, stop = self._run_test(generation, name, report)
+            test, judge, stop = self._run_test(generation, name, report)
             suite_calls += test.tool_calls
             report.tests.append(test)
+            ran.append((test, judge))
         if stop is None and names and suite_calls == 0:
             report.problems.append(f"{label}: test_tool.py never calls the tool")
+        if stop is None and any(test.outcome == "passed" for test, _ in ran):
+            self._probe_all(names, ran)
+
+    def _probe_all(self, names: list[str], ran: list[tuple[TestOutcome, TestJudge]]) -> None:
+        """Run the probes (see sandbox/probe.py) and fail each passing test that holds an
+        assert no probe could make fail, or whose probes could not finish."""
+        evidence = ProbeEvidence()
+        # The probes get one more suite's worth of wall time: a test that stalls on odd
+        # answers runs out of it and fails, rather than passing unprobed.
+        self.deadline = time.monotonic() + self.limits.wall_time_s
+        generation = len(names)
+        for k in range(PROBES):
+            for name in names:
+                if not self._run_probe(generation, name, k, evidence):
+                    evidence.finished = False
+                    break
+                generation += 1
+            if not evidence.finished:
+                break
+        for test, judge in ran:
+            if test.outcome == "passed":
+                problem = self._probe_problem(test.name, judge, evidence)
+                if problem:
+                    test.outcome, test.message = "failed", problem
+
+    def _probe_problem(self, name: str, judge: TestJudge, evidence: ProbeEvidence) -> str:
+        """Why a test that passed does not count, after the probes ("" if it counts)."""
+        if not evidence.finished:
+            return ("the probe for checks that cannot fail did not finish: the tests ran out "
+                    "of time on other answers of the tool")
+        sites = self.suite.sites
+        held = {i for i in judge.evaluated if sites[i].kind == "assert" and not sites[i].exempt}
+        vacuous = sorted(evidence.vacuous(held))
+        if vacuous:
+            return "\n".join(
+                f"assert {sites[i].text}\n  holds whatever the tool answers (it held for "
+                "every other answer tried): it cannot tell a right tool from a wrong one\n"
+                f"  at {TEST_FILE}:{sites[i].line} in {sites[i].function}" for i in vacuous[:10])
+        if name not in evidence.failing:
+            return ("the test passes whatever the tool answers (it passed for every other "
+                    "answer tried): it cannot tell a right tool from a wrong one")
+        return ""
 
     def _load(self, report: TestRunReport) -> str | None:
         """Wait until the runner has imported the test module; why not, if it did not."""
@@ -208,8 +262,8 @@ class _SuiteRun:
         received = self.runner.recv(self.deadline)
         message = received.message or {}
         if received.kind != "frame" or message.get("t") != "loaded":
-            reason = self._stop_reason(received.kind, report) if received.kind != "frame" \
-                else "the test runner broke the protocol"
+            reason = (self._stop_reason(received.kind, report.limit_hits)
+                      if received.kind != "frame" else "the test runner broke the protocol")
             report.problems.append(f"{self.suite.label}: the test runner stopped before "
                                    f"running any test ({reason})")
             return reason
@@ -220,23 +274,110 @@ class _SuiteRun:
         return None
 
     def _run_test(self, generation: int, name: str, report: TestRunReport
-                  ) -> tuple[TestOutcome, str | None]:
-        """Run one test; (its outcome, why the suite cannot go on, or None)."""
+                  ) -> tuple[TestOutcome, TestJudge, str | None]:
+        """Run one test; (its outcome, its judge, why the suite cannot go on, or None)."""
         assert self.runner is not None
         runner, label = self.runner, self.suite.label
         judge = TestJudge(self.suite, name)
         started = time.monotonic()
         output = [runner.take_output()]
+
+        def end(message: dict[str, Any]) -> None:
+            judge.end(message)
+            output.append(_text(message.get("output")))
+
+        status, stop = self._exchange(
+            generation, lambda kind, message: self._answer(kind, message, judge, report, output),
+            end, lambda: judge.ended, report.limit_hits)
+        output.append(runner.take_output())
+        outcome, text = judge.outcome(status, stop or "")
+        test = TestOutcome(name=name, suite=label, outcome=outcome, message=_text(text),
+                           output=_text("".join(output)),
+                           duration_ms=(time.monotonic() - started) * 1000,
+                           tool_calls=len(judge.calls))
+        return test, judge, stop
+
+    def _run_probe(self, generation: int, name: str, k: int, evidence: ProbeEvidence) -> bool:
+        """Run one probe of one test; whether it ran to its end."""
+        assert self.runner is not None
+        ended: list[dict[str, Any]] = []
+        failed = False
+
+        def answer(kind: Any, message: dict[str, Any]) -> dict[str, Any]:
+            nonlocal failed
+            if kind == "call":
+                return self._probe_call(message, k)
+            if kind == "check" and "raised" in message:
+                self._probe_site(message.get("id"))
+                failed = True  # an assert that raises fails its test...
+                return {"ok": True, "go_on": True}  # ...but says nothing: on to the next
+            if kind == "check":
+                site = self._probe_site(message.get("id"))
+                held, _, why = shapes.judge(site.shape, message.get("leaves"))  # type: ignore[arg-type]
+                if not why:  # "could not compare" is no evidence either way
+                    evidence.reached.add(site.id)
+                if not held:
+                    failed = True
+                    if not why:
+                        evidence.can_fail.add(site.id)
+            elif kind == "fail":
+                failed = True  # pytest.fail() ran
+            elif kind == "raises" and message.get("phase") == "exit" and (
+                    message.get("raised") is None or message.get("matched") is False
+                    or isinstance(message.get("matched"), str)):
+                failed = True  # DID NOT RAISE, or the message did not match
+            return {"ok": True}  # every check "holds": the test goes on to its next check
+
+        status, stop = self._exchange(generation, answer, ended.append, lambda: bool(ended), [])
+        self.runner.take_output()
+        if stop is not None or status is None:
+            return False
+        if failed or status != 0 or not ended or ended[0].get("outcome") != "returned":
+            evidence.failing.add(name)
+        return True
+
+    def _probe_site(self, site_id: Any) -> CheckSite:
+        sites = self.suite.sites
+        if type(site_id) is not int or not 0 <= site_id < len(sites) or (
+            sites[site_id].kind != "assert"
+        ):
+            raise ProtocolError("a report for an unknown assert")
+        return sites[site_id]
+
+    def _probe_call(self, message: dict[str, Any], k: int) -> dict[str, Any]:
+        """The tool's answer to this call (from the real run when it made the same call),
+        changed for probe `k`; an exception stays of the same class, with other words, or
+        (probe 1) becomes an answer."""
+        args, kwargs = message.get("args"), message.get("kwargs")
+        key = call_key(args, kwargs)
+        result = self.answers.get(key) if key is not None else None
+        if result is None:
+            result = self._relay(args, kwargs)
+        salt = self.salts.setdefault(key, len(self.salts)) if key is not None else 0
+        if not result.ok:
+            if k == 1 and not result.limit_hit:
+                return {"ok": True, "value": None}  # it answers instead of raising
+            return perturb_error(_reply(result), k, salt)
+        return {"ok": True, "value": perturb(result.value, k, salt)}
+
+    def _exchange(self, generation: int,
+                  answer: Callable[[Any, dict[str, Any]], dict[str, Any]],
+                  end: Callable[[dict[str, Any]], None], ended: Callable[[], bool],
+                  limit_hits: list[str]) -> tuple[int | None, str | None]:
+        """Serve one test's process until it is reaped: (its exit status, why the suite
+        cannot go on, or None)."""
+        assert self.runner is not None
+        runner = self.runner
         status: int | None = None
         stop: str | None = None
         while stop is None:
             received = runner.recv(self.deadline)
             if received.kind != "frame" or received.message is None:
-                stop = self._stop_reason(received.kind, report)
+                stop = self._stop_reason(received.kind, limit_hits)
                 break
             message = received.message
             kind = message.get("t")
-            if message.get("g") != generation or (judge.ended and kind != "reaped"):
+            if message.get("g") != generation or (ended() and kind != "reaped"):
                 stop = f"the test runner broke the protocol ({_text(kind, 40)!r})"
                 break
             if kind == "reaped":
@@ -244,10 +385,9 @@ class _SuiteRun:
                 break
             try:  # a malformed report is the runner's fault: it ends the suite, never us
                 if kind == "end":
-                    judge.end(message)
-                    output.append(_text(message.get("output")))
+                    end(message)
                     continue
-                reply = self._answer(kind, message, judge, report, output)
+                reply = answer(kind, message)
             except (ProtocolError, TypeError, ValueError, KeyError, AttributeError) as exc:
                 stop = f"the test runner broke the protocol ({_text(exc, 200)})"
                 break
@@ -255,13 +395,7 @@ class _SuiteRun:
                 continue  # recorded; the runner goes on without an answer
             if not runner.send({"t": "reply", "g": generation, **reply}, self.deadline):
                 stop = "the test runner stopped while a check was answered"
-        output.append(runner.take_output())
-        outcome, text = judge.outcome(status, stop or "")
-        test = TestOutcome(name=name, suite=label, outcome=outcome, message=_text(text),
-                           output=_text("".join(output)),
-                           duration_ms=(time.monotonic() - started) * 1000,
-                           tool_calls=len(judge.calls))
-        return test, stop
+        return status, stop
 
     def _answer(self, kind: Any, message: dict[str, Any], judge: TestJudge,
                 report: TestRunReport, output: list[str]) -> dict[str, Any]:
@@ -269,6 +403,9 @@ class _SuiteRun:
             _record_call(report, self.suite.label, judge.name, message)
             args, kwargs = message.get("args"), message.get("kwargs")
             result = self._relay(args, kwargs)
+            key = call_key(args, kwargs)
+            if key is not None and key not in self.answers:
+                self.answers[key] = result  # what the probes answer, changed
             judge.tool_called(result, args, kwargs)
             if result.stdout:
                 output.append(result.stdout)
@@ -291,13 +428,13 @@ class _SuiteRun:
         assert self.tool is not None
         return self.tool.call_raw(args, kwargs, remaining)
 
-    def _stop_reason(self, kind: str, report: TestRunReport) -> str:
+    def _stop_reason(self, kind: str, limit_hits: list[str]) -> str:
         assert self.runner is not None
         if kind == "timeout":
-            report.limit_hits.append(f"{self.suite.label}: wall_time")
+            limit_hits.append(f"{self.suite.label}: wall_time")
             return f"the suite ran out of wall time ({self.limits.wall_time_s:g} s)"
         if kind in ("output", "oversize"):
-            report.limit_hits.append(f"{self.suite.label}: output")
+            limit_hits.append(f"{self.suite.label}: output")
             return "the test runner exceeded the output limit"
         if kind == "garbage":
             return "the test runner sent a malformed message"
