@@ -52,7 +52,13 @@ class TrajectoryService:
         but no reward."""
         if not isinstance(t, Trajectory):
             t = Trajectory.model_validate(t)
-        return self.store.record(_scored(t))
+        try:
+            scored = _scored(t)
+        except ExpectationError as exc:  # the run is kept; why it has no reward is noted
+            notes = [*t.metadata.get("recording_notes", []), f"expected: {exc.message}"]
+            scored = t.model_copy(update={
+                "expected": None, "metadata": {**t.metadata, "recording_notes": notes}})
+        return self.store.record(scored)
 
     def report(self, objects: list[Any], *, labels: list[str] | None = None,
                source: str = "report") -> list[Trajectory]:
