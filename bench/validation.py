@@ -70,9 +70,13 @@ def test_empty():
     assert slugify("") == ""
 
 
-@pytest.mark.parametrize("text", ["  spaced  out  "])
-def test_spaces(text):
-    assert slugify(text) == "spaced-out"
+SPACED = ["  spaced  out  ", "spaced\tout"]
+
+
+def test_spaces():
+    for text in SPACED:
+        assert slugify(text) == "spaced-out"
+        assert slugify(text, separator="_") == pytest.approx("spaced_out")
 '''
 
 # Budgets (DESIGN.md §7, issue 15): the landlock tier's warm paths; bwrap's are the same.

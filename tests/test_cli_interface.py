@@ -283,7 +283,9 @@ def test_control_characters_from_tools_are_shown_escaped(lib: Path, tmp_path: Pa
     # quiet passes, with raw control characters in its docstring and code: v1 and v2
     svc = LibraryService(lib)
     try:
-        raw = HOSTILE.replace("\r", "")  # Python source takes these raw in a string literal
+        # Python source takes these raw in a string literal; a bidirectional control
+        # character is refused in source (Trojan Source), so only the tool's output has it.
+        raw = HOSTILE.replace("\r", "").replace("\u202e", "")
         quiet = make_tool("quiet", doc=f"Quiet.{raw}").replace(
             "    return", f'    note = "{raw}"\n    return')
         svc.add(quiet, make_tests("quiet"))

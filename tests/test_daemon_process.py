@@ -123,7 +123,7 @@ def _held(lock: Path) -> bool:
     return False
 
 
-def wait_for(cond: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
+def wait_for(cond: Callable[[], Any], timeout: float = 60.0, what: str = "condition") -> Any:
     deadline = time.monotonic() + timeout
     while True:
         value = cond()

@@ -271,3 +271,33 @@ def test_run_evolves_mid_run_and_later_tasks_use_the_new_tools(tmp_path: Path,
     assert summary["usage"]["calls"] > 6
     text = run_cli("trajectories", "list", "--failed", "-L", library, "--json").json
     assert text["count"] == 5
+
+
+def test_a_refused_test_file_is_written_again_with_the_findings(
+        example_library: Path, scripted) -> None:
+    _record_failures(example_library)
+    refused = GOOD_TESTS.replace("from tool import", "import pytest\nfrom tool import").replace(
+        "def test_empty():", "@pytest.mark.skip\ndef test_empty():")
+    script = _script(tests={"content": refused})
+    script["rules"].insert(0, {"match": {"contains": ["was refused", "TF408"]},
+                               "respond": {"content": GOOD_TESTS}})
+    scripted(script)
+    report = run_cli("evolve", "-L", example_library, "--json").json
+    assert report["outcomes"][0]["status"] == "candidate", report
+    assert report["usage"]["calls"] == 5  # gaps, tool, tests, tests again, attack
+
+
+def test_merged_adversarial_tests_keep_their_helpers_and_constants() -> None:
+    from toolforge.evolve.synthesis import merge_tests
+    from toolforge.safety.checker import check_source
+
+    own = ("from tool import f\n\nCASES = [1]\n\n\ndef check(x):\n    assert f(x) == x\n\n\n"
+           "def test_a():\n    for c in CASES:\n        check(c)\n")
+    extra = ("import json\nfrom tool import f\n\nCASES = [3]\n\n\ndef check(x):\n"
+             "    assert f(x) != -1\n\n\ndef test_a():\n    for c in CASES:\n        check(c)\n\n\n"
+             "def test_b():\n    assert json.dumps(f(1)) == '1'\n")
+    merged = merge_tests(own, extra)
+    assert "def test_adversarial_a():\n    for c in adversarial_CASES:\n" in merged
+    assert "adversarial_check(c)" in merged and "def test_adversarial_b" in merged
+    assert check_source(merged, is_test=True, entrypoint="f") == []
+    assert merge_tests(own, "def broken(:\n") == own

@@ -39,9 +39,12 @@ def test_two_and_two():
     assert add(2, 2) == 4
 
 
-@pytest.mark.parametrize("a,b,total", [(0, 0, 0), (-1, 1, 0)])
-def test_table(a, b, total):
-    assert add(a, b) == total
+TABLE = [(0, 0, 0), (-1, 1, 0)]
+
+
+def test_table():
+    for a, b, total in TABLE:
+        assert add(a, b) == total
 
 
 def test_type_error():
@@ -54,7 +57,7 @@ def test_approx():
 '''
 
 
-@pytest.fixture(params=["bwrap", "rlimit"])
+@pytest.fixture(params=["bwrap", "landlock", "rlimit"])
 def backend(request: pytest.FixtureRequest) -> SandboxBackend:
     return select_backend(request.param)
 
@@ -94,9 +97,9 @@ def test_a_correct_tool_passes(backend: SandboxBackend) -> None:
     assert report.backend == backend.name
     assert report.isolated is backend.isolating
     assert set(_outcomes(report).values()) == {"passed"}
-    assert len(report.tests) == 6
-    assert "candidate:test_table[-1-1-0]" in _outcomes(report)
-    assert all(t.tool_calls == 1 for t in report.tests)
+    assert list(_outcomes(report)) == [f"candidate:{name}" for name in (
+        "test_small", "test_two_and_two", "test_table", "test_type_error", "test_approx")]
+    assert [t.tool_calls for t in report.tests] == [1, 1, 2, 1, 1]
     assert report.problems == report.limit_hits == []
     assert report.duration_ms > 0
 
@@ -106,9 +109,8 @@ def test_a_wrong_tool_fails_with_an_explanation(backend: SandboxBackend) -> None
     assert not report.passed
     failed = [t for t in report.tests if t.outcome != "passed"]
     assert [t.name for t in failed] == ["test_two_and_two"]
-    assert "assert add(2, 2) == 4" in failed[0].message
-    assert "left:  5" in failed[0].message
-    assert "test_tool.py:11" in failed[0].message
+    assert failed[0].message == (
+        "assert add(2, 2) == 4\n  left:  5\n  right: 4\n  at test_tool.py:11 in test_two_and_two")
 
 
 def test_rlimit_reports_say_they_are_not_isolated_and_cannot_promote() -> None:
@@ -160,7 +162,6 @@ def test_a_hanging_tool_fails_its_tests_at_wall_time(bwrap: SandboxBackend) -> N
                        limits=Limits(wall_time_s=1.0))
     _assert_still_fails(report)
     assert any("wall_time" in hit for hit in report.limit_hits)
-    assert report.duration_ms < 5000
 
 
 # --- regression suites ---------------------------------------------------------------------
@@ -199,19 +200,14 @@ def test_a_candidate_test_file_cannot_patch_a_regression_suite(bwrap: SandboxBac
 @pytest.mark.parametrize(
     ("tests", "problem"),
     [
-        ("from tool import add\n\nX = add(1, 2)\n", "has no test functions"),
-        ("from tool import add\n\ndef test_nothing():\n    add(1, 2)\n",
-         "test_nothing asserts nothing"),
-        ("def test_math():\n    assert 1 + 1 == 2\n", "never imports the tool"),
-        ("import tool\n\ndef test_math():\n    assert 1 + 1 == 2\n",
-         "never calls the tool"),
+        ("from tool import add\n\nX = add(1, 2)\n", "TF407 no-tests"),
+        ("from tool import add\n\ndef test_nothing():\n    add(1, 2)\n", "TF401"),
+        ("def test_math():\n    assert 1 + 1 == 2\n", "TF402"),
+        ("import tool\n\ndef test_math():\n    assert 1 + 1 == 2\n", "TF410"),
         ("from tool import add\n\ndef test_x(:\n", "does not parse"),
-        ("from tool import add\n\ndef test_never_checks():\n    if False:\n"
-         "        assert add(1, 2) == 3\n    add(1, 2)\n",
-         "passed without running any assertion"),
         ("from tool import add\n\nclass TestAdd:\n    def test_a(self):\n"
          "        assert add(1, 2) == 3\n\ndef test_b():\n    assert add(1, 2) == 3\n",
-         "test class TestAdd is not supported"),
+         "TF412 test-class"),
     ],
 )
 def test_useless_test_files_are_problems(bwrap: SandboxBackend, tests: str,
@@ -219,6 +215,42 @@ def test_useless_test_files_are_problems(bwrap: SandboxBackend, tests: str,
     report = run_tests(ADD, "add", [("candidate", tests)], backend=bwrap)
     assert not report.passed
     assert any(problem in p for p in report.problems), report.problems
+    assert all(t.outcome == "error" and "refused" in t.message for t in report.tests)
+
+
+def test_a_check_that_never_runs_fails_its_test(bwrap: SandboxBackend) -> None:
+    tests = (
+        "from tool import add\n\nNONE = []\n\n"
+        "def check():\n    for value in NONE:\n        assert value\n\n"
+        "def test_helper_with_nothing_to_check():\n    assert add(1, 2) == 3\n    check()\n\n"
+        "def test_empty_loop():\n    for value in []:\n        assert value\n"
+        "    assert add(1, 1) == 2\n"
+    )
+    report = run_tests(ADD, "add", [("candidate", tests)], backend=bwrap)
+    assert _outcomes(report) == {"candidate:test_helper_with_nothing_to_check": "failed",
+                                 "candidate:test_empty_loop": "failed"}
+    helper, loop = report.tests
+    assert "`check()` returned without running checks that must run on every call" \
+        in helper.message
+    assert "`value` at test_tool.py:7 in check" in helper.message
+    assert "the test returned without running" in loop.message
+    assert "`value` at test_tool.py:15 in test_empty_loop" in loop.message
+
+
+def test_checks_that_a_branch_could_skip_are_refused(bwrap: SandboxBackend) -> None:
+    tests = (
+        "from tool import add\n\n"
+        "def test_never_checks():\n    if add(1, 2) == 4:\n"
+        "        assert add(1, 2) == 4\n    assert add(1, 1) == 2\n"
+    )
+    report = run_tests(ADD, "add", [("candidate", tests)], backend=bwrap)
+    assert not report.passed
+    assert any("TF419 skippable-check" in p and "`if`" in p for p in report.problems)
+    looped = ("from tool import add\n\ndef test_filtered():\n"
+              "    for a, b in [c for c in [(1, 2)] if add(*c) == 3]:\n"
+              "        assert add(a, b) == 3\n")
+    report = run_tests(ADD, "add", [("candidate", looped)], backend=bwrap)
+    assert any("loop around checks must go over fixed cases" in p for p in report.problems)
 
 
 def test_a_helper_that_asserts_counts_as_an_assertion(bwrap: SandboxBackend) -> None:
@@ -376,41 +408,126 @@ def test_spoof_killing_the_harness(backend: SandboxBackend, target: str) -> None
                                   backend=backend))
 
 
-# --- spoofing from the test module side -----------------------------------------------------
+# --- the test runner ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("exit_call", ["sys.exit(0)", "os._exit(0)", "raise SystemExit(0)"])
-def test_a_test_module_that_exits_while_imported_passes_nothing(
-    backend: SandboxBackend, exit_call: str
-) -> None:
-    tests = f"import os, sys\n{exit_call}\n" + TESTS
-    report = run_tests(ADD, "add", [("candidate", tests)], backend=backend)
-    assert not report.passed
-    assert not any(t.outcome == "passed" for t in report.tests)
+IDIOMS = '''
+import collections
+import datetime
+import decimal
+import math
+import pytest
+from tool import add, ParseError
+
+EXPECTED = {"ok": [1, 2], 3: (4, 5)}
 
 
-@pytest.mark.parametrize("exit_call", ["sys.exit(0)", "os._exit(0)", "raise SystemExit(0)"])
-def test_a_test_that_exits_does_not_pass_the_rest(backend: SandboxBackend,
-                                                  exit_call: str) -> None:
-    tests = TESTS.replace(
-        "def test_small():\n", f"def test_small():\n    import os, sys\n    {exit_call}\n"
-    )
-    report = run_tests(WRONG_ADD, "add", [("candidate", tests)], backend=backend)
-    _assert_still_fails(report)
-    assert _outcomes(report)["candidate:test_small"] != "passed"
+def test_values_of_every_plain_kind():
+    assert add(1, 2) == 3, "a message"
+    assert 0 < add(1, 2) <= 3 != 4
+    assert add(1, 2) in {3, 4} and add(1, 2) not in (5, 6)
+    assert {"ok": [add(0, 1), 2], 3: (4, 5)} == EXPECTED
+    assert add(b"ab".hex(), "") == "6162"
+    assert decimal.Decimal(str(add(0.5, 0.25))) == decimal.Decimal("0.75")
+    assert datetime.date(2000, 1, add(1, 1)) < datetime.date(2000, 1, 3)
+    assert collections.Counter(str(add(110, 1))) == {"1": 3}
+    assert add(1, 1) is not None and add(0, 0) is not True
+    assert type(add(1, 1)) is int and isinstance(add(1, 1), int)
+    assert not add(0, 0)
 
 
-def test_a_runner_killed_mid_suite_leaves_errors_not_passes(bwrap: SandboxBackend) -> None:
-    tests = TESTS.replace(
-        "def test_two_and_two():\n",
-        "def test_two_and_two():\n    import os, signal\n    os.kill(os.getpid(), 9)\n",
+def test_tolerances():
+    assert add(0.1, 0.2) == pytest.approx(0.3)
+    assert [add(0.1, 0.2), 1] == pytest.approx([0.3, 1])
+    assert {"x": add(0.1, 0.2)} == {"x": pytest.approx(0.3, rel=1e-9)}
+    assert math.isclose(add(0.1, 0.2), 0.3, rel_tol=1e-9)
+
+
+def test_exceptions():
+    with pytest.raises(ValueError, match="bad") as info:
+        add("bad", 1)
+    assert info.type is ValueError and "bad" in str(info.value)
+    info.match("ba+d")
+    with pytest.raises(ParseError):
+        add("parse", 1)
+    pytest.raises(ValueError, add, "bad", 2)
+    if add(1, 1) != 2:
+        pytest.fail("unreachable when the tool is right")
+'''
+
+IDIOM_TOOL = '''
+class ParseError(ValueError):
+    pass
+
+
+def add(a, b):
+    """Add, or concatenate; refuses "bad" and "parse"."""
+    if a == "bad":
+        raise ValueError("bad input")
+    if a == "parse":
+        raise ParseError("cannot parse")
+    return a + b
+'''
+
+
+def test_the_usual_pytest_idioms_work(backend: SandboxBackend) -> None:
+    report = run_tests(IDIOM_TOOL, "add", [("candidate", IDIOMS)], backend=backend)
+    assert report.passed, report
+
+
+def test_a_failing_idiom_explains_itself_from_the_parent(bwrap: SandboxBackend) -> None:
+    wrong = IDIOM_TOOL.replace("return a + b", "return a + b + (1 if a == 1 else 0)")
+    report = run_tests(wrong, "add", [("candidate", IDIOMS)], backend=bwrap)
+    first = report.tests[0]
+    assert first.outcome == "failed"
+    assert first.message.startswith("assert add(1, 2) == 3, \"a message\"") or (
+        "assert add(1, 2) == 3\n  left:  4\n  right: 3" in first.message), first.message
+    assert "message: a message" in first.message
+
+
+def test_values_that_cannot_be_checked_fail_with_a_reason(bwrap: SandboxBackend) -> None:
+    tests = (
+        "import re\nfrom tool import add\n\n"
+        "def test_match_object():\n    assert re.match(r'\\d', str(add(1, 2)))\n\n"
+        "def test_identity_of_values():\n    assert [add(1, 2)] is [3]\n"
     )
     report = run_tests(ADD, "add", [("candidate", tests)], backend=bwrap)
+    assert _outcomes(report) == {"candidate:test_match_object": "failed",
+                                 "candidate:test_identity_of_values": "failed"}
+    assert "truth of <re.Match object> cannot be checked" in report.tests[0].message
+    assert "`is` compares identity" in report.tests[1].message
+
+
+def test_each_test_runs_in_a_fresh_copy_of_the_runner(bwrap: SandboxBackend) -> None:
+    """A test that empties a shared constant, or changes the decimal context, does not
+    change what the next test sees."""
+    tests = (
+        "import decimal\nfrom tool import add\n\nCASES = [(1, 2, 3), (2, 2, 4)]\n\n"
+        "def test_a_spoils_everything():\n    CASES.clear()\n"
+        "    decimal.setcontext(decimal.Context(prec=1))\n    assert add(1, 1) == 2\n\n"
+        "def test_b_still_sees_the_cases():\n    for a, b, total in CASES:\n"
+        "        assert add(a, b) == total\n"
+        "    assert str(decimal.Decimal(add(1, 2)) / 7)[:6] == '0.4285'\n"
+    )
+    good = run_tests(ADD, "add", [("candidate", tests)], backend=bwrap)
+    assert good.passed, good
+    bad = run_tests(WRONG_ADD, "add", [("candidate", tests)], backend=bwrap)
+    assert _outcomes(bad)["candidate:test_b_still_sees_the_cases"] == "failed"
+
+
+def test_a_test_killed_by_a_limit_is_an_error_and_the_rest_run(bwrap: SandboxBackend) -> None:
+    tests = TESTS.replace(
+        "def test_two_and_two():\n",
+        "def test_two_and_two():\n    total = 0\n    while total >= 0:\n"
+        "        total = total + 1\n",
+    )
+    report = run_tests(ADD, "add", [("candidate", tests)], backend=bwrap,
+                       limits=Limits(cpu_time_s=1, wall_time_s=30))
     assert not report.passed
     outcomes = _outcomes(report)
-    assert outcomes["candidate:test_small"] == "passed"
     assert outcomes["candidate:test_two_and_two"] == "error"
-    assert outcomes["candidate:test_approx"] == "error"
+    assert "killed by" in report.tests[1].message
+    assert outcomes["candidate:test_small"] == outcomes["candidate:test_approx"] == "passed"
 
 
 def test_a_test_that_loops_forever_is_stopped_at_the_suite_wall_time(

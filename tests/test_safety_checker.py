@@ -8,6 +8,7 @@ import pytest
 
 from toolforge.errors import ConfigError
 from toolforge.safety import DEFAULT_ALLOWED_IMPORTS, Finding, SafetyPolicy, check_source
+from toolforge.safety.policy import file_parameter
 
 
 def codes(findings: list[Finding]) -> list[str]:
@@ -235,9 +236,9 @@ def test_classic_subclasses_escape_is_located_attribute_by_attribute() -> None:
     source = "x = ().__class__.__bases__[0].__subclasses__()\n"
     findings = check(source)
     assert [(f.code, f.col) for f in findings] == [
-        ("TF301 dunder-access", 8),
-        ("TF301 dunder-access", 18),
-        ("TF301 dunder-access", 31),
+        ("TF301 private-attribute", 8),
+        ("TF301 private-attribute", 18),
+        ("TF301 private-attribute", 31),
     ]
 
 
@@ -483,6 +484,185 @@ def test_absurd_nesting_fails_closed() -> None:
         assert codes(findings) in (["TF001"], ["TF002"]), source[:20]
 
 
+# --- closed by construction: whole shapes, not lists of names --------------------------------
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        "import enum\ndef f():\n    return enum.Enum._convert_('E', 'm', lambda n: True)",
+        "import typing\ndef f(t):\n    return t._evaluate({}, {}, frozenset())",
+        "import contextlib\ndef f():\n    s = contextlib.ExitStack()\n    return s._exit_callbacks",
+        "def f(x):\n    x._private = 1",
+        "def f(x):\n    del x._private",
+        "def f(x):\n    return x._sunder_",
+        "class A:\n    def f(self):\n        return self._cache",
+        "class A(dict):\n    def f(self):\n        return super()._x",
+        "def f(x):\n    return getattr(x, '_private')",
+        "def f(x):\n    return hasattr(x, '_private')",
+        "import operator\ndef f(x):\n    return operator.attrgetter('a._b')(x)",
+        "def f(x):\n    return '{0._x}'.format(x)",
+        "def f(x):\n    match x:\n        case object(_x=y):\n            return y",
+    ],
+)
+def test_every_private_attribute_is_refused(snippet: str) -> None:
+    assert {"TF301", "TF202", "TF304"} & set(codes(check(snippet))), check(snippet)
+
+
+def test_the_private_attribute_allow_list() -> None:
+    source = """
+    import collections
+    Point = collections.namedtuple("Point", "x y")
+
+    class Base:
+        def __init__(self) -> None:
+            super().__init__()
+
+    def f(p: Point) -> dict:
+        moved = p._replace(x=1)
+        made = Point._make([1, 2])
+        return {**moved._asdict(), "fields": Point._fields, "name": f.__name__,
+                "made": made, "defaults": Point._field_defaults}
+    """
+    assert check(source) == []
+
+
+@pytest.mark.parametrize(
+    ("snippet", "code"),
+    [
+        ("def f(p):\n    match p:\n        case complex(r, i):\n            return r", "TF306"),
+        ("import fractions\ndef f(p):\n    match p:\n        case fractions.Fraction(n):\n"
+         "            return n", "TF306"),
+        ("def f(p, C):\n    match p:\n        case C(n):\n            return n", "TF306"),
+        ("class P:\n    __match_args__ = ('__globals__',)", "TF204"),
+        ("def f(p):\n    match p:\n        case P(__class__=c):\n            return c", "TF301"),
+    ],
+)
+def test_match_patterns_never_name_attributes_at_run_time(snippet: str, code: str) -> None:
+    assert code in codes(check(snippet)), check(snippet)
+
+
+def test_match_patterns_that_read_nothing_hidden_are_fine() -> None:
+    source = """
+    import fractions
+
+    def f(value: object) -> str:
+        match value:
+            case int(n) | float(n):
+                return f"number {n}"
+            case str() | bytes():
+                return "text"
+            case fractions.Fraction(numerator=top, denominator=1):
+                return f"whole {top}"
+            case {"kind": kind, **rest}:
+                return f"{kind} {rest}"
+            case [first, *others]:
+                return f"{first} {others}"
+        return "?"
+    """
+    assert check(source) == []
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        "import dataclasses\nE = dataclasses.make_dataclass('E', [], namespace={'__eq__': "
+        "lambda a, b: True})",
+        "def f(**kw):\n    return dict(__eq__=kw)",
+        "NS = {'__class_getitem__': print}",
+        "def f(o):\n    return '__globals__'",
+    ],
+)
+def test_strings_that_name_internals_are_refused(snippet: str) -> None:
+    assert "TF305" in codes(check(snippet)), check(snippet)
+
+
+def test_dunder_strings_that_name_nothing_dangerous_are_fine() -> None:
+    assert check('if __name__ == "__main__":\n    print("__doc__", "__init__ docs")\n') == []
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        "import typing\nT = typing.List[\"__import__('os').system('id')\"]",
+        "from typing import List, Optional\nT = Optional[List['int']]",
+        "T = list['int']",
+        "import typing\nT = typing.Dict[str, 'int']",
+        "import collections.abc as c\nT = c.Callable[['int'], str]",
+        "from typing import TypeVar\nT = TypeVar('T', bound='int')",
+        "import typing\nN = typing.NewType('N', 'int')",
+        "import typing\ndef f(x):\n    return typing.cast('int', x)",
+        "import typing\nP = typing.NamedTuple('P', [('x', 'int')])",
+        "from typing import TypedDict\nD = TypedDict('D', {'a': 'int'})",
+        "import dataclasses\nX = dataclasses.make_dataclass('X', [('a', 'int')])",
+        "from typing import Annotated\nT = Annotated['int', 'meta']",
+    ],
+)
+def test_strings_where_typing_expects_types_are_refused(snippet: str) -> None:
+    assert "TF208" in codes(check(snippet)), check(snippet)
+
+
+def test_types_written_as_types_and_literal_strings_are_fine() -> None:
+    source = """
+    import dataclasses
+    import typing
+    from typing import Annotated, Literal, NamedTuple, TypedDict, TypeVar
+
+    T = TypeVar("T")
+    Mode = Literal["fast", "slow"]
+    Meta = Annotated[int, "a note", {"unit": "ms"}]
+    Pair = NamedTuple("Pair", [("left", int), ("right", str)])
+    Row = TypedDict("Row", {"name": str, "size": int})
+    Cell = dataclasses.make_dataclass("Cell", [("value", int, dataclasses.field(default=0))])
+
+    class Node:
+        def children(self, kind: "Mode") -> "list[Node]":
+            return []
+
+    def f(d: dict[str, int], key: str) -> typing.Optional[int]:
+        return d["key"] if key == "key" else d.get(key)
+    """
+    assert check(source) == []
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        "import xml.etree.ElementTree as ET\ndef f(p):\n    return ET.canonicalize(from_file=p)",
+        "from xml.etree.ElementTree import canonicalize\ndef f(p):\n"
+        "    return canonicalize(None, from_file=p)",
+        "import xml.etree.ElementTree as ET\ndef f(p):\n    return ET.parse(p)",
+        "import xml.etree.ElementTree as ET\ndef f(p):\n    return list(ET.iterparse(p))",
+        "import xml.etree.ElementTree as ET\ndef f(p):\n"
+        "    ET.ElementTree(ET.Element('a')).write(p)",
+        "from xml.dom import minidom\ndef f(p):\n    return minidom.parse(p)",
+        "import shlex\ndef f(p):\n    return shlex.shlex('x').sourcehook(p)",
+        "import gzip\ndef f(p):\n    return gzip.open(p).read()",
+        "import bz2\ndef f(p):\n    return bz2.BZ2File(p).read()",
+        "import codecs\ndef f(p):\n    return codecs.open(p).read()",
+        "import contextlib\ndef f(p):\n    return contextlib.chdir(p)",
+        "import dbm\ndef f(p):\n    return dbm.open(p)",
+    ],
+)
+def test_file_taking_apis_need_file_access_whatever_the_argument(snippet: str) -> None:
+    assert {"TF104", "TF101"} & set(codes(check(snippet))), check(snippet)
+    assert check(snippet, policy=SafetyPolicy(allow_file_access=True)) == []
+
+
+def test_file_taking_is_found_by_signature_even_in_declared_modules() -> None:
+    source = "import mailbox\n\ndef f(p: str) -> int:\n    return len(mailbox.mbox(p))\n"
+    findings = check(source, policy=SafetyPolicy(allowed_imports=["mailbox"]))
+    assert codes(findings) == ["TF104"] and "opens files (mbox(path)" in findings[0].message
+    assert file_parameter("xml.etree.ElementTree", "ElementTree") == "ElementTree(file)"
+    assert file_parameter("xml.etree.ElementTree", "canonicalize") == "canonicalize(from_file)"
+    assert file_parameter("shlex", "shlex") is not None
+    # the in-memory APIs next to them stay available
+    for module, member in [("xml.etree.ElementTree", "fromstring"), ("json", "loads"),
+                           ("xml.etree.ElementTree", "Element"), ("shlex", "split"),
+                           ("urllib.parse", "urlparse"), ("gzip", "decompress")]:
+        assert file_parameter(module, member) is None, member
+
+
 # --- test files -------------------------------------------------------------------------------
 
 
@@ -507,39 +687,72 @@ def test_tests_that_cannot_fail_are_flagged() -> None:
     def test_real():
         assert slugify("a") == "a"
     """
-    assert check_test(source) == [("TF401", 4), ("TF401", 7), ("TF403", 7), ("TF401", 10)]
+    assert check_test(source) == [("TF401", 4), ("TF403", 7), ("TF410", 8), ("TF410", 11)]
+
+
+@pytest.mark.parametrize(
+    "assertion",
+    [
+        "True", "1 == 1", "'a' in 'abc'", "not False", "slugify", "[slugify('a')]",
+        "(slugify('a'), 'why')", "{'k': slugify('a')}", "f'{slugify(\"a\")} done'",
+        "result == result", "result is result", "slugify('a') == slugify('a')",
+        "slugify('a') or True", "result == 'x' or result != 'x'", "result or not result",
+        "len(result) >= 0", "0 <= len(result)", "abs(len(result)) > -1",
+        "isinstance(result, object)", "repr(result)", "type(result)",
+        "result in [1, result]", "result == pytest.approx(result)", "EXPECTED == 'a'",
+        "LOCAL == 3", "len('abc') == 3", "math.pi > 3", "callable(slugify)",
+        "True if result else 1",
+    ],
+)
+def test_assertions_that_cannot_fail_are_refused(assertion: str) -> None:
+    source = (
+        "import math\nimport pytest\nfrom tool import slugify\n\nEXPECTED = 'a'\n\n"
+        "def test_it():\n    result = slugify('a')\n    LOCAL = 3\n"
+        f"    assert {assertion}\n    assert result == 'a'\n"
+    )
+    assert ("TF410", 10) in check_test(source), check_test(source)
+
+
+@pytest.mark.parametrize(
+    "assertion",
+    [
+        "result", "not result", "result == 'a'", "result == EXPECTED", "len(result) > 0",
+        "result is not None", "slugify('a') == slugify('A')", "result in ('a', 'b')",
+        "isinstance(result, str)", "result == pytest.approx(1.0)", "False",
+        "all(c.isalpha() for c in result)", "abs(len(result)) >= 1",
+    ],
+)
+def test_assertions_that_can_fail_are_fine(assertion: str) -> None:
+    source = (
+        "import pytest\nfrom tool import slugify\n\nEXPECTED = 'a'\n\n"
+        f"def test_it():\n    result = slugify('a')\n    assert {assertion}\n"
+        "    assert result == 'a'\n"
+    )
+    assert check_test(source) == []
 
 
 def test_a_test_file_must_use_the_tool() -> None:
-    source = "def test_math():\n    assert 1 + 1 == 2\n"
-    assert check_test(source) == [("TF402", 1)]
-    assert check_test(source, entrypoint=None) == []
+    source = "def test_math():\n    assert len('ab') == 2\n"
+    assert check_test(source) == [("TF402", 1), ("TF410", 2)]
     assert check_test("from tool import slugify\n") == [("TF407", 1)]
 
 
-def test_tool_use_counts_through_helpers_constants_and_module_import() -> None:
+def test_tool_use_counts_through_helpers_and_module_import() -> None:
     source = """
     import tool
 
-    EXPECTED = {"A": tool.slugify("A")}
-
-    def _roundtrip(text):
+    def roundtrip(text):
         return tool.slugify(tool.slugify(text))
 
+    def check(text, expected):
+        assert roundtrip(text) == expected
+
     def test_helper():
-        assert _roundtrip("A b") == "a-b"
+        assert roundtrip("A b") == "a-b"
 
-    def test_constant():
-        assert EXPECTED["A"] == "a"
-
-    def test_not_using_it():
-        assert EXPECTED is not None and _roundtrip is not None or True
-
-    class TestMore:
-        def test_method(self):
-            assert tool.slugify("x") == "x"
+    def test_via_checking_helper():
+        check("A", "a")
     """
-    # test_not_using_it reads names that use the tool, so it counts; the file is clean
     assert check_test(source) == []
 
 
@@ -557,6 +770,30 @@ def test_tool_use_counts_through_helpers_constants_and_module_import() -> None:
         ("    import tool\n    tool.slugify = lambda t: t\n    assert slugify('a') == 'a'",
          "TF106"),
         ("    raise SystemExit(0)\n    assert slugify('a') == 'b'", "TF201"),
+        ("    for test_trick in range(2):\n        assert slugify('a') == 'a'", "TF405"),
+        ("    global slugify\n    assert slugify('a') == 'a'", "TF405"),
+        ("    sorted = lambda x: ['a']\n    assert sorted(slugify('a')) == ['a']", "TF405"),
+        ("    def check(len):\n        assert len(slugify('a')) == 1\n    check(str)", "TF405"),
+        ("    r = pytest.raises\n    with r(ValueError):\n        slugify('')", "TF414"),
+        ("    x = pytest.approx\n    assert slugify('a') == x(1)", "TF414"),
+        ("    assert (n := len(slugify('a'))) == 1", "TF415"),
+        ("    slugify.wrapped = None\n    assert slugify('a') == 'a'", "TF413"),
+        ("    setattr(pytest, 'approx', None)\n    assert slugify('a') == 'a'", "TF413"),
+        ("    pytest.approx.rel = 1\n    assert slugify('a') == 'a'", "TF413"),
+        ("    import json\n    json.decoder.x[0] = 1\n    assert slugify('a') == 'a'",
+         "TF413"),
+        ("    from tool import helper\n    assert slugify('a') == helper()", "TF416"),
+        ("    import tool\n    assert tool.helper('a') == slugify('a')", "TF416"),
+        ("    class Fake:\n        pass\n    assert slugify('a') == 'a'", "TF412"),
+        ("    yield\n    assert slugify('a') == 'a'", "TF411"),
+        ("    F = type(type(1))('F', (), {})\n    assert slugify('a') == F()", "TF418"),
+        ("    t = type\n    assert t(slugify('a')) is str", "TF418"),
+        ("    import enum\n    assert slugify('a') == enum.Enum('E', 'A').A", "TF101"),
+        ("    import dataclasses\n    assert slugify('a') == dataclasses.make_dataclass("
+         "'D', [])()", "TF101"),
+        ("    import json as pytest\n    assert slugify('a') == 'a'", "TF405"),
+        ("    def slugify_(tool):\n        return tool\n    assert slugify('a') == 'a'",
+         "TF405"),
     ],
 )  # fmt: skip
 def test_tricks_that_make_failing_tests_look_green(body: str, code: str) -> None:
@@ -565,26 +802,90 @@ def test_tricks_that_make_failing_tests_look_green(body: str, code: str) -> None
     assert code in codes(findings), findings
 
 
-def test_skip_marks_and_duplicate_tests_are_flagged() -> None:
-    source = """
-    import pytest
-    from tool import slugify
+@pytest.mark.parametrize(
+    ("module_level", "code"),
+    [
+        ("pytestmark = pytest.mark.skip", "TF409"),
+        ("test_a = lambda: None", "TF409"),
+        ("def test_b():\n    assert slugify('b') == 'b'\n\ntest_a = test_b", "TF409"),
+        ("@pytest.mark.parametrize('x', [1])\ndef test_c(x):\n    assert slugify(x)", "TF408"),
+        ("@pytest.fixture\ndef word():\n    return 'a'", "TF408"),
+        ("def test_c(word):\n    assert slugify(word) == word", "TF411"),
+        ("async def test_c():\n    assert slugify('a') == 'a'", "TF411"),
+        ("class TestMore:\n    def test_x(self):\n        assert slugify('a') == 'a'", "TF412"),
+        ("import atexit\natexit.register(print)", "TF409"),
+        ("slugify = str.lower", "TF409"),
+        ("def slugify(text):\n    return text", "TF405"),
+        ("from tool import slugify as len", "TF405"),
+        ("if True:\n    X = 1", "TF409"),
+        ("CASES = [slugify('a')]", "TF409"),
+        ("CASES = {'a': 'a'}\nCASES = {'a': 'b'}", "TF405"),
+        ("def test_a():\n    assert slugify('b') == 'b'", "TF406"),
+    ],
+)
+def test_module_level_code_cannot_change_the_tests(module_level: str, code: str) -> None:
+    source = (
+        "import pytest\nfrom tool import slugify\n\n"
+        "def test_a():\n    assert slugify('a') == 'a'\n\n" + module_level + "\n"
+    )
+    findings = check_source(source, filename="test_tool.py", is_test=True, entrypoint="slugify")
+    assert code in codes(findings), findings
 
-    pytestmark = pytest.mark.skip
 
-    def test_a():
-        assert slugify("a") == "a"
+ALLOWED_TEST_FILE = '''"""Tests for slugify."""
+import pytest
+from tool import slugify, SlugError
 
-    def test_a():
-        assert slugify("b") == "b"
-    """
-    assert check_test(source) == [("TF104", 5), ("TF406", 10)]
+CASES = [("Hello World", "hello-world"), ("  a  ", "a")]
+LIMIT: int = 3
+
+
+def expect(text, expected):
+    result = slugify(text)
+    assert result == expected, f"{text!r} gave {result!r}"
+
+
+def test_cases():
+    for text, expected in CASES:
+        expect(text, expected)
+
+
+def test_errors():
+    with pytest.raises(SlugError, match="empty") as info:
+        slugify("")
+    info.match("emp")
+    assert "empty" in str(info.value)
+
+
+def test_nested_helper_and_lambda():
+    def twice(text):
+        return slugify(slugify(text))
+
+    assert sorted(map(lambda t: twice(t), ["B", "A"])) == ["a", "b"]
+    assert len(slugify("a b")) <= LIMIT
+    if slugify("x") != "x":
+        pytest.fail("x must stay x")
+'''
+
+
+def test_the_allowed_test_file_shape() -> None:
+    assert check_test(ALLOWED_TEST_FILE) == []
 
 
 def test_pytest_and_tool_imports_are_for_test_files_only() -> None:
     source = "import pytest\nfrom tool import slugify\n\ndef test_a():\n    assert slugify('')\n"
     assert codes(check_source(source)) == ["TF101", "TF101"]
     assert check_source(source, is_test=True, entrypoint="slugify") == []
+
+
+def test_test_files_never_get_the_librarys_file_or_network_access() -> None:
+    source = (
+        "import pathlib\nimport socket\nfrom tool import slugify\n\n"
+        "def test_a():\n    assert slugify(pathlib.Path('x').read_text()) == 'x'\n"
+    )
+    policy = SafetyPolicy(allow_file_access=True, allow_network=True)
+    findings = check_source(source, is_test=True, entrypoint="slugify", policy=policy)
+    assert codes(findings) == ["TF101", "TF101"]
 
 
 # --- policy -----------------------------------------------------------------------------------

@@ -77,6 +77,21 @@ class ConfigError(ToolforgeError):
     kind = "config"
 
 
+class IncomingFileError(ToolforgeError):
+    """A file handed to toolforge is not something it reads: a symlink, a device or FIFO,
+    not UTF-8 text (exit code 1)."""
+
+    http_status = 422
+    kind = "incoming_file"
+
+
+class TooLargeError(ToolforgeError):
+    """A file or request body over its size cap, refused before it is read."""
+
+    http_status = 413
+    kind = "too_large"
+
+
 class UnknownToolError(NotFoundError):
     """A call named no active tool (unknown, retired, or only a candidate)."""
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import threading
+from types import CodeType
 from typing import Any, Literal, overload
 
 # Re-entrant: a finalizer that runs during a parse may itself parse.
@@ -35,6 +36,13 @@ def parse(source: str | bytes, filename: str = "<unknown>", mode: str = "exec", 
         return ast.parse(source, filename=filename, mode=mode, type_comments=type_comments)
 
 
+def compile_tree(tree: ast.Module, filename: str, mode: str = "exec") -> CodeType:
+    """`compile` of an AST (converted back with the same shared depth counter), serialised
+    across threads."""
+    with _LOCK:
+        return compile(tree, filename, mode, dont_inherit=True)
+
+
 def literal_eval(node_or_string: str | ast.AST) -> Any:
     """`ast.literal_eval`, whose string form parses: serialised across threads."""
     if isinstance(node_or_string, str):
@@ -42,4 +50,4 @@ def literal_eval(node_or_string: str | ast.AST) -> Any:
     return ast.literal_eval(node_or_string)
 
 
-__all__ = ["literal_eval", "parse"]
+__all__ = ["compile_tree", "literal_eval", "parse"]

@@ -1,4 +1,5 @@
-"""The corpus directories hold hostile `test_tool.py` files: data for the sandbox, not tests.
+"""The corpus directories hold hostile `test_tool.py` files, and forgery/ hostile test
+files: data for the sandbox and the harness, not tests.
 
 Every isolating backend must keep the same promises (issue 15), so each corpus test that
 takes an `isolating_backend` argument runs once per backend below, with the static checker
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-collect_ignore_glob = ["corpus/*"]
+collect_ignore_glob = ["corpus/*", "forgery/*"]
 
 ISOLATING_BACKENDS = ("bwrap", "landlock")
 

@@ -10,6 +10,7 @@ with cli/render.py.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,12 +18,10 @@ from typing import Any
 from toolforge.cli.common import CommandFailed, library_root, open_service
 from toolforge.cli.output import Output
 from toolforge.cli.spec import Command, Param
-from toolforge.errors import NotFoundError, ToolforgeError, UsageError
+from toolforge.errors import NotFoundError, ToolforgeError
 
 STATUSES = ("active", "candidate", "retired", "all", "rejected")
 NAME = Param("name", metavar="NAME", required=True, complete="tool", help="The tool.")
-# A tool file may be big; past this it is refused before it is read (and sent).
-MAX_TOOL_FILE_BYTES = 1_000_000
 
 
 # --- init ------------------------------------------------------------------------------------
@@ -81,54 +80,27 @@ INIT = Command(
 
 
 def _read_tool_input(path: Path, tests: Path | None) -> tuple[str, str, str]:
-    """(code, tests, origin) from a file or a directory with tool.py [+ test_tool.py]."""
-    path = path.expanduser()
-    if path.is_dir():
-        code_file = path / "tool.py"
-        if not code_file.is_file():
-            raise NotFoundError(f"{path} has no tool.py",
-                                hint="a tool directory holds tool.py and optionally test_tool.py")
-        test_file = tests or (path / "test_tool.py")
-    elif path.exists():
-        code_file = path
-        test_file = tests or path.with_name(f"test_{path.name}")
-    else:
-        raise NotFoundError(f"no such file: {path}")
-    if tests is not None and not tests.expanduser().is_file():
-        raise NotFoundError(f"no such file: {tests}")
-    code = _read_text(code_file)
-    test_src = _read_text(test_file) if test_file.is_file() else ""
-    return code, test_src, str(path.resolve())
+    """(code, tests, origin): checked and capped before anything is read or sent (symlinks,
+    FIFOs, devices, oversized or non-UTF-8 files are refused with exit 1)."""
+    from toolforge.library.incoming import read_tool_input
 
-
-def _read_text(path: Path) -> str:
-    import stat
-
-    try:
-        st = path.lstat()
-        if stat.S_ISLNK(st.st_mode):
-            raise UsageError(f"{path} is a symbolic link; toolforge reads regular files only",
-                             hint="copy the file itself")
-        if not stat.S_ISREG(st.st_mode):
-            raise UsageError(f"{path} is not a regular file")
-        if st.st_size > MAX_TOOL_FILE_BYTES:
-            raise UsageError(f"{path} is {st.st_size} bytes; a tool file may have at most "
-                             f"{MAX_TOOL_FILE_BYTES}")
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise UsageError(f"{path} is not UTF-8 text")
-    except PermissionError:
-        raise UsageError(f"cannot read {path}: permission denied")
+    return read_tool_input(path, tests)
 
 
 def _read_presentation(path: Path) -> dict[str, Any]:
     """`title` and `[annotations]` from a tool directory's tool.toml, when it has one."""
-    meta_file = path.expanduser() / "tool.toml"
-    if not path.expanduser().is_dir() or not meta_file.is_file():
+    from toolforge.library.incoming import read_optional_source
+
+    path = path.expanduser()
+    if not path.is_dir() or path.is_symlink():
+        return {}
+    meta_file = path / "tool.toml"
+    text = read_optional_source(meta_file, what="tool.toml")
+    if not text:
         return {}
     from toolforge.library.meta import presentation_from_toml
 
-    title, hints = presentation_from_toml(_read_text(meta_file), str(meta_file))
+    title, hints = presentation_from_toml(text, str(meta_file))
     shown: dict[str, Any] = {}
     if title is not None:
         shown["title"] = title
@@ -320,7 +292,7 @@ def validate_body(out: Output, target: str, library: Path | None) -> None:
 
     if _is_path_syntax(target):
         path = Path(target).expanduser()
-        if not path.exists():
+        if not os.path.lexists(path):  # a dangling symlink is refused by the reader
             raise NotFoundError(f"no such file: {target}")
         code, test_src, _ = _read_tool_input(path, None)
         title = f"validating {target}"

@@ -1,8 +1,9 @@
 """The daemon's FastAPI application: routes under /v1, errors as JSON.
 
 Every error is `{error, message, hint}`: a ToolforgeError with its own `http_status`, a
-malformed request with 422, an unknown route with 404, anything unexpected with 500 (the
-traceback goes to the daemon log; the daemon keeps running).
+malformed request with 422, an unknown route with 404, a body over the cap with 413 (before
+it is read: body_limit.py), anything unexpected with 500 (the traceback goes to the daemon
+log; the daemon keeps running).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from toolforge import __version__
+from toolforge.daemon.body_limit import BodyLimit
 from toolforge.daemon.context import DaemonContext
 from toolforge.daemon.idle import ActivityMiddleware, idle_timeout_s, stop_when_idle
 from toolforge.errors import ToolforgeError
@@ -67,6 +69,7 @@ def create_app(ctx: DaemonContext) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.ctx = ctx
+    app.add_middleware(BodyLimit)
     app.add_middleware(ActivityMiddleware, activity=ctx.activity)
     app.include_router(routes_library.router)
     app.include_router(routes_daemon.router)

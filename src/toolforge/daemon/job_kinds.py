@@ -20,6 +20,7 @@ from toolforge import pyast
 from toolforge.daemon.errors import DaemonError
 from toolforge.daemon.jobs import JobContext, JobKind, _jsonable
 from toolforge.errors import ToolContractError, ToolforgeError, UsageError
+from toolforge.library.incoming import read_optional_source, read_source
 from toolforge.library.store import CANDIDATES_DIR, TEST_FILE, TOOL_FILE, TOOLS_DIR
 from toolforge.service.models import ActionResult
 from toolforge.tools.contract import load_tool_source
@@ -60,18 +61,17 @@ def hand_edit_job(ctx: JobContext) -> dict[str, Any]:
     outcome: dict[str, Any] = {"tool": tool, "location": location, "action": "reported"}
     with ctx.services.use() as svc:
         d = svc.root / location / tool
-        try:
-            code = (d / TOOL_FILE).read_text(encoding="utf-8")
-            tests = (d / TEST_FILE).read_text(encoding="utf-8") if (d / TEST_FILE).is_file() \
-                else ""
-        except (OSError, UnicodeDecodeError) as exc:
-            ctx.log(f"{location}/{tool}: cannot read the edited files: {exc}")
-            return {**outcome, "valid": False, "problem": str(exc)}
+        try:  # hand edits are files coming in too: no symlinks, FIFOs, huge or binary files
+            code = read_source(d / TOOL_FILE)
+            tests = read_optional_source(d / TEST_FILE)
+        except ToolforgeError as exc:
+            ctx.log(f"{location}/{tool}: cannot read the edited files: {exc.message}")
+            return {**outcome, "valid": False, "problem": exc.message}
         try:
             load_tool_source(code)
             if tests:
                 pyast.parse(tests, filename=TEST_FILE)
-        except (ToolContractError, SyntaxError, ValueError) as exc:
+        except (ToolContractError, SyntaxError, ValueError, RecursionError, MemoryError) as exc:
             problem = exc.message if isinstance(exc, ToolforgeError) else str(exc)
             ctx.log(f"{location}/{tool}: the edit breaks the tool contract: {problem}")
             return {**outcome, "valid": False, "problem": problem}

@@ -73,6 +73,26 @@ wrong>")` and list it under Raises:. If the result is rounded, say so in Returns
 
 Reply with the code of tool.py in one ```python block.""")
 
+# The shape every test file must have (safety/test_rules.py refuses anything else).
+TEST_FILE_RULES = """\
+How the file is run: tests are collected as written and every assert is judged outside the
+test, so the file must be plain:
+- test functions take no arguments and have no decorators: no fixtures, no parametrize, no
+  skip marks; loop over a list of cases inside the test instead;
+- outside functions only imports and constants written as literals (CASES = [(1, 2), ...]);
+  no classes, no other module-level code;
+- never reuse a name: not {name}, not a test or helper name, not a builtin (no variables
+  called input, id, type, list...); no global statements, no attribute assignments;
+- every check must run: asserts go in the test body or a `for` loop over a literal list or
+  a constant (CASES), never over the tool's result (use `assert all(...)` for that),
+  never under if/while/try/with or inside pytest.raises blocks; no return/break/continue
+  before them; a helper that asserts is called as a statement of its own (`check(x, 1)`),
+  and each call must run all of its asserts;
+- assert on plain values (numbers, strings, lists, dicts, tuples, sets, None, True/False),
+  never an assert that cannot fail (`x == x`, `... or True`, `isinstance(f(x) == 1,
+  bool)`): each assert must fail if the tool answered something else;
+- use pytest.raises(SomeError, match="...") for errors; ASCII names only."""
+
 WRITE_TESTS = Prompt("write_tests", """\
 Write pytest tests for a Python tool you cannot see, from its specification.
 
@@ -84,8 +104,8 @@ Example tasks it must help with:
 
 Rules: a file test_tool.py that starts with `from tool import {name}`; 3 to 8 functions
 named test_*, each calling {name} and asserting on the result with plain assert (you may use
-pytest.raises and pytest.approx after `import pytest`); no other imports than pytest and the
-standard library.
+pytest.raises, pytest.approx and pytest.fail after `import pytest`); no other imports than
+pytest and the standard library.
 
 Aim the tests at the mistakes implementations make, computing each expected value from the
 specification by hand:
@@ -99,6 +119,8 @@ specification by hand:
   pytest.approx (never a whole number that hides truncation);
 - ordering: several distinct items in an order that is not already sorted;
 - invalid input: what the description says is refused raises (pytest.raises(ValueError)).
+
+""" + TEST_FILE_RULES + """
 
 Reply with the code of test_tool.py in one ```python block.""")
 
@@ -120,6 +142,7 @@ tool.py:
 Rules: start with `from tool import {name}`; 2 to 6 functions named test_*, each asserting
 behaviour the SPECIFICATION requires (not what the code happens to do); plain assert,
 pytest.raises, pytest.approx.
+""" + TEST_FILE_RULES + """
 
 Reply with the code in one ```python block.""")
 

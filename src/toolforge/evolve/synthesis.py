@@ -122,19 +122,37 @@ def synthesize_tool(llm: LLMClient, gap: Gap, examples: list[str],
 
 
 def write_tests(llm: LLMClient, gap: Gap, examples: list[str]) -> str:
-    text = _ask(llm, "tests", WRITE_TESTS.render(
+    return _test_file(llm, "tests", gap.name, WRITE_TESTS.render(
         name=gap.name, signature=gap.signature or gap.name, description=gap.description,
-        examples=_examples(gap, examples)))
-    return _code(text, "tests")
+        examples=_examples(gap, examples)), "tests")
 
 
 def write_adversarial_tests(llm: LLMClient, gap: Gap, code: str, notes: str = "") -> str:
     """`notes`: what validation saw that tests should target (e.g. parameters the author's
     tests never varied), one per line."""
-    text = _ask(llm, "adversarial", ADVERSARIAL_TESTS.render(
+    return _test_file(llm, "adversarial", gap.name, ADVERSARIAL_TESTS.render(
         name=gap.name, description=gap.description, code=code,
-        notes=f"\nWhat validation noticed (aim tests at it):\n{notes}\n" if notes else ""))
-    return _code(text, "adversarial tests")
+        notes=f"\nWhat validation noticed (aim tests at it):\n{notes}\n" if notes else ""),
+        "adversarial tests")
+
+
+def _test_file(llm: LLMClient, role: str, name: str, prompt: str, what: str) -> str:
+    """A test file the test-file rules accept: the model gets one more try, with the
+    findings, since refining the tool cannot fix a refused test file."""
+    from toolforge.safety.checker import check_source
+
+    code = _code(_ask(llm, role, prompt), what)
+    for attempt in (1, 2):
+        findings = check_source(code, filename="test_tool.py", is_test=True, entrypoint=name)
+        if not findings:
+            return code
+        listed = "\n".join(f"- {f}" for f in findings[:10])
+        if attempt == 2:
+            raise SynthesisError(f"the {what} break the test-file rules:\n{listed}")
+        code = _code(_ask(llm, role, f"{prompt}\n\nYour previous file:\n```python\n{code}"
+                                     f"```\nwas refused:\n{listed}\nWrite it again, "
+                                     "following the rules."), what)
+    return code  # pragma: no cover - the loop returns or raises
 
 
 def refine_tool(llm: LLMClient, gap: Gap, code: str, tests: str, report: str) -> str:
@@ -145,15 +163,31 @@ def refine_tool(llm: LLMClient, gap: Gap, code: str, tests: str, report: str) ->
 
 
 def merge_tests(own: str, extra: str, *, prefix: str = "adversarial") -> str:
-    """One test file from two: the extra file's tests are renamed test_<prefix>_*, imports
-    are kept once. Either file failing to parse leaves the own file unchanged."""
+    """One test file from two: the extra file's tests become test_<prefix>_*, its helpers
+    and constants come along (renamed <prefix>_* where the names clash), imports are kept
+    once. The result obeys the test-file rules if both files did; if either file does not
+    parse, or the merge would break a rule, the own file is returned unchanged."""
+    try:
+        return _merge_tests(own, extra, prefix)
+    except (RecursionError, MemoryError):  # too deep to rewrite: keep what validated
+        return own
+
+
+def _merge_tests(own: str, extra: str, prefix: str) -> str:
     try:
         own_tree, extra_tree = pyast.parse(own), pyast.parse(extra)
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError):
         return own
-    own_names = {n.name for n in own_tree.body if isinstance(n, ast.FunctionDef)}
+    own_names = {name for node in own_tree.body for name in _bound(node)}
     own_imports = {ast.unparse(n) for n in own_tree.body if isinstance(n, ast.Import |
                                                                        ast.ImportFrom)}
+    renames: dict[str, str] = {}
+    for node in extra_tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test"):
+            renames[node.name] = f"test_{prefix}_{node.name.removeprefix('test').lstrip('_')}"
+        elif not isinstance(node, ast.Import | ast.ImportFrom):
+            renames.update({n: f"{prefix}_{n}" for n in _bound(node) if n in own_names})
+    extra_tree = _Rename(renames).visit(extra_tree)
     added: list[str] = []
     new_imports: list[str] = []
     for node in extra_tree.body:
@@ -161,13 +195,46 @@ def merge_tests(own: str, extra: str, *, prefix: str = "adversarial") -> str:
             text = ast.unparse(node)
             if text not in own_imports and text not in new_imports:
                 new_imports.append(text)
-        elif isinstance(node, ast.FunctionDef):
-            if node.name.startswith("test_"):
-                node.name = f"test_{prefix}_{node.name[5:]}"
-            elif node.name in own_names:
-                continue
+        elif isinstance(node, ast.FunctionDef | ast.Assign | ast.AnnAssign):
             added.append(ast.unparse(node))
-    if not added:
+    if not any(n.startswith(f"test_{prefix}_") for n in renames.values()):
         return own
     head = "\n".join(new_imports)
-    return own.rstrip() + "\n\n" + (head + "\n\n" if head else "") + "\n\n\n".join(added) + "\n"
+    merged = own.rstrip() + "\n\n" + (head + "\n\n" if head else "") + \
+        "\n\n\n".join(added) + "\n"
+    if _new_findings(merged, own, extra):
+        return own
+    return merged
+
+
+def _bound(node: ast.stmt) -> list[str]:
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return [node.name]
+    if isinstance(node, ast.Import | ast.ImportFrom):
+        return [(a.asname or a.name).partition(".")[0] for a in node.names]
+    return [t.id for t in ast.walk(node) if isinstance(t, ast.Name)
+            and isinstance(t.ctx, ast.Store)]
+
+
+class _Rename(ast.NodeTransformer):
+    def __init__(self, renames: dict[str, str]) -> None:
+        self.renames = renames
+
+    def visit_Name(self, node: ast.Name) -> ast.Name:
+        node.id = self.renames.get(node.id, node.id)
+        return node
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.FunctionDef:
+        node.name = self.renames.get(node.name, node.name)
+        self.generic_visit(node)
+        return node
+
+
+def _new_findings(merged: str, *parts: str) -> bool:
+    """Whether merging introduced a test-file finding neither part had."""
+    from toolforge.safety.checker import check_source
+
+    def rules(source: str) -> set[str]:
+        return {f.code for f in check_source(source, filename="test_tool.py", is_test=True)}
+
+    return bool(rules(merged) - set().union(*(rules(p) for p in parts)))

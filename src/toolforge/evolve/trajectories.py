@@ -335,8 +335,12 @@ class TrajectoryStore:
         return self.record_many([t])[0]
 
     def record_many(self, items: Iterable[Trajectory]) -> list[Trajectory]:
-        """Record all or nothing (one transaction). A known id raises ConflictError."""
-        prepared = [self.prepare(t) for t in items]
+        """Record all or nothing (one transaction). A known id raises ConflictError.
+
+        Values JSON and UTF-8 cannot hold (lone surrogates, NaN, huge ints, deep nesting,
+        arbitrary objects) are stored in a readable stand-in, and the trajectory says so in
+        `metadata["recording_notes"]`: a run is never lost to an odd value."""
+        prepared = [self.prepare(storable(t)) for t in items]
         recorded_at = now_iso()
         rows = [_to_row(t, recorded_at) for t in prepared]
         placeholders = ", ".join("?" for _ in _COLUMNS)
@@ -549,6 +553,77 @@ def _existing_ids(conn: sqlite3.Connection, ids: list[str]) -> list[str]:
     marks = ", ".join("?" for _ in ids[:500])
     return [r[0] for r in conn.execute(f"SELECT id FROM trajectories WHERE id IN ({marks})",
                                        ids[:500])]
+
+
+MAX_STORED_DEPTH = 64
+_MAX_INT_BITS = 13_000  # ~3,900 digits: below the interpreter's int-to-text limit
+
+
+def storable(t: Trajectory) -> Trajectory:
+    """`t` with every value made storable as strict JSON in UTF-8 (see record_many)."""
+    notes: list[str] = []
+    doc: dict[str, Any] = {}
+    for name in Trajectory.model_fields:
+        value = getattr(t, name)
+        if name == "steps":
+            value = [{field: getattr(step, field) for field in Step.model_fields}
+                     for step in value]
+        elif name == "expected" and isinstance(value, BaseModel):
+            value = value.model_dump(mode="json")
+        doc[name] = _plain(value, name, 0, notes)
+    if notes:
+        metadata = doc["metadata"] if isinstance(doc["metadata"], dict) else {}
+        earlier = metadata.get("recording_notes")
+        metadata["recording_notes"] = (earlier if isinstance(earlier, list) else []) + notes[:20]
+        doc["metadata"] = metadata
+    return Trajectory.model_validate(doc) if notes else t
+
+
+def _plain(value: Any, where: str, depth: int, notes: list[str]) -> Any:
+    """JSON data for `value`; each stand-in it needs is noted (where, and why)."""
+    if len(where) > 80:
+        where = where[:77] + "..."
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        if value.bit_length() <= _MAX_INT_BITS:
+            return int(value)
+        notes.append(f"{where}: an integer of {value.bit_length()} bits, stored as text")
+        return f"<int of {value.bit_length()} bits>"
+    if isinstance(value, float):
+        if value == value and value not in (float("inf"), float("-inf")):
+            return float(value)
+        notes.append(f"{where}: {value!r} is not JSON, stored as text")
+        return repr(float(value))
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            notes.append(f"{where}: lone surrogates, stored escaped")
+            return value.encode("utf-8", "backslashreplace").decode("utf-8")
+        return str(value)
+    if depth >= MAX_STORED_DEPTH:
+        notes.append(f"{where}: nested deeper than {MAX_STORED_DEPTH} levels, cut")
+        return f"<nested deeper than {MAX_STORED_DEPTH} levels>"
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            text = key if isinstance(key, str) else _safe_repr(key)
+            text = _plain(text, f"{where} key", depth + 1, notes)
+            out[text] = _plain(item, f"{where}.{text[:40]}", depth + 1, notes)
+        return out
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_plain(item, f"{where}[{i}]", depth + 1, notes) for i, item in enumerate(value)]
+    notes.append(f"{where}: a {type(value).__name__} is not JSON, stored as its repr")
+    return _plain(_safe_repr(value), where, depth + 1, notes)
+
+
+def _safe_repr(value: Any) -> str:
+    try:
+        text = repr(value)
+    except Exception as exc:  # a hostile __repr__ must not lose the run
+        text = f"<unprintable {type(value).__name__}: {type(exc).__name__}>"
+    return text if len(text) <= 2000 else text[:1997] + "..."
 
 
 def _to_row(t: Trajectory, recorded_at: str) -> tuple[Any, ...]:

@@ -19,7 +19,6 @@ import string
 import sys
 import types
 import warnings
-from dataclasses import dataclass, field
 from functools import cache
 
 from pydantic import BaseModel, ConfigDict
@@ -31,6 +30,7 @@ from toolforge.safety.policy import MODULE_RULES, Access, SafetyPolicy, rule_for
 RULES: dict[str, tuple[str, str]] = {
     "TF001": ("syntax-error", "the file does not parse"),
     "TF002": ("too-complex", "nesting too deep to check; refused rather than half-checked"),
+    "TF003": ("bidi-control", "a bidirectional control character: the code reads differently"),
     "TF101": ("forbidden-import", "an import outside the policy's allow-list, in any spelling"),
     "TF102": ("relative-import", "`from . import x`: a tool is one file"),
     "TF103": ("star-import", "`from m import *` hides what gets bound"),
@@ -45,17 +45,32 @@ RULES: dict[str, tuple[str, str]] = {
     "TF204": ("protected-name-binding", "rebinding checked builtins, __builtins__, dunders"),
     "TF205": ("global-deletion", "`del` of a module-level name"),
     "TF206": ("code-in-annotation", "an annotation string that is code, not a type"),
-    "TF301": ("dunder-access", "reading or writing a `__dunder__` attribute"),
+    "TF208": ("string-as-type", "a string where typing expects a type: it is evaluated later"),
+    "TF301": ("private-attribute", "any attribute starting with `_` (dunders and privates)"),
     "TF302": ("dunder-name", "a `__dunder__` name such as __builtins__ or __loader__"),
     "TF303": ("interpreter-internals", "frame, code, generator or traceback internals"),
     "TF304": ("format-string-attribute", "str.format reading attributes named in a string"),
-    "TF401": ("test-without-assert", "a test with no assert and no pytest.raises"),
+    "TF305": ("dunder-string", "a string or keyword naming a dunder, e.g. {'__eq__': f}"),
+    "TF306": ("match-positional", "`case C(x)`: names the class's __match_args__ pick"),
+    "TF401": ("test-without-assert", "a test that reaches no assert and no pytest.raises"),
     "TF402": ("tool-never-referenced", "a test file that never uses the tool's function"),
     "TF403": ("test-never-uses-tool", "a test that never uses the tool's function"),
     "TF404": ("assert-swallowed", "an assert inside try/except or suppress that catches it"),
-    "TF405": ("entrypoint-rebound", "a test file rebinding the tool's function"),
+    "TF405": ("name-rebound", "rebinding a module-level name or a builtin; global/nonlocal"),
     "TF406": ("duplicate-test", "a test defined twice (the first never runs)"),
     "TF407": ("no-tests", "a test file without test_* functions"),
+    "TF408": ("decorator", "a decorator in a test file (fixtures, parametrize, wrappers)"),
+    "TF409": ("module-level-code", "code at module level beyond imports, defs, constants"),
+    "TF410": ("assert-cannot-fail", "an assertion that holds whatever the tool does"),
+    "TF411": ("test-signature", "a test with arguments, an async or generator test"),
+    "TF412": ("test-class", "a class in a test file"),
+    "TF413": ("foreign-mutation", "writing attributes or into imported objects"),
+    "TF414": ("pytest-as-value", "a pytest helper used other than by calling it"),
+    "TF415": ("assert-side-effect", "an assert expression that binds (:=), yields or awaits"),
+    "TF416": ("tool-internals", "reaching tool members other than its function"),
+    "TF417": ("non-ascii-name", "a name with non-ASCII letters in a test file (look-alikes)"),
+    "TF418": ("type-outside-comparison", "`type` in a test file other than `type(x) is C`"),
+    "TF419": ("skippable-check", "a check that a branch, a loop exit or an expression can skip"),
 }
 
 
@@ -106,8 +121,31 @@ INTERNAL_ATTRS = frozenset(
     }
 )
 
+# The short allow-list of `_`-prefixed attributes. Every other attribute that starts with
+# `_` is refused, whatever object it is read from: private fields of standard-library
+# helpers (`Enum._convert_`, `ForwardRef._evaluate`, contextlib's `_exit_callbacks`) are
+# routes to modules, frames and eval that a list of known-bad names would never close.
 # Dunders that are plain strings (no object behind them): fine to read anywhere.
 READABLE_DUNDERS = frozenset({"__name__", "__qualname__", "__doc__"})
+# The documented API of named tuples, prefixed only so that it cannot clash with fields.
+NAMEDTUPLE_API = frozenset({"_asdict", "_replace", "_fields", "_field_defaults", "_make"})
+# Dunder-shaped strings that name nothing dangerous (`if __name__ == "__main__":`).
+HARMLESS_DUNDER_STRINGS = frozenset({"__main__", *READABLE_DUNDERS})
+# `case int(x)`: these builtins match the subject itself; every other class pattern with
+# positional sub-patterns reads the attributes its class's __match_args__ names at run time.
+SELF_MATCHING_CLASSES = frozenset({
+    "bool", "bytearray", "bytes", "dict", "float", "frozenset", "int", "list", "set", "str",
+    "tuple",
+})  # fmt: skip
+# Where a subscript or call takes types: a string there becomes a ForwardRef that typing
+# evaluates later (`List["__import__('os')"]`), eval in disguise.
+TYPING_MODULES = frozenset({"typing", "typing_extensions", "collections.abc"})
+GENERIC_BUILTINS = frozenset({"list", "dict", "set", "frozenset", "tuple", "type"})
+# Typing callables whose first argument is a name, not a type.
+NAMED_TYPING_CALLS = frozenset({
+    "TypeVar", "ParamSpec", "TypeVarTuple", "NewType", "NamedTuple", "TypedDict",
+    "TypeAliasType", "make_dataclass",
+})  # fmt: skip
 # Dunder names a file may read: `if __name__ == "__main__":` is common and harmless.
 READABLE_DUNDER_NAMES = frozenset({"__name__", "__doc__", "__debug__"})
 # Data-model methods and attributes a class body may define, and `super().` may call.
@@ -126,14 +164,16 @@ CLASS_DUNDERS = frozenset(
         *("__neg__", "__pos__", "__abs__", "__invert__", "__round__", "__trunc__"),
         *("__floor__", "__ceil__", "__int__", "__float__", "__complex__", "__index__"),
         *("__and__", "__or__", "__xor__", "__rand__", "__ror__", "__rxor__", "__lshift__"),
-        *("__rshift__", "__slots__", "__match_args__", "__copy__", "__deepcopy__"),
+        *("__rshift__", "__slots__", "__copy__", "__deepcopy__"),
     }
 )
 MODULE_DUNDERS = frozenset({"__all__", "__version__"})
 
+# Characters that reorder how a line is displayed (CVE-2021-42574, "Trojan Source").
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+                          "\u2066\u2067\u2068\u2069")
 # Module names that mean an escape even without an import (`sys.modules[...]`).
 ESCAPE_MODULE_NAMES = frozenset({"sys", "os", "builtins", "importlib", "subprocess"})
-SWALLOWING_EXCEPTIONS = frozenset({"AssertionError", "Exception", "BaseException"})
 
 
 class Finding(BaseModel):
@@ -195,6 +235,9 @@ def _attr_problem(name: str) -> tuple[str, str] | None:
     """Why an attribute name (written or as a string literal) is refused, if it is."""
     if _is_dunder(name):
         return "TF301", f"attribute `{name}` reaches Python internals"
+    if name.startswith("_") and name not in NAMEDTUPLE_API:
+        return "TF301", (f"attribute `{name}` is private: attributes starting with `_` "
+                         "reach implementation internals (name your own without the `_`)")
     if name in INTERNAL_ATTRS:
         return "TF303", f"attribute `{name}` reaches frames, code objects or hidden modules"
     if name in ("format", "format_map"):
@@ -280,72 +323,26 @@ def _subscript_name(node: ast.Subscript) -> str:
     return value.id if isinstance(value, ast.Name) else getattr(value, "attr", "")
 
 
-def _caught_names(handler_type: ast.expr | None) -> set[str]:
-    if handler_type is None:
-        return {"BaseException"}
-    elts = handler_type.elts if isinstance(handler_type, ast.Tuple) else [handler_type]
-    return {
-        e.id if isinstance(e, ast.Name) else e.attr
-        for e in elts
-        if isinstance(e, ast.Name | ast.Attribute)
-    }
-
-
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 
 
-def _walk_shallow(nodes: list[ast.stmt]) -> list[ast.AST]:
-    """All nodes under `nodes`, not descending into nested functions, lambdas or classes."""
-    out: list[ast.AST] = []
-    stack: list[ast.AST] = list(nodes)
-    while stack:
-        node = stack.pop()
-        out.append(node)
-        for child in ast.iter_child_nodes(node):
-            if not isinstance(child, _SCOPES):
-                stack.append(child)
-    return out
-
-
-def _real_assert(node: ast.Assert) -> bool:
-    """`assert True`, `assert "msg"` or `assert (x, "msg")` can never fail."""
-    if isinstance(node.test, ast.Constant):
-        return not node.test.value
-    return not (isinstance(node.test, ast.Tuple) and node.test.elts)
-
-
-@dataclass
-class _Facts:
-    """What one top-level test-file definition does, for the end-of-pass test rules."""
-
-    has_assert: bool = False
-    uses_tool: bool = False
-    names: set[str] = field(default_factory=set)  # names it loads (helpers, constants)
-
-
 class _Checker(ast.NodeVisitor):
-    def __init__(
-        self, filename: str, policy: SafetyPolicy, is_test: bool, entrypoint: str | None
-    ) -> None:
+    def __init__(self, filename: str, policy: SafetyPolicy, is_test: bool) -> None:
         self.filename = filename
         self.policy = policy
         self.is_test = is_test
-        self.entrypoint = entrypoint
         self.findings: list[Finding] = []
         self.stack: list[ast.AST] = []
-        # Filled by the pre-pass: local name -> module it is bound to by an import, and
-        # local name -> the guarded callable / pytest member / entrypoint it aliases.
+        self.annotation_depth = 0
+        # Filled by the pre-pass: local name -> module it is bound to by an import, local
+        # name -> (module, member) it imports, local name -> the guarded callable it aliases,
+        # and every name the file binds anywhere.
         self.modules: dict[str, str] = {}
+        self.members: dict[str, tuple[str, str]] = {}
         self.imported: set[str] = set()  # modules named by an import statement (not parents)
         self.guarded: dict[str, str] = {name: name for name in GUARDED_CALLS if "." not in name}
-        self.pytest_names: dict[str, str] = {}
-        self.entry_names: set[str] = set()
         self.global_names: set[str] = set()
-        # Test-file facts: per top-level definition, and for the file as a whole.
-        self.facts: dict[str, _Facts] = {}
-        self.current: _Facts = _Facts()
-        self.file_uses_tool = False
-        self.tests: list[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]] = []
+        self.bound_names: set[str] = set()
 
     # --- reporting and context ------------------------------------------------------------
 
@@ -380,6 +377,17 @@ class _Checker(ast.NodeVisitor):
         finally:
             self.stack.pop()
 
+    def visit_annotation(self, node: ast.expr | None) -> None:
+        """Visit an annotation: string type arguments are fine here (TF206 judges them)."""
+        if node is None:
+            return
+        self.check_annotation(node)
+        self.annotation_depth += 1
+        try:
+            self.visit(node)
+        finally:
+            self.annotation_depth -= 1
+
     # --- pre-pass: what names imports bind ------------------------------------------------
 
     def bind_imports(self, tree: ast.Module) -> None:
@@ -400,14 +408,20 @@ class _Checker(ast.NodeVisitor):
                     if sub is not None:
                         self.modules[local] = sub
                         self.imported.add(sub)
-                    elif full in GUARDED_CALLS:
-                        self.guarded[local] = full
-                    elif node.module == "pytest":
-                        self.pytest_names[local] = alias.name
-                    elif node.module == "tool" and alias.name == self.entrypoint:
-                        self.entry_names.add(local)
+                    else:
+                        self.members[local] = (node.module, alias.name)
+                        if full in GUARDED_CALLS:
+                            self.guarded[local] = full
             elif isinstance(node, ast.Global):
                 self.global_names.update(node.names)
+            if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+                self.bound_names.add(node.id)
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                self.bound_names.add(node.name)
+            elif isinstance(node, ast.arg):
+                self.bound_names.add(node.arg)
+            elif isinstance(node, ast.alias):
+                self.bound_names.add((node.asname or node.name).partition(".")[0])
 
     def module_of(self, node: ast.expr) -> str | None:
         """The module an expression statically denotes (`json`, `collections.abc`), if any."""
@@ -424,6 +438,24 @@ class _Checker(ast.NodeVisitor):
         if isinstance(func, ast.Attribute) and self.module_of(func.value) == "operator":
             full = f"operator.{func.attr}"
             return full if full in GUARDED_CALLS else None
+        return None
+
+    def typing_member(self, node: ast.expr) -> str | None:
+        """`typing.X`-like things that take types: typing members and builtin generics."""
+        if isinstance(node, ast.Name):
+            if node.id in self.members:
+                module, member = self.members[node.id]
+                if module in TYPING_MODULES or (module, member) == ("dataclasses",
+                                                                      "make_dataclass"):
+                    return member
+                return None
+            if node.id in GENERIC_BUILTINS and node.id not in self.bound_names:
+                return node.id
+            return None
+        if isinstance(node, ast.Attribute):
+            base = self.module_of(node.value)
+            if base in TYPING_MODULES or (base, node.attr) == ("dataclasses", "make_dataclass"):
+                return node.attr
         return None
 
     # --- imports --------------------------------------------------------------------------
@@ -447,7 +479,7 @@ class _Checker(ast.NodeVisitor):
                 self.report(alias, "TF103", f"`from {module} import *` hides what is bound")
                 continue
             if alias.asname:
-                self.check_binding(alias.asname, alias, importing_tool=module == "tool")
+                self.check_binding(alias.asname, alias)
             self.check_member(alias, module, alias.name, importing=True)
 
     def check_member(self, node: ast.AST, module: str, member: str, *, importing: bool) -> None:
@@ -477,7 +509,7 @@ class _Checker(ast.NodeVisitor):
             if not ok:
                 self.report(node, "TF104", f"`{where}` reaches module {sub}: {why}")
             return
-        if member.startswith("_") and module != "tool":
+        if member.startswith("_"):
             self.report(node, "TF104", f"`{where}` is a private implementation detail")
             return
         ok, why = self.policy.member_access(module, member)
@@ -496,7 +528,6 @@ class _Checker(ast.NodeVisitor):
                 self.scope() is None or name in self.global_names
             ):
                 self.report(node, "TF205", f"`del {name}` removes a global name")
-        self.current.names.add(name)
 
     def load_name(self, node: ast.Name) -> None:
         name, parent = node.id, self.parent
@@ -520,11 +551,9 @@ class _Checker(ast.NodeVisitor):
                 self.report(node, "TF105", f"module `{name}` may only be used as `{name}.member`")
         elif name in ESCAPE_MODULE_NAMES:
             self.report(node, "TF107", f"`{name}` names a module tools may never use")
-        if name in self.entry_names:
-            self.uses_tool()
 
-    def check_binding(self, name: str, node: ast.AST, *, importing_tool: bool = False) -> None:
-        """Names a file may not (re)bind: dangerous builtins, internals, the tool under test."""
+    def check_binding(self, name: str, node: ast.AST) -> None:
+        """Names a file may not (re)bind: dangerous builtins, internals, escape modules."""
         if name in FORBIDDEN_BUILTINS or name in self.guarded or name in FILE_BUILTINS:
             self.report(node, "TF204", f"binding `{name}` shadows a checked builtin: rename it")
         elif name in ESCAPE_MODULE_NAMES:
@@ -537,19 +566,10 @@ class _Checker(ast.NodeVisitor):
                 allowed = CLASS_DUNDERS if isinstance(scope, ast.ClassDef) else frozenset()
             if name not in allowed:
                 self.report(node, "TF204", f"binding `{name}` is not allowed here")
-        if (
-            self.is_test
-            and not importing_tool
-            and (name in self.entry_names or name == self.entrypoint)
-        ):
-            self.report(
-                node, "TF405", f"rebinding `{name}` would test something other than the tool"
-            )
 
     def visit_arg(self, node: ast.arg) -> None:
         self.check_binding(node.arg, node)
-        self.check_annotation(node.annotation)
-        self.generic_visit(node)
+        self.visit_annotation(node.annotation)
 
     def check_annotation(self, annotation: ast.expr | None) -> None:
         if annotation is None:
@@ -579,19 +599,46 @@ class _Checker(ast.NodeVisitor):
         self.generic_visit(node)
 
     def visit_MatchClass(self, node: ast.MatchClass) -> None:
+        if node.patterns:
+            # `case C(x)` reads the attribute named by C.__match_args__[0], a name chosen at
+            # run time; only the builtins that match the subject itself are safe.
+            cls = node.cls
+            if not (isinstance(cls, ast.Name) and cls.id in SELF_MATCHING_CLASSES
+                    and cls.id not in self.bound_names and len(node.patterns) == 1):
+                self.report(node, "TF306", "positional sub-patterns read the attributes the "
+                            "class's __match_args__ names at run time: write `case "
+                            f"{ast.unparse(cls)}(field=...)` with the attribute names")
         for attr in node.kwd_attrs:  # `case C(attr=x)` is a getattr
             problem = _attr_problem(attr)
             if problem:
                 self.report(node, *problem)
         self.generic_visit(node)
 
+    # --- constants ------------------------------------------------------------------------
+
+    def visit_Constant(self, node: ast.Constant) -> None:
+        value = node.value
+        if isinstance(value, str) and _is_dunder(value) and value.isidentifier() and (
+            value not in HARMLESS_DUNDER_STRINGS
+        ):
+            # {"__eq__": f} as a class namespace (make_dataclass, type), a **kwargs key,
+            # getattr-style lookups: a dunder spelled as data plants or fetches internals.
+            self.report(node, "TF305", f"the string {value!r} names Python internals")
+
+    def visit_keyword(self, node: ast.keyword) -> None:
+        if node.arg is not None and _is_dunder(node.arg):
+            self.report(node, "TF305", f"the keyword `{node.arg}=` names Python internals")
+        self.generic_visit(node)
+
     # --- attributes and calls -------------------------------------------------------------
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         attr, parent = node.attr, self.parent
+        base = self.module_of(node.value)
         problem = _attr_problem(attr)
         if problem and problem[0] == "TF301":
-            if not self.allowed_dunder(node):
+            # a module's private members are judged (once) by check_member below
+            if base is None and not self.allowed_private(node):
                 self.report(node, *problem)
         elif problem and problem[0] == "TF304":
             self.check_format(node)
@@ -603,25 +650,22 @@ class _Checker(ast.NodeVisitor):
             self.report(
                 node, "TF105", f"module `{ast.unparse(node)}` may only be used to reach its members"
             )
-        base = self.module_of(node.value)
         if base is not None:
             if not isinstance(node.ctx, ast.Load):
                 self.report(
                     node, "TF106", f"assigning or deleting `{base}.{attr}` monkeypatches a module"
                 )
-            elif problem is None:
+            elif problem is None or problem[0] == "TF301":
                 self.check_member(node, base, attr, importing=False)
             if f"{base}.{attr}" in GUARDED_CALLS and not (
                 isinstance(parent, ast.Call) and parent.func is node
             ):
                 self.report(node, "TF203", f"`{base}.{attr}` may only be called directly")
-            if base == "tool" and attr == self.entrypoint:
-                self.uses_tool()
-            if base == "pytest" and attr == "raises" and isinstance(parent, ast.Call):
-                self.current.has_assert = True
         self.generic_visit(node)
 
-    def allowed_dunder(self, node: ast.Attribute) -> bool:
+    def allowed_private(self, node: ast.Attribute) -> bool:
+        if node.attr in NAMEDTUPLE_API:
+            return True
         if node.attr in READABLE_DUNDERS and isinstance(node.ctx, ast.Load):
             return True
         # super().__init__(...) and friends: only the data-model methods a class may define.
@@ -648,6 +692,16 @@ class _Checker(ast.NodeVisitor):
             if problem or attr.startswith("_"):
                 self.report(node, "TF304", f"the format string reads attribute `{attr}`")
 
+    def visit_Subscript(self, node: ast.Subscript) -> None:
+        if self.annotation_depth == 0:
+            member = self.typing_member(node.value)
+            if member is not None:
+                for text in _type_strings(node, member):
+                    self.report(text, "TF208", f"the string {_short(str(text.value))} is a "
+                                f"type argument of {member}: typing evaluates such strings "
+                                "as code; write the type itself")
+        self.generic_visit(node)
+
     def visit_Call(self, node: ast.Call) -> None:
         guarded = self.guarded_name(node.func)
         if guarded is not None:
@@ -659,9 +713,23 @@ class _Checker(ast.NodeVisitor):
             # namespace (e.g. an `__annotations__` that typing later evals with it).
             self.report(node, "TF207", "`type()` with a namespace builds a class from a "
                         "runtime dict the checker cannot see: write a class statement")
-        if isinstance(node.func, ast.Name) and self.pytest_names.get(node.func.id) == "raises":
-            self.current.has_assert = True
+        member = self.typing_member(node.func)
+        if member is not None and member not in GENERIC_BUILTINS:
+            self.check_typing_call(node, member)
         self.generic_visit(node)
+
+    def check_typing_call(self, node: ast.Call, member: str) -> None:
+        """String arguments of typing callables are types to be evaluated, except names."""
+        arguments: list[ast.expr] = list(node.args)
+        if member in NAMED_TYPING_CALLS and arguments:
+            arguments = arguments[1:]  # the name of the new type
+        arguments += [k.value for k in node.keywords]
+        for argument in arguments:
+            for text in _type_strings(argument, member, field_specs=member in (
+                    "NamedTuple", "TypedDict", "make_dataclass")):
+                self.report(text, "TF208", f"the string {_short(str(text.value))} is a type "
+                            f"for {member}: typing evaluates such strings as code; write the "
+                            "type itself")
 
     def check_guarded_call(self, node: ast.Call, name: str) -> None:
         index = GUARDED_CALLS[name]
@@ -691,21 +759,12 @@ class _Checker(ast.NodeVisitor):
 
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         self.check_binding(node.name, node)
-        self.check_annotation(node.returns)
-        scope = self.scope()
-        top_level = scope is None or (
-            isinstance(scope, ast.ClassDef) and len(self.stack) == 3
-        )  # a method of a top-level class
-        if self.is_test and top_level:
-            key = node.name if scope is None else f"{getattr(scope, 'name', '')}.{node.name}"
-            in_test_class = isinstance(scope, ast.ClassDef) and scope.name.startswith("Test")
-            if node.name.startswith("test") and (scope is None or in_test_class):
-                if any(key == k for k, _ in self.tests):
-                    self.report(node, "TF406", f"`{key}` is defined twice: the first is never run")
-                self.tests.append((key, node))
-            self.enter(key, node)
-            return
-        self.generic_visit(node)
+        for decorator in node.decorator_list:
+            self.visit(decorator)
+        self.visit(node.args)
+        self.visit_annotation(node.returns)
+        for statement in node.body:
+            self.visit(statement)
 
     visit_AsyncFunctionDef = visit_FunctionDef
 
@@ -713,104 +772,54 @@ class _Checker(ast.NodeVisitor):
         self.check_binding(node.name, node)
         self.generic_visit(node)
 
-    def visit_Assign(self, node: ast.Assign | ast.AnnAssign) -> None:
-        if isinstance(node, ast.AnnAssign):
-            self.check_annotation(node.annotation)
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-        names = [t.id for t in targets if isinstance(t, ast.Name)]
-        if self.is_test and self.scope() is None and names:
-            # A module-level constant that uses the tool counts for the tests that read it.
-            self.enter(names[0], node)
-            for other in names[1:]:
-                self.facts[other] = self.facts[names[0]]
-            return
-        self.generic_visit(node)
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        self.visit(node.target)
+        self.visit_annotation(node.annotation)
+        if node.value is not None:
+            self.visit(node.value)
 
-    visit_AnnAssign = visit_Assign
 
-    def enter(self, key: str, node: ast.AST) -> None:
-        saved = self.current
-        self.current = self.facts.setdefault(key, _Facts())
-        try:
-            self.generic_visit(node)
-        finally:
-            self.current = saved
-
-    def uses_tool(self) -> None:
-        self.current.uses_tool = True
-        self.file_uses_tool = True
-
-    def visit_Assert(self, node: ast.Assert) -> None:
-        if _real_assert(node):
-            self.current.has_assert = True
-        self.generic_visit(node)
-
-    def visit_Try(self, node: ast.Try | ast.TryStar) -> None:
-        if self.is_test and any(isinstance(n, ast.Assert) for n in _walk_shallow(node.body)):
-            for handler in node.handlers:
-                caught = _caught_names(handler.type) & SWALLOWING_EXCEPTIONS
-                if caught:
-                    self.report(
-                        handler,
-                        "TF404",
-                        f"catching {sorted(caught)[0]} around an assert makes a failing test pass",
-                    )
-        self.generic_visit(node)
-
-    visit_TryStar = visit_Try
-
-    def visit_With(self, node: ast.With | ast.AsyncWith) -> None:
-        if self.is_test and any(isinstance(n, ast.Assert) for n in _walk_shallow(node.body)):
-            for item in node.items:
-                call = item.context_expr
-                if not isinstance(call, ast.Call):
-                    continue
-                func = call.func
-                fname = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-                caught = set().union(*(_caught_names(a) for a in call.args)) if call.args else set()
-                if fname == "suppress" and caught & SWALLOWING_EXCEPTIONS:
-                    self.report(
-                        item.context_expr,
-                        "TF404",
-                        "suppressing exceptions around an assert makes a failing test pass",
-                    )
-        self.generic_visit(node)
-
-    visit_AsyncWith = visit_With
-
-    # --- end of pass: test-file rules -----------------------------------------------------
-
-    def finish_tests(self, tree: ast.Module) -> None:
-        if not self.tests:
-            self.report(tree, "TF407", "the test file defines no test_* function")
-            return
-        if self.entrypoint and not self.file_uses_tool:
-            self.report_at(
-                1, 1, "TF402", f"the tests never reference `{self.entrypoint}`: "
-                f"add `from tool import {self.entrypoint}` and call it",
-            )  # fmt: skip
-        for key, node in self.tests:
-            if not self.reaches(key, "has_assert"):
-                self.report(
-                    node, "TF401", f"`{key}` has no assert and no pytest.raises: it cannot fail"
-                )
-            if self.entrypoint and self.file_uses_tool and not self.reaches(key, "uses_tool"):
-                self.report(node, "TF403", f"`{key}` never calls `{self.entrypoint}`")
-
-    def reaches(self, key: str, fact: str) -> bool:
-        """Whether `key`, or a top-level helper or constant it uses (transitively), has `fact`."""
-        seen: set[str] = set()
-        todo = [key]
-        while todo:
-            name = todo.pop()
-            facts = self.facts.get(name)
-            if facts is None or name in seen:
+def _type_strings(node: ast.expr, member: str, *, field_specs: bool = False
+                  ) -> list[ast.Constant]:
+    """String constants in a type position under `node` (not Literal values, not Annotated
+    metadata, not the names in NamedTuple/TypedDict/make_dataclass field specs)."""
+    found: list[ast.Constant] = []
+    stack: list[tuple[ast.AST, str]] = [(node, member)]
+    while stack:
+        current, owner = stack.pop()
+        if isinstance(current, ast.Constant):
+            if isinstance(current.value, str) and owner != "Literal":
+                found.append(current)
+            continue
+        if isinstance(current, ast.Subscript):
+            name = _subscript_name(current)
+            args = current.slice.elts if isinstance(current.slice, ast.Tuple) else [
+                current.slice]
+            if name == "Literal":
                 continue
-            seen.add(name)
-            if getattr(facts, fact):
-                return True
-            todo.extend(facts.names)
-        return False
+            if name == "Annotated":
+                stack.extend((a, name) for a in args[:1])
+                continue
+            stack.append((current.value, owner))
+            stack.extend((a, name) for a in args)
+            continue
+        if field_specs and isinstance(current, ast.Dict):
+            stack.extend((v, owner) for v in current.values)  # keys are field names
+            continue
+        if field_specs and isinstance(current, ast.Tuple) and len(current.elts) >= 2 and (
+            isinstance(current.elts[0], ast.Constant)
+        ):
+            stack.extend((e, owner) for e in current.elts[1:])  # ("field", type[, default])
+            continue
+        if owner == "Literal":
+            continue
+        stack.extend((c, owner) for c in ast.iter_child_nodes(current)
+                     if isinstance(c, ast.expr))
+    return found
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return repr(text if len(text) <= limit else text[: limit - 3] + "...")
 
 
 def check_source(
@@ -823,25 +832,36 @@ def check_source(
 ) -> list[Finding]:
     """Statically check a tool (or, with `is_test`, a test file); [] means nothing found.
 
-    `entrypoint` is the tool's function name; for test files it enables the checks that the
-    tests actually exercise the tool. Never raises on bad input: a file that does not parse
-    is one TF001 finding.
+    Test files are always checked under the default policy (no file access, no network, no
+    extra imports: tests need none, and the verdict rests on what they can reach), plus the
+    test-file rules of `toolforge.safety.test_rules`; `entrypoint` is the tool's function
+    name, which the tests must use. Never raises on bad input: a file that does not parse is
+    one TF001 finding, one too deep to check one TF002 finding.
     """
-    policy = policy or SafetyPolicy()
-    checker = _Checker(filename, policy, is_test, entrypoint)
+    policy = SafetyPolicy() if is_test else (policy or SafetyPolicy())
+    checker = _Checker(filename, policy, is_test)
+    for line_number, line in enumerate(source.splitlines(), 1):
+        for col, char in enumerate(line, 1):
+            if char in BIDI_CONTROLS:  # "Trojan Source": shown text is not the parsed text
+                checker.report_at(line_number, col, "TF003", f"the bidirectional control "
+                                  f"character U+{ord(char):04X} makes this line display "
+                                  "differently from what runs: write it as an escape")
+                break
     try:
         tree = pyast.parse(source, filename=filename)
     except SyntaxError as exc:
         checker.report_at(exc.lineno or 1, exc.offset or 1, "TF001", f"syntax error: {exc.msg}")
         return checker.findings
     except (ValueError, RecursionError, MemoryError) as exc:  # NUL bytes, absurd nesting
-        checker.report_at(1, 1, "TF001", f"cannot parse: {exc}")
+        checker.report_at(1, 1, "TF001", f"cannot parse: {type(exc).__name__}: {exc}"[:300])
         return checker.findings
     try:
         checker.bind_imports(tree)
         checker.visit(tree)
         if is_test:
-            checker.finish_tests(tree)
+            from toolforge.safety.test_rules import check_test_file
+
+            check_test_file(tree, entrypoint, checker.report)
     except RecursionError:  # fail closed: what cannot be checked is not accepted
         checker.report_at(1, 1, "TF002", "the code is nested too deeply to check; simplify it")
     unique: dict[tuple[int, int, str], Finding] = {}

@@ -9,15 +9,18 @@ library's `[policy]` table from re-enabling an escape hatch.
 Why the usual suspects (os, sys, subprocess, importlib, builtins, pickle, marshal, ctypes,
 inspect, gc, types, threading, multiprocessing, asyncio, unittest, ...) are DENIED is
 written next to them in `_DENIED_GROUPS`, and findings quote it. pathlib, os.path, glob,
-tempfile, shutil, zipfile and tarfile are FILE: a library may enable them with
-`allow_file_access`, and the sandbox still confines them to the work dir. socket, ssl,
-http.client, urllib.request, ... are NETWORK (`allow_network`).
+tempfile, shutil, zipfile, tarfile and dbm are FILE: a library may enable them with
+`allow_file_access`, and the sandbox still confines them to the work dir. Inside allowed
+modules, every member that takes a file path is FILE too, found by its signature rather
+than listed (`file_parameter`). socket, ssl, http.client, urllib.request, ... are NETWORK
+(`allow_network`).
 Private modules (`_pickle`, `_posixsubprocess`, `_io`, ...) are always denied; only
 `__future__` is allowed, because it is a compiler directive.
 """
 
 from __future__ import annotations
 
+import functools
 from enum import StrEnum
 from typing import Any
 
@@ -58,7 +61,7 @@ DEFAULT_ALLOWED_IMPORTS: tuple[str, ...] = (
 )  # fmt: skip
 
 FILE_IMPORTS: tuple[str, ...] = (
-    "pathlib", "os.path", "glob", "tempfile", "shutil", "zipfile", "tarfile",
+    "pathlib", "os.path", "glob", "tempfile", "shutil", "zipfile", "tarfile", "dbm",
 )  # fmt: skip
 
 NETWORK_IMPORTS: tuple[str, ...] = (
@@ -104,6 +107,14 @@ HARD_DENIED_IMPORTS: dict[str, str] = {
 
 # Extra modules a test file may import: the pytest shim and the tool under test.
 TEST_IMPORTS: tuple[str, ...] = ("pytest", "tool")
+# Modules tests may not import although tools may: they build classes from a namespace
+# (Enum("E", {...}), make_dataclass(namespace=...), ABCMeta(name, bases, ns)), and a class
+# whose __eq__ or __bool__ lies could turn a comparison made inside the test green.
+TEST_DENIED_IMPORTS: dict[str, str] = {
+    **{name: "test files cannot build classes (their methods could lie in a comparison)"
+       for name in ("dataclasses", "enum", "abc")},
+    "pydantic": "it states a tool's contract; tests have no use for it",
+}
 
 # Not the standard library, but part of the tool contract: `Annotated[float, Field(gt=0)]`
 # states a precondition. Only `Field` may be used (see MEMBER_RULES); the sandbox supplies
@@ -119,6 +130,7 @@ MODULE_RULES: dict[str, Access] = {
 }
 
 # Per-module member rules for allowed modules; "*" is the default for unlisted members.
+# Members that take a file path need no entry here: `file_parameter` finds them by signature.
 MEMBER_RULES: dict[str, dict[str, Access]] = {
     # io.open/FileIO are file access; in-memory buffers are what parsing tools need.
     "io": {
@@ -132,21 +144,10 @@ MEMBER_RULES: dict[str, dict[str, Access]] = {
         "open_code": _D,
         "*": _F,
     },
-    "gzip": {"open": _F, "GzipFile": _F},
-    "codecs": {"open": _F, "EncodedFile": _F},
-    # parse(path) reads a file, ElementTree(...).write(path) writes one; fromstring, XML,
-    # tostring and the Element API work on strings.
-    "xml.etree.ElementTree": {"parse": _F, "iterparse": _F, "ElementTree": _F},
-    # shlex.shlex(...).sourcehook(path) opens any file; split/quote/join work on strings.
-    "shlex": {"shlex": _F},
     # register() evaluates its function's annotations: eval with a namespace of the tool's.
     "functools": {"singledispatch": _D, "singledispatchmethod": _D},
-    "xml.dom.minidom": {"parse": _F},
-    "bz2": {"open": _F, "BZ2File": _F},
-    "lzma": {"open": _F, "LZMAFile": _F},
-    "contextlib": {"chdir": _F},
-    # get_type_hints/ForwardRef evaluate annotation strings: eval in disguise.
-    "typing": {"get_type_hints": _D, "ForwardRef": _D},
+    # They evaluate annotation strings (ForwardRef): eval in disguise.
+    "typing": {"get_type_hints": _D, "ForwardRef": _D, "evaluate_forward_ref": _D},
     # Formatter.format("{0.__globals__}", f) walks attributes the checker cannot see.
     "string": {"Formatter": _D},
     # uuid1/getnode may run `ip`/`ifconfig` in a subprocess to find a MAC address.
@@ -154,7 +155,7 @@ MEMBER_RULES: dict[str, dict[str, Access]] = {
     # reset_tzpath points the zone loader at arbitrary directories.
     "zoneinfo": {"reset_tzpath": _D},
     # The pytest shim: only what proves or disproves behaviour; skip/xfail/mark/importorskip
-    # are ways to make a failing test look green.
+    # are ways to make a failing test look green, fixtures and parametrize need decorators.
     "pytest": {"raises": _A, "approx": _A, "fail": _A, "*": _D},
     "pydantic": {"Field": _A, "*": _D},
 }
@@ -169,10 +170,85 @@ MEMBER_REASONS: dict[str, str] = {
     "uuid": "it may run a subprocess to find the MAC address; use uuid4",
     "zoneinfo": "it points the zone loader at arbitrary directories",
     "pytest": "tests may use pytest.raises, pytest.approx and pytest.fail only; skip, "
-    "xfail, mark and importorskip can make a failing test look green",
+    "xfail, mark, fixtures and importorskip can make a failing test look green",
     "pydantic": "tools may use pydantic.Field only, to state preconditions in "
     "Annotated[..., Field(...)] (allow pydantic in allowed_imports for the rest)",
 }
+
+# Parameter names through which a standard-library callable takes a file system path.
+# A member whose signature (a class: its constructor or any public method) has one is file
+# access, whatever the keyword or position the path is given in: `canonicalize(from_file=)`,
+# `ElementTree(root).write(path)`, `shlex.shlex().sourcehook(path)`, `gzip.open(path)`.
+PATH_PARAMETERS = frozenset({
+    "file", "files", "filename", "filenames", "filepath", "file_or_filename", "from_file",
+    "fname", "path", "paths", "pathname", "dirname", "dir", "root_dir", "newfile", "infile",
+    "outfile", "database", "source", "src", "dst",
+})  # fmt: skip
+# Reviewed exceptions: (callable, parameter) pairs where the name does not mean a path.
+NOT_A_PATH: dict[tuple[str, str], str] = {
+    ("xml.etree.ElementTree.Element.find", "path"): "an ElementPath expression",
+    ("xml.etree.ElementTree.Element.findall", "path"): "an ElementPath expression",
+    ("xml.etree.ElementTree.Element.findtext", "path"): "an ElementPath expression",
+    ("xml.etree.ElementTree.Element.iterfind", "path"): "an ElementPath expression",
+    ("urllib.parse.ParseResult", "path"): "the path component of a URL",
+    ("urllib.parse.ParseResultBytes", "path"): "the path component of a URL",
+    ("urllib.parse.SplitResult", "path"): "the path component of a URL",
+    ("urllib.parse.SplitResultBytes", "path"): "the path component of a URL",
+    ("shlex.shlex", "infile"): "a name shown in error messages (sourcehook opens files)",
+    ("shlex.shlex.error_leader", "infile"): "a name shown in error messages",
+    ("xml.dom.minidom.Document.loadXML", "source"): "not implemented: always raises",
+    ("xml.dom.minidom.DocumentLS.loadXML", "source"): "not implemented: always raises",
+}
+
+
+def _path_parameter(qualname: str, target: Any) -> str | None:
+    import inspect
+
+    try:
+        parameters = inspect.signature(target).parameters
+    except (TypeError, ValueError):  # no signature: C functions without text signatures
+        return None
+    for name in parameters:
+        if name in PATH_PARAMETERS and (qualname, name) not in NOT_A_PATH:
+            return name
+    return None
+
+
+@functools.cache
+def file_parameter(module: str, member: str) -> str | None:
+    """How `module.member` takes a file path ("write(file_or_filename)"), or None.
+
+    Found from signatures: a function's own; a class's constructor and public methods. Only
+    standard-library modules are inspected (importing one runs no third-party code); for
+    others nothing is known and None is returned.
+    """
+    import importlib
+    import inspect
+    import sys
+    import warnings
+
+    if module.partition(".")[0] not in sys.stdlib_module_names or member.startswith("_"):
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            obj = getattr(importlib.import_module(module), member, None)
+        except Exception:  # a stdlib module unavailable on this build (e.g. lzma)
+            return None
+    if obj is None or inspect.ismodule(obj) or not callable(obj):
+        return None
+    qualname = f"{module}.{member}"
+    found = _path_parameter(qualname, obj)
+    if found is not None:
+        return f"{member}({found})"
+    if inspect.isclass(obj):
+        for name in dir(obj):
+            method = getattr(obj, name, None) if not name.startswith("_") else None
+            if callable(method):
+                found = _path_parameter(f"{qualname}.{name}", method)
+                if found is not None:
+                    return f"{member}.{name}({found})"
+    return None
 
 
 def rule_for(module: str, extra: tuple[str, ...] = ()) -> tuple[str, Access] | None:
@@ -230,6 +306,9 @@ class SafetyPolicy(BaseModel):
         if module.split(".")[0].startswith("_") and module != "__future__":
             return False, f"{module} is a private (implementation) module"
         extra = tuple(self.allowed_imports) + (TEST_IMPORTS if is_test else ())
+        root = module.partition(".")[0]
+        if is_test and root in TEST_DENIED_IMPORTS:
+            return False, f"{module} is not allowed in tests: {TEST_DENIED_IMPORTS[root]}"
         match = rule_for(module, extra)
         if match is None:
             return False, f"{module} is not in the import allow-list"
@@ -249,10 +328,15 @@ class SafetyPolicy(BaseModel):
 
     def member_access(self, module: str, member: str) -> tuple[bool, str]:
         """Whether `module.member` may be used (module itself already allowed)."""
-        rules = MEMBER_RULES.get(module)
-        if not rules or (module in CONTRACT_IMPORTS and module in self.allowed_imports):
+        if module in CONTRACT_IMPORTS and module in self.allowed_imports:
             return True, ""
+        rules = MEMBER_RULES.get(module, {})
         access = rules.get(member, rules.get("*", _A))
+        if access is _A and not self.allow_file_access:
+            takes = file_parameter(module, member)
+            if takes is not None:
+                return False, (f"{module}.{member} opens files ({takes} takes a path): "
+                               "it needs `allow_file_access = true` in the library policy")
         if access is _D:
             why = MEMBER_REASONS.get(module, "it reaches outside the sandbox")
             return False, f"{module}.{member} is not allowed: {why}"
@@ -288,8 +372,12 @@ __all__ = [
     "MEMBER_RULES",
     "MODULE_RULES",
     "NETWORK_IMPORTS",
+    "NOT_A_PATH",
+    "PATH_PARAMETERS",
+    "TEST_DENIED_IMPORTS",
     "TEST_IMPORTS",
     "Access",
     "SafetyPolicy",
+    "file_parameter",
     "rule_for",
 ]

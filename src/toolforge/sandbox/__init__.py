@@ -10,16 +10,20 @@ Modules:
 - `access`: what a library's policy opens in the sandbox (third-party imports, network).
 - `diagnosis`: `diagnose()`, what works on this machine and which backend "auto" picks (for doctor).
 - `process`: `ToolProcess`, one sandboxed process hosting one tool (JSON in, JSON out).
-- `harness`: `run_tests`, a tool against test suites, with a verdict the tool cannot forge.
+- `harness`: `run_tests`, a tool against test suites, with a verdict neither the tool nor
+  the test file can forge; `testfile` checks and compiles a test file, `verdict` judges
+  each test's checks.
 - `pool`: `WarmPool`, sandboxes started ahead of time, each used for one job only.
-- `guest/`: the stdlib-only scripts that run inside the sandbox (never imported here).
+- `guest/`: the stdlib-only scripts that run inside the sandbox (never imported here, but
+  for `guest/judge.py`: the parent judges assertions with the very code the runner uses).
 
 How the pieces fit, and why:
 - Two sandboxed processes per suite, each in its own sandbox: the tool host and the test
   runner. The runner's `tool` module is a proxy: calls go over a private pipe to this
   process, which relays them to the tool host; results come back as JSON text and are
   decoded afresh, so no object of the tool's making ever reaches a comparison. This
-  process decides the verdict from explicit per-test reports; silence is an error.
+  process compiled the test file, judges every assertion's operands itself and decides
+  each test; silence is an error, and the runner's own word is never taken.
 - Under root, every sandbox runs as its own random unprivileged uid (RLIMIT_NPROC does not
   bind root, even inside a user namespace). bwrap gets a user namespace made once per
   process that maps that uid range to itself (and host root to 1 so bwrap can reach an

@@ -21,6 +21,7 @@ from toolforge.sandbox.backends import SandboxBackend, select_backend
 from toolforge.sandbox.limits import Limits
 from toolforge.sandbox.pool import WarmPool
 from toolforge.sandbox.sandboxed import Received, SandboxedProcess, signal_name
+from toolforge.textsafe import encodable
 
 ROLE = "worker"
 # Limits a reply from the worker may claim; anything else it says is ignored.
@@ -56,7 +57,7 @@ class CallResult(BaseModel):
 def _text(value: Any, limit: int = _MAX_TEXT) -> str | None:
     if value is None:
         return None
-    text = value if isinstance(value, str) else str(value)
+    text = encodable(value if isinstance(value, str) else str(value))
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

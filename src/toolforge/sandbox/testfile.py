@@ -1,10 +1,21 @@
-"""Static checks and compilation of a test file, done in the parent (trusted) process.
+"""A test file, checked and compiled by the parent (trusted) process.
 
-The parent parses `test_tool.py` once: to list its test functions, to refuse files that
-cannot validate anything (no tests, never imports the tool, a test without any assertion),
-and to compile it with `assert` statements rewritten so a failure explains itself
-("left: 3, right: 4"). The code object goes to the runner marshalled, so the runner needs
-neither `ast` nor a compiler pass of its own (both cost milliseconds per sandbox).
+The parent parses `test_tool.py` once and decides everything the verdict depends on before
+any of it runs:
+- the static checker with the test-file rules (`safety/test_rules.py`), always, whatever the
+  validation's `static` option says: the verdict rests on what a test file can reach;
+- which tests exist: module-level `def test_*` functions, in order (the runner is told which
+  code objects to run; it never looks tests up by name);
+- every check site (each `assert`, `pytest.raises`, `pytest.fail`, `info.match`, and each
+  statement calling a function that checks), with an id, and for each function the sites
+  every invocation of it must run;
+- each assert's shape (`guest/judge.py`): the runner sends only the operand values, and the
+  parent decides with its own copy of the shape.
+
+Asserts are compiled into `@tf.check(id, lambda: a, lambda: b, msg=...)` calls (operands are
+evaluated lazily and in Python's order, so `x is not None and x[0] == 1` still short-cuts).
+`@tf.`-names are not identifiers: no source code can name, rebind or reach them. The code
+object goes to the runner marshalled, so the runner needs no compiler pass of its own.
 """
 
 from __future__ import annotations
@@ -14,15 +25,35 @@ import base64
 import functools
 import marshal
 from dataclasses import dataclass, field, replace
+from typing import Any, Literal
 
 from toolforge import pyast
+from toolforge.safety.checker import check_source
+from toolforge.safety.test_rules import Site, Structure, analyse_structure
 
 TEST_FILE = "test_tool.py"
-_CHECK_CALLS = {"raises", "fail", "warns", "deprecated_call"}
 _OPERATORS: dict[type[ast.cmpop], str] = {
     ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=",
     ast.Is: "is", ast.IsNot: "is not", ast.In: "in", ast.NotIn: "not in",
 }
+_ISCLOSE_OPTIONS = ("rel_tol", "abs_tol")
+CHECK, RAISES, FAIL, MATCH, CALL = "@tf.check", "@tf.raises", "@tf.fail", "@tf.match", "@tf.call"
+
+
+@dataclass
+class CheckSite:
+    """One check the parent judges: where it is and, for an assert, its shape."""
+
+    id: int
+    kind: Literal["assert", "raises", "fail", "match", "call"]
+    line: int
+    text: str
+    function: str
+    fid: int = 0  # the function it is written in
+    exempt: bool = False
+    shape: list[Any] | None = None
+    operands: list[str] = field(default_factory=list)  # source of each value read
+    callee: int | None = None  # "call": the function it calls
 
 
 @dataclass
@@ -32,10 +63,17 @@ class SuiteFile:
     test_names: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     code_b64: str | None = None
+    sites: list[CheckSite] = field(default_factory=list)
+    own_sites: list[list[int]] = field(default_factory=list)  # function -> sites to run
+    test_fids: dict[str, int] = field(default_factory=dict)  # test -> its function
+
+    def shapes(self) -> dict[str, Any]:
+        """What the runner needs to walk asserts the way the parent will judge them."""
+        return {str(s.id): s.shape for s in self.sites if s.shape is not None}
 
 
 def analyse(label: str, source: str, entrypoint: str) -> SuiteFile:
-    """Parse, check and compile one suite's test file (never executes it).
+    """Check and compile one suite's test file (never executes it).
 
     Cached: the same regression suites are re-validated against every new candidate.
     """
@@ -52,32 +90,27 @@ def _analyse(label: str, source: str, entrypoint: str) -> SuiteFile:
         where = f" (line {exc.lineno})" if isinstance(exc, SyntaxError) and exc.lineno else ""
         suite.problems.append(f"{label}: test_tool.py does not parse: {_reason(exc)}{where}")
         return suite
-    functions = {
-        node.name: node for node in tree.body
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-    }
-    suite.test_names = [name for name in functions if name.startswith("test")]
-    if not suite.test_names:
-        suite.problems.append(f"{label}: test_tool.py has no test functions (def test_...)")
-    for node in tree.body:
-        if isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
-            suite.problems.append(
-                f"{label}: test class {node.name} is not supported; write test_* functions"
-            )
-    if not _imports_tool(tree):
-        suite.problems.append(
-            f"{label}: test_tool.py never imports the tool (from tool import {entrypoint})"
-        )
-    checking = _checking_functions(functions)
-    for name in suite.test_names:
-        if name not in checking:
-            suite.problems.append(f"{label}: {name} asserts nothing")
     try:
-        rewritten = ast.fix_missing_locations(_AssertRewriter(source).visit(tree))
-        code = compile(rewritten, TEST_FILE, "exec", dont_inherit=True)
+        info = analyse_structure(tree, entrypoint)
+    except RecursionError:
+        suite.problems.append(f"{label}: test_tool.py is nested too deeply to check")
+        return suite
+    suite.test_names = list(info.tests)
+    for finding in check_source(source, filename=TEST_FILE, is_test=True,
+                                entrypoint=entrypoint):
+        suite.problems.append(f"{label}: {finding}")
+    if suite.problems:
+        return suite  # refused: nothing of it runs
+    try:
+        rewriter = _Rewriter(source, info, tree)
+        rewritten = ast.fix_missing_locations(rewriter.visit(tree))
+        code = pyast.compile_tree(rewritten, TEST_FILE)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         suite.problems.append(f"{label}: test_tool.py does not compile: {_reason(exc)}")
         return suite
+    suite.sites = rewriter.sites
+    suite.own_sites = [info.own_sites(scope.fid) for scope in info.scopes]
+    suite.test_fids = {name: info.scope_of(info.functions[name]).fid for name in info.tests}
     suite.code_b64 = base64.b64encode(marshal.dumps(code)).decode()
     return suite
 
@@ -88,59 +121,35 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:300]
 
 
-def _imports_tool(tree: ast.Module) -> bool:
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import) and any(a.name == "tool" for a in node.names):
-            return True
-        if isinstance(node, ast.ImportFrom) and node.module == "tool" and not node.level:
-            return True
-    return False
+class _Rewriter(ast.NodeTransformer):
+    """Check sites -> calls into the runner's `@tf.` helpers, numbered like `info.sites`."""
 
-
-def _checks_directly(node: ast.AST) -> bool:
-    for child in ast.walk(node):
-        if isinstance(child, ast.Assert):
-            return True
-        if isinstance(child, ast.Call):
-            func = child.func
-            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-            if name in _CHECK_CALLS:
-                return True
-    return False
-
-
-def _called_names(node: ast.AST) -> set[str]:
-    return {
-        child.func.id for child in ast.walk(node)
-        if isinstance(child, ast.Call) and isinstance(child.func, ast.Name)
-    }
-
-
-def _checking_functions(functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef]
-                        ) -> set[str]:
-    """Module-level functions that assert, directly or through helpers they call."""
-    checking = {name for name, node in functions.items() if _checks_directly(node)}
-    calls = {name: _called_names(node) for name, node in functions.items()}
-    changed = True
-    while changed:
-        changed = False
-        for name, called in calls.items():
-            if name not in checking and called & checking:
-                checking.add(name)
-                changed = True
-    return checking
-
-
-class _AssertRewriter(ast.NodeTransformer):
-    """`assert a == b, msg` -> explain-on-failure calls into the runner's helpers."""
-
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, info: Structure, tree: ast.Module) -> None:
         self.lines = source.encode().splitlines()
+        self.info = info
+        self.ids = {id(site.node): index for index, site in enumerate(info.sites)}
+        self.sites = [self._site(index, site) for index, site in enumerate(info.sites)]
+        self.math_modules: set[str] = set()
+        self.isclose_names: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                self.math_modules |= {a.asname or a.name for a in node.names if a.name == "math"}
+            elif isinstance(node, ast.ImportFrom) and node.module == "math" and not node.level:
+                self.isclose_names |= {a.asname or a.name for a in node.names
+                                       if a.name == "isclose"}
 
-    def _segment(self, node: ast.expr) -> str:
+    def _site(self, index: int, site: Site) -> CheckSite:
+        node = site.node
+        text = self._segment(node.test if isinstance(node, ast.Assert) else node)
+        return CheckSite(id=index, kind=site.kind, line=getattr(node, "lineno", 0), text=text,
+                         function=site.owner, fid=site.fid, exempt=site.exempt,
+                         callee=site.callee)
+
+    def _segment(self, node: ast.AST) -> str:
         # ast.get_source_segment re-splits the whole file on every call; offsets are bytes.
-        start, end = node.lineno, node.end_lineno or node.lineno
-        first, last = node.col_offset, node.end_col_offset
+        start = getattr(node, "lineno", 1)
+        end = getattr(node, "end_lineno", None) or start
+        first, last = getattr(node, "col_offset", 0), getattr(node, "end_col_offset", None)
         if last is None or end > len(self.lines):
             return ast.unparse(node)
         if start == end:
@@ -149,37 +158,73 @@ class _AssertRewriter(ast.NodeTransformer):
                  self.lines[end - 1][:last]]
         return b"\n".join(chunk).decode(errors="replace")
 
-    def visit_Assert(self, node: ast.Assert) -> list[ast.stmt]:
-        test = node.test
-        text = self._segment(test)
-        message = node.msg if node.msg is not None else ast.Constant(None)
-        if isinstance(test, ast.Compare) and len(test.ops) == 1:
-            op = _OPERATORS[type(test.ops[0])]
-            check: ast.expr = _call("__tf_compare__", test.left, test.comparators[0],
-                                    ast.Constant(op))
-            statements: list[ast.stmt] = [
-                ast.Assign([ast.Name("__tf_detail__", ast.Store())], check),
-                ast.If(
-                    ast.Compare(ast.Name("__tf_detail__", ast.Load()), [ast.IsNot()],
-                                [ast.Constant(None)]),
-                    [ast.Raise(_call("__tf_failure__", ast.Constant(text),
-                                     ast.Name("__tf_detail__", ast.Load()), message))],
-                    [],
-                ),
-            ]
-        else:
-            statements = [ast.If(
-                ast.UnaryOp(ast.Not(), _call("__tf_truth__", test)),
-                [ast.Raise(_call("__tf_failure__", ast.Constant(text), ast.Constant(None),
-                                 message))],
-                [],
-            )]
-        for statement in statements:
-            for child in ast.walk(statement):
-                if not hasattr(child, "lineno") or child is statement:
-                    ast.copy_location(child, node)
-        return statements
+    def visit_Assert(self, node: ast.Assert) -> ast.stmt:
+        site = self.sites[self.ids[id(node)]]
+        operands: list[ast.expr] = []
+        site.shape = self._shape(node.test, operands)
+        site.operands = [self._segment(o) for o in operands]
+        thunks: list[ast.expr] = [ast.Lambda(_no_arguments(), self.visit(o)) for o in operands]
+        keywords = []
+        if node.msg is not None:
+            keywords.append(ast.keyword("msg", ast.Lambda(_no_arguments(),
+                                                          self.visit(node.msg))))
+        call = ast.Call(ast.Name(CHECK, ast.Load()), [ast.Constant(site.id), *thunks], keywords)
+        statement = ast.Expr(call)
+        for child in ast.walk(statement):
+            if not hasattr(child, "lineno"):
+                ast.copy_location(child, node)
+        return ast.copy_location(statement, node)
+
+    def _shape(self, expr: ast.expr, operands: list[ast.expr]) -> list[Any]:
+        if isinstance(expr, ast.Compare):
+            operands.extend([expr.left, *expr.comparators])
+            return ["cmp", [_OPERATORS[type(op)] for op in expr.ops]]
+        if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, ast.Not):
+            return ["not", self._shape(expr.operand, operands)]
+        if isinstance(expr, ast.BoolOp):
+            kind = "and" if isinstance(expr.op, ast.And) else "or"
+            return [kind, [self._shape(v, operands) for v in expr.values]]
+        if self._is_isclose(expr):
+            assert isinstance(expr, ast.Call)
+            operands.extend(expr.args)
+            operands.extend(k.value for k in expr.keywords)
+            return ["isclose", [k.arg for k in expr.keywords]]
+        operands.append(expr)
+        return ["leaf"]
+
+    def _is_isclose(self, expr: ast.expr) -> bool:
+        if not isinstance(expr, ast.Call) or len(expr.args) != 2:
+            return False
+        if any(isinstance(a, ast.Starred) for a in expr.args) or any(
+            k.arg not in _ISCLOSE_OPTIONS for k in expr.keywords
+        ):
+            return False
+        func = expr.func
+        if isinstance(func, ast.Name):
+            return func.id in self.isclose_names
+        return (isinstance(func, ast.Attribute) and func.attr == "isclose"
+                and isinstance(func.value, ast.Name) and func.value.id in self.math_modules)
+
+    def visit_Call(self, node: ast.Call) -> ast.expr:
+        index = self.ids.get(id(node))
+        self.generic_visit(node)
+        if index is None:
+            return node
+        site = self.sites[index]
+        helper = {"raises": RAISES, "fail": FAIL, "match": MATCH, "call": CALL}[site.kind]
+        args: list[ast.expr] = [ast.Constant(site.id)]
+        if site.kind == "match":
+            assert isinstance(node.func, ast.Attribute)
+            args.append(node.func.value)
+        elif site.kind == "call":
+            args.append(node.func)  # @tf.call(id, check, ...) follows the invocation
+        call = ast.Call(ast.Name(helper, ast.Load()), [*args, *node.args], node.keywords)
+        for child in ast.walk(call):
+            if not hasattr(child, "lineno"):
+                ast.copy_location(child, node)
+        return ast.copy_location(call, node)
 
 
-def _call(name: str, *args: ast.expr) -> ast.Call:
-    return ast.Call(ast.Name(name, ast.Load()), list(args), [])
+def _no_arguments() -> ast.arguments:
+    return ast.arguments(posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[],
+                         kwarg=None, defaults=[])

@@ -22,6 +22,7 @@ from toolforge.errors import (
     ValidationFailedError,
 )
 from toolforge.library.gitrepo import LogEntry
+from toolforge.library.incoming import check_source_text, read_optional_source
 from toolforge.library.meta import (
     Provenance,
     ToolMeta,
@@ -488,10 +489,13 @@ class LibraryService:
         settings_text, notes = import_settings(src)
         report = ImportReport(settings=notes)
         self._import_settings(settings_text, src.name, report)
+        # Directories only, never through a symlink; each file is read as `add` reads one
+        # (a symlinked test_tool.py pointing at credentials is refused, not copied).
         todo = [(location, d) for location in (TOOLS_DIR, CANDIDATES_DIR)
                 if (src / location).is_dir()
                 for d in sorted(p for p in (src / location).iterdir()
-                                if p.is_dir() and (p / TOOL_FILE).is_file())]
+                                if p.is_dir() and not p.is_symlink()
+                                and os.path.lexists(p / TOOL_FILE))]
         for i, (location, d) in enumerate(todo):
             if progress is not None:
                 progress(d.name, i, len(todo))
@@ -525,14 +529,13 @@ class LibraryService:
 
     def _import_tool(self, src: Path, location: str, d: Path, report: ImportReport) -> None:
         name = d.name
-        code = (d / TOOL_FILE).read_text(encoding="utf-8")
-        test_file = d / TEST_FILE
-        tests = test_file.read_text(encoding="utf-8") if test_file.is_file() else ""
+        code = read_optional_source(d / TOOL_FILE)
+        tests = read_optional_source(d / TEST_FILE)
         active = self.library.find_current(name, TOOLS_DIR)
         candidate = self.library.find_current(name, CANDIDATES_DIR)
         same = lambda f: f is not None and (f.code, f.tests) == (code, tests)  # noqa: E731
-        retired = location == TOOLS_DIR and (d / META_FILE).is_file() and \
-            'status = "retired"' in (d / META_FILE).read_text(encoding="utf-8")
+        retired = location == TOOLS_DIR and \
+            'status = "retired"' in read_optional_source(d / META_FILE)
         if same(active):
             assert active is not None
             if retired and active.meta.status != "retired":  # interrupted before retiring
@@ -583,6 +586,8 @@ class LibraryService:
         then validate it; the report is stored and returned in `details["validation"]`.
         `title` and `annotations` (MCP hints such as read_only) go into its tool.toml, and so
         does `meta` (`made_for`, `split_from`: set by the TTE loop)."""
+        check_source_text(code, TOOL_FILE)
+        check_source_text(tests, TEST_FILE)
         spec = load_tool_source(code)
         tool_name = validate_tool_name(spec.name if name is None else name)
         if tests:
@@ -978,10 +983,10 @@ REJECT_GREP = "^Toolforge-Action: reject$"
 
 def _presentation(d: Path, origin: str) -> dict[str, Any]:
     """`title` and `annotations` for `add`, from a tool directory's tool.toml."""
-    if not (d / META_FILE).is_file():
+    text = read_optional_source(d / META_FILE)
+    if not text:
         return {}
-    title, hints = presentation_from_toml((d / META_FILE).read_text(encoding="utf-8"),
-                                          f"{origin}/{META_FILE}")
+    title, hints = presentation_from_toml(text, f"{origin}/{META_FILE}")
     return {"title": title, "annotations": hints.model_dump(exclude_none=True) if hints
             else None}
 
@@ -1018,6 +1023,9 @@ def _check_test_source(tests: str) -> None:
         raise ToolContractError(f"{TEST_FILE}:{exc.lineno}:{exc.offset}: syntax error: {exc.msg}")
     except ValueError as exc:
         raise ToolContractError(f"{TEST_FILE}: cannot parse: {exc}")
+    except (RecursionError, MemoryError, OverflowError):
+        raise ToolContractError(f"{TEST_FILE}: nested too deeply to parse",
+                                hint="split long expressions and chains into statements")
 
 
 def _try_spec(code: str) -> tuple[ToolSpec | None, str | None]:

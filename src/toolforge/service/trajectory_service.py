@@ -82,7 +82,13 @@ class TrajectoryService:
         but no reward."""
         if not isinstance(t, Trajectory):
             t = Trajectory.model_validate(t)
-        return self.save([_scored(t)])[0]
+        try:
+            scored = _scored(t)
+        except ExpectationError as exc:  # the run is kept; why it has no reward is noted
+            notes = [*t.metadata.get("recording_notes", []), f"expected: {exc.message}"]
+            scored = t.model_copy(update={
+                "expected": None, "metadata": {**t.metadata, "recording_notes": notes}})
+        return self.save([scored])[0]
 
     def save(self, trajectories: list[Trajectory]) -> list[Trajectory]:
         """The one place runs are written, all or nothing: into the local store, or (with a

@@ -97,8 +97,15 @@ def _annotation_error(node: ast.AST, what: str) -> ToolContractError:
     )
 
 
+MAX_ANNOTATION_DEPTH = 32  # list[list[...]] beyond this describes no real tool argument
+
+
 def _eval_annotation(node: ast.expr) -> Any:
     """Evaluate an annotation AST using only the whitelisted JSON-shaped types."""
+    depth = sum(1 for n in ast.walk(node) if isinstance(n, ast.Subscript | ast.BinOp))
+    if depth > MAX_ANNOTATION_DEPTH:
+        raise _annotation_error(node, f"annotation nested more than {MAX_ANNOTATION_DEPTH} "
+                                "levels deep")
     if isinstance(node, ast.Constant):
         if node.value is None:
             return None
@@ -336,6 +343,9 @@ def parse_source(source: str, filename: str = "tool.py") -> ast.Module:
         )
     except ValueError as exc:  # e.g. null bytes
         raise ToolContractError(f"{filename}: cannot parse: {exc}")
+    except (RecursionError, MemoryError, OverflowError):  # a 100,000-link chain, 1+1+...+1
+        raise ToolContractError(f"{filename}: nested too deeply to parse",
+                                hint="split long expressions and chains into statements")
 
 
 def public_functions(tree: ast.Module) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
@@ -348,7 +358,18 @@ def public_functions(tree: ast.Module) -> list[ast.FunctionDef | ast.AsyncFuncti
 
 
 def load_tool_source(source: str, filename: str = "tool.py") -> ToolSpec:
-    """Describe the tool defined in `source` without executing it."""
+    """Describe the tool defined in `source` without executing it.
+
+    Any input gives a ToolSpec or a ToolContractError, nothing else: whatever is nested too
+    deeply to describe (annotations, defaults) is refused like a syntax error."""
+    try:
+        return _load_tool_source(source, filename)
+    except (RecursionError, MemoryError):
+        raise ToolContractError(f"{filename}: nested too deeply to describe",
+                                hint="simplify the annotations and default values")
+
+
+def _load_tool_source(source: str, filename: str) -> ToolSpec:
     tree = parse_source(source, filename)
     funcs = public_functions(tree)
     if not funcs:

@@ -3,7 +3,9 @@ coverage -> property attack -> determinism.
 
 Each layer's verdict lands in the report. A static failure stops the run before any code
 executes (hostile code is not run when it can be refused unseen); `static=False` exists so
-the security corpus can prove the sandbox contains what the checker would refuse.
+the security corpus can prove the sandbox contains what the checker would refuse in
+tool.py. Test files are checked by the harness in any case: it is what makes their verdict
+unforgeable (sandbox/testfile.py).
 
 The report's verdict is "passed" only when every layer passed; "inconclusive" when the
 property attack ran out of time before its minimum number of inputs (or before comparing a
@@ -135,7 +137,8 @@ class _Run:
                              duration_ms=_ms(t0)))
         return spec
 
-    # 2. static checks, tool and every test file
+    # 2. static checks, tool and every test file (the harness checks test files again,
+    # whatever `static` says: the verdict rests on them; here they are refused early)
     def static(self, spec: ToolSpec) -> None:
         item, opts = self.item, self.opts
         if not opts.static:
@@ -145,7 +148,8 @@ class _Run:
         t0 = time.perf_counter()
         findings = [f.model_dump() for f in check_source(item.code, filename="tool.py",
                                                           policy=opts.policy)]
-        for label, source in [("candidate", item.tests), *item.extra_suites]:
+        for label, source in [("candidate", item.tests), *item.regression_suites,
+                              *item.extra_suites]:
             if not source:
                 continue
             name = "test_tool.py" if label == "candidate" else f"{label}/test_tool.py"

@@ -9,9 +9,10 @@ import uuid
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from toolforge.library.meta import now_iso
+from toolforge.textsafe import encodable
 
 REPORTS_DB = "reports.sqlite"  # in the library's state dir
 
@@ -21,7 +22,16 @@ Verdict = Literal["passed", "failed", "skipped", "error", "inconclusive"]
 ReportVerdict = Literal["passed", "failed", "inconclusive"]
 
 
-class LayerResult(BaseModel):
+class _Encodable(BaseModel):
+    """Text from tools and tests may hold lone surrogates: shown escaped, never a crash."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _encodable(cls, value: Any) -> Any:
+        return encodable(value)
+
+
+class LayerResult(_Encodable):
     name: str  # contract | static | tests | coverage | property | determinism
     verdict: Verdict
     summary: str = ""
@@ -45,7 +55,7 @@ class LayerResult(BaseModel):
         return [c for c in self.counterexamples if c.get("severity") == "warning"]
 
 
-class ValidationReport(BaseModel):
+class ValidationReport(_Encodable):
     id: str = Field(default_factory=lambda: uuid.uuid4().hex[:12])
     tool: str
     version: int | None = None

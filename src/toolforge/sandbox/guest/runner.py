@@ -1,62 +1,91 @@
-"""Test runner: runs ONE suite's test functions inside its own sandbox.
+"""Test runner: runs ONE suite's tests inside its own sandbox, each in a forked child.
 
-Runs as `python -I -S -B runner.py IN_FD OUT_FD` (stdlib only). The test module sees:
+Runs as `python -I -S -B main.py runner IN_FD OUT_FD` (stdlib only). It decides nothing:
+the parent (out of reach of the test code) compiled the test file, and judges every check.
+
+1. read the init frame, apply rlimits (and, for the rlimit backend under root, drop to the
+   sandbox uid) before any untrusted code exists in the process;
+2. execute the test module once: it holds only imports, functions and literal constants
+   (the parent refused anything else), and report that it loaded;
+3. for each test the parent listed, in its order, fork: the child runs exactly the code
+   object the parent compiled for that test, in a pristine copy of this process, so nothing
+   a test does to modules, registries or caches reaches another test. It reports how the
+   test ended and exits with `os._exit` (no atexit, no finalisers). This process reports
+   how the child ended, then starts the next one.
+
+What the test module sees:
 - `tool`: a proxy module; calling the entrypoint sends JSON arguments to the parent, which
   relays them to the tool's own sandboxed process, and returns the freshly decoded JSON
-  result, so no object made by the tool ever reaches a comparison here. A builtin
-  exception raised by the tool comes back as the same builtin class; another class comes
-  back as a `ToolError` subclass of the same name (also a subclass of its first builtin
-  base, so `pytest.raises(ValueError)` still matches a `class ParseError(ValueError)`).
-- `pytest`: a small shim (raises, approx, fail, skip, mark.parametrize, param, fixture),
-  because importing real pytest costs ~200 ms and it is not visible here anyway.
-
-The parent compiles the test file (with asserts rewritten to explain failures) and sends
-the code object; the runner reports each test's start and end on the private pipe. The
-parent decides the verdict: a test passes only if its "passed" report arrived.
+  result. A builtin exception raised by the tool comes back as the same builtin class;
+  another class as a `ToolError` subclass of the same name (also a subclass of its first
+  builtin base, so `pytest.raises(ValueError)` still matches a `class ParseError(ValueError)`).
+- `pytest`: a shim with `raises`, `approx` and `fail` (real pytest is not visible here).
+- every assert, `pytest.raises`, `pytest.fail` and `info.match` was compiled into a call of
+  an `@tf.` helper below, which sends what the check read to the parent and waits for its
+  judgement: a failure is recorded there before the test could catch anything.
 """
 
 from __future__ import annotations
 
-import _thread
 import binascii
 import builtins
 import marshal
 import os
+import select
 import sys
 
+import judge
 import wire
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
     from typing import Any
 
 TEST_FILE = "test_tool.py"
 _FUNCTION = type(lambda: None)
-_CO_COROUTINE = 0x80
-_MISSING = object()
+_CODE = type((lambda: None).__code__)
+_GENERATOR_FLAGS = 0x20 | 0x80 | 0x100 | 0x200  # generator, coroutine, async generator
 
 
 class _State:
-    asserts = 0
     sources: dict[str, str] = {}  # noqa: RUF012 - one runner, one suite
+    shapes: dict[str, Any] = {}  # noqa: RUF012
+    check_bytes = 1 << 20
+    channel: Channel | None = None
 
 
 # --- talking to the parent ---------------------------------------------------------------
 
 
 class Channel:
-    def __init__(self, inbox: wire.Lifeline, wfd: int) -> None:
-        self.inbox, self.wfd = inbox, wfd
-        self.lock = _thread.allocate_lock()
+    """The child's side of the pipe: one request at a time, answered by the parent."""
+
+    def __init__(self, rfd: int, wfd: int, generation: int) -> None:
+        self.rfd, self.wfd, self.generation = rfd, wfd, generation
+        self.calls = 0  # tool calls made by this test, numbered from 1
+        self.raised: dict[int, tuple[BaseException, int, str]] = {}
 
     def send(self, message: dict[str, Any]) -> None:
-        wire.write_frame(self.wfd, message)
+        """A report the parent records without answering ("wait": False)."""
+        wire.write_frame(self.wfd, {**message, "g": self.generation})
 
     def request(self, message: dict[str, Any]) -> dict[str, Any]:
-        with self.lock:  # test code may call the tool from several threads
-            self.send(message)
-            return self.inbox.get()
+        """A report or a tool call the parent answers."""
+        self.send({**message, "wait": True})
+        while True:
+            reply = wire.read_frame(self.rfd)
+            if reply is None:  # the parent is gone
+                os._exit(70)
+            # A reply meant for an earlier test that died before reading it: skip it.
+            if reply.get("t") == "reply" and reply.get("g") == self.generation:
+                return reply
+
+
+def _channel() -> Channel:
+    channel = _State.channel
+    if channel is None:
+        raise RuntimeError("the tool and checks are only available while a test runs")
+    return channel
 
 
 # --- the tool proxy ----------------------------------------------------------------------
@@ -70,6 +99,8 @@ class ToolError(Exception):
 
 class ToolLimitError(ToolError):
     """The tool's process was stopped: wall time, CPU, memory, output, crash..."""
+
+    type_name = "ToolLimitError"
 
 
 _registry: dict[str, type] = {}
@@ -100,6 +131,15 @@ def _error_class(name: str, builtin_name: str | None) -> type:
     return cls
 
 
+def _tool_class_name(cls: type) -> str | None:
+    """How the parent names a class of the tool proxy (None: not one of ours)."""
+    if cls is ToolError or cls is ToolLimitError or cls in _registry.values() or (
+        cls in _combined.values()
+    ):
+        return "tool." + str(cls.__dict__.get("type_name") or getattr(cls, "type_name", ""))
+    return None
+
+
 def _exception_from(reply: dict[str, Any]) -> BaseException:
     name = reply.get("error_type")
     name = name if isinstance(name, str) and name.isidentifier() else "ToolError"
@@ -109,7 +149,6 @@ def _exception_from(reply: dict[str, Any]) -> BaseException:
     if limit:
         what = "crashed" if limit == "crash" else f"hit its {limit} limit"
         exc = ToolLimitError(f"the tool {what}: {message}")
-        exc.limit = limit  # type: ignore[attr-defined]
     else:
         builtin = reply.get("error_builtin")
         cls = _error_class(name, builtin if isinstance(builtin, str) else None)
@@ -122,16 +161,20 @@ def _exception_from(reply: dict[str, Any]) -> BaseException:
     return exc
 
 
-def make_tool_module(channel: Channel, entrypoint: str) -> Any:
+def make_tool_module(entrypoint: str) -> Any:
     def call_tool(*args: Any, **kwargs: Any) -> Any:
         payload = {"t": "call", "args": list(args), "kwargs": kwargs}
         problem = wire.plain_json_problem(payload)
         if problem is not None:
             raise TypeError(f"tool arguments must be plain JSON values: {problem}")
+        channel = _channel()
+        channel.calls += 1
         reply = channel.request(payload)
         if reply.get("ok") is True:
             return reply.get("value")
-        raise _exception_from(reply)
+        exc = _exception_from(reply)
+        channel.raised[id(exc)] = (exc, channel.calls, wire.safe_str(exc))
+        raise exc
 
     call_tool.__name__ = call_tool.__qualname__ = entrypoint
     call_tool.__doc__ = f"Calls {entrypoint} in its own sandbox (JSON in, JSON out)."
@@ -139,6 +182,7 @@ def make_tool_module(channel: Channel, entrypoint: str) -> Any:
     setattr(module, entrypoint, call_tool)
     module.__all__ = [entrypoint]
     module.ToolError = ToolError
+    module.ToolLimitError = ToolLimitError
 
     def __getattr__(name: str) -> Any:
         # Exception classes of the tool (`from tool import ParseError`) become proxies that
@@ -153,67 +197,143 @@ def make_tool_module(channel: Channel, entrypoint: str) -> Any:
     return module
 
 
-# --- the pytest shim ---------------------------------------------------------------------
+# --- checks (the parent compiled every check site into a call of these) ------------------
 
 
 class Failed(AssertionError):
-    pass
+    """A check the parent judged failed (it has the details; `note` is the assert's message)."""
+
+    def __init__(self, detail: str, note: str = "") -> None:
+        super().__init__(f"{note}\n{detail}" if note else detail)
+        self.note = note
 
 
-class Skipped(Exception):
-    pass
+class _Operands:
+    """The operands of one assert, evaluated when `judge.walk` asks, sent as tagged JSON."""
+
+    def __init__(self, thunks: tuple[Any, ...]) -> None:
+        self.thunks = thunks
+        self.sent: list[Any] = []
+        self.room = _State.check_bytes
+
+    def next(self) -> Any:
+        if len(self.sent) >= len(self.thunks):
+            raise judge.JudgeError("the assertion reads more values than it has")
+        value = self.thunks[len(self.sent)]()
+        data = judge.encode(value, limit=max(self.room, 1), class_name=_tool_class_name)
+        self.room -= len(wire.dumps(data))
+        self.sent.append(data)
+        return judge.decode(data)
+
+
+def tf_check(site: int, *thunks: Any, msg: Any = None) -> None:
+    """Send the assert's operands to the parent, which judges them. The runner walks the
+    same shape with the same code only to evaluate what Python would, and to know whether to
+    wait for the parent's answer: a failure needs its details; a pass needs nothing (the
+    parent's judgement is recorded either way, and it is the one that counts)."""
+    operands = _Operands(thunks)
+    channel = _channel()
+    held = False
+    try:
+        held = judge.truth(judge.walk(_State.shapes.get(str(site)), operands))
+    except judge.JudgeError:
+        pass  # the parent reaches the same point with the same values and says why
+    except BaseException as exc:
+        # An operand raised: the assert did not hold. The parent records it now, so
+        # catching the exception later changes nothing. It may tell the test to go on
+        # (a probe for asserts that cannot fail wants to reach the later checks).
+        record = channel.raised.get(id(exc))
+        reply = channel.request({"t": "check", "id": site, "leaves": operands.sent,
+                                 "raised": {"type": type(exc).__name__,
+                                            "message": wire.safe_str(exc, 500),
+                                            "call": record[1] if record is not None
+                                            and record[0] is exc else None}})
+        if reply.get("go_on") is True:
+            return
+        raise
+    message = {"t": "check", "id": site, "leaves": operands.sent, "wait": not held}
+    if held:
+        channel.send(message)
+        return
+    reply = channel.request(message)
+    if reply.get("ok") is not True:
+        detail = wire.safe_str(reply.get("detail") or "assertion failed")
+        raise Failed(detail, wire.safe_str(msg()) if msg is not None else "")
+
+
+def tf_fail(site: int, reason: Any = "", pytrace: bool = True) -> None:
+    text = wire.safe_str(reason)
+    reply = _channel().request({"t": "fail", "id": site, "reason": text})
+    raise Failed(wire.safe_str(reply.get("detail") or text))
 
 
 class ExceptionInfo:
+    """What `with pytest.raises(...) as info` holds after a matching exception."""
+
     def __init__(self) -> None:
         self.value: BaseException | None = None
         self.type: type | None = None
-        self.tb: Any = None
+        self.call = 0  # the tool call that raised it
 
     @property
     def typename(self) -> str:
         return self.type.__name__ if self.type else ""
 
     def match(self, pattern: str) -> bool:
-        import re
-
-        if not re.search(pattern, str(self.value)):
-            raise Failed(f"Regex pattern {pattern!r} does not match {str(self.value)!r}.")
-        return True
+        raise RuntimeError("call info.match() on the name bound by `with pytest.raises(...) "
+                           "as info`, or use pytest.raises(..., match=...)")
 
     def __repr__(self) -> str:
         return f"<ExceptionInfo {self.value!r}>"
 
 
+def _search(pattern: Any, text: str) -> bool | str:
+    """Whether `pattern` matches; the regex runs here, where a slow one only costs this test
+    its wall time (the parent never runs patterns a test file wrote)."""
+    import re
+
+    try:
+        return re.search(pattern, text) is not None
+    except (re.error, TypeError) as exc:
+        return f"bad pattern: {exc}"
+
+
 class RaisesContext:
-    def __init__(self, expected: Any, match: str | None) -> None:
-        self.expected = expected
-        self.match_pattern = match
+    def __init__(self, site: int, expected: Any, match: Any) -> None:
+        classes = expected if type(expected) is tuple else (expected,)
+        if not classes or not all(isinstance(c, type) and issubclass(c, BaseException)
+                                  for c in classes):
+            raise TypeError("pytest.raises needs an exception class or a tuple of them")
+        self.site = site
+        self.expected = [judge.encode(c, class_name=_tool_class_name) for c in classes]
+        self.match = match
         self.info = ExceptionInfo()
 
     def __enter__(self) -> ExceptionInfo:
-        _State.asserts += 1
+        _channel().send({"t": "raises", "id": self.site, "phase": "enter", "wait": False,
+                         "expected": self.expected, "match": self.match is not None})
         return self.info
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
-        if exc_type is None:
-            raise Failed(f"DID NOT RAISE {_names(self.expected)}")
-        if not issubclass(exc_type, self.expected):
-            return False
-        self.info.value, self.info.type, self.info.tb = exc, exc_type, tb
-        if self.match_pattern is not None:
-            self.info.match(self.match_pattern)
-        return True
+        channel = _channel()
+        record = channel.raised.get(id(exc)) if exc is not None else None
+        call = record[1] if record is not None and record[0] is exc else None
+        matched: bool | str | None = None
+        if self.match is not None and call is not None and record is not None:
+            matched = _search(self.match, record[2])
+        reply = channel.request({
+            "t": "raises", "id": self.site, "phase": "exit", "call": call,
+            "raised": None if exc_type is None else str(getattr(exc_type, "__name__", "?")),
+            "matched": matched,
+        })
+        if reply.get("ok") is True:
+            self.info.value, self.info.type, self.info.call = exc, exc_type, call or 0
+            return True
+        raise Failed(wire.safe_str(reply.get("detail") or "pytest.raises failed")) from exc
 
 
-def _names(expected: Any) -> str:
-    if isinstance(expected, tuple):
-        return " or ".join(getattr(e, "__name__", str(e)) for e in expected)
-    return getattr(expected, "__name__", str(expected))
-
-
-def raises(expected: Any, *args: Any, match: str | None = None, **kwargs: Any) -> Any:
-    context = RaisesContext(expected, match)
+def tf_raises(site: int, expected: Any, *args: Any, match: Any = None, **kwargs: Any) -> Any:
+    context = RaisesContext(site, expected, match)
     if not args:
         return context
     with context:
@@ -221,245 +341,53 @@ def raises(expected: Any, *args: Any, match: str | None = None, **kwargs: Any) -
     return context.info
 
 
-class approx:
-    def __init__(self, expected: Any, rel: float | None = None, abs: float | None = None,
-                 nan_ok: bool = False) -> None:
-        self.expected, self.rel, self.abs, self.nan_ok = expected, rel, abs, nan_ok
-
-    def _close(self, actual: Any, expected: Any) -> bool:
-        if isinstance(expected, (list, tuple)):
-            return (isinstance(actual, (list, tuple)) and len(actual) == len(expected)
-                    and all(self._close(a, e) for a, e in zip(actual, expected, strict=True)))
-        if isinstance(expected, dict):
-            return (isinstance(actual, dict) and actual.keys() == expected.keys()
-                    and all(self._close(actual[k], expected[k]) for k in expected))
-        numbers = (int, float)
-        if (type(expected) is bool or type(actual) is bool or not isinstance(expected, numbers)
-                or not isinstance(actual, numbers)):
-            return bool(actual == expected)
-        if actual == expected:
-            return True
-        if expected != expected:
-            return self.nan_ok and actual != actual
-        if expected in (float("inf"), float("-inf")):
-            return False
-        tolerance = 1e-12 if self.abs is None else self.abs
-        if not (self.rel is None and self.abs is not None):
-            rel = 1e-6 if self.rel is None else self.rel
-            tolerance = max(tolerance, rel * (expected if expected >= 0 else -expected))
-        difference = actual - expected
-        return (difference if difference >= 0 else -difference) <= tolerance
-
-    def __eq__(self, actual: object) -> bool:
-        return self._close(actual, self.expected)
-
-    def __ne__(self, actual: object) -> bool:
-        return not self.__eq__(actual)
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"approx({self.expected!r})"
+def tf_match(site: int, info: Any, pattern: Any) -> bool:
+    channel = _channel()
+    record = None
+    if type(info) is ExceptionInfo and info.value is not None:
+        record = channel.raised.get(id(info.value))
+    call = record[1] if record is not None and record[0] is info.value else None
+    matched = _search(pattern, record[2]) if record is not None else None
+    reply = channel.request({"t": "match", "id": site, "call": call, "matched": matched})
+    if reply.get("ok") is not True:
+        raise Failed(wire.safe_str(reply.get("detail") or "no match"))
+    return True
 
 
-def fail(reason: str = "", pytrace: bool = True) -> None:
-    raise Failed(reason)
+def tf_call(site: int, function: Any, *args: Any, **kwargs: Any) -> Any:
+    """A statement calling a function that checks: the parent follows the invocation and
+    judges it as a whole (each of that function's checks must run)."""
+    channel = _channel()
+    channel.send({"t": "call_site", "id": site, "phase": "enter", "wait": False})
+    try:
+        result = function(*args, **kwargs)
+    except BaseException:
+        channel.send({"t": "call_site", "id": site, "phase": "raised", "wait": False})
+        raise
+    channel.send({"t": "call_site", "id": site, "phase": "returned", "wait": False})
+    return result
 
 
-def skip(reason: str = "") -> None:
-    raise Skipped(reason)
-
-
-class _Param:
-    def __init__(self, values: tuple[Any, ...], id: str | None) -> None:
-        self.values, self.id = values, id
-
-
-def param(*values: Any, id: str | None = None, marks: Any = ()) -> _Param:
-    return _Param(values, id)
-
-
-class _Mark:
-    def parametrize(self, argnames: Any, argvalues: Any, ids: Any = None,
-                    **_ignored: Any) -> Callable[[Any], Any]:
-        names = ([n.strip() for n in argnames.split(",") if n.strip()]
-                 if isinstance(argnames, str) else list(argnames))
-        cases = []
-        for index, value in enumerate(argvalues):
-            case_id = None
-            if isinstance(value, _Param):
-                case_id, value = value.id, value.values
-            elif len(names) == 1:
-                value = (value,)
-            if ids is not None and not callable(ids) and index < len(ids):
-                case_id = ids[index]
-            cases.append((dict(zip(names, value, strict=True)), case_id))
-
-        def decorate(function: Any) -> Any:
-            existing = getattr(function, "__tf_params__", [])
-            function.__tf_params__ = [*existing, cases]
-            return function
-
-        return decorate
-
-    def __getattr__(self, name: str) -> Any:
-        def mark(*args: Any, **kwargs: Any) -> Any:
-            if len(args) == 1 and callable(args[0]) and not kwargs:
-                return args[0]
-            return lambda function: function
-
-        return mark
-
-
-def fixture(function: Any = None, **_options: Any) -> Any:
-    def decorate(f: Any) -> Any:
-        f.__tf_fixture__ = _options
-        return f
-
-    return decorate(function) if callable(function) else decorate
+def _not_rewritten(*_args: Any, **_kwargs: Any) -> Any:
+    raise RuntimeError("pytest helpers must be called directly in test_tool.py")
 
 
 def make_pytest_module() -> Any:
     module = type(sys)("pytest")
     for name, value in {
-        "raises": raises, "approx": approx, "fail": fail, "skip": skip, "param": param,
-        "mark": _Mark(), "fixture": fixture, "ExceptionInfo": ExceptionInfo,
+        "raises": _not_rewritten, "fail": _not_rewritten, "approx": judge.Approx,
         "__version__": "toolforge-sandbox-shim",
     }.items():
         setattr(module, name, value)
     return module
 
 
-# --- assert support (the parent rewrote `assert` statements to call these) ----------------
-
-_OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
-    "==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
-    "is": lambda a, b: a is b, "is not": lambda a, b: a is not b,
-    "in": lambda a, b: a in b, "not in": lambda a, b: a not in b,
-}
-
-
-def tf_compare(left: Any, right: Any, op: str) -> str | None:
-    _State.asserts += 1
-    if _OPERATORS[op](left, right):
-        return None
-    detail = f"  left:  {wire.short_repr(left)}\n  right: {wire.short_repr(right)}"
-    if op == "==" and isinstance(left, list) and isinstance(right, tuple):
-        detail += "\n  (tool results are JSON: tuples come back as lists)"
-    return detail
-
-
-def tf_truth(value: Any) -> bool:
-    _State.asserts += 1
-    return bool(value)
-
-
-def tf_failure(source: str, detail: str | None, message: Any = None) -> AssertionError:
-    text = f"assert {source}" + (f"\n{detail}" if detail else "")
-    if message is not None:
-        text = f"{wire.safe_str(message)}\n{text}"
-    return AssertionError(text)
-
-
-# --- collecting and running ----------------------------------------------------------------
-
-
-def _case_id(kwargs: dict[str, Any], index: int) -> str:
-    parts = []
-    for name, value in kwargs.items():
-        if type(value) in (int, float, bool) or value is None or (
-            type(value) is str and len(value) <= 30 and value.isprintable()
-        ):
-            parts.append(str(value))
-        else:
-            parts.append(f"{name}{index}")
-    return "-".join(parts) or str(index)
-
-
-def collect(namespace: dict[str, Any]) -> list[tuple[str, Any, dict[str, Any]]]:
-    tests = []
-    for name, function in list(namespace.items()):
-        if not name.startswith("test") or type(function) is not _FUNCTION:
-            continue
-        if getattr(function, "__tf_fixture__", None) is not None:
-            continue
-        combos: list[tuple[dict[str, Any], list[str]]] = [({}, [])]
-        for cases in getattr(function, "__tf_params__", []):
-            expanded = []
-            for kwargs, ids in combos:
-                for index, (case, case_id) in enumerate(cases):
-                    label = str(case_id) if case_id is not None else _case_id(case, index)
-                    expanded.append(({**kwargs, **case}, [*ids, label]))
-            combos = expanded
-        for kwargs, ids in combos:
-            tests.append((f"{name}[{'-'.join(ids)}]" if ids else name, function, kwargs))
-    return tests
-
-
-class FixtureError(Exception):
-    pass
-
-
-class Fixtures:
-    def __init__(self, namespace: dict[str, Any]) -> None:
-        self.namespace = namespace
-        self.values: dict[str, Any] = {}
-        self.teardowns: list[Any] = []
-
-    def resolve(self, name: str, stack: tuple[str, ...] = ()) -> Any:
-        if name in self.values:
-            return self.values[name]
-        if name in stack:
-            raise FixtureError(f"fixture {name!r} depends on itself")
-        if name == "tmp_path":
-            import pathlib
-            import tempfile
-
-            value: Any = pathlib.Path(tempfile.mkdtemp(dir=os.getcwd()))
-        else:
-            function = self.namespace.get(name)
-            if getattr(function, "__tf_fixture__", None) is None:
-                raise FixtureError(
-                    f"fixture {name!r} not found (the sandbox runner supports "
-                    "@pytest.fixture functions in test_tool.py, parametrize and tmp_path)"
-                )
-            value = function(**self.arguments(function, (*stack, name), {}))
-            if type(value).__name__ == "generator":
-                generator = value
-                value = next(generator)
-                self.teardowns.append(generator)
-        self.values[name] = value
-        return value
-
-    def arguments(self, function: Any, stack: tuple[str, ...], given: dict[str, Any]
-                  ) -> dict[str, Any]:
-        code = function.__code__
-        names = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
-        defaults = set(names[len(names) - len(function.__defaults__ or ()) :])
-        kwargs = {}
-        for name in names:
-            if name in given:
-                kwargs[name] = given[name]
-            elif name not in defaults:
-                kwargs[name] = self.resolve(name, stack)
-        return kwargs
-
-    def autouse(self) -> None:
-        for name, function in self.namespace.items():
-            options = getattr(function, "__tf_fixture__", None)
-            if isinstance(options, dict) and options.get("autouse"):
-                self.resolve(name)
-
-    def teardown(self) -> None:
-        for generator in reversed(self.teardowns):
-            try:
-                next(generator)
-            except StopIteration:
-                pass
+# --- running one test --------------------------------------------------------------------
 
 
 def describe_failure(exc: BaseException) -> str:
+    if type(exc) is Failed:  # the parent already holds the details
+        return f"message: {exc.note}" if exc.note else ""
     if isinstance(exc, AssertionError):
         text = wire.safe_str(exc) or "assert failed"
         if type(exc) is not AssertionError and not isinstance(exc, Failed):
@@ -471,7 +399,7 @@ def describe_failure(exc: BaseException) -> str:
         text += f"\n  at {location}"
     tool_tb = getattr(exc, "tool_traceback", "")
     if tool_tb:
-        text += f"\n  raised by the tool:\n{tool_tb}"
+        text += f"\n  raised by the tool:\n{wire.safe_str(tool_tb)}"
     return text
 
 
@@ -489,31 +417,53 @@ def _test_location(tb: Any) -> str:
     return where
 
 
-def run_test(function: Any, params: dict[str, Any], namespace: dict[str, Any],
-             max_output: int) -> tuple[str, str, str]:
+def _test_code(module_code: Any, name: str) -> Any:
+    for const in module_code.co_consts:
+        if type(const) is _CODE and const.co_name == name:
+            return const
+    return None
+
+
+def run_child(rfd: int, wfd: int, generation: int, name: str, module_code: Any,
+              namespace: dict[str, Any], max_output: int) -> None:
+    """The child's whole life: run one test, report, and leave without running anything
+    else (`os._exit`: no atexit handlers, no finalisers, no buffered output)."""
+    channel = _State.channel = Channel(rfd, wfd, generation)
     capture = wire.CappedText(max_output)
-    saved = sys.stdout, sys.stderr
     sys.stdout = sys.stderr = capture
-    fixtures = Fixtures(namespace)
-    outcome, message = "passed", ""
+    outcome, message = "returned", ""
     try:
-        if function.__code__.co_flags & _CO_COROUTINE:
-            raise FixtureError("async tests are not supported")
-        fixtures.autouse()
-        function(**fixtures.arguments(function, (), params))
-    except (FixtureError, Skipped) as exc:
-        kind = "skipped" if isinstance(exc, Skipped) else "setup failed"
-        outcome, message = "error", f"{kind}: {wire.safe_str(exc)}"
+        code = _test_code(module_code, name)
+        if code is None or code.co_argcount or code.co_kwonlyargcount or (
+            code.co_flags & _GENERATOR_FLAGS
+        ):
+            raise RuntimeError(f"{name} is not a plain test function")
+        # Exactly the code the parent compiled for this test, whatever the name holds now.
+        _FUNCTION(code, namespace, name)()
     except BaseException as exc:  # SystemExit from a test is a failure, not an exit
-        outcome, message = "failed", describe_failure(exc)
+        outcome, message = "raised", describe_failure(exc)
+    try:
+        channel.send({"t": "end", "outcome": outcome, "message": message,
+                      "output": capture.getvalue()})
     finally:
-        try:
-            fixtures.teardown()
-        except BaseException as exc:
-            if outcome == "passed":
-                outcome, message = "error", f"fixture teardown failed: {describe_failure(exc)}"
-        sys.stdout, sys.stderr = saved
-    return outcome, message, capture.getvalue()
+        os._exit(0)
+
+
+def _wait_for_child(pid: int, death: int, rfd: int, scope: str) -> int:
+    """Wait for the child (its end of the `death` pipe closes when it exits: no pidfd, which
+    the sandbox's seccomp filter refuses); if the parent goes away meanwhile, kill the whole
+    sandbox."""
+    poller = select.poll()
+    poller.register(rfd, 0)  # POLLHUP only: the child is the one reading replies
+    poller.register(death, select.POLLIN)
+    while True:
+        events = poller.poll()
+        if any(fd == rfd and mask & (select.POLLHUP | select.POLLERR) for fd, mask in events):
+            wire.kill_everything(scope)
+        if any(fd == death for fd, _mask in events):
+            break
+    os.close(death)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
 
 
 def main(rfd: int, wfd: int) -> int:
@@ -525,38 +475,64 @@ def main(rfd: int, wfd: int) -> int:
     wire.apply_limits(init["limits"], nproc_relative=bool(init.get("nproc_relative")))
     if init.get("uid") is not None:
         wire.drop_privileges(int(init["uid"]))
-    channel = Channel(wire.Lifeline(rfd, str(init.get("kill_scope") or "group")), wfd)
+    scope = str(init.get("kill_scope") or "group")
     max_output = int(init["limits"]["max_output_bytes"])
     _State.sources[TEST_FILE] = str(init.get("source") or "")
+    _State.shapes = dict(init.get("shapes") or {})
+    _State.check_bytes = int(init.get("check_bytes") or max_output)
     sys.modules["pytest"] = make_pytest_module()
-    sys.modules["tool"] = make_tool_module(channel, str(init["entrypoint"]))
+    sys.modules["tool"] = make_tool_module(str(init["entrypoint"]))
     module = type(sys)("test_tool")
     module.__file__ = TEST_FILE
-    module.__dict__.update(__tf_compare__=tf_compare, __tf_truth__=tf_truth,
-                           __tf_failure__=tf_failure)
+    module.__dict__.update({"@tf.check": tf_check, "@tf.raises": tf_raises,
+                            "@tf.fail": tf_fail, "@tf.match": tf_match, "@tf.call": tf_call})
     sys.modules["test_tool"] = module
     capture = wire.CappedText(max_output)
     saved = sys.stdout, sys.stderr
     sys.stdout = sys.stderr = capture
+    error = None
     try:
         code = marshal.loads(binascii.a2b_base64(init["code"]))
         exec(code, module.__dict__)
-        tests = collect(module.__dict__)
     except BaseException as exc:
-        sys.stdout, sys.stderr = saved
-        channel.send({"t": "collected", "tests": [], "error": describe_failure(exc),
-                      "output": capture.getvalue()})
-        return 0
+        error = describe_failure(exc)
     finally:
         sys.stdout, sys.stderr = saved
-    channel.send({"t": "collected", "tests": [name for name, _, _ in tests],
-                  "output": capture.getvalue()})
-    for name, function, params in tests:
-        channel.send({"t": "start", "name": name})
-        _State.asserts = 0
-        outcome, message, output = run_test(function, params, module.__dict__, max_output)
-        channel.send({"t": "end", "name": name, "outcome": outcome, "message": message,
-                      "output": output, "asserts": _State.asserts})
-    channel.send({"t": "done"})
-    return 0
+    wire.write_frame(wfd, {"t": "loaded", "error": error, "output": capture.getvalue()})
+    if error is not None:
+        return 0
+    # The tests the parent collected, in its order, back to back: this process never reads
+    # the pipe again (the children do); it only watches it for the parent's end.
+    names = [str(n) for n in init.get("tests") or []]
 
+    def spawn(generation: int) -> tuple[int, int, int]:
+        """Fork the process of test `generation`; it waits for its turn on a pipe of its own
+        (forking the next test while one runs keeps the fork off the critical path) and
+        holds the write end of a second pipe until it exits."""
+        go_read, go_write = os.pipe()
+        death_read, death_write = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.close(go_write)
+                os.close(death_read)
+                if os.read(go_read, 1):  # end of file instead: this runner is gone
+                    os.close(go_read)
+                    run_child(rfd, wfd, generation, names[generation], code, module.__dict__,
+                              max_output)
+            finally:
+                os._exit(0)
+        os.close(go_read)
+        os.close(death_write)
+        return pid, go_write, death_read
+
+    upcoming = spawn(0) if names else None
+    for generation in range(len(names)):
+        assert upcoming is not None
+        pid, go, death = upcoming
+        os.write(go, b"g")  # the previous test's process is gone: its turn
+        os.close(go)
+        upcoming = spawn(generation + 1) if generation + 1 < len(names) else None
+        status = _wait_for_child(pid, death, rfd, scope)
+        wire.write_frame(wfd, {"t": "reaped", "g": generation, "status": status})
+    return 0

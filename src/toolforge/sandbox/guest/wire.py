@@ -66,7 +66,11 @@ def plain_json_problem(value: Any) -> str | None:
     while stack:
         item, path, depth = stack.pop()
         kind = type(item)
-        if item is None or kind is bool or kind is str or kind is int:
+        if kind is str:
+            if not item.isascii() and _lone_surrogate(item):
+                return f"{path}: a string with a lone surrogate is not UTF-8 text"
+            continue
+        if item is None or kind is bool or kind is int:
             continue
         if kind is float:
             if item != item or item in (float("inf"), float("-inf")):
@@ -80,12 +84,22 @@ def plain_json_problem(value: Any) -> str | None:
             for key, x in item.items():
                 if type(key) is not str:
                     return f"{path}: key {key!r} is a {type(key).__name__}, not a str"
+                if not key.isascii() and _lone_surrogate(key):
+                    return f"{path}: a key with a lone surrogate is not UTF-8 text"
                 stack.append((x, f"{path}.{key}", depth + 1))
         else:
             bases = [b.__name__ for b in kind.__mro__[1:] if b in (str, int, float, list, dict)]
             subclass = f" (a subclass of {bases[0]})" if bases else ""
             return f"{path}: {kind.__name__}{subclass} is not a JSON type"
     return None
+
+
+def _lone_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def read_frame(fd: int) -> dict[str, Any] | None:
@@ -148,20 +162,22 @@ class Lifeline:
             except BaseException:
                 frame = None
             if frame is None:
-                self._kill_everything()
+                kill_everything(self.scope)
             self._free.acquire()
             self._slot = frame
             self._got.release()
 
-    def _kill_everything(self) -> None:
-        try:
-            if self.scope == "all" and os.getuid() != 0:
-                # Own pid namespace, or a uid of our own: -1 reaches exactly our processes.
-                os.kill(-1, 9)
-            else:
-                os.killpg(0, 9)
-        finally:
-            os._exit(70)
+
+def kill_everything(scope: str) -> None:
+    """The parent is gone: kill every process of this sandbox, this one included."""
+    try:
+        if scope == "all" and os.getuid() != 0:
+            # Own pid namespace, or a uid of our own: -1 reaches exactly our processes.
+            os.kill(-1, 9)
+        else:
+            os.killpg(0, 9)
+    finally:
+        os._exit(70)
 
 
 def write_frame(fd: int, message: dict[str, Any]) -> None:

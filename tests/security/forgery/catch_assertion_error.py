@@ -1,0 +1,12 @@
+"""The failing assert is caught right where it fails.
+
+caught_by: static TF404
+"""
+from tool import add
+
+
+def test_two_and_two():
+    try:
+        assert add(2, 2) == 4
+    except AssertionError:
+        pass
