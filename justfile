@@ -23,4 +23,5 @@ bench:
     {{venv}}/python bench/evolve.py
     {{venv}}/python bench/quality.py
     {{venv}}/python bench/runtime.py
+    {{venv}}/python bench/deploy.py
     {{venv}}/python bench/retrieval.py

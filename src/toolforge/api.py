@@ -51,13 +51,17 @@ class RunResult(BaseModel):
 class Forge:
     def __init__(self, agent_fn: AgentFn | None = None, *, library: str | Path | None = None,
                  reward_fn: RewardFn | None = None, llm_settings: LLMSettings | None = None,
-                 auto_evolve: bool = True, session: str | None = None) -> None:
+                 auto_evolve: bool = True, session: str | None = None,
+                 queue: str | None = None) -> None:
+        """`queue`: report runs to this trajectory log (e.g. redis://host:6379/0) for the
+        workers to evolve from, instead of this library's store (default: the user
+        config's `[queue] url` or TOOLFORGE_QUEUE). No cycle then runs in this process."""
         self.root = resolve_library_path(library)
         self.agent_fn = agent_fn
         self.reward_fn = reward_fn
         self.auto_evolve = auto_evolve
         self.session = session  # recorded with every tool call made through this Forge
-        self.service = EvolutionService(self.root, llm_settings=llm_settings)
+        self.service = EvolutionService(self.root, llm_settings=llm_settings, queue=queue)
         self._toolbox = self._new_toolbox()
 
     def __enter__(self) -> Forge:
@@ -98,14 +102,23 @@ class Forge:
     # --- runs --------------------------------------------------------------------------------
 
     def run(self, task: str, expected: Any = None, *, check: Callable[[str], float] | None = None,
-            task_id: str | None = None, group: str | None = None) -> RunResult:
-        """Run the agent on one task, score it, record it, and evolve when triggered."""
+            task_id: str | None = None, group: str | None = None,
+            session: str | None = None) -> RunResult:
+        """Run the agent on one task, score it, record it, and evolve when triggered.
+        `session` (default: the Forge's) is recorded with the run's tool calls; while a
+        tool is on A/B trial it also keeps the run on one version of it."""
         if self.agent_fn is None:
-            agent_tools = self.service.toolbox(caller="agent", session=self.session)
+            agent_tools = self.service.toolbox(caller="agent", session=session or self.session)
             t = self.service.run_task(Task(id=task_id or "api", task=task, group=group,
                                            expected=expected), agent_tools)
+        elif session is not None and session != self.session:
+            toolbox = self.service.toolbox(caller="python", session=session)
+            try:
+                t = self._run_custom(task, expected, check, task_id, group, toolbox)
+            finally:
+                toolbox.close()
         else:
-            t = self._run_custom(task, expected, check, task_id, group)
+            t = self._run_custom(task, expected, check, task_id, group, self._toolbox)
         cycle = None
         if self.auto_evolve:
             cycle = self.service.maybe_evolve()
@@ -145,17 +158,17 @@ class Forge:
         self._toolbox = self._new_toolbox()
 
     def _run_custom(self, task: str, expected: Any, check: Callable[[str], float] | None,
-                    task_id: str | None, group: str | None) -> Trajectory:
+                    task_id: str | None, group: str | None, toolbox: ToolBox) -> Trajectory:
         assert self.agent_fn is not None
-        first_call = len(self._toolbox.calls)
+        first_call = len(toolbox.calls)
         started = time.perf_counter()
         answer: str | None = None
         error: str | None = None
         try:
-            answer = self.agent_fn(task, self.tools())
+            answer = self.agent_fn(task, [toolbox.callable(n) for n in sorted(toolbox.tools)])
         except Exception as exc:  # the agent's own failure is data, not a crash
             error = f"{type(exc).__name__}: {exc}"
-        calls = self._toolbox.calls[first_call:]
+        calls = toolbox.calls[first_call:]
         steps = [Step(index=i, kind="tool_call", tool=c.tool, arguments=c.arguments,
                       result=c.result, error=c.error, duration_ms=c.duration_ms)
                  for i, c in enumerate(calls)]
@@ -167,11 +180,11 @@ class Forge:
             task_id=task_id, task=task, group=group, steps=steps,
             final_answer=None if answer is None else str(answer),
             expected=expectation if not isinstance(expectation, CallableCheck) else None,
-            reward=reward, success=success, tools_offered=sorted(self._toolbox.tools),
+            reward=reward, success=success, tools_offered=sorted(toolbox.tools),
             duration_ms=round((time.perf_counter() - started) * 1000, 1), error=error,
-            source="api",
+            source="api", metadata=toolbox.run_metadata(first_call),
         )
-        return self.service.store.record(trajectory)
+        return self.service.record(trajectory)
 
     def _reward(self, answer: str | None, expected: Any,
                 check: Callable[[str], float] | None) -> float | None:

@@ -23,15 +23,19 @@ from typer.core import TyperGroup
 
 from toolforge import __version__
 from toolforge.cli import (
+    curate_cmd,
+    cycles_cmds,
     daemon_cmds,
     doctor_cmd,
     evolve_cmds,
     jobs_cmds,
     library_cmds,
     paths_cmd,
+    remote_cmds,
     review_cmd,
     runtime_cmds,
     spec,
+    trials_cmds,
     tte_cmds,
     typer_build,
 )
@@ -174,6 +178,11 @@ app.command("report")(report)
 app.add_typer(daemon_cmds.app, name="daemon")
 app.command("doctor")(doctor_cmd.doctor)
 app.command("paths")(paths_cmd.paths)
+app.add_typer(remote_cmds.remote_app, name="remote")
+app.command("sync")(remote_cmds.sync)
+app.command("cycles")(cycles_cmds.cycles)
+app.add_typer(trials_cmds.trials_app, name="trials")
+app.command("curate")(curate_cmd.curate)
 
 
 SHELLS = ("bash", "zsh", "fish")

@@ -121,6 +121,9 @@ def _run_with_bar(evo: Any, tasks: list[Any], evolve: bool, model: str, out: Out
 def evolve(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Analyse and synthesize, but "
                                           "write nothing and consume no failure.")] = False,
+    ignore_budget: Annotated[bool, typer.Option(
+        "--ignore-budget", help="Run even if the cycle would pass an evolution budget of "
+        "the user config ([evolution]).")] = False,
     library: LibraryOpt = None,
     json: JsonOpt = False,
 ) -> None:
@@ -134,7 +137,7 @@ def evolve(
         try:
             with steps(out, "evolution cycle") as step:
                 log.step = step
-                report = evo.evolve(dry_run=dry_run)
+                report = evo.evolve(dry_run=dry_run, ignore_budget=ignore_budget)
         finally:
             log.step = None
             evo.close()

@@ -213,6 +213,10 @@ def mcp(
     discover: Annotated[bool, typer.Option(
         "--discover", help="Serve two tools, find_tools(query, k) and call_tool(name, "
         "arguments), instead of the whole library (for large libraries).")] = False,
+    report_runs: Annotated[bool, typer.Option(
+        "--report-runs", help="Also offer report_run(task, answer, reward|success): the "
+        "agent reports each finished task, and the session's tool calls become the run's "
+        "steps (a trajectory the library evolves from).")] = False,
     session: SessionOpt = None,
     library: LibraryOpt = None,
 ) -> None:
@@ -228,7 +232,7 @@ def mcp(
 
         serve(ServeOptions(root=resolve_library_path(library), transport=transport,
                            host=host, port=port, socket=socket, discover=discover,
-                           session=session),
+                           session=session, report_runs=report_runs),
               say=lambda text: out.err.print(text, markup=False, highlight=False,
                                              soft_wrap=True))
 

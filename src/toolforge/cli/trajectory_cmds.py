@@ -43,12 +43,18 @@ SinceOpt = Annotated[str | None, typer.Option("--since", help="Only runs started
                                               "this ISO time.", show_default=False)]
 
 
+QueueOpt = Annotated[str | None, typer.Option(
+    "--queue", help="Append the runs to this trajectory log (redis://HOST:PORT/DB) for the "
+    "evolution workers, instead of the library's own store (default: [queue] url in the user "
+    "config, or TOOLFORGE_QUEUE).", show_default=False)]
+
+
 @contextmanager
-def _service(library: Path | None) -> Iterator[TrajectoryService]:
+def _service(library: Path | None, queue: str | None = None) -> Iterator[TrajectoryService]:
     from toolforge.library.store import resolve_library_path
     from toolforge.service.trajectory_service import TrajectoryService
 
-    svc = TrajectoryService(resolve_library_path(library))
+    svc = TrajectoryService(resolve_library_path(library), queue=queue)
     try:
         yield svc
     finally:
@@ -175,6 +181,7 @@ class _TerminalSafe:
 def report(
     file: Annotated[Path, typer.Argument(help="A JSON object, a JSON array, or JSONL (one "
                                          "trajectory per line); - reads stdin.")],
+    queue: QueueOpt = None,
     library: LibraryOpt = None,
     json: JsonOpt = False,
 ) -> None:
@@ -182,14 +189,16 @@ def report(
     All or nothing: if any trajectory is invalid, none is recorded."""
 
     def body(out: Output) -> None:
-        with _service(library) as svc:
+        with _service(library, queue) as svc:
             if str(file) == "-":
                 recorded = svc.report_text(sys.stdin.read(), "<stdin>")
             else:
                 recorded = svc.report_file(file.expanduser())
             root = str(svc.root)
+            queued_to = svc.log.name if svc.queued else None
         doc = {
             "library": root,
+            "queue": queued_to,
             "recorded": len(recorded),
             "trajectories": [
                 {"id": t.id, "task_id": t.task_id, "task": t.task, "reward": t.reward,
@@ -197,9 +206,32 @@ def report(
                 for t in recorded
             ],
         }
-        out.emit(doc, lambda c: _recorded(recorded, c))
+        if queued_to is None:
+            _wake_worker(Path(root), out)
+        out.emit(doc, lambda c: _recorded(recorded, c, queued_to))
 
     run_command(json, body)
+
+
+def _wake_worker(root: Path, out: Output) -> None:
+    """The runs are in the store: the library's daemon (started if none runs, as any
+    command does) is the evolution worker; it looks at them now."""
+    from toolforge.cli.common import daemon_disabled
+
+    if daemon_disabled():
+        return
+    from toolforge.daemon.client import connect
+    from toolforge.errors import ToolforgeError
+
+    try:
+        client = connect(root, warn=out.warn)
+        try:
+            client.wake_worker()
+        finally:
+            client.close()
+    except ToolforgeError as exc:  # recorded all the same: the worker sees them later
+        out.warn(f"the runs are recorded, but the daemon could not be reached to evolve "
+                 f"from them now: {exc.message}")
 
 
 # --- rendering ------------------------------------------------------------------------------
@@ -318,11 +350,14 @@ def _detail(t: Trajectory, threshold: float, console: Console) -> None:
     console.print(f"\n[bold]reward[/] {reward} [dim](failure below {threshold:g})[/]")
 
 
-def _recorded(items: list[Trajectory], console: Console) -> None:
+def _recorded(items: list[Trajectory], console: Console, queue: str | None = None) -> None:
     from rich.markup import escape
 
-    console.print(f"[green]✓[/] recorded {len(items)} "
-                  f"{'trajectory' if len(items) == 1 else 'trajectories'}")
+    noun = "trajectory" if len(items) == 1 else "trajectories"
+    if queue:
+        console.print(f"[green]✓[/] queued {len(items)} {noun} to {escape(queue)}")
+    else:
+        console.print(f"[green]✓[/] recorded {len(items)} {noun}")
     for t in items:
         reward = f"{t.reward:.2f}" if t.reward is not None else "-"
         console.print(f"  {t.id[:12]}  reward {reward:>4}  {_outcome(t)}  "

@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from toolforge.config.strict import read_toml, validate
+from toolforge.deploy.settings import EvolutionSettings, QueueSettings, SyncSettings
 from toolforge.errors import ConfigError
 from toolforge.library.settings import SandboxSettings
 from toolforge.safety.policy import SafetyPolicy
@@ -38,6 +39,11 @@ class UserConfig(BaseModel):
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
     # What libraries may grant their tools: a library's [policy] applies within this.
     policy: SafetyPolicy = Field(default_factory=SafetyPolicy)
+    # The deployment (docs/deploy.md): what evolution may spend, where runs go across
+    # machines, how a clone follows its shared remote.
+    evolution: EvolutionSettings = Field(default_factory=EvolutionSettings)
+    queue: QueueSettings = Field(default_factory=QueueSettings)
+    sync: SyncSettings = Field(default_factory=SyncSettings)
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,8 @@ def create_app(ctx: DaemonContext) -> FastAPI:
         ctx.jobs.start()
         if ctx.watcher is not None:
             ctx.watcher.start()
+        if ctx.worker is not None:
+            ctx.worker.start()
         ctx.warm()
         guard = asyncio.create_task(_exit_when_library_gone(ctx))
         idle = asyncio.create_task(stop_when_idle(

@@ -527,6 +527,11 @@ class DaemonClient:
         params = {"types": ",".join(types)} if types else None
         return EventStream(self.stream("/v1/events", params, what="the event stream"))
 
+    def wake_worker(self) -> None:
+        """Runs were recorded without the daemon (in-process): its evolution worker looks
+        at once instead of at its next poll."""
+        self._json("POST", "/v1/evolution/check", what="check")
+
     def health(self) -> Health:
         return self._get("Health", "/v1/health")
 

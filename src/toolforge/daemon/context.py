@@ -27,6 +27,7 @@ from toolforge.daemon.watcher import Watcher
 from toolforge.library.store import STATE_DIR
 
 if TYPE_CHECKING:
+    from toolforge.deploy.worker import EvolutionWorker
     from toolforge.runtime.runtime import Runtime
     from toolforge.sandbox.pool import WarmPool
     from toolforge.service.library_service import LibraryService
@@ -44,6 +45,8 @@ class DaemonContext:
     index: ToolIndex
     history: HistoryIndex
     watcher: Watcher | None = None
+    # The evolution worker: cycles from reported runs, trials, curation, sync (deploy/).
+    worker: EvolutionWorker | None = None
     socket: str | None = None
     log_path: str | None = None
     pid: int = field(default_factory=os.getpid)
@@ -119,6 +122,8 @@ class DaemonContext:
             self.stopping.set()
         log.info("stopping")
         self.bus.publish("daemon_stopping", pid=self.pid)
+        if self.worker is not None:
+            self.worker.halt()  # no new cycle, no more entries taken from the queue
         self.jobs.cancel_all()
         self.bus.close()
 
@@ -133,6 +138,8 @@ class DaemonContext:
         self.begin_stop()
         if self.watcher is not None:
             self.watcher.stop()
+        if self.worker is not None:
+            self.worker.stop()
         self.jobs.shutdown(grace_s)
         with self._runtime_lock:
             runtime, self._runtime = self._runtime, None
@@ -148,21 +155,39 @@ class DaemonContext:
 
 def build_context(root: Path, *, socket: str | None = None, log_path: str | None = None,
                   watch: bool = True, kinds: dict[str, JobKind] | None = None,
-                  concurrency: int | None = None, persist_jobs: bool = True) -> DaemonContext:
+                  concurrency: int | None = None, persist_jobs: bool = True,
+                  evolution: bool = True) -> DaemonContext:
     services = ServicePool(root)
     bus = EventBus()
     store = JobStore(root / STATE_DIR / JOBS_DB) if persist_jobs else None
     if concurrency is None and os.environ.get("TOOLFORGE_DAEMON_JOBS", "").isdigit():
         concurrency = int(os.environ["TOOLFORGE_DAEMON_JOBS"])
-    jobs = JobManager(services=services, bus=bus, store=store,
-                      kinds=default_kinds() if kinds is None else kinds, concurrency=concurrency)
+    kinds = default_kinds() if kinds is None else kinds
+    jobs = JobManager(services=services, bus=bus, store=store, kinds=kinds,
+                      concurrency=concurrency)
     history = HistoryIndex(root, services)
     index = ToolIndex(root, services)
     watcher = Watcher(root, services, bus, jobs, index=index) if watch else None
     if watcher is not None:
         index.watching = watcher.watching
+    worker = None
+    if evolution:
+        from toolforge.deploy.worker import EvolutionWorker
+
+        worker = EvolutionWorker(root, jobs, bus)
+        kinds.update({
+            "evolve": JobKind(worker.run_cycle, needs_tool=False,
+                              description="an evolution cycle over the unhandled failures"),
+            "sync": JobKind(worker.run_sync, needs_tool=False,
+                            description="sync with the shared remote"),
+            "curate": JobKind(worker.run_curation, needs_tool=False,
+                              description="mark unused tools stale, retire long-unused ones"),
+            "trial": JobKind(worker.run_trial, needs_tool=False,
+                             description="decide an A/B trial that has run its episodes"),
+        })
     ctx = DaemonContext(root=root, services=services, bus=bus, jobs=jobs, store=store,
-                        index=index, history=history, watcher=watcher, socket=socket,
+                        index=index, history=history, watcher=watcher, worker=worker,
+                        socket=socket,
                         log_path=log_path)
 
     def prepare(svc: LibraryService) -> None:

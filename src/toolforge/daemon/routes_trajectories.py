@@ -48,7 +48,25 @@ async def report(ctx: Ctx, request: Request) -> Response:
     recorded = await run_in_threadpool(record)
     ctx.bus.publish("trajectories_recorded", count=len(recorded),
                     ids=[t["id"] for t in recorded][:50])
+    if ctx.worker is not None:
+        ctx.worker.nudge()  # the trigger is checked now, not at the next poll
     return _json({"recorded": len(recorded), "trajectories": recorded}, status=201)
+
+
+@router.post("/evolution/check", status_code=202,
+             summary="Runs were recorded elsewhere: the worker looks now")
+def check_now(ctx: Ctx) -> Response:
+    if ctx.worker is not None:
+        ctx.worker.nudge()
+    return _json({"worker": ctx.worker is not None}, status=202)
+
+
+@router.get("/evolution", summary="What the evolution worker is doing, and recent cycles")
+def evolution(ctx: Ctx, limit: Annotated[int, Query(ge=1, le=500)] = 20) -> Response:
+    from toolforge.deploy.cycles import cycles_overview
+
+    live = ctx.worker.snapshot() if ctx.worker is not None else None
+    return _json(cycles_overview(ctx.root, limit=limit, live=live).model_dump(mode="json"))
 
 
 @router.get("/trajectories", summary="Recorded runs, newest first")

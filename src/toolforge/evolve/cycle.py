@@ -31,7 +31,7 @@ from toolforge.evolve.synthesis import (
     write_tests,
 )
 from toolforge.library.store import CANDIDATES_DIR, TOOLS_DIR
-from toolforge.llm.client import LLMClient
+from toolforge.llm.client import LLMClient, LLMError
 from toolforge.llm.config import ROLES
 from toolforge.llm.usage import UsageLedger, UsageTotals
 from toolforge.validation.report import files_hash
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from toolforge.validation.report import ValidationReport
 
 Log = Callable[[str], None]
-Status = Literal["promoted", "candidate", "rejected", "refused", "failed"]
+Status = Literal["promoted", "candidate", "trial", "rejected", "refused", "failed"]
 
 
 class Attempt(BaseModel):
@@ -73,6 +73,9 @@ class CycleReport(BaseModel):
     duration_ms: float = 0.0
     llm_ms: float = 0.0
     error: str | None = None
+    # Set when the model could not be reached (or refused every request): the cycle's
+    # failures go back to the trigger, and a background worker pauses evolution.
+    outage: str | None = None
 
     @property
     def framework_ms(self) -> float:
@@ -99,6 +102,7 @@ class Evolver:
         self.log = log or (lambda _msg: None)
         self._slots = threading.Lock()
         self._reserved = 0
+        self.outage: str | None = None  # the first model failure: later gaps do not start
 
     # --- the cycle ---------------------------------------------------------------------------
 
@@ -126,6 +130,12 @@ class Evolver:
         except SynthesisError as exc:
             report.error = exc.message
             self.log(f"cycle failed: {exc.message}")
+        except LLMError as exc:
+            self.outage = self.outage or exc.message
+            self.log(f"cycle failed: the model is unavailable: {exc.message}")
+        if self.outage is not None:
+            report.outage = self.outage
+            report.error = report.error or f"model unavailable: {self.outage}"
         records = [r for r in self.ledger.records() if r.cycle_id
                    and (r.cycle_id == cycle_id or r.cycle_id.startswith(cycle_id + ":"))]
         report.usage = _totals(records)
@@ -136,9 +146,16 @@ class Evolver:
     def _gap_in_cycle(self, cycle_id: str, gap: Gap, examples: list[str],
                       dry_run: bool) -> CandidateOutcome:
         tag = f"{cycle_id}:{gap.name}"
+        if self.outage is not None:  # no more model calls into an outage
+            return CandidateOutcome(gap=gap, status="failed",
+                                    reason=f"not tried: the model is unavailable ({self.outage})")
         with self.ledger.cycle(tag):
             try:
                 outcome = self.evolve_gap(gap, examples, cycle_id=cycle_id, dry_run=dry_run)
+            except LLMError as exc:
+                self.outage = self.outage or exc.message
+                outcome = CandidateOutcome(gap=gap, status="failed",
+                                           reason=f"the model is unavailable: {exc.message}")
             except ToolforgeError as exc:  # e.g. a library conflict: report, don't crash
                 outcome = CandidateOutcome(gap=gap, status="failed", reason=exc.message)
         outcome.usage = self.ledger.totals(tag)
@@ -241,6 +258,13 @@ class Evolver:
         svc = self.service
         passed = final.verdict == "passed"
         all_tests = merge_tests(tests, adversarial) if passed and adversarial else tests
+        same = self._same_as_library(gap.name, code)
+        if same is not None:
+            # Nothing new: a second cycle (another worker's, or one redoing the runs of a
+            # worker that died) must not make a duplicate version.
+            outcome.status = "refused"
+            outcome.reason = f"identical to the {same}: nothing to add"
+            return outcome
         provenance = {**self._provenance(gap, cycle_id, outcome), **(provenance or {})}
         if not passed and (svc.root / CANDIDATES_DIR / gap.name).is_dir():
             # Do not overwrite a candidate waiting for review with one that failed.
@@ -257,7 +281,7 @@ class Evolver:
             stored = final.model_copy(update={
                 "tool": gap.name, "version": added.version, "location": CANDIDATES_DIR,
                 "files_hash": files_hash(code, all_tests)})
-            svc.reports.save(stored)
+            svc.save_report(stored, code)
             outcome.report_id = stored.id
         else:
             svc.reports.save(final.model_copy(update={"tool": gap.name}))
@@ -269,6 +293,8 @@ class Evolver:
             return outcome
         if promote is None:
             promote = svc.library.settings().promotion == "auto"
+        if promote and self._on_trial(gap.name, outcome):
+            return outcome
         if promote:
             promoted = svc.promote(gap.name)
             outcome.status, outcome.version, outcome.commit = (
@@ -279,6 +305,33 @@ class Evolver:
         return outcome
 
     # --- helpers -----------------------------------------------------------------------------
+
+    def _on_trial(self, name: str, outcome: CandidateOutcome) -> bool:
+        """With `[trials] auto`, a new version of an active tool goes on A/B trial instead
+        of replacing it at once."""
+        from toolforge.evolve.trials import start_trial
+
+        lib = self.service.library
+        active = lib.find_current(name, TOOLS_DIR)
+        if active is None or active.meta.status != "active" or not lib.settings().trials.auto:
+            return False
+        started = start_trial(self.service, name)
+        outcome.status, outcome.commit = "trial", started.commit
+        outcome.reason = (f"on A/B trial against v{started.trial.baseline}: "
+                          f"{started.trial.share:.0%} of calls for {started.trial.episodes} "
+                          "episodes (`toolforge trials`)")
+        return True
+
+    def _same_as_library(self, name: str, code: str) -> str | None:
+        """Which version in the library already has exactly this code, if any."""
+        lib = self.service.library
+        active = lib.find_current(name, TOOLS_DIR)
+        if active is not None and active.meta.status == "active" and active.code == code:
+            return f"active {name} v{active.meta.version}"
+        waiting = lib.find_current(name, CANDIDATES_DIR)
+        if waiting is not None and waiting.code == code:
+            return f"candidate {name} v{waiting.meta.version} waiting for review"
+        return None
 
     def _provenance(self, gap: Gap, cycle_id: str, outcome: CandidateOutcome) -> dict[str, Any]:
         settings = self.llm.settings

@@ -53,6 +53,8 @@ def _ask(llm: LLMClient, role: str, prompt: str) -> str:
     try:
         completion = llm.complete(role, [{"role": "user", "content": prompt}])
     except LLMError as exc:
+        if exc.unavailable:
+            raise  # not this candidate's fault: the cycle stops asking (cycle.py)
         raise SynthesisError(f"model call failed: {exc.message}")
     text = completion.content or ""
     refusal = completion.refusal or detect_refusal(text)

@@ -32,6 +32,7 @@ class CallRecord:
     result: Any
     error: str | None
     duration_ms: float
+    version: int | None = None  # the version that ran (an A/B trial may pick either)
 
 
 class ToolBox:
@@ -75,8 +76,28 @@ class ToolBox:
         self.calls.append(CallRecord(
             name, args, result.ok, result.value if result.ok else None,
             None if result.ok else result.error_text(),
-            round((time.perf_counter() - start) * 1000, 2)))
+            round((time.perf_counter() - start) * 1000, 2), result.version))
         return result
+
+    def run_metadata(self, first_call: int = 0) -> dict[str, Any]:
+        """What a run's trajectory records about the library it used: the commit it read
+        (a pinned clone's), and the version of each tool its calls ran (from `first_call`
+        on), which is how A/B trials attribute the run's reward to a version."""
+        versions: dict[str, int | list[int]] = {}
+        for call in self.calls[first_call:]:
+            if call.version is None:
+                continue
+            seen = versions.get(call.tool)
+            if seen is None:
+                versions[call.tool] = call.version
+            elif seen != call.version:
+                both = seen if isinstance(seen, list) else [seen]
+                if call.version not in both:
+                    versions[call.tool] = sorted([*both, call.version])
+        meta: dict[str, Any] = {"library_commit": self.runtime.catalog().head}
+        if versions:
+            meta["tool_versions"] = versions
+        return meta
 
     def call(self, name: str, arguments: Any) -> CallRecord:
         self.run(name, arguments)
@@ -85,7 +106,7 @@ class ToolBox:
     def callable(self, name: str) -> Callable[..., Any]:
         """The tool as a Python function (see toolforge.runtime.functions); its calls are
         kept in `calls`."""
-        return make_function(self.runtime.resolve(name), self.run)
+        return make_function(self.runtime.describe(name), self.run)
 
 
 def result_text(record: CallRecord) -> str:

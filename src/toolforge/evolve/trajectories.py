@@ -36,7 +36,7 @@ from toolforge.evolve.rewards import DEFAULT_REWARD_THRESHOLD, dump_expectation
 STATE_DB = "state.sqlite"
 BUSY_TIMEOUT_MS = 30_000
 SCHEMA_VERSION = 1
-SOURCES = ("builtin-agent", "report", "api", "tte")
+SOURCES = ("builtin-agent", "report", "api", "mcp", "tte")
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 
@@ -104,7 +104,7 @@ class Trajectory(BaseModel):
     duration_ms: float = Field(default=0.0, ge=0, allow_inf_nan=False)
     started_at: str = Field(default_factory=now_iso)
     error: str | None = None
-    source: str = "builtin-agent"  # builtin-agent | report | api | tte
+    source: str = "builtin-agent"  # builtin-agent | report | api | mcp | tte
     handled_by: str | None = None  # the evolution cycle that consumed this failure
     metadata: dict[str, Any] = Field(default_factory=dict)  # free data from the agent
 
@@ -370,6 +370,19 @@ class TrajectoryStore:
             return conn.execute("UPDATE trajectories SET handled_by = NULL WHERE handled_by = ?",
                                 (cycle_id,)).rowcount
 
+    def forget(self, ids: Iterable[str]) -> int:
+        """Delete these trajectories (a worker dropping its copies of runs another worker
+        took over from the shared log); returns how many were deleted."""
+        wanted = list(ids)
+        deleted = 0
+        with self.transaction() as conn:
+            for i in range(0, len(wanted), 500):
+                chunk = wanted[i:i + 500]
+                marks = ", ".join("?" for _ in chunk)
+                deleted += conn.execute(f"DELETE FROM trajectories WHERE id IN ({marks})",
+                                        chunk).rowcount
+        return deleted
+
     # --- reading --------------------------------------------------------------------------
 
     def get(self, id_or_prefix: str) -> Trajectory:
@@ -479,6 +492,15 @@ class TrajectoryStore:
             fh.write(t.model_dump_json() + "\n")
             count += 1
         return count
+
+    def last_used_tools(self) -> dict[str, str]:
+        """Each tool named in a recorded run's `tools_used`, with the start of the latest
+        such run (on a worker, this covers runs reported from other machines)."""
+        with self.reading() as conn:
+            rows = conn.execute(
+                "SELECT j.value, MAX(t.started_at) FROM trajectories AS t, "
+                "json_each(t.tools_used) AS j GROUP BY j.value").fetchall()
+        return {str(name): str(at) for name, at in rows if isinstance(name, str)}
 
     def count(self) -> int:
         with self.reading() as conn:

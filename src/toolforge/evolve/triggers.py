@@ -162,6 +162,32 @@ class CycleLog:
                 "ORDER BY started_at DESC, rowid DESC LIMIT ?", (n,)).fetchall()
         return [_cycle(r) for r in rows]
 
+    def spent_since(self, ts: str | datetime) -> tuple[int, float, int]:
+        """(tokens, USD, cycles) of the cycles started at or after `ts` (budgets)."""
+        with self.store.reading() as conn:
+            tokens, usd, count = conn.execute(
+                "SELECT COALESCE(SUM(prompt_tokens + completion_tokens), 0), "
+                "COALESCE(SUM(cost_usd), 0), COUNT(*) FROM cycles WHERE started_at >= ?",
+                (normalize_time(ts),)).fetchone()
+        return int(tokens), float(usd), int(count)
+
+    def started_since(self, ts: str | datetime) -> list[str]:
+        """Start times of the cycles started at or after `ts`, oldest first."""
+        with self.store.reading() as conn:
+            rows = conn.execute("SELECT started_at FROM cycles WHERE started_at >= ? "
+                                "ORDER BY started_at", (normalize_time(ts),)).fetchall()
+        return [r[0] for r in rows]
+
+    def recent_costs(self, n: int = 5) -> list[tuple[int, float]]:
+        """(tokens, USD) of the last `n` finished cycles that called a model, newest first:
+        what the next cycle will probably cost."""
+        with self.store.reading() as conn:
+            rows = conn.execute(
+                "SELECT prompt_tokens + completion_tokens, cost_usd FROM cycles "
+                "WHERE finished_at IS NOT NULL AND prompt_tokens + completion_tokens > 0 "
+                "ORDER BY started_at DESC LIMIT ?", (n,)).fetchall()
+        return [(int(t), float(u)) for t, u in rows]
+
     def count_since(self, ts: str | datetime) -> int:
         with self.store.reading() as conn:
             return int(conn.execute("SELECT COUNT(*) FROM cycles WHERE started_at >= ?",

@@ -9,6 +9,7 @@ disabled on every call: tool code must never get a way to make git run it.
 from __future__ import annotations
 
 import os
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -295,7 +296,9 @@ class GitRepo:
         )
 
     def commit_all(self, message: str) -> str:
+        # Never the local state, whatever .gitignore says (library/localstate.py).
         self.run("add", "-A", ".")
+        self.run("rm", "-r", "-q", "--cached", "--ignore-unmatch", "--", ".toolforge")
         self.run("commit", "-q", "--no-verify", "--allow-empty", "-m", message)
         return self.head() or ""
 
@@ -356,3 +359,26 @@ def _identity_env(repo: git.Repo) -> dict[str, str]:
             env[f"GIT_{kind}_EMAIL"] = "toolforge@localhost"
     return env
 
+
+def git_command(root: Path, *args: str) -> list[str]:
+    """The argument list of a git command in `root` with toolforge's safe settings."""
+    return ["git", *_SAFE_CONFIG, "-C", str(root), *args]
+
+
+def exec_git(repo: GitRepo, *args: str, input: bytes | None = None,
+             env: dict[str, str] | None = None, timeout_s: float | None = None
+             ) -> subprocess.CompletedProcess[bytes]:
+    """Run git in `repo` with toolforge's safe settings (no hooks, no signing) and return the
+    finished process: for commands whose exit status is the answer (a rejected push, a
+    missing ref) and for plumbing fed on stdin. Never raises for a failed command."""
+    merged = dict(repo._env)
+    if env:
+        merged.update(env)
+    try:
+        return subprocess.run(
+            ["git", *_SAFE_CONFIG, "-C", str(repo.root), *args], input=input,
+            capture_output=True, env=merged, check=False, timeout=timeout_s,
+        )
+    except subprocess.TimeoutExpired as exc:
+        return subprocess.CompletedProcess(exc.cmd, 124, exc.stdout or b"",
+                                           (exc.stderr or b"") + b"\ntimed out")

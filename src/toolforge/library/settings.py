@@ -20,7 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from toolforge.config.strict import read_toml, validate
 from toolforge.errors import LibraryError
@@ -59,6 +59,34 @@ class EvolveSettings(BaseModel):
     max_cycles_per_hour: int = Field(default=3, ge=0)
 
 
+class TrialSettings(BaseModel):
+    """The `[trials]` table: defaults of the library's A/B trials (docs/evolve.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    share: float = Field(default=0.2, gt=0.0, lt=1.0)
+    episodes: int = Field(default=50, ge=2, le=1_000_000)
+    min_per_arm: int = Field(default=5, ge=1)
+    min_improvement: float = Field(default=0.0, ge=0.0, le=1.0)
+    confidence: float = Field(default=0.9, ge=0.5, lt=1.0)
+    # Evolution puts new versions of active tools on trial instead of promoting them
+    # (with `promotion = "auto"`).
+    auto: bool = False
+
+
+class CuratorSettings(BaseModel):
+    """The `[curator]` table: when unused tools go stale, then retire (docs/library.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    stale_after_days: float = Field(default=30.0, gt=0.0)
+    retire_after_days: float = Field(default=90.0, gt=0.0)
+
+    @model_validator(mode="after")
+    def _order(self) -> CuratorSettings:
+        if self.retire_after_days < self.stale_after_days:
+            raise ValueError("retire_after_days must be at least stale_after_days")
+        return self
 class DaemonSettings(BaseModel):
     """`[daemon]`: how the library's daemon behaves (docs/daemon.md)."""
 
@@ -97,6 +125,8 @@ class LibrarySettings(BaseModel):
     # What happens when someone edits a tool's files by hand: report only, or make a candidate.
     hand_edits: Literal["report", "candidate"] = "report"
     evolve: EvolveSettings = Field(default_factory=EvolveSettings)
+    trials: TrialSettings = Field(default_factory=TrialSettings)
+    curator: CuratorSettings = Field(default_factory=CuratorSettings)
     # What the library asks for; effective only within what the user grants.
     policy: SafetyPolicy = Field(default_factory=SafetyPolicy)
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)

@@ -35,6 +35,7 @@ from toolforge.library.journal import (
     read_journal,
     write_journal,
 )
+from toolforge.library.localstate import STATE_DIR, check_head
 from toolforge.library.lock import library_lock
 from toolforge.library.meta import ToolMeta, dump_meta, now_iso, parse_meta
 from toolforge.names import validate_tool_name
@@ -42,7 +43,6 @@ from toolforge.names import validate_tool_name
 if TYPE_CHECKING:
     from toolforge.library.settings import LibrarySettings
 
-STATE_DIR = ".toolforge"
 TOOLS_DIR: Final = "tools"
 CANDIDATES_DIR: Final = "candidates"
 TOOL_FILE = "tool.py"
@@ -76,6 +76,7 @@ class CommitResult(BaseModel):
     subject: str
     version: int | None = None
     tags: list[str] = []
+    warnings: list[str] = []
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,9 @@ class Library:
         self._git: GitRepo | None = None
         # Called before every mutation; raises to refuse it (the service checks settings).
         self.preflight: Callable[[], object] | None = None
+        # Called after every commit, under the lock (LibraryService publishes a change to a
+        # shared library's remote here); returns the result as it ended up.
+        self.after_commit: Callable[[CommitResult], CommitResult] | None = None
 
     # --- opening --------------------------------------------------------------------------
 
@@ -114,6 +118,7 @@ class Library:
     def open(cls, root: Path) -> Library:
         if not (root / SETTINGS_FILE).is_file() or not (root / ".git").exists():
             raise not_a_library_error(root)
+        check_head(root)  # local state never comes from a committed tree (localstate.py)
         return cls(root)
 
     @classmethod
@@ -122,6 +127,7 @@ class Library:
         if root.exists() and not root.is_dir():
             raise LibraryError(f"{root} exists and is not a directory")
         if (root / SETTINGS_FILE).is_file() and (root / ".git").exists():
+            check_head(root)
             lib = cls(root)
             with lib.locked():
                 lib._recover()
@@ -384,8 +390,9 @@ class Library:
             raise
         clear_journal(self.state_dir)
         self._maintain()
-        return CommitResult(commit=sha, subject=change.subject, version=change.version,
-                            tags=list(change.tags))
+        result = CommitResult(commit=sha, subject=change.subject, version=change.version,
+                              tags=list(change.tags))
+        return self.after_commit(result) if self.after_commit is not None else result
 
     def _maintain(self, every: int = 256) -> None:
         """Every `every` commits, refresh the commit-graph (Bloom filters for history)."""
@@ -491,6 +498,34 @@ class Library:
                 version=current.meta.version,
             ))
 
+    def edit_meta(self, targets: list[tuple[str, Location]],
+                  edit: Callable[[str, ToolFiles], bool], *, action: str, subject: str,
+                  body: str = "", trailers: tuple[tuple[str, str], ...] = ()
+                  ) -> CommitResult | None:
+        """One commit rewriting the tool.toml of several tools: `edit(name, files)` changes
+        `files.meta` in place and says whether it changed anything (None: nothing did).
+        A/B trials and the curator record their decisions this way."""
+        with self.locked():
+            self._recover()
+            changed: dict[tuple[str, Location], ToolFiles] = {}
+            for name, location in targets:
+                files = self.read_current(name, location)
+                if edit(name, files):
+                    changed[(name, location)] = files
+            if not changed:
+                return None
+
+            def apply() -> None:
+                for (name, location), files in changed.items():
+                    self.write_tool_dir(name, location, files)
+
+            names = sorted({name for name, _ in changed})
+            return self._mutate(Change(
+                action=action, subject=subject,
+                paths=[f"{location}/{name}" for name, location in sorted(changed)],
+                apply=apply, tool=names[0] if len(names) == 1 else None,
+                version=next(iter(changed.values())).meta.version if len(names) == 1
+                else None, trailers=trailers, body=body))
     def set_pinned(self, name: str, pinned: bool) -> CommitResult:
         """Pin (exempt from pruning and curation) or unpin an active or retired tool."""
         with self.locked():

@@ -58,6 +58,13 @@ class LLMError(ToolforgeError):
         # True when the failure was transient (rate limit, timeout, 5xx) and retries ran out.
         self.retryable = retryable
 
+    @property
+    def unavailable(self) -> bool:
+        """The model cannot be used now, whatever is asked: unreachable, overloaded, or
+        refusing our credentials or model name (unlike a request of its own that failed,
+        such as a prompt over the context window)."""
+        return self.retryable or self.status_code in (401, 403, 404)
+
 
 class ToolCallRequest(BaseModel):
     """A tool call the model asked for; ``arguments`` is the raw string the model produced."""

@@ -61,6 +61,7 @@ class ServeOptions:
     socket: Path | None = None
     discover: bool = False
     session: str | None = None  # recorded with every call (default: one per connection)
+    report_runs: bool = False  # offer `report_run`: MCP sessions become trajectories
     poll_s: float = POLL_S
 
 
@@ -68,9 +69,9 @@ class LibraryServer:
     """One MCP server over one library: the SDK's low-level Server plus change watching."""
 
     def __init__(self, runtime: Runtime, *, discover: bool = False,
-                 session: str | None = None) -> None:
+                 session: str | None = None, report_runs: bool = False) -> None:
         self.runtime = runtime
-        self.tools = LibraryTools(runtime, discover=discover)
+        self.tools = LibraryTools(runtime, discover=discover, report_runs=report_runs)
         self.session = session
         self.bus = InMemorySubscriptionBus()
         self.server: Server[Any] = Server(
@@ -193,7 +194,8 @@ def serve(options: ServeOptions, say: Callable[[str], None] = lambda _text: None
     runtime = open_runtime(options.root, caller="mcp")
     try:
         runtime.catalog()  # a broken library fails here, with its error, not mid-protocol
-        server = LibraryServer(runtime, discover=options.discover, session=options.session)
+        server = LibraryServer(runtime, discover=options.discover, session=options.session,
+                               report_runs=options.report_runs)
         if options.transport == "stdio":
             anyio.run(_serve_stdio, server, options)
         else:

@@ -14,6 +14,8 @@ from typing import Any
 
 import mcp_types as types
 
+from toolforge.errors import ToolforgeError
+from toolforge.mcp_server.runs import REPORT_RUN, REPORT_RUN_DEF, SessionRuns
 from toolforge.runtime.catalog import ActiveTool, Catalog
 from toolforge.runtime.results import ToolCallResult
 from toolforge.runtime.runtime import Runtime
@@ -69,24 +71,29 @@ CALL_TOOL_DEF: dict[str, Any] = {
 class LibraryTools:
     """What `toolforge mcp` serves: the active tools, or (`discover`) the two meta-tools."""
 
-    def __init__(self, runtime: Runtime, *, discover: bool = False) -> None:
+    def __init__(self, runtime: Runtime, *, discover: bool = False,
+                 report_runs: bool = False) -> None:
         self.runtime = runtime
         self.discover = discover
+        # `report_run`: the agent reports its run; its calls become the run's steps.
+        self.runs = SessionRuns(runtime.root) if report_runs else None
         self._listed: tuple[Catalog, list[types.Tool]] | None = None
         self._meta_checkers: dict[str, Any] = {}
 
     # --- tools/list ------------------------------------------------------------------------
 
     def list_tools(self) -> list[types.Tool]:
+        extra = [types.Tool.model_validate(REPORT_RUN_DEF)] if self.runs is not None else []
         if self.discover:
             return [types.Tool.model_validate(FIND_TOOLS_DEF),
-                    types.Tool.model_validate(CALL_TOOL_DEF)]
+                    types.Tool.model_validate(CALL_TOOL_DEF), *extra]
         catalog = self.runtime.catalog()
         cached = self._listed
         if cached is not None and cached[0] is catalog:
             return cached[1]
         listed = [types.Tool.model_validate(tool.mcp())
-                  for _, tool in sorted(catalog.tools.items())]
+                  for name, tool in sorted(catalog.tools.items())
+                  if not (self.runs is not None and name == REPORT_RUN)] + extra
         self._listed = (catalog, listed)
         return listed
 
@@ -98,6 +105,8 @@ class LibraryTools:
 
     def call_tool(self, name: str, arguments: dict[str, Any] | None,
                   session: str | None) -> types.CallToolResult:
+        if self.runs is not None and name == REPORT_RUN:
+            return self._report(arguments, session)
         if self.discover:
             if name == FIND_TOOLS:
                 return self._find(arguments)
@@ -112,10 +121,31 @@ class LibraryTools:
                     f"unknown_tool: this server offers {FIND_TOOLS} and {CALL_TOOL}; call "
                     f"{name!r} through {CALL_TOOL}(name, arguments)")
         result = self.runtime.call(name, arguments, caller="mcp", session=session)
+        if self.runs is not None and session is not None:
+            self.runs.record(session, result, arguments if isinstance(arguments, dict)
+                             else None)
         tool = self.runtime.active().get(name) if result.ok else None
         if tool is not None and tool.commit != result.commit:
             tool = None  # promoted meanwhile: describe the value without the new spec
         return to_mcp_result(result, tool)
+
+    def _report(self, arguments: dict[str, Any] | None, session: str | None
+                ) -> types.CallToolResult:
+        assert self.runs is not None
+        problem = self._check_meta(REPORT_RUN_DEF, arguments)
+        if problem:
+            return _error_result(f"bad_arguments: {problem}")
+        assert arguments is not None
+        catalog = self.runtime.catalog()
+        try:
+            done = self.runs.report(session or "mcp", arguments, library_commit=catalog.head,
+                                    offered=sorted(catalog.tools))
+        except ToolforgeError as exc:
+            return _error_result(f"{exc.kind}: {exc.message}")
+        text = (f"recorded run {done['recorded']}" + (" (queued for the workers)"
+                                                      if done["queued"] else ""))
+        return types.CallToolResult(content=[types.TextContent(type="text", text=text)],
+                                    structured_content=done)
 
     def _find(self, arguments: dict[str, Any] | None) -> types.CallToolResult:
         problem = self._check_meta(FIND_TOOLS_DEF, arguments)

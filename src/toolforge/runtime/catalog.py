@@ -13,7 +13,9 @@ and two batched object reads), and reused, tool by tool, while a tag's code is u
 
 from __future__ import annotations
 
+import logging
 import os
+import sqlite3
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -22,11 +24,22 @@ from typing import TYPE_CHECKING, Any
 
 from toolforge.errors import ToolforgeError
 from toolforge.library.meta import ToolMeta, parse_meta
+from toolforge.library.notes import report_of_files
 from toolforge.library.refs import blob_id
-from toolforge.library.store import META_FILE, TOOL_FILE, TOOLS_DIR, version_tag
+from toolforge.library.store import (
+    CANDIDATES_DIR,
+    META_FILE,
+    TEST_FILE,
+    TOOL_FILE,
+    TOOLS_DIR,
+    version_tag,
+)
 from toolforge.names import is_valid_tool_name
+from toolforge.runtime.routing import TrialSpec
 from toolforge.tools.contract import ToolSpec, load_tool_source
 from toolforge.tools.export import mcp_tool, openai_function
+
+log = logging.getLogger("toolforge.runtime")
 
 if TYPE_CHECKING:
     from toolforge.library.gitrepo import GitRepo
@@ -46,6 +59,7 @@ class ActiveTool:
     spec: ToolSpec
     meta: ToolMeta
     head_blob: str = ""  # git object id of HEAD's committed tool.py
+    location: str = TOOLS_DIR  # candidates: a new version on A/B trial (see trials)
     _edit_check: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -80,7 +94,7 @@ class ActiveTool:
     def edited(self, root: Path) -> bool:
         """Whether tools/<name>/tool.py on disk has uncommitted edits. A stat per call; the
         file is hashed again only when its stat changed."""
-        path = root / TOOLS_DIR / self.name / TOOL_FILE
+        path = root / self.location / self.name / TOOL_FILE
         try:
             st = os.stat(path)
             key: tuple[int, ...] = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
@@ -97,6 +111,9 @@ class ActiveTool:
         return edited
 
     def edit_warning(self) -> str:
+        if self.location != TOOLS_DIR:
+            return (f"{self.location}/{self.name}/{TOOL_FILE} has uncommitted edits: "
+                    f"running v{self.version} as committed for its A/B trial")
         return (f"{TOOLS_DIR}/{self.name}/{TOOL_FILE} has edits that were not promoted: "
                 f"running the promoted v{self.version} (tag {self.tag}); validate and promote "
                 "the edit to run it")
@@ -104,6 +121,18 @@ class ActiveTool:
     def drift_warning(self) -> str:
         return (f"{TOOLS_DIR}/{self.name}/{TOOL_FILE} was changed by a commit made outside "
                 f"toolforge: running the promoted v{self.version} (tag {self.tag})")
+
+
+class _Unvouched(Exception):
+    """A candidate with a `[trial]` but no passing validation of its files."""
+
+
+@dataclass(frozen=True)
+class TrialArm:
+    """A new version on A/B trial against the active one (routing.py)."""
+
+    spec: TrialSpec
+    tool: ActiveTool  # the candidate version, as committed in candidates/<name>
 
 
 @dataclass(frozen=True)
@@ -114,11 +143,17 @@ class Catalog:
     problems: dict[str, str]
     # Known tools that are not active, with their status ("retired", "candidate").
     inactive: dict[str, str]
+    # Active tools with a new version on trial.
+    trials: dict[str, TrialArm] = field(default_factory=dict)
+    # A `[trial]` whose candidate has no passing report yet (it may come with the notes).
+    unvouched_trials: bool = False
 
     @property
     def complete(self) -> bool:
-        """False when a promotion looked half-done (its tag not yet written): re-read soon."""
-        return not any(p.startswith("no tag") for p in self.problems.values())
+        """False when a promotion looked half-done (its tag not yet written) or a trial
+        waits for its validation report: re-read soon."""
+        return not self.unvouched_trials and \
+            not any(p.startswith("no tag") for p in self.problems.values())
 
 
 @dataclass(frozen=True)
@@ -144,6 +179,9 @@ class CatalogReader:
         self._dirs: dict[str, _Dir] = {}
         self._reuse: dict[tuple[str, str, str, str], ActiveTool] = {}
         self._by_tree: dict[tuple[str, str], ActiveTool] = {}  # (name, HEAD's tree) -> tool
+        # (name, candidate tree, baseline commit) -> the arm, or None: not on trial
+        self._trials: dict[tuple[str, str, str], TrialArm | None] = {}
+        self._warned: set[tuple[str, str]] = set()  # (name, code blob): said once
 
     def read(self) -> Catalog:
         with self._lock:
@@ -175,8 +213,76 @@ class CatalogReader:
                                      problems))
         self._reuse = {(t.name, t.commit, t.code_blob, t.head_blob): t for t in tools.values()}
         self._by_tree = {(name, wanted[name].tree): tool for name, tool in tools.items()}
+        trials, unvouched = self._read_trials(head, tools)
         return Catalog(head=head, tools=dict(sorted(tools.items())), problems=problems,
-                       inactive=inactive)
+                       inactive=inactive, trials=trials, unvouched_trials=unvouched)
+
+    def _read_trials(self, head: str, tools: dict[str, ActiveTool]
+                     ) -> tuple[dict[str, TrialArm], bool]:
+        """Candidates of active tools whose tool.toml has a `[trial]` against the active
+        version, and whether one waits for its report. Read again only for a candidate
+        directory whose tree changed."""
+        trees = {e.path.split("/", 1)[1]: e.sha
+                 for e in self.git.ls_tree(head, CANDIDATES_DIR, recursive=False)
+                 if e.kind == "tree" and e.path.split("/", 1)[1] in tools}
+        keys = {name: (name, tree, tools[name].commit) for name, tree in trees.items()}
+        fresh = [name for name, key in keys.items() if key not in self._trials]
+        objects = self.git.read_many([f"{trees[n]}:{f}" for n in fresh
+                                      for f in (META_FILE, TOOL_FILE, TEST_FILE)])
+        known = {key: self._trials[key] for key in keys.values() if key in self._trials}
+        unvouched = False
+        for name in fresh:
+            tests = objects.get(f"{trees[name]}:{TEST_FILE}")
+            try:
+                known[keys[name]] = self._trial_arm(
+                    head, name, tools[name], objects.get(f"{trees[name]}:{META_FILE}"),
+                    objects.get(f"{trees[name]}:{TOOL_FILE}"), tests[1] if tests else b"")
+            except _Unvouched:
+                unvouched = True  # not remembered: its report may still come with notes
+        self._trials = known
+        return {name: arm for name, key in sorted(keys.items())
+                if (arm := known.get(key)) is not None}, unvouched
+
+    def _trial_arm(self, head: str, name: str, active: ActiveTool,
+                   meta_obj: tuple[str, bytes] | None, code_obj: tuple[str, bytes] | None,
+                   tests: bytes) -> TrialArm | None:
+        if meta_obj is None or code_obj is None:
+            return None
+        from pydantic import ValidationError
+
+        try:
+            meta = parse_meta(meta_obj[1].decode("utf-8", "replace"),
+                              f"{CANDIDATES_DIR}/{name}/{META_FILE}")
+            raw = (meta.model_extra or {}).get("trial")
+            if not isinstance(raw, dict):
+                return None
+            spec = TrialSpec.model_validate(raw)
+            if spec.baseline != active.version:
+                return None  # a trial against a version that is no longer active
+            tool_spec = load_tool_source(code_obj[1].decode("utf-8"))
+            # Only a candidate whose exact files passed validation serves trial calls
+            # (what `trials start` checked): a `[trial]` committed by hand or pushed by
+            # another clone never makes unvalidated code run.
+            report = report_of_files(self.git, name, code_obj[1].decode("utf-8"),
+                                     tests.decode("utf-8"))
+            if report is None or report.verdict != "passed":
+                if (name, code_obj[0]) not in self._warned:
+                    self._warned.add((name, code_obj[0]))
+                    log.warning("%s v%s has a [trial] but no passing validation of its "
+                                "files: the active version serves every call", name,
+                                meta.version)
+                raise _Unvouched
+        except (ToolforgeError, ValidationError, UnicodeDecodeError, RecursionError,
+                MemoryError, sqlite3.DatabaseError):
+            return None  # a broken candidate never serves calls: the active version does
+        # The commit that last changed the candidate (its trial start): whose blobs run.
+        commit = self.git.run("log", "-1", "--format=%H", head, "--",
+                              f"{CANDIDATES_DIR}/{name}").strip() or head
+        tool = ActiveTool(name=name, version=meta.version, tag="", commit=commit,
+                          code=code_obj[1].decode("utf-8"), code_blob=code_obj[0],
+                          spec=tool_spec, meta=meta, head_blob=code_obj[0],
+                          location=CANDIDATES_DIR)
+        return TrialArm(spec=spec, tool=tool)
 
     def _read_dirs(self, trees: dict[str, str]) -> dict[str, _Dir]:
         known = {name: self._dirs[name] for name, tree in trees.items()

@@ -30,6 +30,7 @@ from toolforge.names import is_valid_tool_name
 from toolforge.runtime.catalog import ActiveTool, Catalog, CatalogReader
 from toolforge.runtime.functions import ToolFunction, make_function
 from toolforge.runtime.results import LIMIT_KINDS, CallError, ErrorKind, ToolCallResult
+from toolforge.runtime.routing import choose_arm
 from toolforge.runtime.search import find_tools
 from toolforge.sandbox.access import NO_ACCESS, Access
 from toolforge.sandbox.limits import Limits
@@ -112,7 +113,9 @@ class Runtime:
                 self._catalog, self._catalog_key = current, key
                 self._catalog_at = time.monotonic()
                 if self._hosts is not None:
-                    self._hosts.keep_only({(t.name, t.commit) for t in current.tools.values()})
+                    self._hosts.keep_only(
+                        {(t.name, t.commit) for t in current.tools.values()}
+                        | {(a.tool.name, a.tool.commit) for a in current.trials.values()})
             assert current is not None
             return current
 
@@ -120,13 +123,18 @@ class Runtime:
         return self.catalog().tools
 
     def resolve(self, name: str, *, session: str | None = None) -> ActiveTool:
-        """Which version of `name` runs for this call: the promoted active version. (A/B
-        trials of a new version plug in here; `session` is what keeps a caller's choice
-        stable.) UnknownToolError when there is none; ToolforgeError ("unavailable")
-        when the tool is active but cannot run."""
+        """Which version of `name` runs for this call: the promoted active version, or,
+        while a new version is on A/B trial, the new one for the trial's share of calls
+        (`session` keeps a caller's arm stable; see routing.py). UnknownToolError when
+        there is none; ToolforgeError ("unavailable") when the tool is active but cannot
+        run."""
         catalog = self.catalog()
         tool = catalog.tools.get(name)
         if tool is not None:
+            trial = catalog.trials.get(name)
+            if trial is not None and choose_arm(trial.spec.id, trial.spec.share,
+                                                session) == "candidate":
+                return trial.tool
             return tool
         raise self._unknown(name, catalog)
 
@@ -134,10 +142,19 @@ class Runtime:
         """The k active tools most relevant to `query`."""
         return find_tools(self.root, self.active(), query, max(0, k))
 
+    def describe(self, name: str) -> ActiveTool:
+        """The active version of `name`, as clients are shown it (its schema and docs);
+        each call is still routed by `resolve`."""
+        catalog = self.catalog()
+        tool = catalog.tools.get(name)
+        if tool is None:
+            raise self._unknown(name, catalog)
+        return tool
+
     def function(self, name: str, *, caller: str | None = None,
                  session: str | None = None) -> ToolFunction:
         """`name` as a Python function (see `runtime.functions`)."""
-        return make_function(self.resolve(name), self._invoker(caller, session))
+        return make_function(self.describe(name), self._invoker(caller, session))
 
     def functions(self, *, caller: str | None = None, session: str | None = None
                   ) -> list[ToolFunction]:

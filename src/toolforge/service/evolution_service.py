@@ -15,7 +15,9 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from toolforge.evolve.agent import INFRASTRUCTURE, AgentRun, BuiltinAgent
+from toolforge.evolve.budget import BudgetCheck, check_budget
 from toolforge.evolve.cycle import CycleReport, Evolver
+from toolforge.evolve.cycle_lock import CycleBusy, one_cycle_at_a_time
 from toolforge.evolve.rewards import score
 from toolforge.evolve.tasks import Task
 from toolforge.evolve.toolbox import ToolBox
@@ -68,7 +70,9 @@ class RunSummary(BaseModel):
 class EvolutionService:
     def __init__(self, root: Path, *, llm_settings: LLMSettings | None = None,
                  library: LibraryService | None = None, log: Log | None = None,
-                 max_steps: int = 8, top_k: int = 8) -> None:
+                 max_steps: int = 8, top_k: int = 8, queue: str | None = None) -> None:
+        from toolforge.service.trajectory_service import TrajectoryService
+
         self.root = root
         # Runs call many tools: keep spare sandboxes ready for their first calls.
         self.library = library or LibraryService(root, warm_runtime=True)
@@ -80,6 +84,8 @@ class EvolutionService:
         self.policy = TriggerPolicy.from_settings(settings.library)
         self.store = default_store(root, self.policy.reward_threshold)
         self.cycles = CycleLog(self.store)
+        # Where runs are written: this store, or the shared trajectory log (`queue`).
+        self.trajectories = TrajectoryService(root, queue=queue)
         self.ledger = UsageLedger()
         self._llm_settings = llm_settings
         self._llm: LLMClient | None = None
@@ -87,8 +93,14 @@ class EvolutionService:
         self.top_k = top_k
 
     def close(self) -> None:
+        self.trajectories.close()
         if self._own_library:
             self.library.close()
+
+    def record(self, trajectory: Trajectory) -> Trajectory:
+        """Write one run: into the library's store, or with a queue into the shared log
+        (where the workers evolve from it; this process then never starts a cycle)."""
+        return self.trajectories.save([trajectory])[0]
 
     @property
     def llm(self) -> LLMClient:
@@ -117,10 +129,12 @@ class EvolutionService:
         prompt = render_task(task)
         agent = BuiltinAgent(self.llm, toolbox, max_steps=task.max_steps or self.max_steps,
                              top_k=self.top_k, on_status=on_status)
+        first_call = len(toolbox.calls)
         run = agent.run(prompt)
         reward = score(run.answer, task.expected) if task.expected is not None else None
         trajectory = trajectory_from_run(task, prompt, run, reward, self.policy.reward_threshold)
-        return self.store.record(trajectory)
+        trajectory.metadata.update(toolbox.run_metadata(first_call))
+        return self.record(trajectory)
 
     def run_tasks(self, tasks: list[Task], *, evolve: bool = False,
                   on_result: Callable[[TaskResult], None] | None = None,
@@ -170,28 +184,68 @@ class EvolutionService:
     def decision(self, *, manual: bool = False) -> TriggerDecision:
         return decide(self.store, self.cycles, self.policy, manual=manual)
 
+    def budget_check(self) -> BudgetCheck:
+        """Whether one more cycle fits the budgets of the user config ([evolution])."""
+        from toolforge.deploy.settings import load_deploy_settings
+
+        return check_budget(self.cycles, load_deploy_settings().evolution)
+
     def maybe_evolve(self) -> CycleReport | None:
+        """A cycle when the trigger fires and the budgets allow one (else None; the log
+        says why a due cycle did not start). With a queue, the workers evolve: never here."""
+        if self.trajectories.queued:
+            return None
         decision = self.decision()
         if not decision.fire:
             return None
-        return self._cycle(decision, dry_run=False)
+        budget = self.budget_check()
+        if not budget.ok:
+            self.log(f"evolution cycle not started: {budget.reason}")
+            return None
+        try:
+            return self._cycle(decision, dry_run=False)
+        except CycleBusy:
+            self.log("evolution cycle not started: another one is running")
+            return None
 
-    def evolve(self, *, dry_run: bool = False) -> CycleReport:
-        """One cycle now (manual trigger): over the unhandled failures."""
+    def evolve(self, *, dry_run: bool = False, ignore_budget: bool = False) -> CycleReport:
+        """One cycle now (manual trigger): over the unhandled failures. BudgetExceeded
+        when it would pass a budget (unless `ignore_budget`)."""
         decision = self.decision(manual=True)
+        if not ignore_budget:
+            from toolforge.deploy.settings import load_deploy_settings
+
+            self.budget_check().raise_if_over(load_deploy_settings().path)
         return self._cycle(decision, dry_run=dry_run)
 
-    def _cycle(self, decision: TriggerDecision, *, dry_run: bool) -> CycleReport:
+    def _cycle(self, decision: TriggerDecision, *, dry_run: bool,
+               on_start: Callable[[str, list[str]], None] | None = None) -> CycleReport:
+        """Run a cycle over the decision's failures. `on_start(cycle_id, trajectory_ids)`
+        is called once the cycle has claimed its failures, before any model call.
+        CycleBusy when another cycle of this library is running."""
         for role in ("synthesis", "tests", "adversarial"):
             self.llm.settings.for_role(role)  # fail early, with the how-to hint
+        if dry_run:  # consumes nothing, writes nothing: needs no turn
+            return self._run_cycle(decision, dry_run=True, on_start=on_start)
+        with one_cycle_at_a_time(self.library.library.state_dir):
+            return self._run_cycle(decision, dry_run=False, on_start=on_start)
+
+    def _run_cycle(self, decision: TriggerDecision, *, dry_run: bool,
+                   on_start: Callable[[str, list[str]], None] | None) -> CycleReport:
         failures = [self.store.get(i) for i in decision.failure_ids]
+        if not dry_run:  # those another cycle consumed while we waited are not ours
+            failures = [t for t in failures if t.handled_by is None]
         if not failures:
             return CycleReport(cycle_id="-", reason=decision.reason, dry_run=dry_run,
                                error="no unhandled failures to learn from")
-        if dry_run:  # consumes nothing, writes nothing
+        if dry_run:
             cycle_id = f"dry-{uuid.uuid4().hex[:12]}"
         else:
             cycle_id = self.cycles.start(decision.reason, [t.id for t in failures])
+            failures = [t for t in failures
+                        if t.id in set(self.cycles.get(cycle_id).trajectory_ids)]
+        if on_start is not None:
+            on_start(cycle_id, [t.id for t in failures])
         self.log(f"evolution cycle {cycle_id[:12]}: {decision.reason}")
         evolver = Evolver(self.library, self.llm, self.ledger, log=self.log)
         with self._warm_sandboxes():

@@ -38,6 +38,7 @@ from toolforge.library.store import (
     TEST_FILE,
     TOOL_FILE,
     TOOLS_DIR,
+    CommitResult,
     Library,
     Location,
     ToolEntry,
@@ -69,6 +70,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from toolforge.config.effective import EffectiveSettings
+    from toolforge.library.remote import RemoteInfo, SyncResult
     from toolforge.runtime.results import ToolCallResult
     from toolforge.runtime.runtime import Runtime
     from toolforge.sandbox.pool import WarmPool
@@ -184,6 +186,7 @@ class LibraryService:
         self._shared_runtime: Callable[[], Runtime] | None = None
         # A one-shot command calls once: pre-starting spare sandboxes would only cost CPU.
         self._warm_runtime = warm_runtime
+        self.library.after_commit = self._publish
 
     def settings(self) -> EffectiveSettings:
         """What applies: the library's toolforge.toml within the user's settings, read
@@ -301,29 +304,30 @@ class LibraryService:
             return ToolSummary(tool=entry.name, status="broken", location=entry.location,
                                problem=entry.problem)
         summary = _summary(meta, entry.location)
-        if entry.location == CANDIDATES_DIR and summary.verdict is None:
+        if entry.location == CANDIDATES_DIR:
+            # Only a report of exactly its files speaks for a candidate: a `[validation]`
+            # table in its committed tool.toml is whatever its author wrote.
             summary.verdict = self.candidate_verdict(entry.name, warnings)
         return summary
 
     def candidate_verdict(self, name: str, warnings: list[str] | None = None) -> str | None:
         """A candidate's verdict is its latest report of exactly its current files;
-        "stale" when it was validated but has changed since. A damaged reports database
-        costs the verdict, never the listing: it is named in `warnings`."""
+        "stale" when it was validated but has changed since. Reports come from the local
+        store, else from the notes that came with the library (validated on another clone).
+        A damaged reports database costs the verdict, never the listing: it is named in
+        `warnings`."""
         from toolforge.validation.report import REPORTS_DB
 
-        path = self.library.state_dir / REPORTS_DB
-        if not path.is_file():
-            return None  # nothing validated yet: do not create the store from a read
         files = self.library.find_current(name, CANDIDATES_DIR)
         if files is None:
             return None
-        from toolforge.validation.report import files_hash
-
+        path = self.library.state_dir / REPORTS_DB
         try:
-            report = self.reports.latest(name, files_hash(files.code, files.tests))
+            report = self.report_for(name, files, create_store=False)
             if report is not None:
                 return report.verdict
-            return "stale" if self.reports.latest(name) is not None else None
+            return "stale" if path.is_file() and self.reports.latest(name) is not None \
+                else None
         except sqlite3.DatabaseError as exc:
             self._reports = None
             note = (f"the validation reports database {path} is damaged ({exc}); verdicts "
@@ -331,6 +335,38 @@ class LibraryService:
             if warnings is not None and note not in warnings:
                 warnings.append(note)
             return None
+
+    def report_for(self, name: str, files: ToolFiles, *, create_store: bool = True
+                   ) -> ValidationReport | None:
+        """The latest report of exactly these files: from the local store, else from the
+        notes that came with the library (a report validated on another clone), which is
+        then kept in the local store."""
+        from toolforge.library.notes import noted_reports
+        from toolforge.validation.report import REPORTS_DB, files_hash
+
+        if create_store or (self.library.state_dir / REPORTS_DB).is_file():
+            report = self.reports.latest(name, files_hash(files.code, files.tests))
+            if report is not None:
+                return report
+        # A note vouches only for the exact files it names (re-checked against these).
+        noted = noted_reports(self.library.git, name, files.code, files.tests)
+        if not noted:
+            return None
+        for report in noted:
+            self.reports.save(report)
+        return noted[0]
+
+    def save_report(self, report: ValidationReport, code: str) -> None:
+        """Store a report, and note it on the code's blob so that it travels with the
+        library (library/notes.py): candidates validated here can be promoted on a clone."""
+        from toolforge.library.notes import attach_report
+
+        self.reports.save(report)
+        if report.location != CANDIDATES_DIR:
+            return
+        with self.library.locked():
+            if attach_report(self.library.git, report, code):
+                self._publish_notes()
 
     def show(self, name: str, version: str | int | None = None) -> ToolDetail:
         validate_tool_name(name)
@@ -569,7 +605,9 @@ class LibraryService:
             return ToolFiles(meta=tool_meta, code=code, tests=tests)
 
         result = self.library.add_candidate(tool_name, build)
-        warnings = [] if tests else ["no test_tool.py: validation will fail until tests exist"]
+        warnings = list(result.warnings)
+        if not tests:
+            warnings.append("no test_tool.py: validation will fail until tests exist")
         details: dict[str, Any] = {}
         if validate:
             report = self.validate(tool_name)
@@ -613,15 +651,20 @@ class LibraryService:
 
         result = self.library.promote(name, prepare)
         return ActionResult(action="promote", tool=name, version=result.version,
-                            commit=result.commit,
-                            subject=result.subject, tags=result.tags)
+                            commit=result.commit, subject=result.subject, tags=result.tags,
+                            warnings=result.warnings)
+
+    def check_promotable(self, name: str, *, allow_unisolated: bool = False
+                         ) -> ValidationReport:
+        """The report that lets candidate `name` be promoted (or put on an A/B trial):
+        ValidationFailedError saying why when there is none."""
+        validate_tool_name(name)
+        return self._promotable_report(name, self.library.read_current(name, CANDIDATES_DIR),
+                                       allow_unisolated)
 
     def _promotable_report(self, name: str, candidate: ToolFiles,
                            allow_unisolated: bool) -> ValidationReport:
-        from toolforge.validation.report import files_hash
-
-        digest = files_hash(candidate.code, candidate.tests)
-        report = self.reports.latest(name, digest)
+        report = self.report_for(name, candidate)
         if report is None:
             stale = self.reports.latest(name) is not None
             raise ValidationFailedError(
@@ -744,7 +787,7 @@ class LibraryService:
         # Settings of the library that did not apply are part of how it was validated.
         report.warnings.extend(settings.refusal_messages())
         if store:
-            self.reports.save(report)
+            self.save_report(report, code)
         return report
 
     def reject(self, name: str, reason: str) -> ActionResult:
@@ -753,15 +796,15 @@ class LibraryService:
             raise UsageError("a reason is required", hint='--reason "why it is rejected"')
         result = self.library.reject(name, reason)
         return ActionResult(action="reject", tool=name, version=result.version,
-                            commit=result.commit,
-                            subject=result.subject)
+                            commit=result.commit, subject=result.subject,
+                            warnings=result.warnings)
 
     def retire(self, name: str) -> ActionResult:
         validate_tool_name(name)
         result = self.library.retire(name)
         return ActionResult(action="retire", tool=name, version=result.version,
-                            commit=result.commit,
-                            subject=result.subject)
+                            commit=result.commit, subject=result.subject,
+                            warnings=result.warnings)
 
     def set_settings(self, table: str, values: dict[str, Any]) -> ActionResult:
         """Set keys of one `toolforge.toml` table (comments kept), checked before it is
@@ -809,15 +852,75 @@ class LibraryService:
                                  hint="--commit restores the whole library")
             result = self.library.rollback_library(library_rev)
             return ActionResult(action="rollback-library", commit=result.commit,
-                                subject=result.subject)
+                                subject=result.subject, warnings=result.warnings)
         if name is None:
             raise UsageError("name a tool, or use --commit REV to restore the whole library")
         validate_tool_name(name)
         self._refuse_no_op_rollback(name, to)
         result = self.library.rollback_tool(name, to)
         return ActionResult(action="rollback", tool=name, version=result.version,
-                            commit=result.commit,
-                            subject=result.subject, tags=result.tags)
+                            commit=result.commit, subject=result.subject, tags=result.tags,
+                            warnings=result.warnings)
+
+    # --- remotes: a library shared by several clones (library/remote.py) ---------------------
+
+    def remotes(self) -> list[RemoteInfo]:
+        from toolforge.library.remote import LibraryRemote
+
+        return LibraryRemote(self.library.git).remotes()
+
+    def add_remote(self, name: str, url: str) -> RemoteInfo:
+        """Register a git remote as this library's shared remote (publish with `sync`)."""
+        from toolforge.library.remote import LibraryRemote
+
+        with self.library.locked():
+            return LibraryRemote(self.library.git).add(name, url)
+
+    def remove_remote(self, name: str) -> None:
+        from toolforge.library.remote import LibraryRemote
+
+        with self.library.locked():
+            LibraryRemote(self.library.git).remove(name)
+
+    def sync(self, *, read_only: bool = False) -> SyncResult:
+        """Pull the shared remote's commits and publish ours (`read_only`: only move this
+        clone forward to the remote's head, as an agent on a pinned commit does)."""
+        from toolforge.library.remote import LibraryRemote
+
+        with self.library.locked():
+            self.library._recover()
+            return LibraryRemote(self.library.git).sync(read_only=read_only)
+
+    def _publish(self, result: CommitResult) -> CommitResult:
+        """After every commit (under the lock): a shared library publishes it at once, a
+        compare-and-swap on the remote branch. The commit may come back re-applied on a
+        newer remote head; an unreachable remote leaves it unpublished, with a warning."""
+        from toolforge.library.localstate import StateInTree
+        from toolforge.library.remote import LibraryRemote, RemoteUnreachable
+
+        try:
+            synced = LibraryRemote(self.library.git).publish()
+        except (RemoteUnreachable, StateInTree) as exc:
+            return result.model_copy(update={"warnings": [
+                *result.warnings, f"not published yet: {exc.message} (`toolforge sync` "
+                "publishes it)"]})
+        if synced is None:
+            return result
+        head = self.library.git.head() or result.commit
+        return result.model_copy(update={"commit": head,
+                                         "warnings": [*result.warnings, *synced.warnings]})
+
+    def _publish_notes(self) -> None:
+        from toolforge.library.remote import LibraryRemote, RemoteUnreachable, SyncResult
+
+        remote = LibraryRemote(self.library.git)
+        name = remote.shared_name()
+        if name is None:
+            return
+        try:
+            remote.push_notes(name, SyncResult(remote=name, branch=""))
+        except RemoteUnreachable:
+            pass  # the next sync publishes them
 
     def _refuse_no_op_rollback(self, name: str, to: int | None) -> None:
         """Restoring the files the active version already has would only add a version

@@ -2,26 +2,32 @@
 `toolforge trajectories ...`), the daemon (`POST /v1/trajectories`) and the agent loop go
 through, so a run is validated and scored the same way whoever reports it.
 
-Trajectories live in SQLite (WAL), not in git, so recording needs no library lock.
+Trajectories live in SQLite (WAL), not in git, so recording needs no library lock. With a
+queue configured (`--queue`, `[queue] url`, TOOLFORGE_QUEUE) runs are appended to the shared
+trajectory log instead, and the workers' daemons store them (toolforge.queue).
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from toolforge.errors import NotFoundError, ToolforgeError
 from toolforge.evolve.rewards import ExpectationError, coerce_expectation, score
 from toolforge.evolve.trajectories import (
+    SOURCES,
     Trajectory,
     TrajectoryStats,
     TrajectoryStore,
     default_store,
 )
 from toolforge.library.store import Library
+
+if TYPE_CHECKING:
+    from toolforge.queue.base import TrajectoryLog
 
 _MAX_SHOWN_ERRORS = 10
 _REPORT_HINT = "each trajectory is a JSON object with at least \"task\"; see docs/tasks.md" \
@@ -36,14 +42,38 @@ class ReportError(ToolforgeError):
 
 
 class TrajectoryService:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, queue: str | None = None) -> None:
+        """`queue`: a trajectory log URL for this service's reports (default: the user
+        config's `[queue] url` or TOOLFORGE_QUEUE; none: the local store)."""
+        from toolforge.deploy.settings import load_deploy_settings, with_queue
+
         self.root = root
         self.library = Library.open(root)
         self.reward_threshold = self.library.settings().reward_threshold
         self.store: TrajectoryStore = default_store(root, self.reward_threshold)
+        self.queue = with_queue(load_deploy_settings(), queue).queue
+        self._log: TrajectoryLog | None = None
 
     def close(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
         self.library.close()
+
+    @property
+    def queued(self) -> bool:
+        """True when reports go to the shared trajectory log, not to this store."""
+        return self.queue.url is not None
+
+    @property
+    def log(self) -> TrajectoryLog:
+        """The shared trajectory log (ConfigError when none is configured)."""
+        if self._log is None:
+            from toolforge.library.remote import LibraryRemote
+            from toolforge.queue import open_log
+
+            self._log = open_log(self.queue, LibraryRemote(self.library.git).library_id())
+        return self._log
 
     # --- writing --------------------------------------------------------------------------
 
@@ -58,7 +88,16 @@ class TrajectoryService:
             notes = [*t.metadata.get("recording_notes", []), f"expected: {exc.message}"]
             scored = t.model_copy(update={
                 "expected": None, "metadata": {**t.metadata, "recording_notes": notes}})
-        return self.store.record(scored)
+        return self.save([scored])[0]
+
+    def save(self, trajectories: list[Trajectory]) -> list[Trajectory]:
+        """The one place runs are written, all or nothing: into the local store, or (with a
+        queue) appended to the shared log for the workers."""
+        if not self.queued:
+            return self.store.record_many(trajectories)
+        prepared = [self.store.prepare(t) for t in trajectories]
+        self.log.append([t.model_dump(mode="json") for t in prepared])
+        return prepared
 
     def report(self, objects: list[Any], *, labels: list[str] | None = None,
                source: str = "report") -> list[Trajectory]:
@@ -92,7 +131,7 @@ class TrajectoryService:
             )
         if not ready:
             raise ReportError("nothing to record: no trajectories given", hint=_REPORT_HINT)
-        return self.store.record_many(ready)
+        return self.save(ready)
 
     def report_text(self, text: str, name: str = "<report>",
                     source: str = "report") -> list[Trajectory]:
@@ -126,6 +165,17 @@ class TrajectoryService:
 
 class _Invalid(Exception):
     pass
+
+
+def validate_queued(obj: Any) -> Trajectory:
+    """A trajectory taken from the shared log, checked as any report is (the agent that
+    appended it checked it too, but the log is open to anyone who can reach it): ReportError
+    when it is not usable. It keeps the route it was reported by, never a `handled_by`."""
+    source = obj.get("source") if isinstance(obj, dict) else None
+    try:
+        return _validate_report(obj, source if source in SOURCES else "report")
+    except _Invalid as exc:
+        raise ReportError(f"unusable trajectory: {exc}", hint=_REPORT_HINT) from None
 
 
 def _validate_report(obj: Any, source: str) -> Trajectory:

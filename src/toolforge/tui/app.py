@@ -25,6 +25,7 @@ from toolforge.errors import ToolforgeError
 from toolforge.service.models import ActionResult, ToolDetail, ToolSummary
 from toolforge.terminal import printable, printable_line
 from toolforge.tui.backend import Backend, Event
+from toolforge.tui.evolution import LIBRARY_EVENTS, EvolutionFeed
 from toolforge.tui.messages import (
     ActionDone,
     BackendFailed,
@@ -97,6 +98,7 @@ class ReviewApp(App[None]):
         self._detail_stale = False
         self._refresh_timer: Timer | None = None
         self._refresh_detail_soon = False
+        self._evolution = EvolutionFeed()
         self._focus_after_loading: Widget | None = None
 
     # --- widgets -----------------------------------------------------------------------------
@@ -490,6 +492,9 @@ class ReviewApp(App[None]):
         if kind == "daemon_stopping":
             self.status_bar.set_connection("disconnected", "the daemon is stopping")
             return
+        shown = self._evolution.message(event)
+        if shown is not None:
+            self.status_bar.set_message(*shown)
         if kind == "job_started" and event.get("kind") == "validate" and tool:
             self.status_bar.set_message(f"validating {tool} (daemon job {event.get('job')})…")
         if kind == "job_finished" and event.get("kind") == "validate" and tool:
@@ -499,7 +504,7 @@ class ReviewApp(App[None]):
                 f"validation of {tool} {event.get('state')}"
                 + (f": {verdict}" if verdict else ""),
                 "information" if verdict == "passed" else "warning")
-        relevant = kind in CHANGE_EVENTS or (
+        relevant = kind in CHANGE_EVENTS or kind in LIBRARY_EVENTS or (
             kind == "job_finished" and event.get("kind") in ("validate", "hand_edit"))
         if not relevant:
             return
