@@ -12,9 +12,11 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -25,7 +27,7 @@ import pytest
 from conftest import make_tests, make_tool, write_tool_dir
 from toolforge.errors import ToolforgeError
 from toolforge.sandbox import cgroup
-from toolforge.sandbox.access import access_for
+from toolforge.sandbox.access import Access, access_for
 from toolforge.sandbox.backends import (
     BackendUnavailableError,
     SandboxBackend,
@@ -1002,6 +1004,29 @@ def test_an_allowed_third_party_import_is_importable_and_hidden_otherwise(
     assert any("third-party packages visible" in w for w in allowed.warnings())
     hidden = call_tool(NUMPY_TOOL, "lower_median", {"values": [1]}, backend=backend)
     assert hidden.error_type == "ModuleNotFoundError"
+
+
+def test_an_allowed_package_that_lives_under_tmp_is_importable_and_work_dir_writable(
+    backend: SandboxBackend,
+) -> None:
+    # A venv under /tmp (a fresh clone there, a pytest tmp dir) once made bwrap fail with
+    # "Can't make symlink at /tmp": the package's bind created /tmp before the work dir.
+    packages = Path(tempfile.mkdtemp(dir="/tmp", prefix="tf-pkgs-"))
+    packages.chmod(0o755)  # as site-packages is: the sandbox may run as another uid
+    try:
+        (packages / "tf_under_tmp.py").write_text("ANSWER = 41\n", encoding="utf-8")
+        allowed = backend.with_access(Access(import_paths=(str(packages),)))
+        source = _tool(
+            "import tf_under_tmp\n"
+            "with open('scratch.txt', 'w') as f:\n"
+            "    f.write('x')\n"
+            "with open('scratch.txt') as f:\n"
+            "    return tf_under_tmp.ANSWER + len(f.read())"
+        )
+        result = call_tool(source, "probe", {}, backend=allowed)
+        assert (result.ok, result.value) == (True, 42), result
+    finally:
+        shutil.rmtree(packages)
 
 
 def test_a_package_that_is_not_installed_is_refused_when_the_policy_is_read() -> None:

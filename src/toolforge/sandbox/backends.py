@@ -90,6 +90,7 @@ BACKEND_NAMES = ("bwrap", "landlock", "rlimit")
 _AUTO = "auto"
 _SANDBOX_WORK_DIR = "/sandbox"
 _SANDBOX_SCRIPT_DIR = "/opt/sandbox"
+_SANDBOX_IMPORTS_DIR = "/opt/imports"
 
 
 class BackendUnavailableError(ToolforgeError):
@@ -169,8 +170,6 @@ class BwrapBackend:
         for path in py.binds:
             args += ["--ro-bind", path, path]
         for path in py.hidden:
-            if path in self.access.import_paths:
-                continue  # the policy allows a package that lives there
             # A mask, not storage: tiny and read-only, or it would be an unlimited tmpfs
             # (up to half the host's RAM) outside the memory limit.
             args += ["--size", "4096", "--tmpfs", path, "--remount-ro", path]
@@ -178,14 +177,21 @@ class BwrapBackend:
 
     def _access_binds(self) -> list[str]:
         args: list[str] = []
-        for path in self.access.import_paths:
-            args += ["--ro-bind", path, path]
+        for path, inside in zip(self.access.import_paths, self._import_paths_inside(),
+                                strict=True):
+            args += ["--ro-bind", path, inside]
         if self.access.network:
             for path in NETWORK_FILES:
                 args += ["--ro-bind-try", path, path]
         for key, value in self.access.environment().items():
             args += ["--setenv", key, value]
         return args
+
+    def _import_paths_inside(self) -> list[str]:
+        """Where allowed packages appear inside: fixed paths, not the host's. A host path
+        under /tmp would collide with the work dir, and the host's layout is none of the
+        tool's business."""
+        return [f"{_SANDBOX_IMPORTS_DIR}/{i}" for i in range(len(self.access.import_paths))]
 
     def command(self, argv: list[str], *, work_dir_bytes: int, uid: int | None,
                 userns_fd: int | None, extra_binds: list[str] | None = None) -> list[str]:
@@ -237,7 +243,7 @@ class BwrapBackend:
             # The sandbox's uid is its own (root) or lives in a user namespace of its own.
             "own_uid": True,
             "seccomp": seccomp.build(seccomp.FilterSpec(network=self.access.network)),
-            "import_paths": list(self.access.import_paths),
+            "import_paths": self._import_paths_inside(),
         }
         return start_guest(GuestStart(
             role=role, argv=cmd, limits=limits, setup=setup, backend=self.name,
