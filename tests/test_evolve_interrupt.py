@@ -1,0 +1,211 @@
+"""An interrupted `toolforge evolve` gives its work back (issue 10, item 3).
+
+The CLI runs as a real process against the scripted model; it is stopped with real
+signals while a model call is in flight. No timing is asserted: every wait is for an
+answer, with a generous deadline.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import PYTHON, run_cli
+from test_evolve import GOOD_TESTS, GOOD_TOOL, _record_failures, _script
+from test_evolve import scripted as scripted  # the scripted model fixture
+from toolforge.testing.scripted_model import ScriptedModelServer
+
+DEADLINE_S = 90.0
+TOOL_PROMPT = "Write a Python tool"
+
+
+@pytest.fixture
+def lease(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[float], None]:
+    """Set `[evolution] lease_s` in the user config."""
+
+    def set_lease(seconds: float) -> None:
+        config = tmp_path / "user-config.toml"
+        config.write_text(f"[evolution]\nlease_s = {seconds}\n")
+        monkeypatch.setenv("TOOLFORGE_CONFIG", str(config))
+
+    return set_lease
+
+
+def _slow(rule_prompt: str, delay_s: float, content: str) -> dict[str, Any]:
+    """A script whose first answer to `rule_prompt` comes after `delay_s` (later ones at
+    once): the cycle is caught with that model call in flight."""
+    script = _script()
+    slow = {"match": {"contains": [rule_prompt]}, "times": 1,
+            "respond": {"content": content, "delay_s": delay_s}}
+    return {"rules": [slow, *script["rules"]]}
+
+
+def _start_evolve(library: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen([PYTHON, "-m", "toolforge", "evolve", "-L", str(library), "--json"],
+                            env=dict(os.environ), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for(what: str, check: Callable[[], Any], proc: subprocess.Popen[str] | None = None
+              ) -> Any:
+    deadline = time.monotonic() + DEADLINE_S
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        if proc is not None and proc.poll() is not None:
+            out, err = proc.communicate()
+            pytest.fail(f"evolve ended before {what}: {proc.returncode}\n{out}\n{err}")
+        time.sleep(0.1)
+    pytest.fail(f"no {what} within {DEADLINE_S:.0f} s")
+
+
+def _in_flight(server: ScriptedModelServer) -> bool:
+    """The slow rule (the first) has taken its request: that model call is in flight."""
+    return server.engine.uses()[0] > 0
+
+
+def _asked(server: ScriptedModelServer, prompt: str) -> bool:
+    return any(prompt in json.dumps(r["body"]) for r in server.chat_requests())
+
+
+def _unhandled(library: Path) -> list[str]:
+    listing = run_cli("trajectories", "list", "--unhandled", "--failed", "-n", "100", "-L",
+                      library, "--json")
+    assert listing.exit_code == 0, listing.stdout
+    return sorted(t["id"] for t in listing.json["trajectories"])
+
+
+def _cycle(library: Path, cycle_id: str) -> dict[str, Any]:
+    shown = run_cli("cycles", cycle_id, "-L", library, "--json")
+    assert shown.exit_code == 0, shown.stdout
+    return dict(shown.json)
+
+
+def _cycles(library: Path) -> list[dict[str, Any]]:
+    listing = run_cli("cycles", "-L", library, "--json")
+    assert listing.exit_code == 0, listing.stdout
+    return list(listing.json["cycles"])
+
+
+def _spent(library: Path) -> dict[str, Any] | None:
+    """The running cycle, once it has recorded spend (its first model call)."""
+    running = [c for c in _cycles(library) if c["status"] == "running"]
+    return running[0] if running and running[0]["tokens"] > 0 else None
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupted_cycle_gives_its_failures_back_and_records_its_spend(
+        example_library: Path, scripted, lease, sig: signal.Signals) -> None:
+    lease(60)
+    _record_failures(example_library)
+    failures = _unhandled(example_library)
+    assert len(failures) == 5
+    server = scripted(_slow(TOOL_PROMPT, 300, GOOD_TOOL))
+    proc = _start_evolve(example_library)
+    try:
+        _wait_for("model call for the tool", lambda: _in_flight(server), proc)
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=DEADLINE_S)
+    finally:
+        proc.kill()
+    # Stopped with the model call in flight (it would answer in 300 s), one clear line.
+    assert proc.returncode == 130, (out, err)
+    error = json.loads(out)["error"]
+    assert error["kind"] == "interrupted" and error["given_back"] == 5
+    assert "5 failed run(s) given back" in error["message"]
+    assert "Traceback" not in err
+    # The failures are unhandled again; the cycle is aborted with what it spent.
+    assert _unhandled(example_library) == failures
+    cycle = _cycle(example_library, error["cycle"])
+    assert cycle["status"] == "aborted"
+    assert sig.name in cycle["error"]
+    assert cycle["model_calls"] >= 1 and cycle["tokens"] > 0  # the gap analysis
+    # The next cycle learns from the same failures.
+    again = run_cli("evolve", "-L", example_library, "--json")
+    assert again.exit_code == 0, again.stdout
+    assert sorted(again.json["trajectory_ids"]) == failures
+    assert again.json["outcomes"][0]["status"] == "candidate"
+    assert _unhandled(example_library) == []
+
+
+def test_sigint_during_a_sandbox_run_stops_the_cycle(example_library: Path, scripted,
+                                                     lease) -> None:
+    lease(60)
+    _record_failures(example_library)
+    failures = _unhandled(example_library)
+    hanging = GOOD_TESTS.replace("def test_empty():",
+                                 "def test_empty():\n    import time\n    time.sleep(600)")
+    server = scripted(_script(tests={"content": hanging}))
+    proc = _start_evolve(example_library)
+    try:
+        _wait_for("the tests", lambda: _asked(server, "Write pytest tests"), proc)
+        time.sleep(2)  # into the sandbox run of the tests (which would sleep 600 s)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=DEADLINE_S)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, (out, err)
+    assert json.loads(out)["error"]["kind"] == "interrupted"
+    assert _unhandled(example_library) == failures
+
+
+def test_a_killed_cycle_gives_its_failures_back_when_its_lease_runs_out(
+        example_library: Path, scripted, lease) -> None:
+    lease(2)
+    _record_failures(example_library)
+    failures = _unhandled(example_library)
+    server = scripted(_slow(TOOL_PROMPT, 300, GOOD_TOOL))
+    proc = _start_evolve(example_library)
+    try:
+        _wait_for("model call for the tool", lambda: _in_flight(server), proc)
+        dead = _wait_for("spend recorded by the running cycle",
+                         lambda: _spent(example_library), proc)
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=DEADLINE_S)
+    finally:
+        proc.kill()
+    # Once the lease has run out, the failures are unhandled again ...
+    assert _wait_for("failures given back", lambda: _unhandled(example_library) == failures)
+    # ... and the dead cycle shows aborted, with the spend it had recorded.
+    cycle = _cycle(example_library, dead["id"])
+    assert cycle["status"] == "aborted" and "lease" in cycle["error"]
+    assert cycle["tokens"] >= dead["tokens"] > 0 and cycle["model_calls"] >= 1
+    again = run_cli("evolve", "-L", example_library, "--json")
+    assert again.exit_code == 0, again.stdout
+    assert sorted(again.json["trajectory_ids"]) == failures
+
+
+def test_a_live_cycle_keeps_its_lease(example_library: Path, scripted, lease) -> None:
+    lease(2)
+    _record_failures(example_library)
+    failures = _unhandled(example_library)
+    server = scripted(_slow(TOOL_PROMPT, 30, GOOD_TOOL))
+    proc = _start_evolve(example_library)
+    try:
+        _wait_for("model call for the tool", lambda: _in_flight(server), proc)
+        time.sleep(8)  # several lease lengths: only renewals keep the claim
+        # Looking at the unhandled failures (which reclaims expired leases) takes nothing.
+        assert _unhandled(example_library) == []
+        running = [c for c in _cycles(example_library) if c["status"] == "running"]
+        assert len(running) == 1
+        # A concurrent `evolve` finds the cycle running and takes none of its failures.
+        other = run_cli("evolve", "-L", example_library, "--json")
+        assert other.exit_code == 1 and other.json["error"] == "cycle_running", other.stdout
+        assert _unhandled(example_library) == []
+        out, err = proc.communicate(timeout=DEADLINE_S)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, (out, err)
+    report = json.loads(out)["result"]
+    assert sorted(report["trajectory_ids"]) == failures
+    assert report["outcomes"][0]["status"] == "candidate"
+    assert _cycle(example_library, running[0]["id"])["status"] == "done"
