@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from toolforge.testing.scripted_model import ScriptedModelServer
+from toolforge.testing.scripted_model import ScriptedModelServer  # noqa: E402
 
 BUDGET_S = 2.0
 GAP = {"gaps": [{"name": "count_errors", "description": "Count ERROR lines.",

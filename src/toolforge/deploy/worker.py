@@ -686,8 +686,7 @@ class EvolutionWorker:
         cycles = CycleLog(default_store(self.root))
         for record in cycles.recent(50):
             if record.status == "running":
-                cycles.finish(record.id, error="interrupted: the process running it stopped",
-                              release_failures=True)
+                cycles.abort(record.id, "aborted: the process running it stopped")
                 log.warning("cycle %s was interrupted: its failures are unhandled again",
                             record.id[:12])
 

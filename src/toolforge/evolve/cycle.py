@@ -9,6 +9,7 @@ Synthesis, verification and registration are separate functions so the per-probl
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -154,9 +155,9 @@ class Evolver:
                 self.log(f"gap: {kind} {gap.name} — {gap.description}")
             examples = {t.id: t.task for t in failures}
             futures = _on_daemon_threads(
-                [lambda gap=gap: self._gap_in_cycle(
-                    cycle_id, gap, [examples[e] for e in gap.evidence if e in examples],
-                    dry_run) for gap in report.gaps],
+                [functools.partial(self._gap_in_cycle, cycle_id, gap,
+                                   [examples[e] for e in gap.evidence if e in examples],
+                                   dry_run) for gap in report.gaps],
                 parallel=self.parallel)
             report.outcomes = [f.result() for f in futures]
         except SynthesisError as exc:
