@@ -42,12 +42,14 @@ class LeaseKeeper:
     aborted by someone who saw its lease run out)."""
 
     def __init__(self, cycles: CycleLog, cycle_id: str, holder: str, lease_s: float,
-                 spend: Callable[[], Any]) -> None:
+                 spend: Callable[[], Any], on_lost: Callable[[], None] = lambda: None
+                 ) -> None:
         self.cycles = cycles
         self.cycle_id = cycle_id
         self.holder = holder
         self.lease_s = lease_s
         self.spend = spend
+        self.on_lost = on_lost  # e.g. stop the cycle: its failures went back
         self.lost = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="cycle-lease", daemon=True)
@@ -72,8 +74,9 @@ class LeaseKeeper:
                 if not self.cycles.renew(self.cycle_id, self.holder, self.lease_s,
                                          self.spend()):
                     self.lost = True
-                    log.warning("cycle %s lost its lease: another process aborted it",
-                                self.cycle_id[:12])
+                    log.warning("cycle %s lost its lease (it was not renewed in time) and "
+                                "was aborted: it stops", self.cycle_id[:12])
+                    self.on_lost()
                     return
             except ToolforgeError as exc:  # a locked db: try again at the next beat
                 log.warning("could not renew the lease of cycle %s: %s", self.cycle_id[:12],

@@ -257,7 +257,8 @@ class EvolutionService:
         cycle_id = self.cycles.start(decision.reason, [t.id for t in failures],
                                      holder=holder, lease_s=lease_s)
         lease = LeaseKeeper(self.cycles, cycle_id, holder, lease_s,
-                            lambda: cycle_usage(self.ledger, cycle_id))
+                            lambda: cycle_usage(self.ledger, cycle_id),
+                            on_lost=evolver.cancel)
         aborted = False
         try:
             with lease:
