@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import time
 from collections.abc import Callable
@@ -21,6 +22,9 @@ import pytest
 from conftest import PYTHON, run_cli
 from test_evolve import GOOD_TESTS, GOOD_TOOL, _record_failures, _script
 from test_evolve import scripted as scripted  # the scripted model fixture
+from toolforge.evolve.trajectories import STATE_DB, Trajectory, TrajectoryStore
+from toolforge.evolve.triggers import CycleLog
+from toolforge.llm.usage import UsageTotals
 from toolforge.testing.scripted_model import ScriptedModelServer
 
 DEADLINE_S = 90.0
@@ -209,3 +213,83 @@ def test_a_live_cycle_keeps_its_lease(example_library: Path, scripted, lease) ->
     assert sorted(report["trajectory_ids"]) == failures
     assert report["outcomes"][0]["status"] == "candidate"
     assert _cycle(example_library, running[0]["id"])["status"] == "done"
+
+
+# --- the lease in the cycle log (real SQLite files) -----------------------------------------
+
+
+def _failures(store: TrajectoryStore, n: int) -> list[str]:
+    return [store.record(Trajectory(task=f"t{i}", reward=0.0)).id for i in range(n)]
+
+
+def _unhandled_ids(store: TrajectoryStore) -> list[str]:
+    return sorted(t.id for t in store.unhandled_failures())
+
+
+def test_an_expired_lease_is_reclaimed_with_its_recorded_spend(tmp_path: Path) -> None:
+    store = TrajectoryStore(tmp_path / STATE_DB)
+    cycles = CycleLog(store)
+    ids = _failures(store, 3)
+    cycle_id = cycles.start("r", ids, holder="elsewhere:1", lease_s=0.05)
+    assert cycles.renew(cycle_id, "elsewhere:1", 0.05,
+                        UsageTotals(calls=2, prompt_tokens=70, completion_tokens=30,
+                                    total_tokens=100, cost_usd=0.25))
+    assert not cycles.renew(cycle_id, "someone-else:2", 60)  # not its lease
+    deadline = time.monotonic() + DEADLINE_S
+    while store.unhandled_failures() == [] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _unhandled_ids(store) == sorted(ids)
+    record = cycles.get(cycle_id)
+    assert record.status == "aborted" and "elsewhere:1" in record.error
+    assert (record.prompt_tokens, record.completion_tokens, record.cost_usd) == (70, 30, 0.25)
+    assert record.summary["usage"]["calls"] == 2
+    # The holder can no longer renew it (it must stop), nor finish it as done.
+    assert not cycles.renew(cycle_id, "elsewhere:1", 60)
+    assert cycles.finish(cycle_id, {"late": True}).status == "aborted"
+
+
+def test_a_renewed_lease_is_not_reclaimed(tmp_path: Path) -> None:
+    store = TrajectoryStore(tmp_path / STATE_DB)
+    cycles = CycleLog(store)
+    ids = _failures(store, 2)
+    cycle_id = cycles.start("r", ids, holder="me:1", lease_s=60)
+    assert store.unhandled_failures() == [] and cycles.reclaim_expired() == []
+    assert [c.status for c in cycles.recent()] == ["running"]
+    assert cycles.get(cycle_id).lease_holder == "me:1"
+
+
+def test_abort_keeps_the_failures_of_finished_tools_and_gives_back_the_rest(
+        tmp_path: Path) -> None:
+    store = TrajectoryStore(tmp_path / STATE_DB)
+    cycles = CycleLog(store)
+    ids = _failures(store, 4)
+    cycle_id = cycles.start("r", ids, holder="me:1", lease_s=60)
+    record, given = cycles.abort(cycle_id, "interrupted (SIGINT)", keep=ids[:1],
+                                 usage=UsageTotals(calls=1, prompt_tokens=5, cost_usd=0.01))
+    assert given == 3 and record.status == "aborted" and record.trajectory_ids == ids[:1]
+    assert record.prompt_tokens == 5 and record.cost_usd == 0.01
+    assert _unhandled_ids(store) == sorted(ids[1:])
+    # Aborting again (a second ^C) changes nothing.
+    again, given = cycles.abort(cycle_id, "again")
+    assert given == 0 and again.error == "interrupted (SIGINT)"
+
+
+def test_a_cycle_left_running_before_leases_existed_is_reclaimed(tmp_path: Path) -> None:
+    db = tmp_path / STATE_DB
+    store = TrajectoryStore(db)
+    ids = _failures(store, 2)
+    with sqlite3.connect(db) as conn:  # the v1 cycle log, with a cycle stuck "running"
+        conn.execute("CREATE TABLE cycles (id TEXT PRIMARY KEY, started_at TEXT NOT NULL, "
+                     "finished_at TEXT, status TEXT NOT NULL, reason TEXT NOT NULL, "
+                     "trajectory_ids TEXT NOT NULL, summary TEXT, error TEXT, "
+                     "prompt_tokens INTEGER NOT NULL DEFAULT 0, completion_tokens INTEGER "
+                     "NOT NULL DEFAULT 0, cost_usd REAL NOT NULL DEFAULT 0)")
+        conn.execute("INSERT INTO schema_version VALUES ('cycles', 1)")
+        conn.execute("INSERT INTO cycles (id, started_at, status, reason, trajectory_ids, "
+                     "prompt_tokens) VALUES ('old', '2025-01-01T00:00:00+00:00', 'running', "
+                     "'r', ?, 40)", (json.dumps(ids),))
+        conn.execute("UPDATE trajectories SET handled_by = 'old'")
+    cycles = CycleLog(store)  # adds the lease columns
+    assert [c.status for c in cycles.recent()] == ["aborted"]
+    assert cycles.get("old").prompt_tokens == 40
+    assert _unhandled_ids(store) == sorted(ids)
