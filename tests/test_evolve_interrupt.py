@@ -153,6 +153,7 @@ def test_sigint_during_a_sandbox_run_stops_the_cycle(example_library: Path, scri
     try:
         _wait_for("the tests", lambda: _asked(server, "Write pytest tests"), proc)
         time.sleep(2)  # into the sandbox run of the tests (which would sleep 600 s)
+        sandboxes = _wait_for("sandbox processes", lambda: _descendants(proc.pid), proc)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=DEADLINE_S)
     finally:
@@ -160,6 +161,36 @@ def test_sigint_during_a_sandbox_run_stops_the_cycle(example_library: Path, scri
     assert proc.returncode == 130, (out, err)
     assert json.loads(out)["error"]["kind"] == "interrupted"
     assert _unhandled(example_library) == failures
+    # Every process it had started (sandboxes, their reaper) is gone.
+    _wait_for("its sandboxes to die", lambda: not any(_alive(p) for p in sandboxes))
+
+
+def _stat(pid: int | str) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name: [state, ppid, ...]."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def _descendants(pid: int) -> set[int]:
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (fields := _stat(entry.name)) is not None:
+            parents[int(entry.name)] = int(fields[1])
+    found: set[int] = set()
+    todo = {pid}
+    while todo:
+        children = {p for p, parent in parents.items() if parent in todo} - found
+        found |= children
+        todo = children
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie waiting for its new parent to reap it is dead)."""
+    fields = _stat(pid)
+    return fields is not None and fields[0] not in ("Z", "X")
 
 
 def test_a_killed_cycle_gives_its_failures_back_when_its_lease_runs_out(
@@ -189,14 +220,14 @@ def test_a_killed_cycle_gives_its_failures_back_when_its_lease_runs_out(
 
 
 def test_a_live_cycle_keeps_its_lease(example_library: Path, scripted, lease) -> None:
-    lease(2)
+    lease(3)
     _record_failures(example_library)
     failures = _unhandled(example_library)
-    server = scripted(_slow(TOOL_PROMPT, 30, GOOD_TOOL))
+    server = scripted(_slow(TOOL_PROMPT, 40, GOOD_TOOL))
     proc = _start_evolve(example_library)
     try:
         _wait_for("model call for the tool", lambda: _in_flight(server), proc)
-        time.sleep(8)  # several lease lengths: only renewals keep the claim
+        time.sleep(10)  # several lease lengths: only renewals keep the claim
         # Looking at the unhandled failures (which reclaims expired leases) takes nothing.
         assert _unhandled(example_library) == []
         running = [c for c in _cycles(example_library) if c["status"] == "running"]
