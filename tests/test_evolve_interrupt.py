@@ -19,9 +19,11 @@ from typing import Any
 
 import pytest
 
-from conftest import PYTHON, run_cli
+from conftest import EXAMPLE_LIBRARY, PYTHON, git, run_cli
+from deploy_helpers import FAST, evolve_script, failed_run, write_config
 from test_evolve import GOOD_TESTS, GOOD_TOOL, _record_failures, _script
 from test_evolve import scripted as scripted  # the scripted model fixture
+from toolforge.daemon.client import DaemonClient
 from toolforge.evolve.trajectories import STATE_DB, Trajectory, TrajectoryStore
 from toolforge.evolve.triggers import CycleLog
 from toolforge.llm.usage import UsageTotals
@@ -324,3 +326,34 @@ def test_a_cycle_left_running_before_leases_existed_is_reclaimed(tmp_path: Path)
     assert [c.status for c in cycles.recent()] == ["aborted"]
     assert cycles.get("old").prompt_tokens == 40
     assert _unhandled_ids(store) == sorted(ids)
+
+
+def test_a_daemon_stopped_mid_cycle_gives_the_failures_back(
+        tmp_path: Path, scripted, monkeypatch: pytest.MonkeyPatch) -> None:
+    lib = tmp_path / "lib"
+    assert run_cli("init", lib, "--from", EXAMPLE_LIBRARY).exit_code == 0
+    (lib / "toolforge.toml").write_text((lib / "toolforge.toml").read_text().replace(
+        "failure_threshold = 5", "failure_threshold = 3"))
+    git(lib, "commit", "-qam", "three failures start a cycle")
+    config = write_config(tmp_path / "config.toml", "[evolution]\npoll_s = 0.3\n" + FAST)
+    monkeypatch.setenv("TOOLFORGE_CONFIG", str(config))
+    server = scripted(evolve_script(delay_s=300))  # the tool synthesis never answers
+    runs = tmp_path / "runs.jsonl"
+    runs.write_text("\n".join(json.dumps(failed_run("tool_alpha", i)) for i in range(3)))
+    client = DaemonClient(lib)
+    try:
+        client.ensure()  # a real daemon process on a real socket
+        monkeypatch.delenv("TOOLFORGE_NO_DAEMON", raising=False)
+        assert run_cli("report", runs, "-L", lib).exit_code == 0
+        monkeypatch.setenv("TOOLFORGE_NO_DAEMON", "1")
+        _wait_for("the cycle's tool synthesis", lambda: any(server.engine.uses()))
+        running = _wait_for("a running cycle", lambda: [
+            c for c in _cycles(lib) if c["status"] == "running"])
+        assert _unhandled(lib) == []  # claimed by the cycle
+    finally:
+        client.shutdown()  # cancels the cycle's job
+        client.close()
+    assert len(_unhandled(lib)) == 3
+    cycle = _cycle(lib, running[0]["id"])
+    assert cycle["status"] == "aborted" and "cancelled" in cycle["error"], cycle
+    assert cycle["model_calls"] >= 1  # the gap analysis

@@ -305,7 +305,8 @@ class EvolutionWorker:
                 self._set_state("cycle", f"cycle {cycle_id[:12]} running: "
                                          f"{decision.reason} (job {ctx.id})")
 
-            report = evo._cycle(decision, dry_run=False, on_start=started)
+            report = evo._cycle(decision, dry_run=False, on_start=started,
+                                cancel=ctx.cancel_event)
         finally:
             evo.close()
             library.close()

@@ -118,7 +118,7 @@ class CycleReport(BaseModel):
 class Evolver:
     def __init__(self, service: LibraryService, llm: LLMClient, ledger: UsageLedger, *,
                  max_refinements: int = 2, max_gaps: int = 3, parallel: int = 4,
-                 log: Log | None = None) -> None:
+                 log: Log | None = None, cancelled: threading.Event | None = None) -> None:
         self.service = service
         self.llm = llm
         self.ledger = ledger
@@ -129,9 +129,9 @@ class Evolver:
         self._slots = threading.Lock()
         self._reserved = 0
         self.outage: str | None = None  # the first model failure: later gaps do not start
-        # Set when the cycle is interrupted: gaps still running stop at their next step
-        # and write nothing more.
-        self.cancelled = threading.Event()
+        # Set when the cycle is interrupted (or its job cancelled): gaps still running stop
+        # at their next step and write nothing more.
+        self.cancelled = cancelled if cancelled is not None else threading.Event()
         self.progress: CycleReport | None = None  # the running cycle's report so far
         self._done_lock = threading.Lock()
         self.finished: list[CandidateOutcome] = []  # gaps done, in the order they ended
@@ -150,6 +150,7 @@ class Evolver:
                 self.log(f"analysing {len(failures)} failed run(s)")
                 report.gaps = find_gaps(self.llm, [_view(t) for t in failures],
                                         self._tool_descriptions(), max_gaps=self.max_gaps)
+            self._check_cancelled()
             for gap in report.gaps:
                 kind = "new version of" if gap.existing_tool else "missing tool"
                 self.log(f"gap: {kind} {gap.name} — {gap.description}")
@@ -159,7 +160,7 @@ class Evolver:
                                    [examples[e] for e in gap.evidence if e in examples],
                                    dry_run) for gap in report.gaps],
                 parallel=self.parallel)
-            report.outcomes = [f.result() for f in futures]
+            report.outcomes = [self._result(f) for f in futures]
         except SynthesisError as exc:
             report.error = exc.message
             self.log(f"cycle failed: {exc.message}")
@@ -189,6 +190,15 @@ class Evolver:
     def finished_outcomes(self) -> list[CandidateOutcome]:
         with self._done_lock:
             return list(self.finished)
+
+    def _result(self, future: Future[CandidateOutcome]) -> CandidateOutcome:
+        """A gap's outcome; CycleCancelled as soon as the cycle is cancelled (its gaps'
+        threads are left to stop at their next step)."""
+        while True:
+            try:
+                return future.result(timeout=0.25)
+            except TimeoutError:
+                self._check_cancelled()
 
     def _check_cancelled(self) -> None:
         if self.cancelled.is_set():

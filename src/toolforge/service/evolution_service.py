@@ -6,6 +6,7 @@ daemon. Model calls happen here, through the one LLM client, with one usage ledg
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,6 +19,7 @@ from toolforge.evolve.agent import INFRASTRUCTURE, AgentRun, BuiltinAgent
 from toolforge.evolve.budget import BudgetCheck, check_budget
 from toolforge.evolve.cycle import (
     PRODUCED,
+    CycleCancelled,
     CycleInterrupted,
     CycleReport,
     Evolver,
@@ -227,26 +229,29 @@ class EvolutionService:
         return self._cycle(decision, dry_run=dry_run)
 
     def _cycle(self, decision: TriggerDecision, *, dry_run: bool,
-               on_start: Callable[[str, list[str]], None] | None = None) -> CycleReport:
+               on_start: Callable[[str, list[str]], None] | None = None,
+               cancel: threading.Event | None = None) -> CycleReport:
         """Run a cycle over the decision's failures. `on_start(cycle_id, trajectory_ids)`
-        is called once the cycle has claimed its failures, before any model call.
+        is called once the cycle has claimed its failures, before any model call. Setting
+        `cancel` (a daemon job's) aborts the cycle at its next step (CycleCancelled).
         CycleBusy when another cycle of this library is running."""
         for role in ("synthesis", "tests", "adversarial"):
             self.llm.settings.for_role(role)  # fail early, with the how-to hint
         if dry_run:  # consumes nothing, writes nothing: needs no turn
-            return self._run_cycle(decision, dry_run=True, on_start=on_start)
+            return self._run_cycle(decision, dry_run=True, on_start=on_start, cancel=cancel)
         with one_cycle_at_a_time(self.library.library.state_dir):
-            return self._run_cycle(decision, dry_run=False, on_start=on_start)
+            return self._run_cycle(decision, dry_run=False, on_start=on_start, cancel=cancel)
 
     def _run_cycle(self, decision: TriggerDecision, *, dry_run: bool,
-                   on_start: Callable[[str, list[str]], None] | None) -> CycleReport:
+                   on_start: Callable[[str, list[str]], None] | None,
+                   cancel: threading.Event | None) -> CycleReport:
         failures = [self.store.get(i) for i in decision.failure_ids]
         if not dry_run:  # those another cycle consumed while we waited are not ours
             failures = [t for t in failures if t.handled_by is None]
         if not failures:
             return CycleReport(cycle_id="-", reason=decision.reason, dry_run=dry_run,
                                error="no unhandled failures to learn from")
-        evolver = Evolver(self.library, self.llm, self.ledger, log=self.log)
+        evolver = Evolver(self.library, self.llm, self.ledger, log=self.log, cancelled=cancel)
         if dry_run:
             cycle_id = f"dry-{uuid.uuid4().hex[:12]}"
             self.log(f"evolution cycle {cycle_id[:12]}: {decision.reason}")
@@ -291,7 +296,8 @@ class EvolutionService:
         evolver.cancel()
         signal = "SIGTERM" if isinstance(exc, Terminated) else \
             "SIGINT" if isinstance(exc, KeyboardInterrupt) else None
-        why = f"interrupted ({signal})" if signal else \
+        why = f"interrupted ({signal})" if signal else "cancelled" \
+            if isinstance(exc, CycleCancelled) else \
             f"interrupted by an error: {type(exc).__name__}: {exc}"[:500]
         usage = cycle_usage(self.ledger, cycle_id)
         done = evolver.finished_outcomes()
