@@ -104,7 +104,8 @@ def _render(o: CyclesOverview, c: Console) -> None:
                              for s, n in sorted(r.outcomes.items())) or (
             f"[red]{escape((r.error or '-')[:60])}[/]" if r.error else "-")
         status = {"done": "[green]done[/]", "failed": "[red]failed[/]",
-                  "running": "[cyan]running[/]"}.get(r.status, escape(r.status))
+                  "running": "[cyan]running[/]", "aborted": "[yellow]aborted[/]"
+                  }.get(r.status, escape(r.status))
         table.add_row(r.id[:12], r.started_at[5:16].replace("T", " "), status,
                       str(r.failures), outcomes, _cost(r), escape(r.reason))
     c.print(table)
@@ -117,7 +118,8 @@ def _detail(r: CycleRow, c: Console) -> None:
     c.print(f"[dim]      reason:[/] {escape(r.reason)}")
     c.print(f"[dim]     started:[/] {r.started_at}" + (f", finished {r.finished_at}"
                                                        if r.finished_at else ""))
-    c.print(f"[dim]        runs:[/] {r.failures} failed run(s) consumed")
+    c.print(f"[dim]        runs:[/] {r.failures} failed run(s) consumed"
+            + (" (an aborted cycle gave the rest back)" if r.status == "aborted" else ""))
     c.print(f"[dim]        cost:[/] {r.model_calls} model call(s), {_cost(r)}"
             + (f", {r.duration_ms / 1000:.1f} s" if r.duration_ms else ""))
     if r.error:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -30,6 +31,32 @@ class _Log:
             from rich.markup import escape
 
             self.out.err.print(f"[dim]·[/] {escape(message)}")
+
+
+@contextmanager
+def _interruptible(out: Output) -> Iterator[None]:
+    """SIGTERM stops the command like ^C (SIGINT): a cycle in flight gives back what it did
+    not finish and is recorded aborted; the command says so in one line and exits 130."""
+    import signal
+    import threading
+
+    from toolforge.evolve.cycle import CycleInterrupted, Terminated
+
+    def terminate(_signum: int, _frame: Any) -> None:
+        raise Terminated("terminated")
+
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, terminate) if main else None
+    try:
+        yield
+    except CycleInterrupted as exc:
+        out.error("interrupted", exc.message, None, {"cycle": exc.cycle_id,
+                                                     "given_back": exc.given_back},
+                  exit_code=130)
+        raise CommandFailed(130) from None
+    finally:
+        if main and previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _evolution_service(library: Path | None, log: _Log) -> Any:
@@ -64,7 +91,8 @@ def run(
             # so, before the bar, so that the bar moves from its first frame.
             with steps(out, "loading the model client"):
                 model = evo.prepare_model("agent")
-            summary = _run_with_bar(evo, tasks, evolve, model, out, log)
+            with _interruptible(out):
+                summary = _run_with_bar(evo, tasks, evolve, model, out, log)
         finally:
             evo.close()
         from toolforge.cli.render_evolve import run_summary
@@ -135,7 +163,7 @@ def evolve(
         log = _Log(out)
         evo = _evolution_service(library, log)
         try:
-            with steps(out, "evolution cycle") as step:
+            with _interruptible(out), steps(out, "evolution cycle") as step:
                 log.step = step
                 report = evo.evolve(dry_run=dry_run, ignore_budget=ignore_budget)
         finally:

@@ -15,15 +15,42 @@ import sys
 COMPLETION_ENV = "_TOOLFORGE_COMPLETE"
 
 
+INTERRUPTED = 130
+
+
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     code = run_thin(args)
     if code is None:
         from toolforge.cli.app import main as typer_main
 
-        typer_main(args)
+        try:
+            typer_main(args)
+        except SystemExit as exc:
+            if exc.code == INTERRUPTED:
+                _exit_at_once(INTERRUPTED)
+            raise
         return
+    if code == INTERRUPTED:
+        _exit_at_once(code)
     sys.exit(code)
+
+
+def _exit_at_once(code: int) -> None:
+    """An interrupted command has given its work back and said so: exit now. The exit
+    handlers run (they flush records), but not the interpreter's teardown, which takes
+    seconds once the model library is loaded, nor the wait for threads still blocked in a
+    model call (^C must stop `evolve` within a second or two)."""
+    import atexit
+    import os
+
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing more can be said
+            pass
+    os._exit(code)
 
 
 def run_thin(args: list[str]) -> int | None:

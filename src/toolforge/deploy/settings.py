@@ -36,6 +36,9 @@ class EvolutionSettings(_Table):
     max_pause_s: float = Field(default=1800.0, gt=0.0, le=86_400.0)
     poll_s: float = Field(default=2.0, gt=0.0, le=3600.0)  # how often the worker looks
     curate_daily: bool = False  # the daemon runs the curator once a day
+    # A running cycle renews its hold on the failures it claimed this often (a third of
+    # it); a cycle whose process died gives them back once its lease runs out.
+    lease_s: float = Field(default=180.0, ge=1.0, le=86_400.0)
 
 
 class QueueSettings(_Table):

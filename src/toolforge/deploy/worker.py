@@ -305,7 +305,8 @@ class EvolutionWorker:
                 self._set_state("cycle", f"cycle {cycle_id[:12]} running: "
                                          f"{decision.reason} (job {ctx.id})")
 
-            report = evo._cycle(decision, dry_run=False, on_start=started)
+            report = evo._cycle(decision, dry_run=False, on_start=started,
+                                cancel=ctx.cancel_event)
         finally:
             evo.close()
             library.close()
@@ -686,8 +687,7 @@ class EvolutionWorker:
         cycles = CycleLog(default_store(self.root))
         for record in cycles.recent(50):
             if record.status == "running":
-                cycles.finish(record.id, error="interrupted: the process running it stopped",
-                              release_failures=True)
+                cycles.abort(record.id, "aborted: the process running it stopped")
                 log.warning("cycle %s was interrupted: its failures are unhandled again",
                             record.id[:12])
 

@@ -9,10 +9,11 @@ Synthesis, verification and registration are separate functions so the per-probl
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
@@ -43,6 +44,31 @@ if TYPE_CHECKING:
 
 Log = Callable[[str], None]
 Status = Literal["promoted", "candidate", "trial", "rejected", "refused", "failed"]
+# Outcomes that wrote a tool to the library: their failures stay handled when the cycle is
+# interrupted after them; every other claimed failure is given back.
+PRODUCED = ("promoted", "candidate", "trial", "rejected")
+
+
+class CycleCancelled(ToolforgeError):
+    """The cycle was interrupted: a gap still working stops at its next step."""
+
+    kind = "interrupted"
+
+
+class CycleInterrupted(KeyboardInterrupt):
+    """A cycle stopped by SIGINT/SIGTERM, after giving back what it had not finished.
+    A KeyboardInterrupt, so that callers stop as they would for one."""
+
+    def __init__(self, message: str, *, cycle_id: str, given_back: int, signal: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.cycle_id = cycle_id
+        self.given_back = given_back
+        self.signal = signal
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like SIGINT's KeyboardInterrupt."""
 
 
 class Attempt(BaseModel):
@@ -92,7 +118,7 @@ class CycleReport(BaseModel):
 class Evolver:
     def __init__(self, service: LibraryService, llm: LLMClient, ledger: UsageLedger, *,
                  max_refinements: int = 2, max_gaps: int = 3, parallel: int = 4,
-                 log: Log | None = None) -> None:
+                 log: Log | None = None, cancelled: threading.Event | None = None) -> None:
         self.service = service
         self.llm = llm
         self.ledger = ledger
@@ -103,6 +129,12 @@ class Evolver:
         self._slots = threading.Lock()
         self._reserved = 0
         self.outage: str | None = None  # the first model failure: later gaps do not start
+        # Set when the cycle is interrupted (or its job cancelled): gaps still running stop
+        # at their next step and write nothing more.
+        self.cancelled = cancelled if cancelled is not None else threading.Event()
+        self.progress: CycleReport | None = None  # the running cycle's report so far
+        self._done_lock = threading.Lock()
+        self.finished: list[CandidateOutcome] = []  # gaps done, in the order they ended
 
     # --- the cycle ---------------------------------------------------------------------------
 
@@ -111,37 +143,66 @@ class Evolver:
         started = time.perf_counter()
         report = CycleReport(cycle_id=cycle_id, reason=reason, dry_run=dry_run,
                              trajectory_ids=[t.id for t in failures])
+        self.progress = report
+        futures: list[Future[CandidateOutcome]] = []
         try:
             with self.ledger.cycle(cycle_id):
                 self.log(f"analysing {len(failures)} failed run(s)")
                 report.gaps = find_gaps(self.llm, [_view(t) for t in failures],
                                         self._tool_descriptions(), max_gaps=self.max_gaps)
+            self._check_cancelled()
             for gap in report.gaps:
                 kind = "new version of" if gap.existing_tool else "missing tool"
                 self.log(f"gap: {kind} {gap.name} — {gap.description}")
             examples = {t.id: t.task for t in failures}
-            with ThreadPoolExecutor(max_workers=max(1, min(self.parallel, len(report.gaps)))
-                                    ) as pool:
-                futures = [pool.submit(self._gap_in_cycle, cycle_id, gap,
-                                       [examples[e] for e in gap.evidence if e in examples],
-                                       dry_run)
-                           for gap in report.gaps]
-                report.outcomes = [f.result() for f in futures]
+            futures = _on_daemon_threads(
+                [functools.partial(self._gap_in_cycle, cycle_id, gap,
+                                   [examples[e] for e in gap.evidence if e in examples],
+                                   dry_run) for gap in report.gaps],
+                parallel=self.parallel)
+            report.outcomes = [self._result(f) for f in futures]
         except SynthesisError as exc:
             report.error = exc.message
             self.log(f"cycle failed: {exc.message}")
         except LLMError as exc:
             self.outage = self.outage or exc.message
             self.log(f"cycle failed: the model is unavailable: {exc.message}")
+        except BaseException:
+            # Interrupted (SIGINT, SIGTERM) or broken: stop the gaps still working, and do
+            # not wait for their model calls or sandbox runs (their threads are daemons).
+            self.cancel(futures)
+            raise
         if self.outage is not None:
             report.outage = self.outage
             report.error = report.error or f"model unavailable: {self.outage}"
-        records = [r for r in self.ledger.records() if r.cycle_id
-                   and (r.cycle_id == cycle_id or r.cycle_id.startswith(cycle_id + ":"))]
-        report.usage = _totals(records)
-        report.llm_ms = round(sum(r.latency_ms for r in records), 1)
+        report.usage = cycle_usage(self.ledger, cycle_id)
+        report.llm_ms = round(report.usage.latency_ms, 1)
         report.duration_ms = round((time.perf_counter() - started) * 1000, 1)
         return report
+
+    def cancel(self, futures: Sequence[Future[CandidateOutcome]] = ()) -> None:
+        """Stop the cycle: gaps not started never start, running ones stop at their next
+        step without writing anything."""
+        self.cancelled.set()
+        for f in futures:
+            f.cancel()
+
+    def finished_outcomes(self) -> list[CandidateOutcome]:
+        with self._done_lock:
+            return list(self.finished)
+
+    def _result(self, future: Future[CandidateOutcome]) -> CandidateOutcome:
+        """A gap's outcome; CycleCancelled as soon as the cycle is cancelled (its gaps'
+        threads are left to stop at their next step)."""
+        while True:
+            try:
+                return future.result(timeout=0.25)
+            except TimeoutError:
+                self._check_cancelled()
+
+    def _check_cancelled(self) -> None:
+        if self.cancelled.is_set():
+            raise CycleCancelled("the cycle was interrupted")
 
     def _gap_in_cycle(self, cycle_id: str, gap: Gap, examples: list[str],
                       dry_run: bool) -> CandidateOutcome:
@@ -159,6 +220,8 @@ class Evolver:
             except ToolforgeError as exc:  # e.g. a library conflict: report, don't crash
                 outcome = CandidateOutcome(gap=gap, status="failed", reason=exc.message)
         outcome.usage = self.ledger.totals(tag)
+        with self._done_lock:
+            self.finished.append(outcome)
         self.log(f"{gap.name}: {outcome.status}" + (f" ({outcome.reason})" if outcome.reason
                                                     else ""))
         return outcome
@@ -177,8 +240,10 @@ class Evolver:
         try:
             existing = self.service.library.find_current(gap.name, TOOLS_DIR)
             try:
+                self._check_cancelled()
                 code = synthesize_tool(self.llm, gap, examples,
                                        existing.code if existing else None)
+                self._check_cancelled()
                 tests = write_tests(self.llm, gap, examples)
             except SynthesisError as exc:
                 outcome.reason = exc.message
@@ -187,6 +252,7 @@ class Evolver:
                                                                      outcome)
             if final is None:  # a model reply we could not use during refinement
                 return outcome
+            self._check_cancelled()  # an interrupted cycle writes nothing more
             if dry_run:
                 outcome.status = "candidate" if final.verdict == "passed" else "rejected"
                 outcome.reason = "dry run: nothing written" + (
@@ -204,6 +270,7 @@ class Evolver:
         adversarial = ""
         report: ValidationReport | None = None
         for attempt in range(1, self.max_refinements + 2):
+            self._check_cancelled()
             extra = [("adversarial", adversarial)] if adversarial else []
             report = self.service.validate(gap.name, code=code, tests=tests,
                                            extra_suites=extra, store=False)
@@ -384,6 +451,37 @@ def _view(t: Trajectory) -> FailureView:
     return FailureView(id=t.id, task=t.task, answer=t.final_answer, expected=t.expected,
                        tool_calls=[s.tool for s in t.steps if s.kind == "tool_call" and s.tool],
                        error=t.error)
+
+
+def _on_daemon_threads(jobs: list[Callable[[], CandidateOutcome]], *, parallel: int
+                       ) -> list[Future[CandidateOutcome]]:
+    """Each job on a daemon thread, `parallel` at a time. Not a ThreadPoolExecutor: an
+    interrupted cycle must be able to walk away from a model call or sandbox run in
+    flight, and the interpreter joins an executor's threads at exit."""
+    slots = threading.BoundedSemaphore(max(1, parallel))
+    futures: list[Future[CandidateOutcome]] = []
+
+    def run(job: Callable[[], CandidateOutcome], future: Future[CandidateOutcome]) -> None:
+        with slots:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                future.set_result(job())
+            except BaseException as exc:  # handed to the waiting thread
+                future.set_exception(exc)
+
+    for job in jobs:
+        future: Future[CandidateOutcome] = Future()
+        futures.append(future)
+        threading.Thread(target=run, args=(job, future), name="evolve-gap",
+                         daemon=True).start()
+    return futures
+
+
+def cycle_usage(ledger: UsageLedger, cycle_id: str) -> UsageTotals:
+    """What a cycle spent so far: its own model calls and its gaps' (`<cycle>:<gap>`)."""
+    return _totals([r for r in ledger.records() if r.cycle_id and (
+        r.cycle_id == cycle_id or r.cycle_id.startswith(cycle_id + ":"))])
 
 
 def _totals(records: list[Any]) -> UsageTotals:

@@ -367,8 +367,23 @@ class TrajectoryStore:
     def release(self, cycle_id: str) -> int:
         """Undo a cycle's claim (e.g. it crashed before analysing anything)."""
         with self.transaction() as conn:
-            return conn.execute("UPDATE trajectories SET handled_by = NULL WHERE handled_by = ?",
-                                (cycle_id,)).rowcount
+            return release_in(conn, cycle_id)
+
+    def reclaim_expired(self) -> list[str]:
+        """Abort the running cycles whose lease ran out (their process died or hung) and
+        give their failures back; returns their ids. Looks before it writes, so a read of
+        a healthy library stays a read (and a read-only library can still be listed)."""
+        now = now_iso()
+        try:
+            with self.reading() as conn:
+                if not _expired_cycles(conn, now):
+                    return []
+            with self.transaction() as conn:
+                return reclaim_expired_in(conn, now)
+        except sqlite3.OperationalError as exc:
+            if "readonly" in str(exc):
+                return []  # a read-only library: list it as it is
+            raise
 
     def forget(self, ids: Iterable[str]) -> int:
         """Delete these trajectories (a worker dropping its copies of runs another worker
@@ -428,6 +443,8 @@ class TrajectoryStore:
                               oldest_first=oldest_first))
 
     def iter(self, **filters: Any) -> Iterator[Trajectory]:
+        if filters.get("unhandled") is not None:
+            self.reclaim_expired()  # a dead cycle's failures are unhandled again
         sql, params = self._query(**filters)
         with self.reading() as conn:
             for row in conn.execute(sql, params):
@@ -469,6 +486,7 @@ class TrajectoryStore:
 
     def unhandled_failures(self, threshold: float | None = None) -> builtins.list[Trajectory]:
         """Failures no cycle has consumed yet, oldest first."""
+        self.reclaim_expired()
         sql, params = self._query(failed=True, unhandled=True, limit=None, oldest_first=True,
                                   threshold=threshold)
         with self.reading() as conn:
@@ -507,6 +525,7 @@ class TrajectoryStore:
             return int(conn.execute("SELECT COUNT(*) FROM trajectories").fetchone()[0])
 
     def stats(self, threshold: float | None = None) -> TrajectoryStats:
+        self.reclaim_expired()
         thr = {"thr": self.reward_threshold if threshold is None else threshold}
         agg = (f"COUNT(*), SUM({_FAILED}), AVG(reward)")
         with self.reading() as conn:
@@ -547,6 +566,52 @@ def mark_handled_in(conn: sqlite3.Connection, ids: list[str], cycle_id: str) -> 
         claimed += [r[0] for r in rows]
     order = {id_: n for n, id_ in enumerate(ids)}
     return sorted(claimed, key=order.__getitem__)
+
+
+def release_in(conn: sqlite3.Connection, cycle_id: str, keep: Iterable[str] = ()) -> int:
+    """Give back ``cycle_id``'s claimed failures, except ``keep`` (those it finished with),
+    inside the caller's transaction; returns how many."""
+    kept = set(keep)
+    if not kept:
+        return int(conn.execute("UPDATE trajectories SET handled_by = NULL "
+                                "WHERE handled_by = ?", (cycle_id,)).rowcount)
+    back = [r[0] for r in conn.execute("SELECT id FROM trajectories WHERE handled_by = ?",
+                                       (cycle_id,)) if r[0] not in kept]
+    for i in range(0, len(back), 500):  # stay under SQLite's bound-parameter limit
+        chunk = back[i:i + 500]
+        conn.execute(f"UPDATE trajectories SET handled_by = NULL WHERE id IN "
+                     f"({', '.join('?' for _ in chunk)})", chunk)
+    return len(back)
+
+
+# A claim is a lease: a running cycle renews `lease_expires` while it lives. A cycle row
+# without one was written before leases existed; it is only ever a dead one.
+_EXPIRED = ("SELECT id, lease_holder FROM cycles WHERE status = 'running' "
+            "AND (lease_expires IS NULL OR lease_expires < ?)")
+
+
+def _expired_cycles(conn: sqlite3.Connection, now: str) -> list[tuple[str, str | None]]:
+    try:
+        return [(r[0], r[1]) for r in conn.execute(_EXPIRED, (now,))]
+    except sqlite3.OperationalError as exc:  # no cycle log (or no leases) here yet
+        if "no such" in str(exc):
+            return []
+        raise
+
+
+def reclaim_expired_in(conn: sqlite3.Connection, now: str) -> list[str]:
+    """Mark each running cycle whose lease ran out `aborted` (keeping the spend it last
+    recorded) and give its failures back, inside the caller's transaction."""
+    reclaimed = []
+    for cycle_id, holder in _expired_cycles(conn, now):
+        given = release_in(conn, cycle_id)
+        conn.execute(
+            "UPDATE cycles SET status = 'aborted', finished_at = ?, error = ?, "
+            "trajectory_ids = '[]' WHERE id = ? AND status = 'running'",
+            (now, f"aborted: its process ({holder or 'unknown'}) stopped renewing its lease; "
+                  f"{given} failed run(s) given back", cycle_id))
+        reclaimed.append(cycle_id)
+    return reclaimed
 
 
 def _existing_ids(conn: sqlite3.Connection, ids: list[str]) -> list[str]:

@@ -6,18 +6,28 @@ daemon. Model calls happen here, through the one LLM client, with one usage ledg
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from pydantic import BaseModel, Field
 
 from toolforge.evolve.agent import INFRASTRUCTURE, AgentRun, BuiltinAgent
 from toolforge.evolve.budget import BudgetCheck, check_budget
-from toolforge.evolve.cycle import CycleReport, Evolver
+from toolforge.evolve.cycle import (
+    PRODUCED,
+    CycleCancelled,
+    CycleInterrupted,
+    CycleReport,
+    Evolver,
+    Terminated,
+    cycle_usage,
+)
 from toolforge.evolve.cycle_lock import CycleBusy, one_cycle_at_a_time
+from toolforge.evolve.lease import LeaseKeeper, lease_holder, lease_seconds
 from toolforge.evolve.rewards import score
 from toolforge.evolve.tasks import Task
 from toolforge.evolve.toolbox import ToolBox
@@ -219,43 +229,99 @@ class EvolutionService:
         return self._cycle(decision, dry_run=dry_run)
 
     def _cycle(self, decision: TriggerDecision, *, dry_run: bool,
-               on_start: Callable[[str, list[str]], None] | None = None) -> CycleReport:
+               on_start: Callable[[str, list[str]], None] | None = None,
+               cancel: threading.Event | None = None) -> CycleReport:
         """Run a cycle over the decision's failures. `on_start(cycle_id, trajectory_ids)`
-        is called once the cycle has claimed its failures, before any model call.
+        is called once the cycle has claimed its failures, before any model call. Setting
+        `cancel` (a daemon job's) aborts the cycle at its next step (CycleCancelled).
         CycleBusy when another cycle of this library is running."""
         for role in ("synthesis", "tests", "adversarial"):
             self.llm.settings.for_role(role)  # fail early, with the how-to hint
         if dry_run:  # consumes nothing, writes nothing: needs no turn
-            return self._run_cycle(decision, dry_run=True, on_start=on_start)
+            return self._run_cycle(decision, dry_run=True, on_start=on_start, cancel=cancel)
         with one_cycle_at_a_time(self.library.library.state_dir):
-            return self._run_cycle(decision, dry_run=False, on_start=on_start)
+            return self._run_cycle(decision, dry_run=False, on_start=on_start, cancel=cancel)
 
     def _run_cycle(self, decision: TriggerDecision, *, dry_run: bool,
-                   on_start: Callable[[str, list[str]], None] | None) -> CycleReport:
+                   on_start: Callable[[str, list[str]], None] | None,
+                   cancel: threading.Event | None) -> CycleReport:
         failures = [self.store.get(i) for i in decision.failure_ids]
         if not dry_run:  # those another cycle consumed while we waited are not ours
             failures = [t for t in failures if t.handled_by is None]
         if not failures:
             return CycleReport(cycle_id="-", reason=decision.reason, dry_run=dry_run,
                                error="no unhandled failures to learn from")
+        evolver = Evolver(self.library, self.llm, self.ledger, log=self.log, cancelled=cancel)
         if dry_run:
             cycle_id = f"dry-{uuid.uuid4().hex[:12]}"
-        else:
-            cycle_id = self.cycles.start(decision.reason, [t.id for t in failures])
-            failures = [t for t in failures
-                        if t.id in set(self.cycles.get(cycle_id).trajectory_ids)]
-        if on_start is not None:
-            on_start(cycle_id, [t.id for t in failures])
-        self.log(f"evolution cycle {cycle_id[:12]}: {decision.reason}")
-        evolver = Evolver(self.library, self.llm, self.ledger, log=self.log)
-        with self._warm_sandboxes():
-            report = evolver.run_cycle(cycle_id, failures, reason=decision.reason,
-                                       dry_run=dry_run)
-        if not dry_run:
-            self.cycles.finish(cycle_id, report.model_dump(mode="json"), error=report.error,
-                               usage=report.usage, release_failures=report.error is not None)
+            self.log(f"evolution cycle {cycle_id[:12]}: {decision.reason}")
+            with self._warm_sandboxes():
+                return evolver.run_cycle(cycle_id, failures, reason=decision.reason,
+                                         dry_run=True)
+        holder, lease_s = lease_holder(), lease_seconds()
+        cycle_id = self.cycles.start(decision.reason, [t.id for t in failures],
+                                     holder=holder, lease_s=lease_s)
+        lease = LeaseKeeper(self.cycles, cycle_id, holder, lease_s,
+                            lambda: cycle_usage(self.ledger, cycle_id),
+                            on_lost=evolver.cancel)
+        aborted = False
+        try:
+            with lease:
+                failures = [t for t in failures
+                            if t.id in set(self.cycles.get(cycle_id).trajectory_ids)]
+                if on_start is not None:
+                    on_start(cycle_id, [t.id for t in failures])
+                self.log(f"evolution cycle {cycle_id[:12]}: {decision.reason}")
+                with self._warm_sandboxes():
+                    try:
+                        report = evolver.run_cycle(cycle_id, failures,
+                                                   reason=decision.reason, dry_run=False)
+                    except BaseException as exc:  # before the sandboxes are closed
+                        aborted = True
+                        lease.stop()
+                        self._abort(cycle_id, evolver, exc)  # raises
+        except BaseException as exc:
+            if aborted:
+                raise
+            lease.stop()
+            self._abort(cycle_id, evolver, exc)  # raises
+        self.cycles.finish(cycle_id, report.model_dump(mode="json"), error=report.error,
+                           usage=report.usage, release_failures=report.error is not None)
         return report
 
+    def _abort(self, cycle_id: str, evolver: Evolver, exc: BaseException) -> NoReturn:
+        """An interrupted cycle (SIGINT, SIGTERM, an error): record it aborted with what
+        it spent, give back the failures it did not finish, and stop as asked (a signal as
+        CycleInterrupted, an error as itself)."""
+        evolver.cancel()
+        signal = "SIGTERM" if isinstance(exc, Terminated) else \
+            "SIGINT" if isinstance(exc, KeyboardInterrupt) else None
+        why = f"interrupted ({signal})" if signal else "cancelled" \
+            if isinstance(exc, CycleCancelled) else \
+            f"interrupted by an error: {type(exc).__name__}: {exc}"[:500]
+        usage = cycle_usage(self.ledger, cycle_id)
+        done = evolver.finished_outcomes()
+        keep = sorted({e for o in done if o.status in PRODUCED for e in o.gap.evidence})
+        summary = None
+        if evolver.progress is not None:
+            summary = evolver.progress.model_copy(update={"outcomes": done, "usage": usage,
+                                                          "error": why})
+        try:
+            record, given = self.cycles.abort(cycle_id, why, keep=keep, summary=summary,
+                                              usage=usage)
+            kept = len(record.trajectory_ids)
+            back = f"{given} failed run(s) given back" + (
+                f", {kept} kept by the tools it finished" if kept else "")
+        except Exception:  # the db is unwritable: the lease runs out and gives them back
+            given, back = 0, "its failed runs go back when its lease runs out"
+        cost = f"${usage.cost_usd:.4f}" if usage.cost_known else "cost unknown"
+        message = (f"evolution cycle {cycle_id[:12]} {why}: {back}; spent {usage.calls} "
+                   f"model call(s), {usage.total_tokens:,} tokens, {cost}")
+        if signal is None:
+            self.log(message)
+            raise exc
+        raise CycleInterrupted(message, cycle_id=cycle_id, given_back=given,
+                               signal=signal) from exc
 
     @contextmanager
     def _warm_sandboxes(self) -> Iterator[None]:

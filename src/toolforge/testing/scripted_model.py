@@ -246,6 +246,12 @@ class ScriptEngine:
         with self._lock:
             self._uses = [0] * len(self.script.rules)
 
+    def uses(self) -> list[int]:
+        """How many requests each rule has taken so far, answered or still in flight (a
+        delayed answer is logged only when it is sent)."""
+        with self._lock:
+            return list(self._uses)
+
     def choose(
         self, conv: _Conversation
     ) -> tuple[str | None, Respond | None, re.Match[str] | None]:
