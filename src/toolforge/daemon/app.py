@@ -26,6 +26,7 @@ from toolforge import __version__
 from toolforge.daemon.body_limit import BodyLimit
 from toolforge.daemon.context import DaemonContext
 from toolforge.daemon.idle import ActivityMiddleware, idle_timeout_s, stop_when_idle
+from toolforge.daemon.jsonbody import parse_body
 from toolforge.errors import ToolforgeError
 from toolforge.library.settings import SETTINGS_FILE
 
@@ -94,14 +95,22 @@ async def _exit_when_library_gone(ctx: DaemonContext, every_s: float = 2.0) -> N
 
 
 class SafeRoute(APIRoute):
-    """Turns an unexpected exception into a 500 JSON response right in the route (Starlette's
-    catch-all handler would re-raise it after responding, to crash loudly)."""
+    """Reads a JSON body through `jsonbody.parse_body` (bad input is a 422 there, never a
+    500 later), and turns an unexpected exception into a 500 JSON response right in the
+    route (Starlette's catch-all handler would re-raise it after responding, to crash
+    loudly)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        has_body = self.body_field is not None
 
         async def safe(request: Request) -> Response:
             try:
+                if has_body:
+                    data = await request.body()
+                    if data.strip():
+                        # FastAPI's handler reads request.json(): give it the checked value.
+                        request._json = parse_body(data)
                 return await handler(request)
             except (ToolforgeError, RequestValidationError, HTTPException):
                 raise

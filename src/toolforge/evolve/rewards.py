@@ -4,6 +4,11 @@ Checks are data (pydantic models discriminated by ``kind``) so a task file can n
 the one exception is :class:`CallableCheck`, a Python function given through the API.
 :func:`score` never raises on an answer, whatever it is: an agent's output is untrusted
 text, and a crash while scoring must not lose the trajectory.
+
+A regex check is user-supplied code in effect: `(a+)+$` against a long answer backtracks
+for ages, and the stdlib's `re` holds the GIL and cannot be interrupted. Regex checks run
+on the `regex` engine with a timeout (it releases the GIL while matching): a check that
+runs out of time is a failed check (0.0), logged, never a hang.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import re
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
+import regex  # type: ignore[import-untyped]
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -30,6 +36,7 @@ from toolforge.errors import ToolforgeError
 log = logging.getLogger(__name__)
 
 DEFAULT_REWARD_THRESHOLD = 0.5
+REGEX_TIMEOUT_S = 1.0  # a task's regex against one answer: generous for any sane pattern
 KINDS = ("exact", "number", "set", "regex", "json", "python")
 
 
@@ -94,19 +101,21 @@ class RegexCheck(_Check):
         self.compiled()  # a bad pattern is an error in the task file, not a 0 reward later
         return self
 
-    def compiled(self) -> re.Pattern[str]:
+    def compiled(self) -> Any:
+        """The pattern compiled by the `regex` engine (match it with a timeout)."""
         value = 0
         for letter in self.flags.lower():
             if letter not in _REGEX_FLAGS:
                 raise ValueError(f"unknown regex flag {letter!r} (use i, m, s, x)")
             value |= _REGEX_FLAGS[letter]
         try:
-            return re.compile(self.pattern, value)
-        except re.error as exc:
+            return regex.compile(self.pattern, value)
+        except (regex.error, RecursionError, OverflowError) as exc:
             raise ValueError(f"invalid regex {self.pattern!r}: {exc}") from None
 
 
-_REGEX_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
+_REGEX_FLAGS = {"i": regex.IGNORECASE, "m": regex.MULTILINE, "s": regex.DOTALL,
+                "x": regex.VERBOSE}
 
 
 class JsonCheck(_Check):
@@ -320,7 +329,15 @@ def _set(answer: str, check: SetCheck) -> float:
 
 def _regex(answer: str, check: RegexCheck) -> float:
     pattern = check.compiled()
-    found = pattern.fullmatch(answer.strip()) if check.fullmatch else pattern.search(answer)
+    try:
+        if check.fullmatch:
+            found = pattern.fullmatch(answer.strip(), timeout=REGEX_TIMEOUT_S)
+        else:
+            found = pattern.search(answer, timeout=REGEX_TIMEOUT_S)
+    except TimeoutError:
+        log.warning("regex check %r ran out of time (%g s) on a %d-character answer: "
+                    "scored as failed", check.pattern[:80], REGEX_TIMEOUT_S, len(answer))
+        return 0.0
     return 1.0 if found else 0.0
 
 
