@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import traceback
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -28,7 +30,6 @@ from toolforge.daemon.context import DaemonContext
 from toolforge.daemon.idle import ActivityMiddleware, idle_timeout_s, stop_when_idle
 from toolforge.daemon.jsonbody import parse_body
 from toolforge.errors import ToolforgeError
-from toolforge.library.settings import SETTINGS_FILE
 
 log = logging.getLogger("toolforge.daemon.api")
 
@@ -85,13 +86,27 @@ def create_app(ctx: DaemonContext) -> FastAPI:
 
 async def _exit_when_library_gone(ctx: DaemonContext, every_s: float = 2.0) -> None:
     """A daemon whose library was deleted (a temp library, a moved one) has nothing left to
-    serve: stop instead of lingering."""
+    serve: stop instead of lingering. "Gone" is the directory itself removed or replaced, or
+    its git repository removed, seen twice in a row: a library rollback rewrites the files
+    (toolforge.toml included) and must not look like a deletion."""
+    identity = _identity(ctx.root)
+    misses = 0
     while not ctx.stopping.is_set():
         await asyncio.sleep(every_s)
-        if not (ctx.root / SETTINGS_FILE).exists():
+        misses = misses + 1 if _identity(ctx.root) != identity or identity is None else 0
+        if misses >= 2:
             log.warning("the library %s is gone: stopping", ctx.root)
             ctx.stop()
             return
+
+
+def _identity(root: Path) -> tuple[int, int, int] | None:
+    """The library directory's and its repository's identity; None when either is gone."""
+    try:
+        st, git = os.stat(root), os.stat(root / ".git")
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino, git.st_ino
 
 
 class SafeRoute(APIRoute):
