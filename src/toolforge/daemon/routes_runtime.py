@@ -61,7 +61,8 @@ async def call_tool(ctx: Ctx, name: str, body: CallRequest | None = None,
 
 @router.get("/usage", response_model=UsageReport, summary="Tool calls per tool and version")
 def usage(ctx: Ctx, tool: str | None = None,
-          since: Annotated[float | None, Query(description="unix time: only calls since")]
+          since: Annotated[float | None, Query(description="unix time: only calls since",
+                                              allow_inf_nan=False)]
           = None) -> Response:
     with ctx.services.use() as svc:
         return as_json(svc.usage(tool, since))
