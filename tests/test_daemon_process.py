@@ -736,3 +736,56 @@ def test_an_idle_daemon_stops_itself_and_daemon_list_shows_them_all(
     assert pid in [d["pid"] for d in listed["result"]["daemons"]]
     wait_for(lambda: not pid_alive(pid), timeout=60, what="the idle daemon to stop")
     assert pid not in [d["pid"] for d in run_cli("daemon", "list", "--json").json["daemons"]]
+
+
+def test_library_rollbacks_never_look_like_a_deleted_library(lib: Path, daemons: Path) -> None:
+    """A library rollback rewrites every file, toolforge.toml included (and a killed one
+    may leave it missing until recovery): the daemon's liveness check must not take that
+    for a deletion and stop."""
+    pid = run_cli("daemon", "start", "-L", lib, "--json").json["health"]["pid"]
+    first = git(lib, "rev-list", "--max-parents=0", "HEAD").split()[0]
+    for args in (["--no-daemon"], []):  # beside the daemon, and through it
+        rolled = cli_process("rollback", "--commit", first, "-L", lib, "--json", *args)
+        assert rolled.returncode == 0, rolled.stderr
+    settings = lib / "toolforge.toml"
+    saved = settings.read_bytes()
+    settings.unlink()
+    try:
+        time.sleep(6)  # three liveness checks see the file missing (not a timed assertion)
+    finally:
+        settings.write_bytes(saved)
+    assert pid_alive(pid)
+    with DaemonClient(lib, autostart=False) as client:
+        assert client.health().pid == pid
+    listed = cli_process("list", "--json", "-L", lib)
+    assert json.loads(listed.stdout)["warnings"] == []  # served by that same daemon
+
+
+def test_a_daemon_killed_while_watching_events_gives_a_clear_error(lib: Path, daemons: Path
+                                                                    ) -> None:
+    pid = run_cli("daemon", "start", "-L", lib, "--json").json["health"]["pid"]
+    watch = subprocess.Popen([PYTHON, "-m", "toolforge", "watch", "--json", "-L", str(lib)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=python_env())
+    try:
+        assert watch.stdout is not None
+        assert json.loads(watch.stdout.readline())["type"] == "subscribed"
+        os.kill(pid, signal.SIGKILL)
+        out, err = watch.communicate(timeout=60)
+    finally:
+        watch.kill()
+    assert watch.returncode == 1, err
+    assert "Traceback" not in err and "didn't yield" not in err, err
+    error = json.loads(out.strip().splitlines()[-1])  # --json: the error envelope
+    assert error["ok"] is False and "went away" in error["error"]["message"], error
+
+
+def test_a_daemon_that_stopped_itself_is_replaced_by_the_next_command(
+        lib: Path, daemons: Path) -> None:
+    pid = run_cli("daemon", "start", "-L", lib, "--json").json["health"]["pid"]
+    with DaemonClient(lib, autostart=False) as client:
+        client.shutdown()
+    wait_for(lambda: not pid_alive(pid), what="the daemon to stop")
+    listed = cli_process("list", "--json", "-L", lib)
+    assert listed.returncode == 0, listed.stderr
+    assert {t["tool"] for t in json.loads(listed.stdout)["result"]["tools"]} >= {"shout"}
