@@ -28,8 +28,8 @@ REDOS = {"kind": "regex", "pattern": "(a+)+$"}
 EVIL_ANSWER = "a" * 50_000 + "b"
 
 
-def _client(lib: Path, timeout: float = 300) -> httpx.Client:
-    transport = httpx.HTTPTransport(uds=str(daemon_paths(lib).socket),
+def _client(root: Path, timeout: float = 300) -> httpx.Client:
+    transport = httpx.HTTPTransport(uds=str(daemon_paths(root).socket),
                                      limits=httpx.Limits(max_connections=SUBMITTERS + 20))
     return httpx.Client(transport=transport, base_url="http://toolforge", timeout=timeout)
 
@@ -137,7 +137,7 @@ def test_150_async_submitters_get_job_ids_while_health_and_list_answer(
         http.post(f"/v1/jobs/{blocker}/cancel")
 
 
-def test_an_async_add_runs_as_a_job_and_commits(http: httpx.Client, lib: Path) -> None:
+def test_an_async_add_runs_as_a_job_and_commits(http: httpx.Client) -> None:
     resp = http.post("/v1/tools", headers={"Prefer": "respond-async"},
                      json={"code": make_tool("later"), "tests": make_tests("later"),
                            "validate": False})
