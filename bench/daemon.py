@@ -144,19 +144,14 @@ def under_submissions(lib: Path, submitters: int, n: int) -> list[dict[str, obje
     time.sleep(1.0)  # let them all arrive
     in_flight = sum(t.is_alive() for t in threads)
     print(f"{'  submissions in flight while measuring':<46} {in_flight} of {submitters}")
-    out = [
-        report(f"health under {submitters} submissions", calls(client.probe, n),
-               budget=(LOAD_HEALTH_P99_MS, LOAD_HEALTH_P99_MS)),
-        report(f"list under {submitters} submissions", calls(client.list_tools, n),
-               budget=(LOAD_LIST_P99_MS, LOAD_LIST_P99_MS)),
-    ]
-
-    # The budgets above are p99s: say so in the verdict (report() judges p50).
-    for doc in out:
+    out = []
+    for what, fn, budget in (("health", client.probe, LOAD_HEALTH_P99_MS),
+                             ("list", client.list_tools, LOAD_LIST_P99_MS)):
+        doc = report(f"{what} under {submitters} submissions", calls(fn, n))
         p99 = float(doc["p99_ms"])  # type: ignore[arg-type]
-        budget = doc["budget_ms"][0]  # type: ignore[index]
-        print(f"{'  p99 against its budget':<46} {p99:.1f} / {budget:.0f} ms "
+        print(f"{'  its p99 against the budget':<46} {p99:.1f} / {budget:.0f} ms "
               f"{'ok' if p99 <= budget else 'OVER'}")
+        out.append({**doc, "budget_p99_ms": budget})
     stop.set()
     return out
 
@@ -184,7 +179,9 @@ def main() -> None:
     n_cli, n_api = (10, 100) if args.quick else (30, 300)
     arise = None if args.no_arise else arise_peer.arise_python(args.arise_venv)
 
-    with tempfile.TemporaryDirectory(prefix="tf-bench-daemon-") as tmp:
+    # (ignore_cleanup_errors: the stopped daemon's last git processes may still be exiting)
+    with tempfile.TemporaryDirectory(prefix="tf-bench-daemon-",
+                                     ignore_cleanup_errors=True) as tmp:
         lib = Path(tmp) / "lib"
         build_library(lib, args.tools)
         env = {k: v for k, v in os.environ.items() if k != "TOOLFORGE_NO_DAEMON"}
