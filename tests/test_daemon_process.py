@@ -789,3 +789,100 @@ def test_a_daemon_that_stopped_itself_is_replaced_by_the_next_command(
     listed = cli_process("list", "--json", "-L", lib)
     assert listed.returncode == 0, listed.stderr
     assert {t["tool"] for t in json.loads(listed.stdout)["result"]["tools"]} >= {"shout"}
+
+
+class _SickDaemon:
+    """Something serving the library's daemon socket that cannot serve: every answer a
+    500, or a healthy /v1/health but 500s or silence for everything else. The CLI is the
+    real one, in its own process; only the peer is sick."""
+
+    def __init__(self, lib: Path, mode: str) -> None:
+        self.lib = lib.resolve()
+        self.mode = mode
+        paths = daemon_paths(self.lib)
+        from toolforge.daemon.runtime import ensure_runtime_dir
+
+        ensure_runtime_dir(paths.runtime_dir)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        paths.socket.unlink(missing_ok=True)
+        self.sock.bind(str(paths.socket))
+        self.sock.listen(64)
+        self.stop = threading.Event()
+        self.conns: list[socket.socket] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(conn)
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn: socket.socket) -> None:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return
+            data += chunk
+        path = data.split(b" ", 2)[1].decode()
+        if path == "/v1/health" and self.mode != "health_500":
+            body = json.dumps({"status": "ok", "version": __version__, "pid": os.getpid(),
+                               "library": str(self.lib), "started_at": "now"}).encode()
+            status = "200 OK"
+        elif self.mode == "stalled_reads":
+            self.stop.wait(120)
+            return
+        else:
+            body = json.dumps({"error": "internal", "message": "RuntimeError: sick",
+                               "hint": "a bug"}).encode()
+            status = "500 Internal Server Error"
+        conn.sendall(f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\n"
+                     f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+                     + body)
+        conn.close()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.sock.close()
+        for conn in self.conns:
+            conn.close()
+
+
+@pytest.mark.parametrize("mode", ["health_500", "reads_500", "stalled_reads"])
+def test_an_unhealthy_daemon_makes_commands_run_in_process_and_say_so_once(
+        lib: Path, daemons: Path, monkeypatch: pytest.MonkeyPatch, mode: str) -> None:
+    monkeypatch.setenv("TOOLFORGE_DAEMON_READ_TIMEOUT", "2")
+    sick = _SickDaemon(lib, mode)
+    try:
+        first = cli_process("list", "--json", "-L", lib)
+        assert first.returncode == 0, first.stderr
+        doc = json.loads(first.stdout)
+        assert {t["tool"] for t in doc["result"]["tools"]} >= {"shout", "whisper"}
+        assert [w for w in doc["warnings"] if "running in-process" in w], doc["warnings"]
+        shown = cli_process("show", "shout", "-L", lib)  # told once: not again
+        assert shown.returncode == 0 and "warning" not in shown.stderr, shown.stderr
+        assert "shout" in shown.stdout
+    finally:
+        sick.close()
+
+
+def test_a_locked_jobs_database_leaves_commands_working(lib: Path, daemons: Path) -> None:
+    import sqlite3
+
+    path = lib / ".toolforge/jobs.sqlite"
+    path.parent.mkdir(exist_ok=True)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("CREATE TABLE IF NOT EXISTS t (x)")
+    holder.execute("BEGIN EXCLUSIVE")  # nobody else may read or write it now
+    try:
+        for _ in range(2):
+            result = cli_process("list", "--json", "-L", lib)
+            assert result.returncode == 0, result.stderr
+            doc = json.loads(result.stdout)
+            assert {t["tool"] for t in doc["result"]["tools"]} >= {"shout", "whisper"}
+    finally:
+        holder.rollback()
+        holder.close()

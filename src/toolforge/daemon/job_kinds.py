@@ -57,9 +57,15 @@ def _validate(svc: Any, ctx: JobContext, name: str | None, **kwargs: Any) -> Any
 def add_job(ctx: JobContext) -> dict[str, Any]:
     """LibraryService.add with an AddRequest's fields (checked again: a job may be
     submitted directly)."""
+    from pydantic import ValidationError
+
     from toolforge.daemon.models import AddRequest
 
-    body = AddRequest.model_validate(ctx.params)
+    try:
+        body = AddRequest.model_validate(ctx.params)
+    except ValidationError as exc:
+        raise UsageError(f"bad add job params: {exc.errors()[0].get('msg', 'invalid')}",
+                         hint="params are the POST /v1/tools body") from None
     with ctx.services.use() as svc:
         result = svc.add(body.code, body.tests, name=body.name, origin=body.origin,
                          provenance=body.provenance, validate=body.validate_,
