@@ -192,3 +192,28 @@ def test_toolforge_report_with_a_redos_check_finishes(lib: Path, tmp_path: Path)
     doc = json.loads(result.stdout)
     assert doc["ok"] is True
     assert [t["reward"] for t in doc["result"]["trajectories"]] == [0.0]
+
+
+def test_health_and_list_answer_with_a_thousand_connections_open(
+        http: httpx.Client, lib: Path) -> None:  # noqa: F811
+    import socket
+
+    path = str(daemon_paths(lib).socket)
+    held: list[socket.socket] = []
+    try:
+        for i in range(1000):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.settimeout(60)
+            s.connect(path)
+            if i % 2:  # half of them start a request and never finish it
+                s.sendall(b"POST /v1/tools HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+            held.append(s)
+        _assert_reads_answer(http)
+        listed = subprocess.run([PYTHON, "-m", "toolforge", "list", "--json", "-L", str(lib)],
+                                capture_output=True, text=True, env=python_env(), timeout=120)
+        assert listed.returncode == 0, listed.stderr
+        assert json.loads(listed.stdout)["warnings"] == []  # the daemon itself answered
+    finally:
+        for s in held:
+            s.close()
+    _assert_reads_answer(http)

@@ -110,13 +110,26 @@ class _Connection:
         self._file: Any = None
 
     def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(min(CONNECT_TIMEOUT_S, self.timeout or CONNECT_TIMEOUT_S))
-        try:
-            sock.connect(self.path)
-        except BaseException:
-            sock.close()
-            raise
+        limit = min(CONNECT_TIMEOUT_S, self.timeout or CONNECT_TIMEOUT_S)
+        deadline = time.monotonic() + limit
+        delay = 0.005
+        while True:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(limit)
+            try:
+                sock.connect(self.path)
+                break
+            except BlockingIOError:
+                # The listen backlog is full (a Unix socket says EAGAIN at once, it does not
+                # wait): nothing was sent, so try again until the connect timeout.
+                sock.close()
+                if time.monotonic() >= deadline:
+                    raise TimeoutError("the daemon's listen backlog stayed full") from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.1)
+            except BaseException:
+                sock.close()
+                raise
         sock.settimeout(self.timeout)
         self.sock = sock
 
