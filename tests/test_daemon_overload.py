@@ -217,3 +217,18 @@ def test_health_and_list_answer_with_a_thousand_connections_open(
         for s in held:
             s.close()
     _assert_reads_answer(http)
+
+
+def test_every_check_is_bounded_on_hostile_answers() -> None:
+    """Not only regex: each check's work on an answer is bounded (JSON extraction scans the
+    answer; answers past MAX_ANSWER_CHARS are a failed check, unscored)."""
+    from toolforge.evolve.rewards import MAX_ANSWER_CHARS
+
+    checks = [REDOS, {"kind": "json", "value": [1]}, {"kind": "set", "value": ["a"]},
+              {"kind": "number", "value": 1}, {"kind": "exact", "value": "a"}]
+    answers = ["```json\n[x]\n```\n" * 20_000, "[" * 20_000 + "x" + "]" * 20_000,
+               "1," * 300_000, "a" * (MAX_ANSWER_CHARS + 1)]
+    for check in checks:
+        for answer in answers:
+            assert 0.0 <= score(answer, check) <= 1.0
+    assert score("[1]" + " " * (MAX_ANSWER_CHARS + 1), {"kind": "json", "value": [1]}) == 0.0

@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_REWARD_THRESHOLD = 0.5
 REGEX_TIMEOUT_S = 1.0  # a task's regex against one answer: generous for any sane pattern
+# Longer answers are a failed check, unscored: every check's work grows with the answer
+# (JSON extraction scans it), and no task expects a megabyte back.
+MAX_ANSWER_CHARS = 1_000_000
 KINDS = ("exact", "number", "set", "regex", "json", "python")
 
 
@@ -220,7 +223,8 @@ def is_failure(reward: float, threshold: float = DEFAULT_REWARD_THRESHOLD) -> bo
 def score(answer: Any, expectation: Any) -> float:
     """The reward of ``answer`` under ``expectation`` (a check, or raw task-file data).
 
-    Always a float in [0, 1]; ``None``, empty or garbage answers score 0.0 and never raise.
+    Always a float in [0, 1]; ``None``, empty or garbage answers score 0.0 and never raise,
+    and so do answers over ``MAX_ANSWER_CHARS`` and regex checks that run out of time.
     A malformed *expectation* does raise (:class:`ExpectationError`): that is a bug in the
     task, not in the answer.
     """
@@ -235,6 +239,10 @@ def score(answer: Any, expectation: Any) -> float:
             answer = json.dumps(answer)
         except (TypeError, ValueError):
             answer = str(answer)
+    if len(answer) > MAX_ANSWER_CHARS:
+        log.warning("an answer of %d characters is over the %d scored: a failed check",
+                    len(answer), MAX_ANSWER_CHARS)
+        return 0.0
     try:
         value = float(_SCORERS[type(check)](answer, check))
     except (RecursionError, MemoryError, ValueError, TypeError, OverflowError):
