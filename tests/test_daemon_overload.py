@@ -232,3 +232,24 @@ def test_every_check_is_bounded_on_hostile_answers() -> None:
         for answer in answers:
             assert 0.0 <= score(answer, check) <= 1.0
     assert score("[1]" + " " * (MAX_ANSWER_CHARS + 1), {"kind": "json", "value": [1]}) == 0.0
+
+
+def test_a_python_check_that_never_returns_is_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import time
+
+    from toolforge.evolve import rewards
+    from toolforge.evolve.rewards import CallableCheck
+
+    monkeypatch.setattr(rewards, "PYTHON_CHECK_TIMEOUT_S", 1.0)  # the bound, not the code
+    seen: list[str] = []
+
+    def forever(answer: str | None) -> bool:
+        seen.append(str(answer))  # runs in a fork: the caller's list stays empty
+        while True:
+            time.sleep(0.01)
+
+    assert score("x", CallableCheck(fn=forever)) == 0.0
+    assert seen == []
+    assert score("ok", CallableCheck(fn=lambda a: a == "ok")) == 1.0
+    assert score("x", CallableCheck(fn=lambda a: os._exit(3))) == 0.0  # died: a failed check

@@ -16,7 +16,11 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import re
+import select
+import signal
+import time
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
@@ -40,6 +44,7 @@ REGEX_TIMEOUT_S = 1.0  # a task's regex against one answer: generous for any san
 # Longer answers are a failed check, unscored: every check's work grows with the answer
 # (JSON extraction scans it), and no task expects a megabyte back.
 MAX_ANSWER_CHARS = 1_000_000
+PYTHON_CHECK_TIMEOUT_S = 10.0  # a `python` check runs in a fork, killed after this
 KINDS = ("exact", "number", "set", "regex", "json", "python")
 
 
@@ -133,6 +138,8 @@ class JsonCheck(_Check):
 
 class CallableCheck(_Check):
     """A Python function ``fn(answer) -> bool | float``; API only, never from a task file.
+    It runs in a fork of the process, killed after ``PYTHON_CHECK_TIMEOUT_S`` (see
+    :func:`run_bounded`): it can read anything, and change nothing, in the caller.
 
     It serialises as ``{"kind": "python", "name": ...}`` for the record; the function itself
     is not stored. A function that raises scores 0.0 (and is logged).
@@ -381,18 +388,85 @@ def _json_equal(a: Any, b: Any, check: JsonCheck, depth: int = 0) -> bool:
 
 
 def _python(answer: str, check: CallableCheck) -> float:
-    try:
-        result = check.fn(answer)
-    except Exception:
-        log.warning("check %s raised; scoring 0.0", check.name, exc_info=True)
+    outcome = run_bounded(check.fn, answer, PYTHON_CHECK_TIMEOUT_S)
+    if isinstance(outcome, _Problem):
+        log.warning("check %s %s; scoring 0.0", check.name, outcome.text)
         return 0.0
-    if isinstance(result, bool):
-        return 1.0 if result else 0.0
-    if isinstance(result, int | float):
-        return float(result)
-    log.warning("check %s returned %s, not a bool or number; scoring 0.0",
-                check.name, type(result).__name__)
-    return 0.0
+    return outcome
+
+
+class _Problem:
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def run_bounded(fn: Callable[[str], Any], answer: str, timeout_s: float) -> float | _Problem:
+    """`fn(answer)` as a reward, in a fork of this process that is killed after `timeout_s`
+    (a thread could not be stopped). The check sees everything this process has and changes
+    nothing in it. Where there is no fork, it runs here, unbounded."""
+    if not hasattr(os, "fork"):
+        try:
+            return _as_reward(_outcome(fn, answer))
+        except Exception as exc:  # pragma: no cover - platforms without fork
+            return _Problem(f"raised {type(exc).__name__}: {exc}")
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: run the check, send its outcome, exit without cleaning up
+        try:
+            os.close(read_fd)
+            data = json.dumps(_outcome(fn, answer)).encode()
+            while data:
+                data = data[os.write(write_fd, data):]
+        finally:
+            os._exit(0)
+    os.close(write_fd)
+    try:
+        raw = _read_until(read_fd, time.monotonic() + timeout_s)
+    finally:
+        os.close(read_fd)
+        if raw is None:
+            os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    if raw is None:
+        return _Problem(f"ran out of time ({timeout_s:g} s)")
+    try:
+        return _as_reward(json.loads(raw))
+    except ValueError:
+        return _Problem("died before it answered")
+
+
+def _outcome(fn: Callable[[str], Any], answer: str) -> dict[str, Any]:
+    try:
+        value = fn(answer)
+    except BaseException as exc:  # the child reports everything, even SystemExit
+        return {"error": f"raised {type(exc).__name__}: {exc}"[:500]}
+    if isinstance(value, bool):
+        return {"reward": 1.0 if value else 0.0}
+    if isinstance(value, int | float):
+        try:
+            return {"reward": float(value)}
+        except OverflowError:
+            return {"error": "returned an integer too large for a reward"}
+    return {"error": f"returned {type(value).__name__}, not a bool or number"}
+
+
+def _as_reward(doc: dict[str, Any]) -> float | _Problem:
+    if "reward" in doc:
+        return float(doc["reward"])
+    return _Problem(str(doc.get("error", "failed")))
+
+
+def _read_until(fd: int, deadline: float) -> bytes | None:
+    """Everything written to `fd` until its writer closes it; None at the deadline."""
+    chunks: list[bytes] = []
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            return None
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
 
 
 _SCORERS: dict[type, Callable[[str, Any], float]] = {
