@@ -886,3 +886,22 @@ def test_a_locked_jobs_database_leaves_commands_working(lib: Path, daemons: Path
     finally:
         holder.rollback()
         holder.close()
+
+
+def test_a_daemon_killed_during_a_validation_gives_a_clear_error(
+        lib: Path, daemons: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TOOLFORGE_DAEMON_JOBS", "1")
+    client = connect(lib)
+    client.submit_job("sleep", params={"seconds": 600})  # the validation waits behind it
+    validate = subprocess.Popen([PYTHON, "-m", "toolforge", "validate", "whisper", "-L",
+                                 str(lib)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env=python_env())
+    try:
+        wait_for(lambda: any(j.kind == "validate" for j in client.jobs()),
+                 what="the validation job")
+        os.kill(daemon_pid(lib) or 0, signal.SIGKILL)
+        out, err = validate.communicate(timeout=60)
+    finally:
+        validate.kill()
+    assert validate.returncode == 1, (out, err)
+    assert "went away" in err and "Traceback" not in err and "didn't yield" not in err, err
