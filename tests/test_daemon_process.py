@@ -905,3 +905,12 @@ def test_a_daemon_killed_during_a_validation_gives_a_clear_error(
         validate.kill()
     assert validate.returncode == 1, (out, err)
     assert "went away" in err and "Traceback" not in err and "didn't yield" not in err, err
+
+
+@pytest.mark.parametrize("job_id", ["99999999999999999999999", "9223372036854775808"])
+def test_a_job_id_past_64_bits_is_a_clear_error_both_ways(lib: Path, daemons: Path,
+                                                          job_id: str) -> None:
+    for args in ([], ["--no-daemon"]):
+        result = cli_process("jobs", job_id, "-L", lib, "--json", *args)
+        assert result.returncode == 1, (args, result.stdout, result.stderr)
+        assert json.loads(result.stdout)["ok"] is False
