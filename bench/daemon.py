@@ -1,11 +1,13 @@
 """`toolforge list --json` at 1,000 tools: through the warm daemon (the thin CLI's path),
 in-process, and ARISE's `arise skills` beside them; the imports of the hot path; raw API
-round trips. Budget (DESIGN.md §7, issue 14.3): p50 <= 100 ms wall and <= 80 ms CPU through
-the daemon.
+round trips; health and list while 150 clients submit tools at once (issue 10 item 4).
+Budgets (DESIGN.md §7, issue 14.3): p50 <= 100 ms wall and <= 80 ms CPU through the
+daemon; under the 150 submissions, health p99 <= 50 ms and list p99 <= 500 ms.
 
     .venv/bin/python bench/daemon.py               # 1,000 tools, 30 CLI runs, 300 API calls
     .venv/bin/python bench/daemon.py --quick       # 10 CLI runs, 100 API calls
     .venv/bin/python bench/daemon.py --no-arise    # without the ARISE comparison
+    .venv/bin/python bench/daemon.py --submitters 0  # without the load section
 
 The library is written directly (files + one commit); ARISE's, with its own API (see
 bench/arise_peer.py for the virtualenv it runs in). The daemon runs in a private runtime
@@ -36,6 +38,8 @@ from toolforge.library.store import GITIGNORE
 
 BUDGET_WALL_MS = 100.0
 BUDGET_CPU_MS = 80.0
+LOAD_HEALTH_P99_MS = 50.0
+LOAD_LIST_P99_MS = 500.0
 TOOLFORGE = [sys.executable, "-m", "toolforge"]
 HEAVY = ("typer", "click", "pydantic", "httpx", "httpcore", "rich", "git", "ssl", "email")
 
@@ -73,9 +77,11 @@ def pct(values: list[float], q: float) -> float:
 def report(name: str, wall: list[float], cpu: list[float] | None = None,
            budget: tuple[float, float] | None = None) -> dict[str, object]:
     p50 = statistics.median(wall)
-    line = f"{name:<46} p50 {p50:7.1f} ms  p95 {pct(wall, 0.95):7.1f} ms"
+    line = (f"{name:<46} p50 {p50:7.1f} ms  p95 {pct(wall, 0.95):7.1f} ms  "
+            f"p99 {pct(wall, 0.99):7.1f} ms")
     doc: dict[str, object] = {"name": name, "p50_ms": round(p50, 2),
-                              "p95_ms": round(pct(wall, 0.95), 2), "n": len(wall)}
+                              "p95_ms": round(pct(wall, 0.95), 2),
+                              "p99_ms": round(pct(wall, 0.99), 2), "n": len(wall)}
     if cpu is not None:
         cpu50 = statistics.median(cpu)
         line += f"  cpu p50 {cpu50:6.1f} ms"
@@ -109,6 +115,47 @@ def calls(fn: Callable[[], object], n: int) -> list[float]:
     return out
 
 
+def under_submissions(lib: Path, submitters: int, n: int) -> list[dict[str, object]]:
+    """Health and list latencies while `submitters` clients each add a tool (validated, so
+    each request lasts as long as its validation waits in the queue)."""
+    import threading
+
+    from toolforge.daemon.client import DaemonClient
+
+    client = DaemonClient(lib, models=False)
+    stop = threading.Event()
+
+    def submit(i: int) -> None:
+        name = f"load_{i:03d}"
+        code = (f"def {name}(text: str) -> str:\n    \"\"\"Tag a text.\"\"\"\n"
+                f"    return text + {str(i)!r}\n")
+        tests = (f"from tool import {name}\n\n\ndef test_tag():\n"
+                 f"    assert {name}('a') == 'a{i}'\n")
+        if not stop.is_set():
+            try:
+                client.request_json("POST", "/v1/tools", body={"code": code, "tests": tests})
+            except Exception:  # cut off when the daemon stops at the end
+                pass
+
+    threads = [threading.Thread(target=submit, args=(i,), daemon=True)
+               for i in range(submitters)]
+    for t in threads:
+        t.start()
+    time.sleep(1.0)  # let them all arrive
+    in_flight = sum(t.is_alive() for t in threads)
+    print(f"{'  submissions in flight while measuring':<46} {in_flight} of {submitters}")
+    out = []
+    for what, fn, budget in (("health", client.probe, LOAD_HEALTH_P99_MS),
+                             ("list", client.list_tools, LOAD_LIST_P99_MS)):
+        doc = report(f"{what} under {submitters} submissions", calls(fn, n))
+        p99 = float(doc["p99_ms"])  # type: ignore[arg-type]
+        print(f"{'  its p99 against the budget':<46} {p99:.1f} / {budget:.0f} ms "
+              f"{'ok' if p99 <= budget else 'OVER'}")
+        out.append({**doc, "budget_p99_ms": budget})
+    stop.set()
+    return out
+
+
 def hot_path_imports(args: list[str], env: dict[str, str]) -> list[str]:
     """The heavy modules a CLI run imports (there should be none)."""
     done = subprocess.run([sys.executable, "-X", "importtime", "-m", "toolforge", *args],
@@ -126,11 +173,15 @@ def main() -> None:
     parser.add_argument("--arise-venv", type=Path, help="ARISE's virtualenv (default: "
                         f"{arise_peer.DEFAULT_VENV}, made when missing)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--submitters", type=int, default=150,
+                        help="concurrent submissions for the load section (0: skip it)")
     args = parser.parse_args()
     n_cli, n_api = (10, 100) if args.quick else (30, 300)
     arise = None if args.no_arise else arise_peer.arise_python(args.arise_venv)
 
-    with tempfile.TemporaryDirectory(prefix="tf-bench-daemon-") as tmp:
+    # (ignore_cleanup_errors: the stopped daemon's last git processes may still be exiting)
+    with tempfile.TemporaryDirectory(prefix="tf-bench-daemon-",
+                                     ignore_cleanup_errors=True) as tmp:
         lib = Path(tmp) / "lib"
         build_library(lib, args.tools)
         env = {k: v for k, v in os.environ.items() if k != "TOOLFORGE_NO_DAEMON"}
@@ -174,6 +225,8 @@ def main() -> None:
                                   calls(client.probe, n_api)))
             results.append(report(f"API GET /v1/tools ({args.tools} tools, JSON)",
                                   calls(client.list_tools, n_api)))
+            if args.submitters:
+                results.extend(under_submissions(lib, args.submitters, n_api))
         finally:
             subprocess.run([*TOOLFORGE, "daemon", "stop", "-L", str(lib)], env=env,
                            stdout=subprocess.DEVNULL)

@@ -23,7 +23,7 @@ from toolforge.daemon.client import DaemonClient
 from toolforge.daemon.context import DaemonContext, build_context
 from toolforge.daemon.events import QUEUE_SIZE, EventBus
 from toolforge.daemon.job_kinds import default_kinds, sleep_job
-from toolforge.daemon.jobs import JobKind
+from toolforge.daemon.jobs import EVOLVE_LANE, JobKind
 from toolforge.daemon.jobstore import JobStore
 from toolforge.daemon.models import JobInfo
 from toolforge.service.library_service import LibraryService, init_library
@@ -307,6 +307,30 @@ async def test_jobs_cancel_queued_and_running(api: Api) -> None:
     assert time.monotonic() - started < 5
     assert done["error"] == "cancelled"
     _assert_error(await client.post(f"/v1/jobs/{first['id']}/cancel"), 409, "conflict")
+
+
+async def test_job_lanes_do_not_wait_for_each_other(lib: Path) -> None:
+    """A long job of the evolution lane never holds up a validation, nor the reverse, even
+    with one validation worker."""
+    kinds = {**_kinds(), "long_cycle": JobKind(sleep_job, needs_tool=False, lane=EVOLVE_LANE)}
+    ctx = build_context(lib, watch=False, kinds=kinds, concurrency=1, evolution=False)
+    app = create_app(ctx)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://toolforge") as c:
+            cycle = (await c.post("/v1/jobs", json={"kind": "long_cycle",
+                                                    "params": {"seconds": 600}})).json()
+            await _wait_job(c, cycle["id"], ("running",))
+            quick = (await c.post("/v1/jobs", json={"kind": "sleep"})).json()
+            await _wait_job(c, quick["id"], ("succeeded",), timeout=60)
+            validation = (await c.post("/v1/jobs", json={"kind": "sleep",
+                                                         "params": {"seconds": 600}})).json()
+            await _wait_job(c, validation["id"], ("running",), timeout=60)
+            other = (await c.post("/v1/jobs", json={"kind": "long_cycle"})).json()
+            await _wait_job(c, other["id"], ("succeeded",), timeout=60)  # the lane's 2nd
+            assert (await c.get(f"/v1/jobs/{cycle['id']}")).json()["state"] == "running"
+            for job in (cycle, validation):
+                await c.post(f"/v1/jobs/{job['id']}/cancel")
 
 
 async def test_job_errors(api: Api) -> None:

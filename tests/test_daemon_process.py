@@ -736,3 +736,181 @@ def test_an_idle_daemon_stops_itself_and_daemon_list_shows_them_all(
     assert pid in [d["pid"] for d in listed["result"]["daemons"]]
     wait_for(lambda: not pid_alive(pid), timeout=60, what="the idle daemon to stop")
     assert pid not in [d["pid"] for d in run_cli("daemon", "list", "--json").json["daemons"]]
+
+
+def test_library_rollbacks_never_look_like_a_deleted_library(lib: Path, daemons: Path) -> None:
+    """A library rollback rewrites every file, toolforge.toml included (and a killed one
+    may leave it missing until recovery): the daemon's liveness check must not take that
+    for a deletion and stop."""
+    pid = run_cli("daemon", "start", "-L", lib, "--json").json["health"]["pid"]
+    first = git(lib, "rev-list", "--max-parents=0", "HEAD").split()[0]
+    for args in (["--no-daemon"], []):  # beside the daemon, and through it
+        rolled = cli_process("rollback", "--commit", first, "-L", lib, "--json", *args)
+        assert rolled.returncode == 0, rolled.stderr
+    settings = lib / "toolforge.toml"
+    saved = settings.read_bytes()
+    settings.unlink()
+    try:
+        time.sleep(6)  # three liveness checks see the file missing (not a timed assertion)
+    finally:
+        settings.write_bytes(saved)
+    assert pid_alive(pid)
+    with DaemonClient(lib, autostart=False) as client:
+        assert client.health().pid == pid
+    listed = cli_process("list", "--json", "-L", lib)
+    assert json.loads(listed.stdout)["warnings"] == []  # served by that same daemon
+
+
+def test_a_daemon_killed_while_watching_events_gives_a_clear_error(lib: Path, daemons: Path
+                                                                    ) -> None:
+    pid = run_cli("daemon", "start", "-L", lib, "--json").json["health"]["pid"]
+    watch = subprocess.Popen([PYTHON, "-m", "toolforge", "watch", "--json", "-L", str(lib)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=python_env())
+    try:
+        assert watch.stdout is not None
+        assert json.loads(watch.stdout.readline())["type"] == "subscribed"
+        os.kill(pid, signal.SIGKILL)
+        out, err = watch.communicate(timeout=60)
+    finally:
+        watch.kill()
+    assert watch.returncode == 1, err
+    assert "Traceback" not in err and "didn't yield" not in err, err
+    error = json.loads(out.strip().splitlines()[-1])  # --json: the error envelope
+    assert error["ok"] is False and "went away" in error["error"]["message"], error
+
+
+def test_a_daemon_that_stopped_itself_is_replaced_by_the_next_command(
+        lib: Path, daemons: Path) -> None:
+    pid = run_cli("daemon", "start", "-L", lib, "--json").json["health"]["pid"]
+    with DaemonClient(lib, autostart=False) as client:
+        client.shutdown()
+    wait_for(lambda: not pid_alive(pid), what="the daemon to stop")
+    listed = cli_process("list", "--json", "-L", lib)
+    assert listed.returncode == 0, listed.stderr
+    assert {t["tool"] for t in json.loads(listed.stdout)["result"]["tools"]} >= {"shout"}
+
+
+class _SickDaemon:
+    """Something serving the library's daemon socket that cannot serve: every answer a
+    500, or a healthy /v1/health but 500s or silence for everything else. The CLI is the
+    real one, in its own process; only the peer is sick."""
+
+    def __init__(self, lib: Path, mode: str) -> None:
+        self.lib = lib.resolve()
+        self.mode = mode
+        paths = daemon_paths(self.lib)
+        from toolforge.daemon.runtime import ensure_runtime_dir
+
+        ensure_runtime_dir(paths.runtime_dir)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        paths.socket.unlink(missing_ok=True)
+        self.sock.bind(str(paths.socket))
+        self.sock.listen(64)
+        self.stop = threading.Event()
+        self.conns: list[socket.socket] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(conn)
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn: socket.socket) -> None:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return
+            data += chunk
+        path = data.split(b" ", 2)[1].decode()
+        if path == "/v1/health" and self.mode != "health_500":
+            body = json.dumps({"status": "ok", "version": __version__, "pid": os.getpid(),
+                               "library": str(self.lib), "started_at": "now"}).encode()
+            status = "200 OK"
+        elif self.mode == "stalled_reads":
+            self.stop.wait(120)
+            return
+        else:
+            body = json.dumps({"error": "internal", "message": "RuntimeError: sick",
+                               "hint": "a bug"}).encode()
+            status = "500 Internal Server Error"
+        conn.sendall(f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\n"
+                     f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+                     + body)
+        conn.close()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.sock.close()
+        for conn in self.conns:
+            conn.close()
+
+
+@pytest.mark.parametrize("mode", ["health_500", "reads_500", "stalled_reads"])
+def test_an_unhealthy_daemon_makes_commands_run_in_process_and_say_so_once(
+        lib: Path, daemons: Path, monkeypatch: pytest.MonkeyPatch, mode: str) -> None:
+    monkeypatch.setenv("TOOLFORGE_DAEMON_READ_TIMEOUT", "2")
+    sick = _SickDaemon(lib, mode)
+    try:
+        first = cli_process("list", "--json", "-L", lib)
+        assert first.returncode == 0, first.stderr
+        doc = json.loads(first.stdout)
+        assert {t["tool"] for t in doc["result"]["tools"]} >= {"shout", "whisper"}
+        assert [w for w in doc["warnings"] if "running in-process" in w], doc["warnings"]
+        shown = cli_process("show", "shout", "-L", lib)  # told once: not again
+        assert shown.returncode == 0 and "warning" not in shown.stderr, shown.stderr
+        assert "shout" in shown.stdout
+    finally:
+        sick.close()
+
+
+def test_a_locked_jobs_database_leaves_commands_working(lib: Path, daemons: Path) -> None:
+    import sqlite3
+
+    path = lib / ".toolforge/jobs.sqlite"
+    path.parent.mkdir(exist_ok=True)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("CREATE TABLE IF NOT EXISTS t (x)")
+    holder.execute("BEGIN EXCLUSIVE")  # nobody else may read or write it now
+    try:
+        for _ in range(2):
+            result = cli_process("list", "--json", "-L", lib)
+            assert result.returncode == 0, result.stderr
+            doc = json.loads(result.stdout)
+            assert {t["tool"] for t in doc["result"]["tools"]} >= {"shout", "whisper"}
+    finally:
+        holder.rollback()
+        holder.close()
+
+
+def test_a_daemon_killed_during_a_validation_gives_a_clear_error(
+        lib: Path, daemons: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TOOLFORGE_DAEMON_JOBS", "1")
+    client = connect(lib)
+    client.submit_job("sleep", params={"seconds": 600})  # the validation waits behind it
+    validate = subprocess.Popen([PYTHON, "-m", "toolforge", "validate", "whisper", "-L",
+                                 str(lib)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env=python_env())
+    try:
+        wait_for(lambda: any(j.kind == "validate" for j in client.jobs()),
+                 what="the validation job")
+        os.kill(daemon_pid(lib) or 0, signal.SIGKILL)
+        out, err = validate.communicate(timeout=60)
+    finally:
+        validate.kill()
+    assert validate.returncode == 1, (out, err)
+    assert "went away" in err and "Traceback" not in err and "didn't yield" not in err, err
+
+
+@pytest.mark.parametrize("job_id", ["99999999999999999999999", "9223372036854775808"])
+def test_a_job_id_past_64_bits_is_a_clear_error_both_ways(lib: Path, daemons: Path,
+                                                          job_id: str) -> None:
+    for args in ([], ["--no-daemon"]):
+        result = cli_process("jobs", job_id, "-L", lib, "--json", *args)
+        assert result.returncode == 1, (args, result.stdout, result.stderr)
+        assert json.loads(result.stdout)["ok"] is False

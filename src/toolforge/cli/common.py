@@ -175,8 +175,9 @@ def _note_fallback(reason: str, *, first: bool) -> None:
 
 
 class _Fallback:
-    """A daemon client that turns into the in-process service when the daemon is lost
-    during a read (reads are safe to repeat; a mutation's fate is reported instead)."""
+    """A daemon client that turns into the in-process service when the daemon fails a read:
+    lost, stalled, stopping, or answering 5xx (reads are safe to repeat; a mutation's fate
+    is reported instead)."""
 
     READS = frozenset({"list_tools", "show", "history", "diff", "export", "latest_report"})
 
@@ -192,14 +193,17 @@ class _Fallback:
             return attr
 
         def call(*args: Any, **kwargs: Any) -> Any:
-            from toolforge.daemon.client import DaemonConnectionError, DaemonUnavailable
+            from toolforge.daemon.client import DaemonConnectionError
+            from toolforge.daemon.errors import DaemonError, DaemonInternalError
 
             try:
                 return attr(*args, **kwargs)
-            except (DaemonConnectionError, DaemonUnavailable) as exc:
-                if isinstance(exc, DaemonUnavailable):  # not just killed: give it a rest
-                    _record_failure(self._paths, exc.message)
-                _note_fallback(exc.message, first=True)
+            except (DaemonError, DaemonInternalError) as exc:
+                reason = exc.message if isinstance(exc, DaemonError) else \
+                    f"it failed: {str(exc)[:200]}"
+                if not isinstance(exc, DaemonConnectionError):  # not just killed: a rest
+                    _record_failure(self._paths, reason)
+                _note_fallback(reason, first=True)
                 self._active = self._local()
                 return getattr(self._active, name)(*args, **kwargs)
 

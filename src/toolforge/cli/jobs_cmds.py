@@ -104,7 +104,8 @@ class _StoredJobs:
     def job(self, job_id: int) -> JobInfo:
         from toolforge.errors import NotFoundError
 
-        job = self.store.get(job_id) if self.store else None
+        in_range = 0 <= job_id < 2**63  # ids are SQLite integers: larger ones name no job
+        job = self.store.get(job_id) if self.store and in_range else None
         if job is None:
             raise NotFoundError(f"no job {job_id}", hint="see `toolforge jobs`")
         return job

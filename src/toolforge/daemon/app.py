@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import traceback
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -26,11 +28,12 @@ from toolforge import __version__
 from toolforge.daemon.body_limit import BodyLimit
 from toolforge.daemon.context import DaemonContext
 from toolforge.daemon.idle import ActivityMiddleware, idle_timeout_s, stop_when_idle
+from toolforge.daemon.jsonbody import parse_body
 from toolforge.errors import ToolforgeError
-from toolforge.library.settings import SETTINGS_FILE
 
 log = logging.getLogger("toolforge.daemon.api")
 
+LOOP_PARSE_MAX = 64 * 1024  # bodies parsed on the event loop itself (microseconds)
 API_HINT = "the API is described at /openapi.json (and browsable at /docs)"
 
 
@@ -84,24 +87,48 @@ def create_app(ctx: DaemonContext) -> FastAPI:
 
 async def _exit_when_library_gone(ctx: DaemonContext, every_s: float = 2.0) -> None:
     """A daemon whose library was deleted (a temp library, a moved one) has nothing left to
-    serve: stop instead of lingering."""
+    serve: stop instead of lingering. "Gone" is the directory itself removed or replaced, or
+    its git repository removed, seen twice in a row: a library rollback rewrites the files
+    (toolforge.toml included) and must not look like a deletion."""
+    identity = _identity(ctx.root)
+    misses = 0
     while not ctx.stopping.is_set():
         await asyncio.sleep(every_s)
-        if not (ctx.root / SETTINGS_FILE).exists():
+        misses = misses + 1 if _identity(ctx.root) != identity or identity is None else 0
+        if misses >= 2:
             log.warning("the library %s is gone: stopping", ctx.root)
             ctx.stop()
             return
 
 
+def _identity(root: Path) -> tuple[int, int, int] | None:
+    """The library directory's and its repository's identity; None when either is gone."""
+    try:
+        st, git = os.stat(root), os.stat(root / ".git")
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino, git.st_ino
+
+
 class SafeRoute(APIRoute):
-    """Turns an unexpected exception into a 500 JSON response right in the route (Starlette's
-    catch-all handler would re-raise it after responding, to crash loudly)."""
+    """Reads a JSON body through `jsonbody.parse_body` (bad input is a 422 there, never a
+    500 later), and turns an unexpected exception into a 500 JSON response right in the
+    route (Starlette's catch-all handler would re-raise it after responding, to crash
+    loudly)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        has_body = self.body_field is not None
 
         async def safe(request: Request) -> Response:
             try:
+                if has_body:
+                    data = await request.body()
+                    if len(data) > LOOP_PARSE_MAX:  # a big body: parsed off the event loop
+                        request._json = await run_in_threadpool(parse_body, data)
+                    elif data.strip():
+                        # FastAPI's handler reads request.json(): give it the checked value.
+                        request._json = parse_body(data)
                 return await handler(request)
             except (ToolforgeError, RequestValidationError, HTTPException):
                 raise

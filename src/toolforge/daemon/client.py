@@ -60,6 +60,9 @@ CONNECT_TIMEOUT_S = 5.0
 HEALTH_TIMEOUT_S = float(os.environ.get("TOOLFORGE_DAEMON_HEALTH_TIMEOUT", "5"))
 # Mutations may wait up to 60 s for the library's writer lock; leave room for that.
 REQUEST_TIMEOUT_S = 120.0
+# A read waits for no lock: one this slow means a stalled daemon (the CLI then reads
+# in-process).
+READ_TIMEOUT_S = float(os.environ.get("TOOLFORGE_DAEMON_READ_TIMEOUT", "30"))
 HOST = "toolforge"  # the Host header; the socket decides where a request goes
 
 _spawned: list[subprocess.Popen[bytes]] = []
@@ -107,13 +110,26 @@ class _Connection:
         self._file: Any = None
 
     def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(min(CONNECT_TIMEOUT_S, self.timeout or CONNECT_TIMEOUT_S))
-        try:
-            sock.connect(self.path)
-        except BaseException:
-            sock.close()
-            raise
+        limit = min(CONNECT_TIMEOUT_S, self.timeout or CONNECT_TIMEOUT_S)
+        deadline = time.monotonic() + limit
+        delay = 0.005
+        while True:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(limit)
+            try:
+                sock.connect(self.path)
+                break
+            except BlockingIOError:
+                # The listen backlog is full (a Unix socket says EAGAIN at once, it does not
+                # wait): nothing was sent, so try again until the connect timeout.
+                sock.close()
+                if time.monotonic() >= deadline:
+                    raise TimeoutError("the daemon's listen backlog stayed full") from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.1)
+            except BaseException:
+                sock.close()
+                raise
         sock.settimeout(self.timeout)
         self.sock = sock
 
@@ -322,6 +338,10 @@ class DaemonClient:
             raise _unanswered(self.root, "answer", HEALTH_TIMEOUT_S)
         except (ProtocolError, OSError):
             return None  # it went away while answering: as good as not running
+        if status >= 500:  # it runs but cannot serve: starting another would not help
+            raise DaemonUnavailable(f"the daemon of {self.root} answered its health check "
+                                    f"with HTTP {status}",
+                                    hint="`toolforge daemon restart` replaces it")
         if status != 200:
             return None
         try:
@@ -610,18 +630,21 @@ class DaemonClient:
 
     def _send(self, method: str, target: str, payload: bytes | None, what: str
               ) -> tuple[int, bytes]:
+        timeout = READ_TIMEOUT_S if method == "GET" else REQUEST_TIMEOUT_S
         try:
-            return self._exchange(method, target, payload, REQUEST_TIMEOUT_S)
+            return self._exchange(method, target, payload, timeout)
         except _NotSent:
             raise
         except TimeoutError as exc:
-            raise _lost(what, exc, mutation=method != "GET", timed_out=True)
+            if method == "GET":  # a read waits for no lock: the daemon is stalled
+                raise _unanswered(self.root, f"answer {what}", timeout)
+            raise _lost(what, exc, mutation=True, timed_out=True)
         except (ProtocolError, OSError) as exc:
             if method == "GET":
                 # A read is safe to repeat: the daemon may have died; start a new one.
                 try:
                     self.ensure()
-                    return self._exchange(method, target, payload, REQUEST_TIMEOUT_S)
+                    return self._exchange(method, target, payload, timeout)
                 except (_NotSent, ProtocolError, OSError) as again:
                     raise _lost(what, again)
             raise _lost(what, exc, mutation=True)

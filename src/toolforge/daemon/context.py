@@ -16,8 +16,9 @@ from toolforge.daemon.events import EventBus, now_iso
 from toolforge.daemon.histindex import HistoryIndex
 from toolforge.daemon.idle import Activity
 from toolforge.daemon.job_kinds import default_kinds
-from toolforge.daemon.jobs import JobKind, JobManager
+from toolforge.daemon.jobs import EVOLVE_LANE, JobKind, JobManager
 from toolforge.daemon.jobstore import JobStore
+from toolforge.daemon.lanes import Lanes
 from toolforge.daemon.listcache import ToolIndex
 from toolforge.daemon.models import Health
 from toolforge.daemon.queued import route_validations_through_jobs
@@ -53,6 +54,7 @@ class DaemonContext:
     started_at: str = field(default_factory=now_iso)
     stopping: threading.Event = field(default_factory=threading.Event)
     activity: Activity = field(default_factory=Activity)
+    lanes: Lanes = field(default_factory=Lanes)  # request lanes for long requests
     # Set by the server: makes uvicorn leave its loop. In-process tests leave it unset.
     request_exit: Callable[[], None] | None = None
     _stop_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -100,7 +102,7 @@ class DaemonContext:
                       started_at=self.started_at, socket=self.socket)
 
     def jobs_busy(self) -> bool:
-        return any(j.state in ("queued", "running") for j in self.jobs.recent(1000))
+        return self.jobs.busy()
 
     def warm(self) -> None:
         """Build the indexes in the background, so the first requests find them ready."""
@@ -176,13 +178,13 @@ def build_context(root: Path, *, socket: str | None = None, log_path: str | None
 
         worker = EvolutionWorker(root, jobs, bus)
         kinds.update({
-            "evolve": JobKind(worker.run_cycle, needs_tool=False,
+            "evolve": JobKind(worker.run_cycle, needs_tool=False, lane=EVOLVE_LANE,
                               description="an evolution cycle over the unhandled failures"),
-            "sync": JobKind(worker.run_sync, needs_tool=False,
+            "sync": JobKind(worker.run_sync, needs_tool=False, lane=EVOLVE_LANE,
                             description="sync with the shared remote"),
-            "curate": JobKind(worker.run_curation, needs_tool=False,
+            "curate": JobKind(worker.run_curation, needs_tool=False, lane=EVOLVE_LANE,
                               description="mark unused tools stale, retire long-unused ones"),
-            "trial": JobKind(worker.run_trial, needs_tool=False,
+            "trial": JobKind(worker.run_trial, needs_tool=False, lane=EVOLVE_LANE,
                              description="decide an A/B trial that has run its episodes"),
         })
     ctx = DaemonContext(root=root, services=services, bus=bus, jobs=jobs, store=store,

@@ -6,6 +6,8 @@
   when the library's policy (`hand_edits = "candidate"`) says so, turns a valid edit of
   tools/<name> into a new candidate (an announced commit of candidates/<name>; the edit in
   tools/<name> itself is never committed or overwritten).
+- `add`: `POST /v1/tools` with `Prefer: respond-async`: the add (and the validation it
+  starts) as a job; its result is the ActionResult.
 - `sleep`: for tests only, registered when TOOLFORGE_DAEMON_TEST_JOBS=1 is set in the
   daemon's environment.
 """
@@ -50,6 +52,27 @@ def _validate(svc: Any, ctx: JobContext, name: str | None, **kwargs: Any) -> Any
         raise UsageError(f"validate takes no parameter {', '.join(unknown)}",
                          hint=f"it takes: {', '.join(sorted(accepted))}")
     return validate(svc, name, log=ctx.log, cancel=ctx.cancel_event, **kwargs)
+
+
+def add_job(ctx: JobContext) -> dict[str, Any]:
+    """LibraryService.add with an AddRequest's fields (checked again: a job may be
+    submitted directly)."""
+    from pydantic import ValidationError
+
+    from toolforge.daemon.models import AddRequest
+
+    try:
+        body = AddRequest.model_validate(ctx.params)
+    except ValidationError as exc:
+        raise UsageError(f"bad add job params: {exc.errors()[0].get('msg', 'invalid')}",
+                         hint="params are the POST /v1/tools body") from None
+    with ctx.services.use() as svc:
+        result = svc.add(body.code, body.tests, name=body.name, origin=body.origin,
+                         provenance=body.provenance, validate=body.validate_,
+                         title=body.title, annotations=body.annotations, meta=body.meta)
+    ctx.log(f"{result.subject} ({result.commit[:12]})")
+    ctx.bus.publish("tool_added", action=result.action, **action_fields(result))
+    return result.model_dump(mode="json")
 
 
 def hand_edit_job(ctx: JobContext) -> dict[str, Any]:
@@ -137,6 +160,8 @@ def default_kinds() -> dict[str, JobKind]:
         "validate": JobKind(validate_job, needs_tool=False,
                             description="validate a tool (by name, or params code/tests)"),
         "hand_edit": JobKind(hand_edit_job, description="check a hand-edited tool"),
+        "add": JobKind(add_job, needs_tool=False,
+                       description="add a candidate (params: the POST /v1/tools body)"),
     }
     if os.environ.get(TEST_JOBS_ENV) == "1":
         kinds["sleep"] = JobKind(sleep_job, needs_tool=False, description="tests only")

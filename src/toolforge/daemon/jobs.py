@@ -1,6 +1,10 @@
 """Jobs: long work (validations) run by the daemon, independent of the client that asked.
 
-A bounded pool of worker threads (default: one per core) takes queued jobs in order.
+Each kind of job runs in a lane: a queue with its own bounded pool of worker threads, so
+work of one kind never waits behind (or starves) another. Validations (and hand-edit
+checks, and asynchronous adds) share the `validate` lane, one worker per core by default;
+evolution cycles, syncs, curation and trials the `evolve` lane. Jobs of one lane start in
+order.
 Cancelling a queued job removes it; cancelling a running one sets its `cancel_event`, which
 the job function polls (validation kills its sandbox). Every state change is published as
 an event and written to the JobStore.
@@ -49,11 +53,17 @@ class JobContext:
 JobFn = Callable[[JobContext], Any]
 
 
+VALIDATE_LANE = "validate"
+EVOLVE_LANE = "evolve"
+EVOLVE_LANE_WORKERS = 2  # a cycle and a sync/curation/trial side by side
+
+
 @dataclass(frozen=True)
 class JobKind:
     fn: JobFn
     needs_tool: bool = True
     description: str = ""
+    lane: str = VALIDATE_LANE
 
 
 @dataclass(eq=False)
@@ -72,7 +82,7 @@ class JobManager:
         self.kinds = kinds
         self.concurrency = max(1, concurrency or os.cpu_count() or 1)
         self._jobs: dict[int, _Job] = {}
-        self._queue: queue.Queue[int | None] = queue.Queue()
+        self._queues: dict[str, queue.Queue[int | None]] = {}
         self._lock = threading.RLock()  # _view is called with it held
         self._done = threading.Condition(self._lock)  # notified when any job finishes
         self._local = threading.local()
@@ -87,10 +97,29 @@ class JobManager:
             n = self.store.mark_interrupted(now_iso())
             if n:
                 log.warning("%d job(s) were cut off by a daemon stop: marked failed", n)
-        for i in range(self.concurrency):
-            t = threading.Thread(target=self._worker, name=f"job-worker-{i}", daemon=True)
-            t.start()
-            self._workers.append(t)
+        # Lanes are read from the kinds now: the evolution worker registers its kinds after
+        # the manager is made.
+        for lane in sorted({spec.lane for spec in self.kinds.values()} | {VALIDATE_LANE}):
+            lane_queue = self._lane_queue(lane)
+            for i in range(self.lane_size(lane)):
+                t = threading.Thread(target=self._worker, args=(lane_queue,),
+                                     name=f"job-{lane}-{i}", daemon=True)
+                t.start()
+                self._workers.append(t)
+
+    def _lane_queue(self, lane: str) -> queue.Queue[int | None]:
+        with self._lock:
+            return self._queues.setdefault(lane, queue.Queue())
+
+    def lane_size(self, lane: str) -> int:
+        if lane == VALIDATE_LANE:
+            return self.concurrency
+        return EVOLVE_LANE_WORKERS if lane == EVOLVE_LANE else 1
+
+    def busy(self) -> bool:
+        """Whether any job is queued or running (from memory: no database read)."""
+        with self._lock:
+            return any(not j.info.finished for j in self._jobs.values())
 
     def cancel_all(self) -> None:
         """Stop taking jobs; cancel queued ones, ask running ones to stop."""
@@ -103,8 +132,9 @@ class JobManager:
 
     def shutdown(self, grace_s: float = 10.0) -> None:
         self.cancel_all()
-        for _ in self._workers:
-            self._queue.put(None)
+        for lane, lane_queue in self._queues.items():
+            for _ in range(self.lane_size(lane)):
+                lane_queue.put(None)
         deadline = time.monotonic() + grace_s
         for t in self._workers:
             t.join(max(0.0, deadline - time.monotonic()))
@@ -136,7 +166,7 @@ class JobManager:
                                params=params or {}, created_at=now_iso()))
             self._jobs[job_id] = job
             self._save(job)
-        self._queue.put(job_id)
+        self._lane_queue(spec.lane).put(job_id)
         self.bus.publish("job_queued", job=job_id, kind=kind, tool=tool)
         return self._view(job)
 
@@ -220,10 +250,10 @@ class JobManager:
             self._finish(job, "cancelled", error=reason)
         # running: the job function sees cancel_event; _run records the outcome.
 
-    def _worker(self) -> None:
+    def _worker(self, lane_queue: queue.Queue[int | None]) -> None:
         self._local.worker = True
         while True:
-            job_id = self._queue.get()
+            job_id = lane_queue.get()
             if job_id is None:
                 return
             with self._lock:

@@ -7,13 +7,19 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Header, Query
+from fastapi import APIRouter, BackgroundTasks, Header, Path, Query
 from fastapi.responses import Response, StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
 from toolforge.daemon.app import SafeRoute
 from toolforge.daemon.events import Event, now_iso
 from toolforge.daemon.models import Health, JobInfo, JobList, JobRequest, ShutdownResult
-from toolforge.daemon.routes_library import ERRORS, Ctx, as_json
+from toolforge.daemon.routes_library import ERRORS, Ctx, accepted, as_json
+
+# Ids and event ids are SQLite integers: anything larger is no id we ever gave (a 422, not
+# an OverflowError deep inside).
+MAX_ID = 2**63 - 1
+JobId = Annotated[int, Path(ge=0, le=MAX_ID, description="a job id")]
 
 router = APIRouter(prefix="/v1", route_class=SafeRoute, responses=ERRORS, tags=["daemon"])
 
@@ -22,7 +28,8 @@ STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
 @router.get("/health", response_model=Health, summary="Liveness, version, pid")
-def health(ctx: Ctx) -> Response:
+async def health(ctx: Ctx) -> Response:
+    # On the event loop: no thread, lock, queue or database, so it answers under any load.
     return as_json(ctx.health())
 
 
@@ -37,8 +44,7 @@ def shutdown(ctx: Ctx, background: BackgroundTasks) -> Response:
 
 @router.post("/jobs", response_model=JobInfo, status_code=202, summary="Queue a job")
 def submit_job(ctx: Ctx, body: JobRequest) -> Response:
-    job = ctx.jobs.submit(body.kind, body.tool, body.params)
-    return Response(job.model_dump_json(), status_code=202, media_type="application/json")
+    return accepted(ctx.jobs.submit(body.kind, body.tool, body.params))
 
 
 @router.get("/jobs", response_model=JobList, summary="Recent jobs, newest first")
@@ -47,19 +53,20 @@ def list_jobs(ctx: Ctx, limit: Annotated[int, Query(ge=1, le=10_000)] = 50) -> R
 
 
 @router.get("/jobs/{job_id}", response_model=JobInfo, summary="One job, with its log")
-def get_job(ctx: Ctx, job_id: int) -> Response:
+def get_job(ctx: Ctx, job_id: JobId) -> Response:
     return as_json(ctx.jobs.get(job_id))
 
 
 @router.post("/jobs/{job_id}/cancel", response_model=JobInfo, summary="Cancel a job")
-def cancel_job(ctx: Ctx, job_id: int) -> Response:
+def cancel_job(ctx: Ctx, job_id: JobId) -> Response:
     return as_json(ctx.jobs.cancel(job_id))
 
 
 @router.get("/jobs/{job_id}/log", summary="A job's log as text; follow=1 streams it until "
             "the job ends", response_class=StreamingResponse)
-async def job_log(ctx: Ctx, job_id: int, follow: bool = False) -> StreamingResponse:
-    ctx.jobs.get(job_id, with_log=False)  # 404 before the stream starts
+async def job_log(ctx: Ctx, job_id: JobId, follow: bool = False) -> StreamingResponse:
+    # 404 before the stream starts (off the event loop: it may read the job store)
+    await run_in_threadpool(lambda: ctx.jobs.get(job_id, with_log=False))
 
     async def lines() -> AsyncIterator[str]:
         pos = 0
@@ -84,7 +91,7 @@ async def job_log(ctx: Ctx, job_id: int, follow: bool = False) -> StreamingRespo
 async def events(
     ctx: Ctx,
     types: Annotated[str | None, Query(description="comma-separated event types")] = None,
-    last_event_id: Annotated[int | None, Header()] = None,
+    last_event_id: Annotated[int | None, Header(ge=0, le=MAX_ID)] = None,
 ) -> StreamingResponse:
     wanted = {t.strip() for t in types.split(",") if t.strip()} if types else None
 

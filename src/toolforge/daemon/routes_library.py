@@ -1,18 +1,24 @@
 """Library routes: the LibraryService methods, one route each, same arguments and results.
 
-Handlers are plain `def`: FastAPI runs them in its threadpool, so git and file work never
-blocks the event loop (or the other clients). Results are serialised once, by pydantic,
-straight to JSON. Mutations publish an event after they commit.
+Reads are plain `def`: FastAPI runs them in its threadpool, so git and file work never
+blocks the event loop. Mutations can wait long (for the writer lock, for the validation
+they start): they run in the write lane (lanes.py), never on the threads reads need.
+`POST /v1/tools` with `Prefer: respond-async` queues the add as a job and answers 202
+with the job at once. Results are serialised once, by pydantic, straight to JSON.
+Mutations publish an event after they commit.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
+from pydantic_core import PydanticSerializationError
+from starlette.concurrency import run_in_threadpool
 
 from toolforge.daemon.app import SafeRoute
 from toolforge.daemon.context import DaemonContext
@@ -20,6 +26,7 @@ from toolforge.daemon.job_kinds import action_fields
 from toolforge.daemon.models import (
     AddRequest,
     ErrorBody,
+    JobInfo,
     LibraryRollbackRequest,
     PromoteRequest,
     RejectRequest,
@@ -36,6 +43,7 @@ from toolforge.service.models import (
     StatusFilter,
     ToolDetail,
 )
+from toolforge.textsafe import encodable
 
 log = logging.getLogger("toolforge.daemon.api")
 
@@ -45,7 +53,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 router = APIRouter(prefix="/v1", route_class=SafeRoute, responses=ERRORS, tags=["library"])
 
 
-def get_ctx(request: Request) -> DaemonContext:
+async def get_ctx(request: Request) -> DaemonContext:  # async: no threadpool hop
     ctx: DaemonContext = request.app.state.ctx
     return ctx
 
@@ -54,7 +62,19 @@ Ctx = Annotated[DaemonContext, Depends(get_ctx)]
 
 
 def as_json(model: BaseModel) -> Response:
-    return Response(model.model_dump_json(), media_type="application/json")
+    try:
+        body = model.model_dump_json()
+    except PydanticSerializationError:
+        # Text with a lone surrogate (from a stored job, a tool's output): sent escaped.
+        body = json.dumps(encodable(model.model_dump(mode="json")))
+    return Response(body, media_type="application/json")
+
+
+def accepted(job: JobInfo) -> Response:
+    """A queued job's answer: 202 with the job (poll or follow it by its id)."""
+    response = as_json(job)
+    response.status_code = 202
+    return response
 
 
 def _mutated(ctx: DaemonContext, event: str, result: ActionResult) -> Response:
@@ -116,73 +136,79 @@ def export(ctx: Ctx, format: str = "openai", strict: bool = False) -> JSONRespon
 # --- mutations -------------------------------------------------------------------------------
 
 
-@router.post("/tools", response_model=ActionResult, summary="Add a candidate")
-def add(ctx: Ctx, body: AddRequest) -> Response:
-    with ctx.services.use() as svc:
-        result = svc.add(body.code, body.tests, name=body.name, origin=body.origin,
-                         provenance=body.provenance, validate=body.validate_,
-                         title=body.title, annotations=body.annotations, meta=body.meta)
-    return _mutated(ctx, "tool_added", result)
+async def _write(ctx: DaemonContext, event: str, method: str, *args: Any, **kwargs: Any
+                 ) -> Response:
+    """LibraryService.<method>(*args, **kwargs) in the write lane, then announced."""
+
+    def work() -> ActionResult:
+        with ctx.services.use() as svc:
+            result: ActionResult = getattr(svc, method)(*args, **kwargs)
+            return result
+
+    return _mutated(ctx, event, await ctx.lanes.write.run(work))
+
+
+@router.post("/tools", response_model=ActionResult, summary="Add a candidate",
+             responses={202: {"model": JobInfo, "description": "queued as a job "
+                              "(with `Prefer: respond-async`)"}})
+async def add(ctx: Ctx, body: AddRequest,
+              prefer: Annotated[str | None, Header(max_length=200)] = None) -> Response:
+    if prefer is not None and "respond-async" in prefer.lower():
+        params = body.model_dump(mode="json", by_alias=True)
+        return accepted(await run_in_threadpool(ctx.jobs.submit, "add", None, params))
+    return await _write(ctx, "tool_added", "add", body.code, body.tests, name=body.name,
+                        origin=body.origin, provenance=body.provenance,
+                        validate=body.validate_, title=body.title,
+                        annotations=body.annotations, meta=body.meta)
 
 
 @router.post("/tools/{name}/promote", response_model=ActionResult, summary="Promote")
-def promote(ctx: Ctx, name: str, body: PromoteRequest | None = None) -> Response:
+async def promote(ctx: Ctx, name: str, body: PromoteRequest | None = None) -> Response:
     allow = body.allow_unisolated if body else False
-    with ctx.services.use() as svc:
-        result = svc.promote(name, allow_unisolated=allow)
-    return _mutated(ctx, "tool_promoted", result)
+    return await _write(ctx, "tool_promoted", "promote", name, allow_unisolated=allow)
 
 
 @router.post("/tools/{name}/reject", response_model=ActionResult, summary="Reject a candidate")
-def reject(ctx: Ctx, name: str, body: RejectRequest) -> Response:
-    with ctx.services.use() as svc:
-        result = svc.reject(name, body.reason)
-    return _mutated(ctx, "tool_rejected", result)
+async def reject(ctx: Ctx, name: str, body: RejectRequest) -> Response:
+    return await _write(ctx, "tool_rejected", "reject", name, body.reason)
 
 
 @router.post("/tools/{name}/retire", response_model=ActionResult, summary="Retire a tool")
-def retire(ctx: Ctx, name: str) -> Response:
-    with ctx.services.use() as svc:
-        result = svc.retire(name)
-    return _mutated(ctx, "tool_retired", result)
+async def retire(ctx: Ctx, name: str) -> Response:
+    return await _write(ctx, "tool_retired", "retire", name)
 
 
 @router.post("/tools/{name}/pin", response_model=ActionResult,
              summary="Pin a tool: exempt from pruning and curation")
-def pin(ctx: Ctx, name: str) -> Response:
-    with ctx.services.use() as svc:
-        result = svc.pin(name)
-    return _mutated(ctx, "tool_pinned", result)
+async def pin(ctx: Ctx, name: str) -> Response:
+    return await _write(ctx, "tool_pinned", "pin", name)
 
 
 @router.post("/tools/{name}/unpin", response_model=ActionResult, summary="Unpin a tool")
-def unpin(ctx: Ctx, name: str) -> Response:
-    with ctx.services.use() as svc:
-        result = svc.unpin(name)
-    return _mutated(ctx, "tool_unpinned", result)
+async def unpin(ctx: Ctx, name: str) -> Response:
+    return await _write(ctx, "tool_unpinned", "unpin", name)
 
 
 @router.post("/tools/{name}/rollback", response_model=ActionResult,
              summary="Restore an earlier version of a tool")
-def rollback_tool(ctx: Ctx, name: str, body: ToolRollbackRequest | None = None) -> Response:
-    return _rollback(ctx, name, body.to if body else None, None)
+async def rollback_tool(ctx: Ctx, name: str, body: ToolRollbackRequest | None = None
+                        ) -> Response:
+    return await _rollback(ctx, name, body.to if body else None, None)
 
 
 @router.post("/library/rollback", response_model=ActionResult,
              summary="Restore the whole library as it was at a commit")
-def rollback_library(ctx: Ctx, body: LibraryRollbackRequest) -> Response:
-    return _rollback(ctx, None, None, body.rev)
+async def rollback_library(ctx: Ctx, body: LibraryRollbackRequest) -> Response:
+    return await _rollback(ctx, None, None, body.rev)
 
 
 @router.post("/rollback", response_model=ActionResult,
              summary="LibraryService.rollback as is (what the CLI calls)")
-def rollback(ctx: Ctx, body: RollbackRequest) -> Response:
-    return _rollback(ctx, body.tool, body.to, body.library_rev)
+async def rollback(ctx: Ctx, body: RollbackRequest) -> Response:
+    return await _rollback(ctx, body.tool, body.to, body.library_rev)
 
 
-def _rollback(ctx: DaemonContext, name: str | None, to: int | None, rev: str | None
-              ) -> Response:
-    with ctx.services.use() as svc:
-        result = svc.rollback(name, to, rev)
+async def _rollback(ctx: DaemonContext, name: str | None, to: int | None, rev: str | None
+                    ) -> Response:
     event = "library_rolled_back" if rev is not None else "tool_rolled_back"
-    return _mutated(ctx, event, result)
+    return await _write(ctx, event, "rollback", name, to, rev)

@@ -43,20 +43,26 @@ class CallRequest(BaseModel):
 
 @router.post("/tools/{name}/call", response_model=ToolCallResult,
              summary="Call an active tool (its promoted code, in the sandbox)")
-def call_tool(ctx: Ctx, name: str, body: CallRequest | None = None,
-              x_toolforge_session: Annotated[str | None, Header(max_length=200)] = None
-              ) -> Response:
+async def call_tool(ctx: Ctx, name: str, body: CallRequest | None = None,
+                    x_toolforge_session: Annotated[str | None, Header(max_length=200)] = None
+                    ) -> Response:
     request = body or CallRequest()
-    with ctx.services.use() as svc:
-        result = svc.call_tool(name, request.arguments, caller=request.caller,
-                               session=request.session or x_toolforge_session,
-                               timeout_s=request.timeout_s)
-    return as_json(result)
+
+    def work() -> ToolCallResult:
+        with ctx.services.use() as svc:
+            result: ToolCallResult = svc.call_tool(
+                name, request.arguments, caller=request.caller,
+                session=request.session or x_toolforge_session, timeout_s=request.timeout_s)
+            return result
+
+    # In the call lane: calls that run long never hold the threads reads need.
+    return as_json(await ctx.lanes.call.run(work))
 
 
 @router.get("/usage", response_model=UsageReport, summary="Tool calls per tool and version")
 def usage(ctx: Ctx, tool: str | None = None,
-          since: Annotated[float | None, Query(description="unix time: only calls since")]
+          since: Annotated[float | None, Query(description="unix time: only calls since",
+                                              allow_inf_nan=False)]
           = None) -> Response:
     with ctx.services.use() as svc:
         return as_json(svc.usage(tool, since))

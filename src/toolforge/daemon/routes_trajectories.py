@@ -38,14 +38,13 @@ def _json(data: Any, status: int = 200) -> Response:
 @router.post("/trajectories", status_code=201, summary="Record runs (object, array or JSONL)")
 async def report(ctx: Ctx, request: Request) -> Response:
     text = (await request.body()).decode("utf-8", errors="replace")
-    from starlette.concurrency import run_in_threadpool
 
     def record() -> list[Any]:
         with _service(ctx.root) as svc:
             recorded = svc.report_text(text, "request body", source="api")
         return [t.model_dump(mode="json") for t in recorded]
 
-    recorded = await run_in_threadpool(record)
+    recorded = await ctx.lanes.report.run(record)  # scoring runs user checks: its own lane
     ctx.bus.publish("trajectories_recorded", count=len(recorded),
                     ids=[t["id"] for t in recorded][:50])
     if ctx.worker is not None:

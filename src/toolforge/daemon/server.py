@@ -48,6 +48,7 @@ log = logging.getLogger("toolforge.daemon")
 LOCK_RETRY_S = 2.0  # outlasts a client's momentary probe of the lock (runtime.lock_held)
 LOG_MAX_BYTES = 1_000_000
 LOG_BACKUPS = 3
+LISTEN_BACKLOG = 4096  # connections waiting to be accepted (the kernel caps it: somaxconn)
 EXIT_ALREADY_RUNNING = 0  # not an error: the caller wanted a daemon, and there is one
 
 
@@ -118,7 +119,7 @@ def bind_socket(path: Path) -> socket.socket:
     finally:
         os.umask(old)
     os.chmod(path, 0o600)
-    sock.listen(128)
+    sock.listen(LISTEN_BACKLOG)
     return sock
 
 

@@ -4,6 +4,11 @@ Checks are data (pydantic models discriminated by ``kind``) so a task file can n
 the one exception is :class:`CallableCheck`, a Python function given through the API.
 :func:`score` never raises on an answer, whatever it is: an agent's output is untrusted
 text, and a crash while scoring must not lose the trajectory.
+
+A regex check is user-supplied code in effect: `(a+)+$` against a long answer backtracks
+for ages, and the stdlib's `re` holds the GIL and cannot be interrupted. Regex checks run
+on the `regex` engine with a timeout (it releases the GIL while matching): a check that
+runs out of time is a failed check (0.0), logged, never a hang.
 """
 
 from __future__ import annotations
@@ -11,10 +16,15 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import re
+import select
+import signal
+import time
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
+import regex  # type: ignore[import-untyped]
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -30,6 +40,11 @@ from toolforge.errors import ToolforgeError
 log = logging.getLogger(__name__)
 
 DEFAULT_REWARD_THRESHOLD = 0.5
+REGEX_TIMEOUT_S = 1.0  # a task's regex against one answer: generous for any sane pattern
+# Longer answers are a failed check, unscored: every check's work grows with the answer
+# (JSON extraction scans it), and no task expects a megabyte back.
+MAX_ANSWER_CHARS = 1_000_000
+PYTHON_CHECK_TIMEOUT_S = 10.0  # a `python` check runs in a fork, killed after this
 KINDS = ("exact", "number", "set", "regex", "json", "python")
 
 
@@ -94,19 +109,21 @@ class RegexCheck(_Check):
         self.compiled()  # a bad pattern is an error in the task file, not a 0 reward later
         return self
 
-    def compiled(self) -> re.Pattern[str]:
+    def compiled(self) -> Any:
+        """The pattern compiled by the `regex` engine (match it with a timeout)."""
         value = 0
         for letter in self.flags.lower():
             if letter not in _REGEX_FLAGS:
                 raise ValueError(f"unknown regex flag {letter!r} (use i, m, s, x)")
             value |= _REGEX_FLAGS[letter]
         try:
-            return re.compile(self.pattern, value)
-        except re.error as exc:
+            return regex.compile(self.pattern, value)
+        except (regex.error, RecursionError, OverflowError) as exc:
             raise ValueError(f"invalid regex {self.pattern!r}: {exc}") from None
 
 
-_REGEX_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
+_REGEX_FLAGS = {"i": regex.IGNORECASE, "m": regex.MULTILINE, "s": regex.DOTALL,
+                "x": regex.VERBOSE}
 
 
 class JsonCheck(_Check):
@@ -121,6 +138,8 @@ class JsonCheck(_Check):
 
 class CallableCheck(_Check):
     """A Python function ``fn(answer) -> bool | float``; API only, never from a task file.
+    It runs in a fork of the process, killed after ``PYTHON_CHECK_TIMEOUT_S`` (see
+    :func:`run_bounded`): it can read anything, and change nothing, in the caller.
 
     It serialises as ``{"kind": "python", "name": ...}`` for the record; the function itself
     is not stored. A function that raises scores 0.0 (and is logged).
@@ -211,7 +230,8 @@ def is_failure(reward: float, threshold: float = DEFAULT_REWARD_THRESHOLD) -> bo
 def score(answer: Any, expectation: Any) -> float:
     """The reward of ``answer`` under ``expectation`` (a check, or raw task-file data).
 
-    Always a float in [0, 1]; ``None``, empty or garbage answers score 0.0 and never raise.
+    Always a float in [0, 1]; ``None``, empty or garbage answers score 0.0 and never raise,
+    and so do answers over ``MAX_ANSWER_CHARS`` and regex checks that run out of time.
     A malformed *expectation* does raise (:class:`ExpectationError`): that is a bug in the
     task, not in the answer.
     """
@@ -226,6 +246,10 @@ def score(answer: Any, expectation: Any) -> float:
             answer = json.dumps(answer)
         except (TypeError, ValueError):
             answer = str(answer)
+    if len(answer) > MAX_ANSWER_CHARS:
+        log.warning("an answer of %d characters is over the %d scored: a failed check",
+                    len(answer), MAX_ANSWER_CHARS)
+        return 0.0
     try:
         value = float(_SCORERS[type(check)](answer, check))
     except (RecursionError, MemoryError, ValueError, TypeError, OverflowError):
@@ -320,7 +344,15 @@ def _set(answer: str, check: SetCheck) -> float:
 
 def _regex(answer: str, check: RegexCheck) -> float:
     pattern = check.compiled()
-    found = pattern.fullmatch(answer.strip()) if check.fullmatch else pattern.search(answer)
+    try:
+        if check.fullmatch:
+            found = pattern.fullmatch(answer.strip(), timeout=REGEX_TIMEOUT_S)
+        else:
+            found = pattern.search(answer, timeout=REGEX_TIMEOUT_S)
+    except TimeoutError:
+        log.warning("regex check %r ran out of time (%g s) on a %d-character answer: "
+                    "scored as failed", check.pattern[:80], REGEX_TIMEOUT_S, len(answer))
+        return 0.0
     return 1.0 if found else 0.0
 
 
@@ -356,18 +388,85 @@ def _json_equal(a: Any, b: Any, check: JsonCheck, depth: int = 0) -> bool:
 
 
 def _python(answer: str, check: CallableCheck) -> float:
-    try:
-        result = check.fn(answer)
-    except Exception:
-        log.warning("check %s raised; scoring 0.0", check.name, exc_info=True)
+    outcome = run_bounded(check.fn, answer, PYTHON_CHECK_TIMEOUT_S)
+    if isinstance(outcome, _Problem):
+        log.warning("check %s %s; scoring 0.0", check.name, outcome.text)
         return 0.0
-    if isinstance(result, bool):
-        return 1.0 if result else 0.0
-    if isinstance(result, int | float):
-        return float(result)
-    log.warning("check %s returned %s, not a bool or number; scoring 0.0",
-                check.name, type(result).__name__)
-    return 0.0
+    return outcome
+
+
+class _Problem:
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def run_bounded(fn: Callable[[str], Any], answer: str, timeout_s: float) -> float | _Problem:
+    """`fn(answer)` as a reward, in a fork of this process that is killed after `timeout_s`
+    (a thread could not be stopped). The check sees everything this process has and changes
+    nothing in it. Where there is no fork, it runs here, unbounded."""
+    if not hasattr(os, "fork"):
+        try:
+            return _as_reward(_outcome(fn, answer))
+        except Exception as exc:  # pragma: no cover - platforms without fork
+            return _Problem(f"raised {type(exc).__name__}: {exc}")
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: run the check, send its outcome, exit without cleaning up
+        try:
+            os.close(read_fd)
+            data = json.dumps(_outcome(fn, answer)).encode()
+            while data:
+                data = data[os.write(write_fd, data):]
+        finally:
+            os._exit(0)
+    os.close(write_fd)
+    try:
+        raw = _read_until(read_fd, time.monotonic() + timeout_s)
+    finally:
+        os.close(read_fd)
+        if raw is None:
+            os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    if raw is None:
+        return _Problem(f"ran out of time ({timeout_s:g} s)")
+    try:
+        return _as_reward(json.loads(raw))
+    except ValueError:
+        return _Problem("died before it answered")
+
+
+def _outcome(fn: Callable[[str], Any], answer: str) -> dict[str, Any]:
+    try:
+        value = fn(answer)
+    except BaseException as exc:  # the child reports everything, even SystemExit
+        return {"error": f"raised {type(exc).__name__}: {exc}"[:500]}
+    if isinstance(value, bool):
+        return {"reward": 1.0 if value else 0.0}
+    if isinstance(value, int | float):
+        try:
+            return {"reward": float(value)}
+        except OverflowError:
+            return {"error": "returned an integer too large for a reward"}
+    return {"error": f"returned {type(value).__name__}, not a bool or number"}
+
+
+def _as_reward(doc: dict[str, Any]) -> float | _Problem:
+    if "reward" in doc:
+        return float(doc["reward"])
+    return _Problem(str(doc.get("error", "failed")))
+
+
+def _read_until(fd: int, deadline: float) -> bytes | None:
+    """Everything written to `fd` until its writer closes it; None at the deadline."""
+    chunks: list[bytes] = []
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            return None
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
 
 
 _SCORERS: dict[type, Callable[[str, Any], float]] = {

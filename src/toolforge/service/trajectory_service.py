@@ -217,7 +217,7 @@ def parse_report(text: str, name: str) -> tuple[list[Any], list[str]]:
         raise ReportError(f"{name} is empty", hint=_REPORT_HINT)
     try:
         whole = json.loads(stripped)
-    except (json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # JSONDecodeError, or too many digits
         whole = None
     else:
         if isinstance(whole, dict):
@@ -237,6 +237,9 @@ def parse_report(text: str, name: str) -> tuple[list[Any], list[str]]:
                               f"(column {exc.colno})", hint=_REPORT_HINT)
         except RecursionError:
             raise ReportError(f"nothing recorded: {name}:{lineno}: bad JSON: nested too deeply",
+                              hint=_REPORT_HINT)
+        except ValueError as exc:  # an integer past the interpreter's digit limit
+            raise ReportError(f"nothing recorded: {name}:{lineno}: bad JSON: {exc}",
                               hint=_REPORT_HINT)
         labels.append(f"{name}:{lineno}")
     return objects, labels
