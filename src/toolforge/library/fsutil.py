@@ -14,6 +14,8 @@ import stat
 import tempfile
 from pathlib import Path
 
+from toolforge.library.crashpoints import step
+
 TMP_SUFFIX = ".tmp"
 # mkstemp's random part: 8 characters of [a-z0-9_]
 _LEFTOVER = re.compile(r"^\..+\.[a-z0-9_]{8}" + re.escape(TMP_SUFFIX) + r"$")
@@ -31,7 +33,9 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None,
     if symlink:
         tmp = _tmp_name(path)
         os.symlink(os.fsdecode(data), tmp)
+        step()
         _replace(tmp, path)
+        step()
         return
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
     try:
@@ -45,7 +49,9 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None,
     except BaseException:
         _unlink(tmp)
         raise
+    step()
     _replace(tmp, path)
+    step()
 
 
 def _replace(tmp: str, path: Path) -> None:
@@ -92,6 +98,7 @@ def remove_tree(path: Path) -> None:
         os.rename(path, gone)
     except FileNotFoundError:
         return
+    step()
     shutil.rmtree(gone)
 
 

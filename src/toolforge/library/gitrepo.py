@@ -17,6 +17,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from toolforge.errors import LibraryError, NotFoundError
+from toolforge.library.crashpoints import step
 
 _SAFE_CONFIG = (
     "-c",
@@ -272,14 +273,17 @@ class GitRepo:
         temporary index and refreshes every entry), so it is kept for the case where the
         person has staged changes of their own."""
         self.run("add", "-A", "--", *paths)
+        step()
         excludes = [f":(exclude){p}" for p in paths]
         if base is not None and self.run_status(
             "diff-index", "--cached", "--quiet", base, "--", ".", *excludes
         ) == 0:
             tree = self.run("write-tree")
             commit = self.run("commit-tree", tree, "-p", base, "-m", message)
+            step()
             self.run("update-ref", "-m", f"toolforge: {message.splitlines()[0]}", "HEAD",
                      commit, base)
+            step()
             return commit
         self.run("commit", "-q", "--no-verify", "-m", message, "--only", "--", *paths)
         return self.head() or ""
@@ -305,6 +309,7 @@ class GitRepo:
 
     def tag(self, name: str, rev: str) -> None:
         self.run("tag", name, rev)
+        step()
 
     def restore_paths(self, rev: str | None, paths: list[str]) -> None:
         """Make index and work tree of `paths` equal to `rev` (absent there -> removed).
@@ -339,6 +344,7 @@ class GitRepo:
             self.run("rm", "-r", "-q", "--cached", "--ignore-unmatch", "--", *paths)
         else:
             self.run("reset", "-q", rev, "--", *paths)
+        step()
         self.run_status("update-index", "-q", "--refresh")  # stat info of the new files
 
     def tree_files(self, rev: str, paths: list[str]) -> dict[str, tuple[str, str]]:

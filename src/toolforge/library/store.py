@@ -23,6 +23,7 @@ from toolforge.errors import (
     NotFoundError,
     ToolforgeError,
 )
+from toolforge.library.crashpoints import step
 from toolforge.library.discovery import SETTINGS_FILE, not_a_library_error
 from toolforge.library.discovery import resolve_library_path as resolve_library_path
 from toolforge.library.fsutil import atomic_write_text, remove_tree
@@ -401,6 +402,7 @@ class Library:
             self._recover()
             raise
         clear_journal(self.state_dir)
+        step()
         self._maintain()
         result = CommitResult(commit=sha, subject=change.subject, version=change.version,
                               tags=list(change.tags))
