@@ -107,12 +107,11 @@ def is_write_leftover(name: str) -> bool:
     return _LEFTOVER.match(name) is not None
 
 
-def remove_write_leftovers(top: Path, *, recursive: bool, skip: tuple[str, ...] = ()
-                           ) -> list[Path]:
-    """Remove the temporary files (and directories being removed) of interrupted writes in
-    `top`, and below it when `recursive`, never following links or entering `.git` or
-    the directories named in `skip`; returns what was removed."""
-    removed: list[Path] = []
+def write_leftovers(top: Path, *, recursive: bool, skip: tuple[str, ...] = ()) -> list[Path]:
+    """The temporary files (and directories being removed) of interrupted writes in `top`,
+    and below it when `recursive`, never following links or entering `.git` or the
+    directories named in `skip`."""
+    found: list[Path] = []
     stack = [top]
     while stack:
         d = stack.pop()
@@ -123,16 +122,21 @@ def remove_write_leftovers(top: Path, *, recursive: bool, skip: tuple[str, ...] 
         with it:
             for de in it:
                 try:
-                    st = de.stat(follow_symlinks=False)
+                    is_dir = stat.S_ISDIR(de.stat(follow_symlinks=False).st_mode)
                 except OSError:
                     continue
-                is_dir = stat.S_ISDIR(st.st_mode)
                 if is_write_leftover(de.name):
-                    try:
-                        shutil.rmtree(de.path) if is_dir else os.unlink(de.path)
-                        removed.append(Path(de.path))
-                    except FileNotFoundError:
-                        pass
+                    found.append(Path(de.path))
                 elif is_dir and recursive and de.name != ".git" and de.name not in skip:
                     stack.append(Path(de.path))
-    return removed
+    return found
+
+
+def remove_leftover(path: Path) -> None:
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    except FileNotFoundError:
+        pass

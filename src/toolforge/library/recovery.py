@@ -32,7 +32,7 @@ from typing import Literal
 
 from toolforge.errors import LibraryError
 from toolforge.library.discovery import SETTINGS_FILE
-from toolforge.library.fsutil import is_write_leftover, remove_write_leftovers
+from toolforge.library.fsutil import is_write_leftover, remove_leftover, write_leftovers
 from toolforge.library.gitrepo import GitRepo
 from toolforge.library.journal import (
     JournalEntry,
@@ -72,7 +72,7 @@ def recover(git: GitRepo, state_dir: Path) -> Recovery | None:
         return None
     root = git.root
     remove_stale_git_locks(root / ".git")
-    _remove_leftovers(root, state_dir)
+    _remove_leftovers(git, state_dir)
     if isinstance(found, JournalEntry):
         problem = _bad_paths(found.paths)
         if problem:
@@ -216,11 +216,18 @@ def _bad_paths(paths: list[str]) -> str | None:
     return None
 
 
-def _remove_leftovers(root: Path, state_dir: Path) -> None:
-    """Temporary files of interrupted atomic writes: in the work tree (only written under
-    the writer lock, which we hold) and the journal's own beside it."""
-    for path in remove_write_leftovers(root, recursive=True, skip=(STATE_DIR,)):
-        log.info("removed %s, left by an interrupted write", path)
+def _remove_leftovers(git: GitRepo, state_dir: Path) -> None:
+    """Temporary files of interrupted atomic writes: in the work tree (written only under
+    the writer lock, which we hold; one that someone committed is theirs and stays) and
+    the journal's own beside it."""
+    found = write_leftovers(git.root, recursive=True, skip=(STATE_DIR,))
+    if found:
+        rels = [str(p.relative_to(git.root)) for p in found]
+        tracked = set(git.run("ls-files", "-z", "--", *rels, strip=False).split("\0"))
+        for path, rel in zip(found, rels, strict=True):
+            if rel not in tracked and not any(t.startswith(rel + "/") for t in tracked):
+                remove_leftover(path)
+                log.info("removed %s, left by an interrupted write", path)
     for p in state_dir.glob(".journal.json.*"):
         if is_write_leftover(p.name):
             p.unlink(missing_ok=True)
