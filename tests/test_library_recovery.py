@@ -305,3 +305,31 @@ def test_readers_never_see_a_tool_directory_half_written(library: Path, tmp_path
     after = {p.name: p.stat().st_ino for p in d.iterdir()}
     assert set(after) == set(before)
     assert after["tool.toml"] != before["tool.toml"]  # replaced by a rename, not rewritten
+
+
+def test_recovery_killed_at_every_step(library: Path, tmp_path: Path) -> None:
+    """The recovery of a half-done rollback, itself killed at each of its steps: the
+    journal stays until the recovery is whole, and the next command finishes it."""
+    old, new = _two_states(library, tmp_path)
+    for step in range(1, MAX_STEPS):  # a rollback killed half-way through its restore
+        assert _run_killed(library, step, "rollback", "--commit", old) == -9
+        settings = (library / "toolforge.toml").read_text()
+        if (library / ".toolforge/journal.json").exists() and "capacity = 200" in settings:
+            break
+        assert _listed(library)  # recovers; try the next step
+    template = tmp_path / "half"
+    shutil.copytree(library, template, symlinks=True)
+    for step in range(1, MAX_STEPS):
+        lib = tmp_path / f"r{step}"
+        shutil.copytree(template, lib, symlinks=True)
+        code = _run_killed(lib, step, "list")
+        assert (lib / "toolforge.toml").is_file()
+        assert _listed(lib)
+        assert _head(lib) == new  # the rollback had not landed: undone
+        assert_library_valid(lib)
+        shutil.rmtree(lib)
+        if code == 0:
+            break
+    else:
+        pytest.fail("the recovery never completed")
+    assert step > 3

@@ -110,7 +110,6 @@ def _checked(git: GitRepo, state_dir: Path, entry: JournalEntry) -> Recovery:
 
 
 def _torn(git: GitRepo, state_dir: Path, torn: TornJournal) -> Recovery:
-    aside = set_aside(state_dir, "torn")
     head = git.head()
     units = sorted({_unit(path) for _, path in git.status(list(OWN_AREA))})
     saved = None
@@ -119,6 +118,8 @@ def _torn(git: GitRepo, state_dir: Path, torn: TornJournal) -> Recovery:
         git.restore_paths(head, units)
     tags = _tags_called_for(git, head) if head else []
     _create_tags(git, tags, head or "")
+    # Last: killed before this, the next recovery finds the same torn journal and redoes it.
+    aside = set_aside(state_dir, "torn")
     text = (f"the library's journal was torn ({torn.problem}): the interrupted change "
             f"could not be checked, so it was not replayed; the journal is kept at {aside}")
     if saved is not None:
