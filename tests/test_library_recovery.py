@@ -333,3 +333,36 @@ def test_recovery_killed_at_every_step(library: Path, tmp_path: Path) -> None:
     else:
         pytest.fail("the recovery never completed")
     assert step > 3
+
+
+WRITER = """
+import sys
+from typer.testing import CliRunner
+from toolforge.cli.app import app
+runner = CliRunner()
+for i in range(int(sys.argv[2])):
+    for op in ("retire", "rollback"):
+        result = runner.invoke(app, [op, "shout", "-L", sys.argv[1], "--json"])
+        assert result.exit_code == 0, result.stdout
+print("done", flush=True)
+"""
+
+
+def test_readers_while_a_writer_rewrites_the_tool(library: Path, tmp_path: Path) -> None:
+    """`show` and `list` take no lock: while another process rewrites and restores the
+    tool again and again, every read answers, with a whole version of it."""
+    _promote(library, tmp_path, "shout", 1)
+    writer = subprocess.Popen([PYTHON, "-c", WRITER, str(library), "25"], env=python_env(),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    reads = 0
+    while writer.poll() is None or reads < 10:
+        shown = run_cli("show", "shout", "-L", library, "--json")
+        assert shown.exit_code == 0, shown.stdout
+        assert shown.json["status"] in ("active", "retired")
+        listed = run_cli("list", "-L", library, "--json")
+        assert listed.exit_code == 0, listed.stdout
+        assert [t["status"] for t in listed.json["tools"]] in (["active"], ["retired"])
+        reads += 1
+    out, err = writer.communicate(timeout=240)
+    assert writer.returncode == 0 and "done" in out, err
+    assert_library_valid(library)
