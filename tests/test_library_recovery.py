@@ -366,3 +366,33 @@ def test_readers_while_a_writer_rewrites_the_tool(library: Path, tmp_path: Path)
     out, err = writer.communicate(timeout=240)
     assert writer.returncode == 0 and "done" in out, err
     assert_library_valid(library)
+
+
+def test_sync_killed_at_every_step(tmp_path: Path) -> None:
+    """A sync rewrites the work tree to the remote's commit: killed at any step, the
+    clone opens, and is at its old commit or the remote's, with a clean tree."""
+    from deploy_helpers import clone, shared_library
+
+    _, remote = shared_library(tmp_path)
+    a, b = clone(remote, tmp_path / "a"), clone(remote, tmp_path / "b")
+    before = _head(b)
+    tools = sorted(p.name for p in (a / "tools").iterdir() if not p.name.startswith("."))
+    assert run_cli("retire", tools[0], "-L", a).exit_code == 0  # published at once
+    _add(a, tmp_path, "fresh", "remote")
+    after = git(remote, "rev-parse", "main").strip()
+    template = tmp_path / "b-template"
+    shutil.copytree(b, template, symlinks=True)
+    for step in range(1, MAX_STEPS):
+        lib = tmp_path / f"s{step}"
+        shutil.copytree(template, lib, symlinks=True)
+        code = _run_killed(lib, step, "sync")
+        assert (lib / "toolforge.toml").is_file()
+        listed = _listed(lib)
+        assert _head(lib) in (before, after), step
+        assert (("fresh", "candidate") in listed) == (_head(lib) == after), step
+        assert_library_valid(lib)
+        shutil.rmtree(lib)
+        if code == 0:
+            break
+    else:
+        pytest.fail("the sync never completed")

@@ -35,6 +35,9 @@ class JournalEntry(BaseModel):
     paths: list[str]
     message: str
     tags: list[str] = []
+    # The commit the change ends at, when it is known before the change is made (a sync
+    # moving to a remote commit): HEAD there means the change landed.
+    target: str | None = None
 
 
 @dataclass(frozen=True)

@@ -92,7 +92,8 @@ def _checked(git: GitRepo, state_dir: Path, entry: JournalEntry) -> Recovery:
         clear_journal(state_dir)
         return Recovery("rolled back", entry.action,
                         f"undid an interrupted `{entry.action}` (its commit had not landed)")
-    landed = _landed_commit(git, entry, head)
+    landed = entry.target if head is not None and head == entry.target \
+        else _landed_commit(git, entry, head)
     if landed is not None:
         _create_tags(git, entry.tags, landed)
         if landed == head:
@@ -111,7 +112,7 @@ def _checked(git: GitRepo, state_dir: Path, entry: JournalEntry) -> Recovery:
 
 def _torn(git: GitRepo, state_dir: Path, torn: TornJournal) -> Recovery:
     head = git.head()
-    units = sorted({_unit(path) for _, path in git.status(list(OWN_AREA))})
+    units = sorted({unit(path) for _, path in git.status(list(OWN_AREA))})
     saved = None
     if units:
         saved = _save_copies(git.root, units, state_dir)
@@ -181,7 +182,7 @@ def _tags_called_for(git: GitRepo, commit: str) -> list[str]:
     return [tag] if meta.get("version") == int(version) else []
 
 
-def _unit(path: str) -> str:
+def unit(path: str) -> str:
     """What a torn change is undone by: a whole tool directory, or a top-level file."""
     parts = PurePosixPath(path).parts
     if len(parts) >= 2 and parts[0] in ("tools", "candidates"):
