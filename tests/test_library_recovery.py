@@ -226,6 +226,11 @@ def test_torn_journal_is_reported_and_leaves_a_clean_tree(
     assert saved and str(saved[0].parents[2]) in stderr
     _add(library, tmp_path, "beta", "again")  # no "hand edits" left in the way
     assert_library_valid(library)
+    # ... and still reported later, whoever recovered (a daemon logs to its own file).
+    doctor = run_cli("doctor", "--offline", "-L", library, "--json")
+    check = {c["id"]: c for c in doctor.json["checks"]}["recovery"]
+    assert check["status"] == "warn" and "torn" in check["summary"], check
+    assert check["details"]["set_aside"] == [str(kept[0])]
 
 
 def test_stale_journal_never_reverts_what_was_committed_since(

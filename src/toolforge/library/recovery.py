@@ -50,6 +50,7 @@ Outcome = Literal["completed", "rolled back", "stale", "torn"]
 # The library's own area: what a torn journal's change could have touched.
 OWN_AREA = ("tools", "candidates", SETTINGS_FILE, ".gitignore")
 RECOVERED_DIR = "recovered"
+REPORT_FILE = "recovery.log"  # in the state directory: one line per journal set aside
 _TAGGED_ACTIONS = ("promote", "rollback")
 
 
@@ -82,7 +83,28 @@ def recover(git: GitRepo, state_dir: Path) -> Recovery | None:
     else:
         result = _checked(git, state_dir, found)
     (log.warning if result.needs_attention else log.info)("%s", result.detail)
+    if result.needs_attention:
+        _note(state_dir, result.detail)
     return result
+
+
+def _note(state_dir: Path, text: str) -> None:
+    """Keep the report beside the set-aside journal: `toolforge doctor` shows it later,
+    whoever ran the command that recovered (a daemon logs to its own file)."""
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    with open(state_dir / REPORT_FILE, "a", encoding="utf-8") as fh:
+        fh.write(f"{stamp} {text}\n")
+
+
+def set_aside_journals(state_dir: Path) -> tuple[list[Path], list[str]]:
+    """Journals recovery set aside (stale, torn), and the report lines about them."""
+    kept = sorted(state_dir.glob("journal.stale-*.json")) + \
+        sorted(state_dir.glob("journal.torn-*.json"))
+    try:
+        lines = (state_dir / REPORT_FILE).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        lines = []
+    return kept, lines
 
 
 def _checked(git: GitRepo, state_dir: Path, entry: JournalEntry) -> Recovery:
