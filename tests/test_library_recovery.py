@@ -180,10 +180,11 @@ def _kill_mid_add(library: Path, tmp_path: Path, name: str, salt: str) -> None:
     for step in range(1, MAX_STEPS):
         code = _run_killed(library, step, "add", src, "--name", name, "--no-validate")
         assert code == -9, "the add was never caught with a half-written candidate"
-        d = library / "candidates" / name
-        if (library / ".toolforge/journal.json").exists() and d.is_dir() and \
-                any(p.name.endswith(".tmp") for p in d.iterdir()) and \
-                (d / "tool.py").is_file() and (d / "tool.py").read_text() == src.read_text():
+        # (a new candidate is built in a directory beside its name, then renamed)
+        top = library / "candidates"
+        written = [p for p in top.rglob("tool.py") if p.read_text() == src.read_text()]
+        tmps = [p for p in top.rglob("*.tmp") if p.is_file()]
+        if (library / ".toolforge/journal.json").exists() and written and tmps:
             return
         shutil.rmtree(library)
         shutil.copytree(template, library, symlinks=True)
@@ -194,19 +195,25 @@ def _leftover_tmp(library: Path) -> list[Path]:
     return [p for p in library.rglob("*.tmp") if ".git" not in p.parts]
 
 
-@pytest.mark.parametrize("damage", ["truncated", "checksum", "garbage"])
+@pytest.mark.parametrize(("damage", "name"), [
+    ("truncated", "alpha"), ("checksum", "alpha"), ("garbage", "alpha"), ("truncated", "beta")])
 def test_torn_journal_is_reported_and_leaves_a_clean_tree(
-        library: Path, tmp_path: Path, damage: str) -> None:
+        library: Path, tmp_path: Path, damage: str, name: str) -> None:
+    """`alpha` is updated in place (half-applied: its tool.py new, its tool.toml old with a
+    .tmp beside it); `beta` is new (half-built beside its name)."""
     _add(library, tmp_path, "alpha", "one")
+    committed = (library / "candidates/alpha/tool.py").read_text()
     head = _head(library)
-    _kill_mid_add(library, tmp_path, "beta", "half")
+    _kill_mid_add(library, tmp_path, name, "half")
     journal = library / ".toolforge/journal.json"
     text = journal.read_text()
     if damage == "truncated":
         journal.write_text(text[: len(text) // 2])
     elif damage == "checksum":  # a well-formed journal whose content was changed
         doc = json.loads(text)
-        doc["entry"] = doc["entry"].replace("candidates/beta", "candidates/alpha")
+        entry = json.loads(doc["entry"])
+        entry["paths"] = ["candidates/other"]
+        doc["entry"] = json.dumps(entry)
         journal.write_text(json.dumps(doc))
     else:
         journal.write_bytes(b"\x00\xff garbage")
@@ -218,13 +225,15 @@ def test_torn_journal_is_reported_and_leaves_a_clean_tree(
     assert git(library, "diff", "--cached", "--name-only") == ""
     assert not _leftover_tmp(library)
     assert {t["tool"] for t in listing["tools"]} == {"alpha"}
+    assert (library / "candidates/alpha/tool.py").read_text() == committed
     assert not journal.exists()
     kept = list((library / ".toolforge").glob("journal.torn-*.json"))
     assert len(kept) == 1 and kept[0].read_bytes() != b""
-    # Nothing is lost: the half-written candidate was copied aside, and named.
-    saved = list((library / ".toolforge/recovered").rglob("candidates/beta/tool.py"))
-    assert saved and str(saved[0].parents[2]) in stderr
-    _add(library, tmp_path, "beta", "again")  # no "hand edits" left in the way
+    if name == "alpha":  # nothing is lost: the half-applied files were copied aside
+        saved = list((library / ".toolforge/recovered").rglob("candidates/alpha/tool.py"))
+        assert saved and str(saved[0].parents[2]) in stderr
+        assert "half" in saved[0].read_text()
+    _add(library, tmp_path, name, "again")  # no "hand edits" left in the way
     assert_library_valid(library)
     # ... and still reported later, whoever recovered (a daemon logs to its own file).
     doctor = run_cli("doctor", "--offline", "-L", library, "--json")
@@ -345,9 +354,11 @@ import sys
 from typer.testing import CliRunner
 from toolforge.cli.app import app
 runner = CliRunner()
-for i in range(int(sys.argv[2])):
-    for op in ("retire", "rollback"):
-        result = runner.invoke(app, [op, "shout", "-L", sys.argv[1], "--json"])
+lib, rounds, draft = sys.argv[1:4]
+for i in range(int(rounds)):
+    for args in (["retire", "shout"], ["rollback", "shout"],
+                 ["add", draft, "--no-validate"], ["reject", "draft", "--reason", "again"]):
+        result = runner.invoke(app, [*args, "-L", lib, "--json"])
         assert result.exit_code == 0, result.stdout
 print("done", flush=True)
 """
@@ -357,16 +368,24 @@ def test_readers_while_a_writer_rewrites_the_tool(library: Path, tmp_path: Path)
     """`show` and `list` take no lock: while another process rewrites and restores the
     tool again and again, every read answers, with a whole version of it."""
     _promote(library, tmp_path, "shout", 1)
-    writer = subprocess.Popen([PYTHON, "-c", WRITER, str(library), "25"], env=python_env(),
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    draft = tmp_path / "draft.py"
+    draft.write_text(make_tool("draft"))
+    writer = subprocess.Popen([PYTHON, "-c", WRITER, str(library), "20", str(draft)],
+                              env=python_env(), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
     reads = 0
     while writer.poll() is None or reads < 10:
         shown = run_cli("show", "shout", "-L", library, "--json")
         assert shown.exit_code == 0, shown.stdout
         assert shown.json["status"] in ("active", "retired")
+        candidate = run_cli("show", "draft", "-L", library, "--json")
+        assert candidate.exit_code == 0 or candidate.json["error"] == "not_found", \
+            candidate.stdout
         listed = run_cli("list", "-L", library, "--json")
         assert listed.exit_code == 0, listed.stdout
-        assert [t["status"] for t in listed.json["tools"]] in (["active"], ["retired"])
+        rows = {t["tool"]: t["status"] for t in listed.json["tools"]}
+        assert rows["shout"] in ("active", "retired")
+        assert rows.get("draft", "candidate") == "candidate", rows
         reads += 1
     out, err = writer.communicate(timeout=240)
     assert writer.returncode == 0 and "done" in out, err

@@ -62,6 +62,12 @@ def _replace(tmp: str, path: Path) -> None:
         raise
 
 
+def leftover_name(path: Path) -> Path:
+    """A name beside `path` for something being built or removed there: recovery removes
+    whatever is left under such a name (`write_leftovers`)."""
+    return Path(_tmp_name(path))
+
+
 def _tmp_name(path: Path) -> str:
     # Same shape as mkstemp's names, so that a leftover is recognised the same way.
     return str(path.parent / f".{path.name}.{os.urandom(6).hex()[:8]}{TMP_SUFFIX}")

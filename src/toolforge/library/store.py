@@ -26,7 +26,7 @@ from toolforge.errors import (
 from toolforge.library.crashpoints import step
 from toolforge.library.discovery import SETTINGS_FILE, not_a_library_error
 from toolforge.library.discovery import resolve_library_path as resolve_library_path
-from toolforge.library.fsutil import atomic_write_text, remove_tree
+from toolforge.library.fsutil import atomic_write_text, leftover_name, remove_tree
 from toolforge.library.gitrepo import GitRepo, LogEntry
 from toolforge.library.journal import (
     JournalEntry,
@@ -422,17 +422,24 @@ class Library:
 
     def write_tool_dir(self, name: str, location: Location, files: ToolFiles) -> None:
         """Make the tool directory hold exactly `files`. Each file is replaced in one rename
-        and the directory is never removed on the way, so a reader (which takes no lock)
-        sees every file whole, old or new, and never a directory without tool.toml."""
+        and the directory is never removed on the way (a new one appears whole, in one
+        rename), so a reader, which takes no lock, sees every file whole, old or new, and
+        never a directory without tool.toml."""
         d = self.tool_dir(name, location)
         if d.is_symlink() or (d.exists() and not d.is_dir()):
             d.unlink()
         wanted = {TOOL_FILE: files.code, META_FILE: dump_meta(files.meta)}
         if files.tests:
             wanted[TEST_FILE] = files.tests
+        # A new directory is built beside its name and renamed into place whole.
+        target = d if d.is_dir() else leftover_name(d)
         for fname in (TOOL_FILE, TEST_FILE, META_FILE):  # metadata last: it names a version
             if fname in wanted:
-                atomic_write_text(d / fname, wanted[fname])
+                atomic_write_text(target / fname, wanted[fname])
+        if target != d:
+            os.rename(target, d)
+            step()
+            return
         for extra in sorted(set(os.listdir(d)) - set(wanted)):
             remove_tree(d / extra)
 
