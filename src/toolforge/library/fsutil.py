@@ -2,7 +2,7 @@
 
 The temporary file of a write is named `.<name>.<random>.tmp` beside its target, so a
 write killed half-way leaves a file that recovery recognises as its own and removes
-(`remove_write_leftovers`) without touching anything a person made.
+(`write_leftovers`) without touching anything a person made.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None,
             fh.write(data)
             fh.flush()
             if mode is not None:  # else mkstemp's 0600
-                os.fchmod(fh.fileno(), mode & ~_umask())
+                os.fchmod(fh.fileno(), mode)
             if fsync:
                 os.fsync(fh.fileno())
     except BaseException:
@@ -78,18 +78,6 @@ def _unlink(path: str) -> None:
         os.unlink(path)
     except FileNotFoundError:
         pass
-
-
-_UMASK: int | None = None
-
-
-def _umask() -> int:
-    global _UMASK
-    if _UMASK is None:
-        current = os.umask(0)
-        os.umask(current)
-        _UMASK = current
-    return _UMASK
 
 
 def remove_tree(path: Path) -> None:

@@ -335,7 +335,7 @@ class GitRepo:
             # No fsync: git's own checkout does not either, and the journal that called
             # this restore is still there to redo it after a crash.
             atomic_write_bytes(path, found[1], fsync=False, symlink=mode == "120000",
-                               mode=0o777 if mode == "100755" else 0o666)
+                               mode=0o755 if mode == "100755" else 0o644)
         keep_dirs = {str(parent) for p in target for parent in Path(p).parents}
         for rel in paths:
             for extra in _extras(self.root, rel, target, keep_dirs):
