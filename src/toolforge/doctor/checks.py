@@ -51,6 +51,8 @@ def run_doctor(library: Path | str | None = None, *, probe_model: bool = True) -
     where = locate_library(library)
     root = where.path if is_library(where.path) else None
     checks = [_python(), _git(), _library(where.path, where.found_by, root is not None)]
+    if root is not None:
+        checks.append(_recovery(root))
     settings, config_checks = _config(root)
     checks += config_checks
     requested, requested_by = ("auto", "default") if settings is None else (
@@ -106,6 +108,25 @@ def _git() -> Check:
                      "Debian/Ubuntu)")
     return Check(id="git", title="git", status="ok", details=details,
                  summary=f"git {version} ({path})")
+
+
+def _recovery(root: Path) -> Check:
+    """Interrupted changes whose journal recovery could not act on (library/recovery.py)."""
+    from toolforge.library.localstate import STATE_DIR
+    from toolforge.library.recovery import REPORT_FILE, set_aside_journals
+
+    state = root / STATE_DIR
+    kept, lines = set_aside_journals(state)
+    details = {"set_aside": [str(p) for p in kept], "reports": lines[-10:]}
+    if not kept:
+        return Check(id="recovery", title="interrupted changes", status="ok",
+                     details=details, summary="none set aside")
+    return Check(id="recovery", title="interrupted changes", status="warn", details=details,
+                 summary=f"{len(kept)} interrupted change(s) could not be checked and were "
+                 f"set aside, nothing replayed: {lines[-1] if lines else kept[-1].name}",
+                 fix=f"read {state / REPORT_FILE}; check the paths it names (`toolforge "
+                 f"show`, `git status`), then delete {state}/journal.stale-*.json and "
+                 "journal.torn-*.json")
 
 
 def _library(path: Path, found_by: str, exists: bool) -> Check:

@@ -7,7 +7,8 @@ Order (first hit wins):
      (like git finding its repository from any subdirectory);
   4. `./library`.
 
-A library is a directory with `toolforge.toml` and a `.git`. Stdlib only: every command
+A library is a directory with `toolforge.toml` (or an interrupted change's journal) and a
+`.git`. Stdlib only: every command
 resolves its library before it does anything else, so this stays cheap to import.
 """
 
@@ -36,8 +37,15 @@ class LibraryLocation:
     found_by: str  # one of the FOUND_BY_* values
 
 
+# library/journal.py's file: a change in progress, or one a crash interrupted
+JOURNAL_FILE = ".toolforge/journal.json"
+
+
 def is_library(path: Path) -> bool:
-    return (path / SETTINGS_FILE).is_file() and (path / ".git").exists()
+    """A library, or one whose interrupted change may be what took its toolforge.toml away
+    (opening it recovers first: library/recovery.py)."""
+    return (path / ".git").exists() and (
+        (path / SETTINGS_FILE).is_file() or (path / JOURNAL_FILE).is_file())
 
 
 def locate_library(explicit: str | os.PathLike[str] | None = None) -> LibraryLocation:

@@ -9,6 +9,7 @@ disabled on every call: tool code must never get a way to make git run it.
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from toolforge.errors import LibraryError, NotFoundError
+from toolforge.library.crashpoints import step
 
 _SAFE_CONFIG = (
     "-c",
@@ -271,14 +273,17 @@ class GitRepo:
         temporary index and refreshes every entry), so it is kept for the case where the
         person has staged changes of their own."""
         self.run("add", "-A", "--", *paths)
+        step()
         excludes = [f":(exclude){p}" for p in paths]
         if base is not None and self.run_status(
             "diff-index", "--cached", "--quiet", base, "--", ".", *excludes
         ) == 0:
             tree = self.run("write-tree")
             commit = self.run("commit-tree", tree, "-p", base, "-m", message)
+            step()
             self.run("update-ref", "-m", f"toolforge: {message.splitlines()[0]}", "HEAD",
                      commit, base)
+            step()
             return commit
         self.run("commit", "-q", "--no-verify", "-m", message, "--only", "--", *paths)
         return self.head() or ""
@@ -304,22 +309,110 @@ class GitRepo:
 
     def tag(self, name: str, rev: str) -> None:
         self.run("tag", name, rev)
+        step()
 
     def restore_paths(self, rev: str | None, paths: list[str]) -> None:
-        """Make index and work tree of `paths` equal to `rev` (absent there -> removed)."""
-        import shutil
+        """Make index and work tree of `paths` equal to `rev` (absent there -> removed).
 
+        Each file is replaced in one rename and files are written before anything is
+        removed, so the tree never passes through a state that is neither old nor new
+        file by file: `toolforge.toml` is never missing, a reader never sees half a file.
+        Idempotent: run again after a kill, it finishes the job."""
+        from toolforge.library.fsutil import atomic_write_bytes, remove_tree
+
+        if not paths:
+            return
+        target = self.tree_files(rev, paths) if rev else {}
+        stale = [p for p, (mode, sha) in target.items() if not _matches(self.root / p, mode, sha)]
+        blobs = self.read_many(list(dict.fromkeys(target[p][1] for p in stale)))
+        for rel in stale:
+            mode, sha = target[rel]
+            found = blobs.get(sha)
+            if found is None:
+                raise LibraryError(f"git object {sha[:12]} of {rel} is missing")
+            path = self.root / rel
+            _clear_way(self.root, rel)
+            # No fsync: git's own checkout does not either, and the journal that called
+            # this restore is still there to redo it after a crash.
+            atomic_write_bytes(path, found[1], fsync=False, symlink=mode == "120000",
+                               mode=0o755 if mode == "100755" else 0o644)
+        keep_dirs = {str(parent) for p in target for parent in Path(p).parents}
         for rel in paths:
-            target = self.root / rel
-            if target.is_dir() and not target.is_symlink():
-                shutil.rmtree(target)
-            elif target.exists() or target.is_symlink():
-                target.unlink()
-        existing = [p for p in paths if rev and self.path_exists(rev, p)]
-        self.run("reset", "-q", rev or "HEAD", "--", *paths)
-        if existing:
-            assert rev is not None
-            self.run("checkout", rev, "--", *existing)
+            for extra in _extras(self.root, rel, target, keep_dirs):
+                remove_tree(extra)
+        if rev is None:
+            self.run("rm", "-r", "-q", "--cached", "--ignore-unmatch", "--", *paths)
+        else:
+            self.run("reset", "-q", rev, "--", *paths)
+        step()
+        self.run_status("update-index", "-q", "--refresh")  # stat info of the new files
+
+    def tree_files(self, rev: str, paths: list[str]) -> dict[str, tuple[str, str]]:
+        """path -> (mode, blob id) of every file under `paths` at `rev` (submodules left
+        out: a library has none)."""
+        out = self.run("ls-tree", "-r", "-z", "--full-tree", rev, "--", *paths, strip=False)
+        files: dict[str, tuple[str, str]] = {}
+        for record in out.split("\0"):
+            head, tab, name = record.partition("\t")
+            if tab:
+                mode, kind, sha = head.split(" ", 2)
+                if kind == "blob":
+                    files[name] = (mode, sha)
+        return files
+
+
+def _matches(path: Path, mode: str, sha: str) -> bool:
+    """Whether the work-tree file at `path` already holds blob `sha` with `mode`."""
+    from toolforge.library.refs import blob_id
+
+    try:
+        st = path.lstat()
+        if mode == "120000":
+            return stat.S_ISLNK(st.st_mode) and blob_id(os.fsencode(os.readlink(path))) == sha
+        if not stat.S_ISREG(st.st_mode) or bool(st.st_mode & 0o100) != (mode == "100755"):
+            return False
+        return blob_id(path.read_bytes()) == sha
+    except OSError:
+        return False
+
+
+def _clear_way(root: Path, rel: str) -> None:
+    """Make room for a file at `rel`: a file where a directory of its path must be, or a
+    directory where the file must be, goes."""
+    from toolforge.library.fsutil import remove_tree
+
+    parts = Path(rel).parts
+    for i in range(1, len(parts)):
+        p = root.joinpath(*parts[:i])
+        if p.is_symlink() or (p.exists() and not p.is_dir()):
+            p.unlink()
+    p = root / rel
+    if p.is_dir() and not p.is_symlink():
+        remove_tree(p)
+
+
+def _extras(root: Path, rel: str, target: dict[str, tuple[str, str]],
+            keep_dirs: set[str]) -> list[Path]:
+    """What is under `rel` in the work tree but not in `target`: whole directories that
+    hold no target file, and single files."""
+    top = root / rel
+    if not top.is_dir() or top.is_symlink():
+        return [top] if (top.exists() or top.is_symlink()) and rel not in target else []
+    if rel not in keep_dirs:
+        return [top]
+    out: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(top):
+        here = Path(dirpath).relative_to(root)
+        for d in list(dirnames):
+            sub = here / d
+            if (root / sub).is_symlink():
+                filenames.append(d)
+                dirnames.remove(d)
+            elif str(sub) not in keep_dirs:
+                out.append(root / sub)
+                dirnames.remove(d)
+        out += [root / here / f for f in filenames if str(here / f) not in target]
+    return out
 
 
 def _parse_log(out: str) -> list[LogEntry]:

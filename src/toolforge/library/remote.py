@@ -34,8 +34,10 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, Field
 
 from toolforge.errors import ConflictError, LibraryError, UsageError
+from toolforge.library.crashpoints import step
 from toolforge.library.gitrepo import exec_git
-from toolforge.library.localstate import state_in_tree_error, tracks_state
+from toolforge.library.journal import JournalEntry, clear_journal, write_journal
+from toolforge.library.localstate import STATE_DIR, state_in_tree_error, tracks_state
 from toolforge.library.notes import NOTES_REF, merge_notes
 
 if TYPE_CHECKING:
@@ -431,11 +433,22 @@ class LibraryRemote:
         it before anything changes)."""
         if tracks_state(self.git.root, new):  # the last line of defence: see _refuse_state
             raise state_in_tree_error(f"commit {new[:12]}", remote=True)
+        # Journaled like any change (library/recovery.py): killed half-way through the
+        # work tree, the next command undoes it; killed after the ref moved, it is done.
+        state_dir = self.git.root / STATE_DIR
+        write_journal(state_dir, JournalEntry(
+            action="sync", base=old, paths=self._changed_units(old, new),
+            message=f"sync to {new}", target=new))
+        # read-tree trusts the index's stat data: refresh it first, or a file touched
+        # (not changed) since the last refresh stops the sync as a "hand edit".
+        exec_git(self.git, "update-index", "-q", "--refresh")
         if old is not None:
             proc = exec_git(self.git, "read-tree", "-m", "-u", old, new)
         else:
             proc = exec_git(self.git, "read-tree", "-m", "-u", new)
+        step()
         if proc.returncode != 0:
+            clear_journal(state_dir)  # git changed nothing
             raise ConflictError(
                 f"cannot update the work tree to {new[:12]}: {_stderr(proc)}",
                 hint="hand edits are in the way: commit or discard them, then sync again")
@@ -443,6 +456,18 @@ class LibraryRemote:
         if old is not None:
             update.append(old)
         self._git_ok(*update)
+        step()
+        clear_journal(state_dir)
+
+    def _changed_units(self, old: str | None, new: str) -> list[str]:
+        """What moving from `old` to `new` rewrites: whole tool directories and top-level
+        entries (undoing a tool directory leaves no half of it)."""
+        from toolforge.library.recovery import unit
+
+        args = ["diff-tree", "-r", "--name-only", "-z", old, new] if old is not None \
+            else ["ls-tree", "-r", "--name-only", "-z", new]
+        names = self.git.run(*args, strip=False).split("\0")
+        return sorted({unit(n) for n in names if n})
 
     def _move_tags(self, old: str, new: str) -> None:
         for tag in self._tags_at(old):

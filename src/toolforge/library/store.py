@@ -8,7 +8,6 @@ change, and makes exactly one commit (plus tags). History is never rewritten.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,15 +23,15 @@ from toolforge.errors import (
     NotFoundError,
     ToolforgeError,
 )
+from toolforge.library.crashpoints import step
 from toolforge.library.discovery import SETTINGS_FILE, not_a_library_error
 from toolforge.library.discovery import resolve_library_path as resolve_library_path
-from toolforge.library.fsutil import atomic_write_text
+from toolforge.library.fsutil import atomic_write_text, leftover_name, remove_tree
 from toolforge.library.gitrepo import GitRepo, LogEntry
 from toolforge.library.journal import (
     JournalEntry,
     clear_journal,
     journal_path,
-    read_journal,
     write_journal,
 )
 from toolforge.library.localstate import STATE_DIR, check_head
@@ -116,16 +115,34 @@ class Library:
 
     @classmethod
     def open(cls, root: Path) -> Library:
-        if not (root / SETTINGS_FILE).is_file() or not (root / ".git").exists():
+        """The library at `root`. An interrupted change is recovered first, from the
+        journal and git alone: it may be what keeps toolforge.toml from being there."""
+        if not (root / ".git").exists():
+            raise not_a_library_error(root)
+        if journal_path(root / STATE_DIR).exists():
+            check_head(root)  # never act on a journal that came from a committed tree
+            lib = cls(root)
+            if (root / SETTINGS_FILE).is_file():
+                lib.try_recover()  # a live writer's journal is not ours to act on
+            else:
+                lib.recover()
+            lib.close()
+        if not (root / SETTINGS_FILE).is_file():
             raise not_a_library_error(root)
         check_head(root)  # local state never comes from a committed tree (localstate.py)
         return cls(root)
 
     @classmethod
     def init(cls, root: Path) -> tuple[Library, bool]:
-        """Create a library at `root`; returns (library, created). Idempotent."""
+        """Create a library at `root`; returns (library, created). Idempotent, and on a
+        library whose change was interrupted, it recovers rather than refuses."""
         if root.exists() and not root.is_dir():
             raise LibraryError(f"{root} exists and is not a directory")
+        if (root / ".git").exists() and journal_path(root / STATE_DIR).exists():
+            check_head(root)
+            recovering = cls(root)
+            recovering.recover()
+            recovering.close()
         if (root / SETTINGS_FILE).is_file() and (root / ".git").exists():
             check_head(root)
             lib = cls(root)
@@ -199,7 +216,10 @@ class Library:
                 for de in it:
                     if de.name.startswith(".") or not de.is_dir(follow_symlinks=False):
                         continue
-                    out.append(self._entry(de.name, location))
+                    entry = self._entry(de.name, location)
+                    if entry.meta is None and not os.path.isdir(de.path):
+                        continue  # removed by a writer while we listed
+                    out.append(entry)
         out.sort(key=lambda e: (e.name, e.location))
         return out
 
@@ -229,6 +249,10 @@ class Library:
             meta = parse_meta((d / META_FILE).read_text(encoding="utf-8"), f"{where}/{META_FILE}")
             code = (d / TOOL_FILE).read_text(encoding="utf-8")
         except FileNotFoundError as exc:
+            if not d.is_dir():  # removed by a writer while we read (readers take no lock)
+                raise NotFoundError(
+                    f"no {'candidate' if location == CANDIDATES_DIR else 'tool'} named "
+                    f"{name!r}", hint="see `toolforge list --status all`")
             raise LibraryError(f"{where}: {Path(exc.filename).name} is missing")
         try:
             tests = (d / TEST_FILE).read_text(encoding="utf-8")
@@ -317,40 +341,29 @@ class Library:
         with self.locked():
             return self._recover()
 
-    def try_recover(self) -> None:
+    def try_recover(self) -> str | None:
         """For readers: clean up after a dead writer if there is one, never wait for a live
-        one (a live writer's journal is not stale). Costs one stat when there is nothing."""
-        if not journal_path(self.state_dir).exists():
-            return
+        one (a live writer's journal is not stale). Costs one stat when there is nothing.
+        A library this process may not write (read-only) is read as it is."""
+        if not journal_path(self.state_dir).exists() or \
+                not os.access(self.state_dir, os.W_OK):
+            return None
         try:
             with self.locked(timeout_s=0):
-                self._recover()
+                return self._recover()
         except LockTimeoutError:
-            pass
+            return None
 
     def _recover(self) -> str | None:
-        """Finish or undo an operation interrupted by a crash. Returns what was done."""
-        entry = read_journal(self.state_dir)
-        if entry is None:
+        """Finish or undo an operation interrupted by a crash (library/recovery.py).
+        Returns what was done, in a sentence; a stale or torn journal is also logged as a
+        warning (stderr for a command, the daemon's log for the daemon)."""
+        from toolforge.library.recovery import recover
+
+        if not journal_path(self.state_dir).exists():
             return None
-        _remove_stale_git_locks(self.root / ".git")
-        head = self.git.head()
-        landed = (
-            head is not None
-            and head != entry.base
-            and self.git.parent(head) == entry.base
-            and self.git.message(head).strip() == entry.message.strip()
-        )
-        target = head if landed else entry.base
-        self.git.restore_paths(target, entry.paths)
-        if landed:
-            assert head is not None
-            existing = self.git.tags("tool/")
-            for tag in entry.tags:
-                if tag not in existing:
-                    self.git.tag(tag, head)
-        clear_journal(self.state_dir)
-        return "completed" if landed else "rolled back"
+        done = recover(self.git, self.state_dir)
+        return done.detail if done is not None else None
 
     def mutate(self, change: Change) -> CommitResult:
         with self.locked():
@@ -389,6 +402,7 @@ class Library:
             self._recover()
             raise
         clear_journal(self.state_dir)
+        step()
         self._maintain()
         result = CommitResult(commit=sha, subject=change.subject, version=change.version,
                               tags=list(change.tags))
@@ -407,19 +421,32 @@ class Library:
         counter.write_text(str(count))
 
     def write_tool_dir(self, name: str, location: Location, files: ToolFiles) -> None:
+        """Make the tool directory hold exactly `files`. Each file is replaced in one rename
+        and the directory is never removed on the way (a new one appears whole, in one
+        rename), so a reader, which takes no lock, sees every file whole, old or new, and
+        never a directory without tool.toml."""
         d = self.tool_dir(name, location)
-        if d.exists():
-            shutil.rmtree(d)
-        d.mkdir(parents=True)
-        atomic_write_text(d / TOOL_FILE, files.code)
+        if d.is_symlink() or (d.exists() and not d.is_dir()):
+            d.unlink()
+        wanted = {TOOL_FILE: files.code, META_FILE: dump_meta(files.meta)}
         if files.tests:
-            atomic_write_text(d / TEST_FILE, files.tests)
-        atomic_write_text(d / META_FILE, dump_meta(files.meta))
+            wanted[TEST_FILE] = files.tests
+        # A new directory is built beside its name and renamed into place whole.
+        target = d if d.is_dir() else leftover_name(d)
+        for fname in (TOOL_FILE, TEST_FILE, META_FILE):  # metadata last: it names a version
+            if fname in wanted:
+                atomic_write_text(target / fname, wanted[fname])
+        if target != d:
+            os.rename(target, d)
+            step()
+            return
+        for extra in sorted(set(os.listdir(d)) - set(wanted)):
+            remove_tree(d / extra)
 
     def remove_tool_dir(self, name: str, location: Location) -> None:
-        d = self.tool_dir(name, location)
-        if d.exists():
-            shutil.rmtree(d)
+        """Remove the directory in one rename (then delete it), so that readers find it
+        whole or not at all."""
+        remove_tree(self.tool_dir(name, location))
 
     def add_candidate(self, name: str, build: Callable[[int], ToolFiles]) -> CommitResult:
         """Write candidates/<name> as the next version; `build(version)` makes its files."""
@@ -653,14 +680,3 @@ def _describe_status(code: str) -> str:
     if "A" in code:
         return "added"
     return "modified"
-
-
-def _remove_stale_git_locks(git_dir: Path) -> None:
-    """A git process killed mid-write leaves *.lock files; we hold the writer lock, so
-    any left now are ours and stale."""
-    for rel in ("index.lock", "HEAD.lock", "packed-refs.lock", "config.lock"):
-        (git_dir / rel).unlink(missing_ok=True)
-    refs = git_dir / "refs"
-    if refs.is_dir():
-        for lock in refs.rglob("*.lock"):
-            lock.unlink(missing_ok=True)
