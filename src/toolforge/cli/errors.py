@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from toolforge.cli.output import Output
-from toolforge.errors import ToolforgeError
+from toolforge.errors import ToolforgeError, from_os_error
 
 EXIT_OK = 0
 EXIT_USER = 1
@@ -26,6 +26,9 @@ def log_path() -> Path:
 
 
 def handle_error(exc: BaseException, out: Output) -> int:
+    # A full disk, a read-only file system, a name too long, a recursion limit hit by
+    # input: what the user can act on, wherever it was raised.
+    exc = from_os_error(exc) or _from_input(exc) or exc
     if isinstance(exc, ToolforgeError):
         out.error(exc.kind, exc.message, exc.hint, exit_code=exc.exit_code)
         return exc.exit_code
@@ -48,3 +51,13 @@ def handle_error(exc: BaseException, out: Output) -> int:
         exit_code=EXIT_INTERNAL,
     )
     return EXIT_INTERNAL
+
+
+def _from_input(exc: BaseException) -> ToolforgeError | None:
+    if isinstance(exc, RecursionError):
+        return ToolforgeError("the input is nested too deeply to process",
+                              hint="split long expressions or deep structures")
+    if isinstance(exc, MemoryError):
+        return ToolforgeError("out of memory processing the input",
+                              hint="try a smaller input")
+    return None

@@ -1,0 +1,242 @@
+"""The one way to open a SQLite state database under `<library>/.toolforge/` (validation
+reports, jobs, usage records, trajectories and cycles).
+
+- A damaged file (garbage, truncated, "malformed") is moved aside to
+  `<name>.corrupt-<timestamp>` with a notice naming both paths, and a fresh empty database
+  takes its place: the caches rebuild themselves, and data that cannot be rebuilt
+  (trajectories, usage counts) is kept in the moved file for a person to look at.
+- A database locked by another process is waited for a bounded time (`BUSY_TIMEOUT_S`),
+  then refused with a clear `LockTimeoutError`, never a crash.
+- Reads never need a writable state directory: a missing database reads as empty, and
+  one on a read-only file system is opened read-only (immutable when SQLite cannot even
+  create its shared-memory file there).
+- A full disk, a read-only file system and a lock are named errors (`errors.py`).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from toolforge.errors import (
+    LockTimeoutError,
+    NoSpaceError,
+    ReadOnlyError,
+    StateDamagedError,
+    ToolforgeError,
+    from_os_error,
+)
+from toolforge.notices import notify
+
+BUSY_TIMEOUT_S = 5.0  # a writer holds the lock for milliseconds; longer is another process
+
+# Primary result codes (sqlite3.Error.sqlite_errorcode & 0xff).
+_BUSY, _LOCKED, _READONLY, _IOERR, _CORRUPT, _FULL, _CANTOPEN, _NOTADB = 5, 6, 8, 10, 11, 13, \
+    14, 26
+_HEADER = b"SQLite format 3\x00"
+
+# --- opening ---------------------------------------------------------------------------------
+
+Setup = Callable[[sqlite3.Connection], None]
+
+
+def open_db(path: Path, *, setup: Setup | None = None, timeout: float = BUSY_TIMEOUT_S,
+            isolation_level: str | None = "", check_same_thread: bool = True
+            ) -> sqlite3.Connection:
+    """A connection for writing, `setup` (schema, pragmas) applied. A damaged file is
+    quarantined and replaced by an empty database once."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _os_error(exc) from exc
+    for attempt in (1, 2):
+        conn = _connect(str(path), timeout, isolation_level, check_same_thread, uri=False)
+        try:
+            with guard(path, quarantine_damage=False):
+                _check_readable(conn, path)
+                if setup is not None:
+                    setup(conn)
+            return conn
+        except StateDamagedError:
+            conn.close()
+            if attempt == 2:
+                raise
+            quarantine(path, "rebuilt empty")
+        except BaseException:
+            conn.close()
+            raise
+    raise AssertionError("unreachable")
+
+
+def open_reader(path: Path, *, timeout: float = BUSY_TIMEOUT_S,
+                check_same_thread: bool = True) -> sqlite3.Connection | None:
+    """A read-only connection, or None when there is nothing to read: no file yet, or a
+    damaged one (moved aside when the directory allows it). Never writes anything."""
+    if not path.is_file():
+        return None
+    uri = f"file:{_quote(path)}?mode=ro"
+    for query in (uri, uri + "&immutable=1"):
+        try:
+            conn = _connect(query, timeout, None, check_same_thread, uri=True)
+        except sqlite3.Error as exc:
+            if _code(exc) == _CANTOPEN:  # no -shm on a read-only file system
+                continue
+            raise _translate(exc, path) or exc
+        try:
+            with guard(path, quarantine_damage=False):
+                _check_readable(conn, path)
+            return conn
+        except StateDamagedError:
+            conn.close()
+            if os.access(path.parent, os.W_OK):
+                quarantine(path, "it will be rebuilt empty on the next write")
+            else:
+                notify(f"state database {path} is damaged (left in place: its directory "
+                       "is read-only); read as empty")
+            return None
+        except LockTimeoutError:
+            conn.close()
+            raise
+        except ToolforgeError:
+            conn.close()
+            if query != uri:
+                raise
+    return None
+
+
+def _connect(target: str, timeout: float, isolation_level: str | None,
+             check_same_thread: bool, *, uri: bool) -> sqlite3.Connection:
+    try:
+        conn = sqlite3.connect(target, timeout=timeout, isolation_level=isolation_level,
+                               check_same_thread=check_same_thread, uri=uri)
+    except sqlite3.Error as exc:
+        if uri:
+            raise
+        raise _translate(exc, Path(target)) or exc
+    conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+    return conn
+
+
+def _quote(path: Path) -> str:
+    return str(path.resolve()).replace("%", "%25").replace("?", "%3f").replace("#", "%23")
+
+
+def _check_readable(conn: sqlite3.Connection, path: Path) -> None:
+    """Touch the schema (a garbage file fails here); when the file is shorter than its
+    header says (truncated), let SQLite check it, under its own read lock."""
+    conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    if _looks_truncated(path):
+        rows = conn.execute("PRAGMA quick_check(1)").fetchall()
+        if rows != [("ok",)]:
+            raise StateDamagedError(f"state database {path} is damaged: {rows[0][0]}")
+
+
+def _looks_truncated(path: Path) -> bool:
+    """The header's page count (when valid) promises more bytes than the file holds. Only a
+    hint: a checkpoint in progress can show the same, so SQLite decides."""
+    try:
+        with path.open("rb") as fh:
+            header = fh.read(100)
+            size = os.fstat(fh.fileno()).st_size
+    except OSError:
+        return False
+    if len(header) < 100 or not header.startswith(_HEADER):
+        return False  # SQLite itself says "not a database"
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    valid = pages > 0 and header[24:28] == header[92:96]
+    return valid and size < pages * page_size
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+
+@contextmanager
+def guard(path: Path, *, quarantine_damage: bool = True) -> Iterator[None]:
+    """Turn SQLite's and the OS's errors on `path` into toolforge's: damage (the file
+    is moved aside, and StateDamagedError says where), a lock held too long, a full disk,
+    a read-only file system."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        error = _translate(exc, path)
+        if isinstance(error, StateDamagedError) and quarantine_damage:
+            moved = quarantine(path, "it will be rebuilt empty on the next write")
+            error = StateDamagedError(
+                f"state database {path} was damaged ({exc}); moved it to {moved}",
+                hint="run the command again: a new empty database takes its place")
+        if error is None:
+            raise
+        raise error from exc
+    except OSError as exc:
+        raise _os_error(exc) from exc
+
+
+def is_damage(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.DatabaseError) and _code(exc) in (_CORRUPT, _NOTADB)
+
+
+def _code(exc: sqlite3.Error) -> int:
+    return int(getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
+
+
+def _translate(exc: sqlite3.Error, path: Path) -> ToolforgeError | None:
+    """The error kind for what the user can act on; None for anything else (a bug)."""
+    code = _code(exc)
+    if code in (_CORRUPT, _NOTADB):
+        return StateDamagedError(f"state database {path} is damaged: {exc}")
+    if code in (_BUSY, _LOCKED):
+        return LockTimeoutError(
+            f"state database {path} is locked by another process",
+            hint=f"waited {BUSY_TIMEOUT_S:g} s; try again when the other toolforge "
+                 "command (or a stuck process holding the file) has finished")
+    if code == _FULL:
+        return NoSpaceError(f"no space left on {path.parent}",
+                            hint="free some space (or raise the quota) and run it again")
+    if code == _READONLY:
+        return ReadOnlyError(f"cannot write state database {path}: read-only",
+                             hint="this needs write access to the library's .toolforge/ "
+                                  "directory")
+    if code in (_CANTOPEN, _IOERR):
+        return ToolforgeError(f"cannot open state database {path}: {exc}",
+                              hint="check that the library's .toolforge/ directory exists "
+                                   "and is readable")
+    return None
+
+
+def _os_error(exc: OSError) -> BaseException:
+    return from_os_error(exc) or exc
+
+
+# --- quarantine --------------------------------------------------------------------------
+
+
+def quarantine(path: Path, then: str) -> Path:
+    """Move a damaged database (and its -wal/-shm) aside; the new name, announced."""
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+    try:
+        os.rename(path, target)
+    except FileNotFoundError:
+        return target  # another process moved it first
+    except OSError as exc:
+        raise StateDamagedError(
+            f"state database {path} is damaged and could not be moved aside: {exc.strerror}",
+            hint=f"move it away by hand (e.g. to {target}); toolforge then starts a new one")
+    for suffix in ("-wal", "-shm", "-journal"):
+        side = path.with_name(path.name + suffix)
+        try:
+            os.rename(side, target.with_name(target.name + suffix))
+        except OSError:
+            pass
+    notify(f"state database {path} was damaged: moved it to {target}; {then}")
+    return target
