@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Literal, cast
 
 from toolforge.errors import (
     LockTimeoutError,
@@ -37,16 +38,16 @@ BUSY_TIMEOUT_S = 5.0  # a writer holds the lock for milliseconds; longer is anot
 # Primary result codes (sqlite3.Error.sqlite_errorcode & 0xff).
 _BUSY, _LOCKED, _READONLY, _IOERR, _CORRUPT, _FULL, _CANTOPEN, _NOTADB = 5, 6, 8, 10, 11, 13, \
     14, 26
-_HEADER = b"SQLite format 3\x00"
 
 # --- opening ---------------------------------------------------------------------------------
 
 Setup = Callable[[sqlite3.Connection], None]
+IsolationLevel = Literal["DEFERRED", "EXCLUSIVE", "IMMEDIATE"] | None
 
 
 def open_db(path: Path, *, setup: Setup | None = None, timeout: float = BUSY_TIMEOUT_S,
-            isolation_level: str | None = "", check_same_thread: bool = True
-            ) -> sqlite3.Connection:
+            isolation_level: IsolationLevel = "DEFERRED", check_same_thread: bool = True
+            ) -> StateConnection:
     """A connection for writing, `setup` (schema, pragmas) applied. A damaged file is
     quarantined and replaced by an empty database once."""
     try:
@@ -54,18 +55,17 @@ def open_db(path: Path, *, setup: Setup | None = None, timeout: float = BUSY_TIM
     except OSError as exc:
         raise _os_error(exc) from exc
     for attempt in (1, 2):
-        conn = _connect(str(path), timeout, isolation_level, check_same_thread, uri=False)
+        conn = _connect(path, str(path), timeout, isolation_level, check_same_thread,
+                        uri=False)
         try:
-            with guard(path, quarantine_damage=False):
-                _check_readable(conn, path)
-                if setup is not None:
-                    setup(conn)
+            _check_readable(conn, path)  # damage: moved aside by the guard, StateDamaged
+            if setup is not None:
+                setup(conn)
             return conn
         except StateDamagedError:
             conn.close()
             if attempt == 2:
                 raise
-            quarantine(path, "rebuilt empty")
         except BaseException:
             conn.close()
             raise
@@ -73,52 +73,108 @@ def open_db(path: Path, *, setup: Setup | None = None, timeout: float = BUSY_TIM
 
 
 def open_reader(path: Path, *, timeout: float = BUSY_TIMEOUT_S,
-                check_same_thread: bool = True) -> sqlite3.Connection | None:
+                check_same_thread: bool = True) -> StateConnection | None:
     """A read-only connection, or None when there is nothing to read: no file yet, or a
     damaged one (moved aside when the directory allows it). Never writes anything."""
     if not path.is_file():
         return None
     uri = f"file:{_quote(path)}?mode=ro"
     for query in (uri, uri + "&immutable=1"):
+        conn: StateConnection | None = None
         try:
-            conn = _connect(query, timeout, None, check_same_thread, uri=True)
-        except sqlite3.Error as exc:
-            if _code(exc) == _CANTOPEN:  # no -shm on a read-only file system
-                continue
-            raise _translate(exc, path) or exc
-        try:
-            with guard(path, quarantine_damage=False):
-                _check_readable(conn, path)
+            conn = _connect(path, query, timeout, None, check_same_thread, uri=True)
+            _check_readable(conn, path)
             return conn
-        except StateDamagedError:
-            conn.close()
-            if os.access(path.parent, os.W_OK):
-                quarantine(path, "it will be rebuilt empty on the next write")
-            else:
-                notify(f"state database {path} is damaged (left in place: its directory "
-                       "is read-only); read as empty")
+        except StateDamagedError as exc:
+            if conn is not None:
+                conn.close()
+            if path.exists():  # could not be moved aside (a read-only directory)
+                notify(f"{exc.message}; read as empty")
             return None
-        except LockTimeoutError:
-            conn.close()
+        except (LockTimeoutError, NoSpaceError):
+            if conn is not None:
+                conn.close()
             raise
-        except ToolforgeError:
-            conn.close()
+        except (ToolforgeError, sqlite3.Error):
+            # Read-only WAL database whose -shm cannot be created here: open it immutable.
+            if conn is not None:
+                conn.close()
             if query != uri:
                 raise
     return None
 
 
-def _connect(target: str, timeout: float, isolation_level: str | None,
-             check_same_thread: bool, *, uri: bool) -> sqlite3.Connection:
+def _connect(path: Path, target: str, timeout: float, isolation_level: IsolationLevel,
+             check_same_thread: bool, *, uri: bool) -> StateConnection:
     try:
         conn = sqlite3.connect(target, timeout=timeout, isolation_level=isolation_level,
-                               check_same_thread=check_same_thread, uri=uri)
+                               check_same_thread=check_same_thread, uri=uri,
+                               factory=StateConnection)
     except sqlite3.Error as exc:
         if uri:
             raise
-        raise _translate(exc, Path(target)) or exc
+        raise _translate(exc, path) or exc
+    assert isinstance(conn, StateConnection)
+    conn.path = path
     conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
     return conn
+
+
+class StateConnection(sqlite3.Connection):
+    """A connection whose every statement goes through `guard`: whoever uses it (and
+    whichever statement meets the damage, the lock or the full disk) gets toolforge's
+    errors, not sqlite3's."""
+
+    path: Path
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        return self.cursor(StateCursor).execute(sql, parameters)
+
+    def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:
+        return self.cursor(StateCursor).executemany(sql, parameters)
+
+    def executescript(self, script: str, /) -> sqlite3.Cursor:
+        with guard(self.path):
+            return super().executescript(script)
+
+    def commit(self) -> None:
+        with guard(self.path):
+            super().commit()
+
+    def __exit__(self, *exc_info: Any) -> Any:  # `with conn:` commits here, in C
+        with guard(self.path):
+            return super().__exit__(*exc_info)
+
+
+class StateCursor(sqlite3.Cursor):
+    def _path(self) -> Path:
+        return cast(StateConnection, self.connection).path
+
+    def execute(self, sql: str, parameters: Any = (), /) -> StateCursor:
+        with guard(self._path()):
+            super().execute(sql, parameters)
+        return self
+
+    def executemany(self, sql: str, parameters: Any, /) -> StateCursor:
+        with guard(self._path()):
+            super().executemany(sql, parameters)
+        return self
+
+    def fetchone(self) -> Any:
+        with guard(self._path()):
+            return super().fetchone()
+
+    def fetchmany(self, size: int | None = 1) -> list[Any]:
+        with guard(self._path()):
+            return super().fetchmany(size if size is not None else self.arraysize)
+
+    def fetchall(self) -> list[Any]:
+        with guard(self._path()):
+            return super().fetchall()
+
+    def __next__(self) -> Any:
+        with guard(self._path()):
+            return super().__next__()
 
 
 def _quote(path: Path) -> str:
@@ -126,38 +182,38 @@ def _quote(path: Path) -> str:
 
 
 def _check_readable(conn: sqlite3.Connection, path: Path) -> None:
-    """Touch the schema (a garbage file fails here); when the file is shorter than its
-    header says (truncated), let SQLite check it, under its own read lock."""
+    """Touch the schema (a garbage file fails here); when the file is shorter than SQLite
+    expects (truncated), let SQLite check it, under its own read lock."""
     conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-    if _looks_truncated(path):
+    if _looks_truncated(conn, path):
         rows = conn.execute("PRAGMA quick_check(1)").fetchall()
         if rows != [("ok",)]:
-            raise StateDamagedError(f"state database {path} is damaged: {rows[0][0]}")
+            moved = quarantine(path, "a new empty one takes its place")
+            raise StateDamagedError(f"state database {path} was damaged ({rows[0][0]}); "
+                                    f"moved it to {moved}")
 
 
-def _looks_truncated(path: Path) -> bool:
-    """The header's page count (when valid) promises more bytes than the file holds. Only a
-    hint: a checkpoint in progress can show the same, so SQLite decides."""
+def _looks_truncated(conn: sqlite3.Connection, path: Path) -> bool:
+    """The database has more pages than the file holds, and no write-ahead log holds
+    them. Never opens the file itself: closing any descriptor of it would drop this
+    process's SQLite locks on it (POSIX advisory locks are per process)."""
     try:
-        with path.open("rb") as fh:
-            header = fh.read(100)
-            size = os.fstat(fh.fileno()).st_size
+        size = os.stat(path).st_size
+        wal = path.with_name(path.name + "-wal")
+        if wal.exists() and os.stat(wal).st_size > 0:
+            return False
     except OSError:
         return False
-    if len(header) < 100 or not header.startswith(_HEADER):
-        return False  # SQLite itself says "not a database"
-    page_size = int.from_bytes(header[16:18], "big")
-    page_size = 65536 if page_size == 1 else page_size
-    pages = int.from_bytes(header[28:32], "big")
-    valid = pages > 0 and header[24:28] == header[92:96]
-    return valid and size < pages * page_size
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    return bool(size < pages * page_size)
 
 
 # --- errors ----------------------------------------------------------------------------------
 
 
 @contextmanager
-def guard(path: Path, *, quarantine_damage: bool = True) -> Iterator[None]:
+def guard(path: Path) -> Iterator[None]:
     """Turn SQLite's and the OS's errors on `path` into toolforge's: damage (the file
     is moved aside, and StateDamagedError says where), a lock held too long, a full disk,
     a read-only file system."""
@@ -165,8 +221,8 @@ def guard(path: Path, *, quarantine_damage: bool = True) -> Iterator[None]:
         yield
     except sqlite3.Error as exc:
         error = _translate(exc, path)
-        if isinstance(error, StateDamagedError) and quarantine_damage:
-            moved = quarantine(path, "it will be rebuilt empty on the next write")
+        if isinstance(error, StateDamagedError):
+            moved = quarantine(path, "a new empty one takes its place")
             error = StateDamagedError(
                 f"state database {path} was damaged ({exc}); moved it to {moved}",
                 hint="run the command again: a new empty database takes its place")
