@@ -22,6 +22,7 @@ from toolforge.errors import (
     LibraryError,
     LockTimeoutError,
     NotFoundError,
+    ToolContractError,
     ToolforgeError,
 )
 from toolforge.library.discovery import SETTINGS_FILE, not_a_library_error
@@ -226,12 +227,12 @@ class Library:
             )
         where = f"{location}/{name}"
         try:
-            meta = parse_meta((d / META_FILE).read_text(encoding="utf-8"), f"{where}/{META_FILE}")
-            code = (d / TOOL_FILE).read_text(encoding="utf-8")
+            meta = parse_meta(_utf8(d / META_FILE, where), f"{where}/{META_FILE}")
+            code = _utf8(d / TOOL_FILE, where)
         except FileNotFoundError as exc:
             raise LibraryError(f"{where}: {Path(exc.filename).name} is missing")
         try:
-            tests = (d / TEST_FILE).read_text(encoding="utf-8")
+            tests = _utf8(d / TEST_FILE, where)
         except FileNotFoundError:
             tests = ""
         return ToolFiles(meta=meta, code=code, tests=tests)
@@ -664,3 +665,14 @@ def _remove_stale_git_locks(git_dir: Path) -> None:
     if refs.is_dir():
         for lock in refs.rglob("*.lock"):
             lock.unlink(missing_ok=True)
+
+
+def _utf8(path: Path, where: str) -> str:
+    """A tool file's text; bytes that are not UTF-8 make the tool damaged, not a crash."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ToolContractError(
+            f"{where}/{path.name} is not UTF-8 text (byte {exc.start})",
+            hint=f"fix or restore the file: `git checkout -- {where}/{path.name}`") from None

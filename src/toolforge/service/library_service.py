@@ -311,7 +311,11 @@ class LibraryService:
         if entry.location == CANDIDATES_DIR:
             # Only a report of exactly its files speaks for a candidate: a `[validation]`
             # table in its committed tool.toml is whatever its author wrote.
-            summary.verdict = self.candidate_verdict(entry.name, warnings)
+            try:
+                summary.verdict = self.candidate_verdict(entry.name, warnings)
+            except ToolforgeError as exc:  # its files cannot be read: this row only
+                return ToolSummary(tool=entry.name, status="broken", location=entry.location,
+                                   problem=exc.message)
         return summary
 
     def candidate_verdict(self, name: str, warnings: list[str] | None = None) -> str | None:
