@@ -156,13 +156,13 @@ _DENIED = {13, 1}  # EACCES, EPERM
 _NAME_TOO_LONG = 36  # ENAMETOOLONG
 
 
-def from_os_error(exc: BaseException) -> ToolforgeError | None:
+def from_os_error(exc: BaseException, where: str | None = None) -> ToolforgeError | None:
     """The error kind of an OSError the user can act on (full disk, read-only file system,
-    permission, a name too long), naming the path; None for anything else. The one
-    mapping used by the CLI's handler and the daemon's."""
+    permission, a name too long), naming the path (else `where`, e.g. the library); None
+    for anything else. The one mapping used by the CLI's handler and the daemon's."""
     if not isinstance(exc, OSError) or exc.errno is None:
         return None
-    where = exc.filename if exc.filename is not None else "the disk"
+    where = str(exc.filename) if exc.filename is not None else (where or "the disk")
     if exc.errno in _NO_SPACE:
         return NoSpaceError(f"no space left on {where}",
                             hint="free some space (or raise the quota) and run it again")

@@ -251,7 +251,7 @@ def _translate(exc: sqlite3.Error, path: Path) -> ToolforgeError | None:
             f"state database {path} is locked by another process",
             hint=f"waited {BUSY_TIMEOUT_S:g} s; try again when the other toolforge "
                  "command (or a stuck process holding the file) has finished")
-    if code == _FULL:
+    if code == _FULL or (code == _IOERR and _disk_full(path)):
         return NoSpaceError(f"no space left on {path.parent}",
                             hint="free some space (or raise the quota) and run it again")
     if code == _READONLY:
@@ -263,6 +263,14 @@ def _translate(exc: sqlite3.Error, path: Path) -> ToolforgeError | None:
                               hint="check that the library's .toolforge/ directory exists "
                                    "and is readable")
     return None
+
+
+def _disk_full(path: Path) -> bool:
+    """SQLite says "disk I/O error" when it cannot grow its -shm file on a full disk."""
+    try:
+        return os.statvfs(path.parent).f_bavail == 0
+    except OSError:
+        return False
 
 
 def _os_error(exc: OSError) -> BaseException:

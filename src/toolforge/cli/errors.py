@@ -28,7 +28,10 @@ def log_path() -> Path:
 def handle_error(exc: BaseException, out: Output) -> int:
     # A full disk, a read-only file system, a name too long, a recursion limit hit by
     # input: what the user can act on, wherever it was raised.
-    exc = from_os_error(exc) or _from_input(exc) or exc
+    if isinstance(exc, OSError):
+        where = None if exc.filename is not None else _library(out)
+        exc = from_os_error(exc, where and f"the disk holding {where}") or exc
+    exc = _from_input(exc) or exc
     if isinstance(exc, ToolforgeError):
         out.error(exc.kind, exc.message, exc.hint, exit_code=exc.exit_code)
         return exc.exit_code
@@ -61,3 +64,10 @@ def _from_input(exc: BaseException) -> ToolforgeError | None:
         return ToolforgeError("out of memory processing the input",
                               hint="try a smaller input")
     return None
+
+
+def _library(out: Output) -> str | None:
+    try:
+        return out.library_path()
+    except Exception:  # naming the place is a courtesy: never a second failure
+        return None
