@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -49,11 +50,12 @@ def open_db(path: Path, *, setup: Setup | None = None, timeout: float = BUSY_TIM
             isolation_level: IsolationLevel = "DEFERRED", check_same_thread: bool = True
             ) -> StateConnection:
     """A connection for writing, `setup` (schema, pragmas) applied. A damaged file is
-    quarantined and replaced by an empty database once."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise _os_error(exc) from exc
+    quarantined and replaced by an empty database once. Where nothing can be written (a
+    read-only library), a read-only connection, or an empty stand-in in memory when there
+    is no file: reads work, and a write is a clear ReadOnlyError."""
+    if not _writable(path):
+        reader = open_reader(path, timeout=timeout, check_same_thread=check_same_thread)
+        return reader if reader is not None else _in_memory(path, setup, isolation_level)
     for attempt in (1, 2):
         conn = _connect(path, str(path), timeout, isolation_level, check_same_thread,
                         uri=False)
@@ -70,6 +72,36 @@ def open_db(path: Path, *, setup: Setup | None = None, timeout: float = BUSY_TIM
             conn.close()
             raise
     raise AssertionError("unreachable")
+
+
+def _writable(path: Path) -> bool:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        error = _os_error(exc)
+        if isinstance(error, ReadOnlyError):
+            return False
+        raise error from exc
+    return os.access(path.parent, os.W_OK) and \
+        (not path.exists() or os.access(path, os.W_OK))
+
+
+# Empty stand-ins for databases that cannot be created (a read-only library), one per path
+# and process; the first connection keeps the shared in-memory database alive.
+_MEMORY: dict[Path, StateConnection] = {}
+_MEMORY_LOCK = threading.Lock()
+
+
+def _in_memory(path: Path, setup: Setup | None, isolation_level: IsolationLevel
+               ) -> StateConnection:
+    name = f"file:toolforge-{abs(hash(str(path)))}?mode=memory&cache=shared"
+    with _MEMORY_LOCK:
+        if path not in _MEMORY:
+            anchor = _connect(path, name, BUSY_TIMEOUT_S, None, False, uri=True)
+            if setup is not None:
+                setup(anchor)
+            _MEMORY[path] = anchor
+        return _connect(path, name, BUSY_TIMEOUT_S, isolation_level, False, uri=True)
 
 
 def open_reader(path: Path, *, timeout: float = BUSY_TIMEOUT_S,
