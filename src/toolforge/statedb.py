@@ -37,8 +37,8 @@ from toolforge.notices import notify
 BUSY_TIMEOUT_S = 5.0  # a writer holds the lock for milliseconds; longer is another process
 
 # Primary result codes (sqlite3.Error.sqlite_errorcode & 0xff).
-_BUSY, _LOCKED, _READONLY, _IOERR, _CORRUPT, _FULL, _CANTOPEN, _NOTADB = 5, 6, 8, 10, 11, 13, \
-    14, 26
+_BUSY, _LOCKED, _READONLY, _IOERR, _CORRUPT, _FULL, _CANTOPEN, _AUTH, _NOTADB = 5, 6, 8, 10, \
+    11, 13, 14, 23, 26
 
 # --- opening ---------------------------------------------------------------------------------
 
@@ -51,11 +51,10 @@ def open_db(path: Path, *, setup: Setup | None = None, timeout: float = BUSY_TIM
             ) -> StateConnection:
     """A connection for writing, `setup` (schema, pragmas) applied. A damaged file is
     quarantined and replaced by an empty database once. Where nothing can be written (a
-    read-only library), a read-only connection, or an empty stand-in in memory when there
-    is no file: reads work, and a write is a clear ReadOnlyError."""
+    read-only library), a copy in memory that reads work on (tables may be created in it)
+    and that refuses to change data with a clear ReadOnlyError."""
     if not _writable(path):
-        reader = open_reader(path, timeout=timeout, check_same_thread=check_same_thread)
-        return reader if reader is not None else _in_memory(path, setup, isolation_level)
+        return _in_memory(path, setup, isolation_level)
     for attempt in (1, 2):
         conn = _connect(path, str(path), timeout, isolation_level, check_same_thread,
                         uri=False)
@@ -86,10 +85,12 @@ def _writable(path: Path) -> bool:
         (not path.exists() or os.access(path, os.W_OK))
 
 
-# Empty stand-ins for databases that cannot be created (a read-only library), one per path
-# and process; the first connection keeps the shared in-memory database alive.
+# Stand-ins for databases in a read-only library, one per path and process: a copy of the
+# file (or an empty database) in shared memory, kept alive by its first connection.
 _MEMORY: dict[Path, StateConnection] = {}
 _MEMORY_LOCK = threading.Lock()
+_INSERT, _UPDATE, _DELETE = 18, 23, 9  # sqlite3 authorizer actions
+_SCHEMA_TABLES = ("schema_version",)
 
 
 def _in_memory(path: Path, setup: Setup | None, isolation_level: IsolationLevel
@@ -98,10 +99,26 @@ def _in_memory(path: Path, setup: Setup | None, isolation_level: IsolationLevel
     with _MEMORY_LOCK:
         if path not in _MEMORY:
             anchor = _connect(path, name, BUSY_TIMEOUT_S, None, False, uri=True)
+            source = open_reader(path)
+            if source is not None:
+                with source:
+                    source.backup(anchor)
+                source.close()
             if setup is not None:
                 setup(anchor)
             _MEMORY[path] = anchor
-        return _connect(path, name, BUSY_TIMEOUT_S, isolation_level, False, uri=True)
+    conn = _connect(path, name, BUSY_TIMEOUT_S, isolation_level, False, uri=True)
+    conn.set_authorizer(_schema_only)
+    return conn
+
+
+def _schema_only(action: int, table: str | None, *_: object) -> int:
+    """Creating tables in the copy is fine (a reader may create its component's schema);
+    changing data is refused: it would be lost with the process."""
+    if action in (_INSERT, _UPDATE, _DELETE) and table is not None \
+            and table not in _SCHEMA_TABLES and not table.startswith("sqlite_"):
+        return sqlite3.SQLITE_DENY
+    return sqlite3.SQLITE_OK
 
 
 def open_reader(path: Path, *, timeout: float = BUSY_TIMEOUT_S,
@@ -286,7 +303,7 @@ def _translate(exc: sqlite3.Error, path: Path) -> ToolforgeError | None:
     if code == _FULL or (code == _IOERR and _disk_full(path)):
         return NoSpaceError(f"no space left on {path.parent}",
                             hint="free some space (or raise the quota) and run it again")
-    if code == _READONLY:
+    if code in (_READONLY, _AUTH):
         return ReadOnlyError(f"cannot write state database {path}: read-only",
                              hint="this needs write access to the library's .toolforge/ "
                                   "directory")
