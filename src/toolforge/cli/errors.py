@@ -26,15 +26,31 @@ def log_path() -> Path:
 
 
 def handle_error(exc: BaseException, out: Output) -> int:
-    # A full disk, a read-only file system, a name too long, a recursion limit hit by
-    # input: what the user can act on, wherever it was raised.
+    # A full disk, a read-only file system, a name too long: what the user can act on,
+    # wherever it was raised.
     if isinstance(exc, OSError):
         where = None if exc.filename is not None else _library(out)
         exc = from_os_error(exc, where and f"the disk holding {where}") or exc
-    exc = _from_input(exc) or exc
     if isinstance(exc, ToolforgeError):
         out.error(exc.kind, exc.message, exc.hint, exit_code=exc.exit_code)
         return exc.exit_code
+    path = _log(exc)
+    limit = _from_input(exc)
+    if limit is not None:  # input too deep or too big for a place that did not expect it
+        out.error(limit.kind, limit.message, f"{limit.hint} (details in {path})",
+                  exit_code=limit.exit_code)
+        return limit.exit_code
+    out.error(
+        "internal",
+        f"internal error: {type(exc).__name__}: {exc}",
+        f"this is a bug in toolforge; the traceback is in {path}",
+        {"log": str(path)},
+        exit_code=EXIT_INTERNAL,
+    )
+    return EXIT_INTERNAL
+
+
+def _log(exc: BaseException) -> Path:
     import traceback
     from datetime import UTC, datetime
 
@@ -46,14 +62,7 @@ def handle_error(exc: BaseException, out: Output) -> int:
             fh.write("".join(traceback.format_exception(exc)))
     except OSError:
         path = Path("<unwritable log>")
-    out.error(
-        "internal",
-        f"internal error: {type(exc).__name__}: {exc}",
-        f"this is a bug in toolforge; the traceback is in {path}",
-        {"log": str(path)},
-        exit_code=EXIT_INTERNAL,
-    )
-    return EXIT_INTERNAL
+    return path
 
 
 def _from_input(exc: BaseException) -> ToolforgeError | None:
