@@ -9,7 +9,8 @@ reports, jobs, usage records, trajectories and cycles).
   then refused with a clear `LockTimeoutError`, never a crash.
 - Reads never need a writable state directory: a missing database reads as empty, and
   one on a read-only file system is opened read-only (immutable when SQLite cannot even
-  create its shared-memory file there).
+  create its shared-memory file there); a store that opens "for writing" there gets an
+  in-memory copy that refuses to change data (ReadOnlyError).
 - A full disk, a read-only file system and a lock are named errors (`errors.py`).
 """
 
