@@ -264,6 +264,10 @@ def test_a_damaged_reports_database_costs_verdicts_not_the_listing(lib: Path) ->
     assert result.exit_code == 0, result.stdout
     assert {t["tool"] for t in result.json["tools"]} == {"shout", "whisper"}
     assert any(str(reports) in w for w in result.envelope["warnings"])
+    # It was moved aside (kept) and a new one started; damaged again, people see it too.
+    assert [p.read_bytes() for p in lib.glob(".toolforge/reports.sqlite.corrupt-*[0-9]")] \
+        == [b"this is not a database" * 100]
+    reports.write_bytes(b"this is not a database either" * 100)
     text = run_cli("list", "-L", lib)
     assert text.exit_code == 0 and "warning:" in text.stderr and str(reports) in text.stderr
 

@@ -197,7 +197,7 @@ def test_diff_between_versions(library: Path, tmp_path: Path) -> None:
     pending = run_cli("diff", "shout", "-L", library, "--json").json
     assert pending["a"].startswith("active") and pending["b"].startswith("candidate")
     bad = run_cli("diff", "shout", "x1", "-L", library, "--json")
-    assert bad.exit_code == 2
+    assert bad.exit_code == 1 and bad.json["error"] == "invalid_version"
 
 
 def test_rollback_restores_as_new_commit_and_tag(library: Path, tmp_path: Path) -> None:

@@ -151,7 +151,7 @@ async def test_read_errors_are_json(api: Api) -> None:
     client, _ = api
     _assert_error(await client.get("/v1/tools/no_such_tool"), 404, "not_found")
     _assert_error(await client.get("/v1/tools/Bad-Name"), 422, "invalid_name")
-    _assert_error(await client.get("/v1/tools/shout?version=x9"), 400, "usage")
+    _assert_error(await client.get("/v1/tools/shout?version=x9"), 422, "invalid_version")
     _assert_error(await client.get("/v1/tools/shout?version=7"), 404, "not_found")
     _assert_error(await client.get("/v1/tools?status=bogus"), 422, "invalid_request")
     _assert_error(await client.get("/v1/history?limit=0"), 422, "invalid_request")

@@ -56,10 +56,14 @@ def test_unwritable_store_does_not_fail_the_call(tmp_path: Path) -> None:
     assert UsageStore(tmp_path / "file" / "usage.sqlite").record(_event("a")) is False
 
 
-def test_a_corrupt_store_is_reported_not_raised_on_write(tmp_path: Path) -> None:
+def test_a_corrupt_store_is_moved_aside_and_started_afresh(tmp_path: Path) -> None:
     path = tmp_path / "usage.sqlite"
-    path.write_bytes(b"this is not a database" * 100)
-    assert UsageStore(path).record(_event("a")) is False
+    garbage = b"this is not a database" * 100
+    path.write_bytes(garbage)
+    assert UsageStore(path).record(_event("a")) is True
+    kept = list(tmp_path.glob("usage.sqlite.corrupt-*"))
+    assert [p.read_bytes() for p in kept] == [garbage]  # the old counts are kept for a person
+    assert UsageStore(path).hits() == {"a": 1}
 
 
 def _writer(path: str, tool: str, n: int) -> None:

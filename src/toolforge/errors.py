@@ -118,3 +118,60 @@ class ToolCallFailedError(ToolforgeError):
         if kind:
             self.kind = kind
         self.result = result
+
+
+class InvalidVersionError(ToolforgeError):
+    """A version that is not a version number (`①`, 5000 digits, `-3`)."""
+
+    http_status = 422
+    kind = "invalid_version"
+
+
+class StateDamagedError(ToolforgeError):
+    """A state database under `.toolforge/` was damaged; it has been moved aside."""
+
+    http_status = 503
+    kind = "state_damaged"
+
+
+class NoSpaceError(ToolforgeError):
+    """The disk (or the quota) is full."""
+
+    http_status = 507
+    kind = "no_space"
+
+
+class ReadOnlyError(ToolforgeError):
+    """Something had to be written where nothing can be: a read-only file system or
+    directory."""
+
+    http_status = 409
+    kind = "read_only"
+
+
+# errno -> what a user can act on; anything else stays an internal error (a bug).
+_NO_SPACE = {28, 122}  # ENOSPC, EDQUOT
+_READ_ONLY = 30  # EROFS
+_DENIED = {13, 1}  # EACCES, EPERM
+_NAME_TOO_LONG = 36  # ENAMETOOLONG
+
+
+def from_os_error(exc: BaseException, where: str | None = None) -> ToolforgeError | None:
+    """The error kind of an OSError the user can act on (full disk, read-only file system,
+    permission, a name too long), naming the path (else `where`, e.g. the library); None
+    for anything else. The one mapping used by the CLI's handler and the daemon's."""
+    if not isinstance(exc, OSError) or exc.errno is None:
+        return None
+    where = str(exc.filename) if exc.filename is not None else (where or "the disk")
+    if exc.errno in _NO_SPACE:
+        return NoSpaceError(f"no space left on {where}",
+                            hint="free some space (or raise the quota) and run it again")
+    if exc.errno == _READ_ONLY or exc.errno in _DENIED:
+        verb = "write" if exc.errno == _READ_ONLY else "access"
+        return ReadOnlyError(f"cannot {verb} {where}: {exc.strerror}",
+                             hint="this needs write access to the library and its "
+                                  ".toolforge/ state directory")
+    if exc.errno == _NAME_TOO_LONG:
+        return InvalidNameError(f"name too long for the file system: {where}",
+                                hint="pick a shorter name")
+    return None

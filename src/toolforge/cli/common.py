@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from toolforge import notices
 from toolforge.cli.errors import handle_error
 from toolforge.cli.output import INVOCATION, Output
 
@@ -95,6 +96,9 @@ def warn(text: str) -> None:
     if out is None:
         out = Output(json_mode=False)
     out.warn(text)
+
+
+notices.listen(warn)  # the core's notices (a damaged state file moved aside) are warnings
 
 
 # --- the library and its service ----------------------------------------------------------------

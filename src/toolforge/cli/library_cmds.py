@@ -373,10 +373,13 @@ RETIRE = Command(
 )
 
 
-def rollback_body(out: Output, name: str | None, to: int | None, commit: str | None,
+def rollback_body(out: Output, name: str | None, to: str | None, commit: str | None,
                   library: Path | None) -> None:
+    from toolforge.names import validate_version
+
+    version = None if to is None else validate_version(to)  # ① or 5000 digits: exit 1
     with open_service(library, documents=True) as svc:
-        _action(out, svc.rollback(name, to, commit))
+        _action(out, svc.rollback(name, version, commit))
 
 
 ROLLBACK = Command(
@@ -385,7 +388,7 @@ ROLLBACK = Command(
     "previous version (or --to N), or with --commit the whole library as it was then.",
     rollback_body,
     (Param("name", metavar="NAME", complete="tool", help="The tool to roll back."),
-     Param("to", ("--to",), kind=int, min=1, metavar="N",
+     Param("to", ("--to",), metavar="N",
            help="Version to restore (default: the previous one)."),
      Param("commit", ("--commit",), metavar="REV",
            help="Restore the whole library as it was at this commit (sha, tag, HEAD~N).")),

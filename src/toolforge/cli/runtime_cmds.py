@@ -82,6 +82,9 @@ def parse_arguments(args: str | None, pairs: list[str]) -> dict[str, Any]:
                 raise UsageError(f"cannot read {args[1:]}: {exc}")
         try:
             parsed = json.loads(text)
+        except RecursionError:
+            raise UsageError("--args is nested too deeply",
+                             hint="arguments are plain JSON values of the tool's schema")
         except ValueError as exc:
             raise UsageError(f"--args is not valid JSON: {exc}",
                              hint='pass an object, e.g. --args \'{"text": "abc"}\'')
@@ -95,8 +98,8 @@ def parse_arguments(args: str | None, pairs: list[str]) -> dict[str, Any]:
             raise UsageError(f"-a takes key=value, got {pair!r}", hint="e.g. -a text=abc")
         try:
             value = json.loads(raw)
-        except ValueError:
-            value = raw  # not JSON: the text itself
+        except (ValueError, RecursionError):
+            value = raw  # not JSON (or not JSON worth reading): the text itself
         arguments[key.strip()] = value
     return arguments
 

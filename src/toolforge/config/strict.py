@@ -38,6 +38,9 @@ def read_toml(path: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}",
                           hint="fix the syntax (https://toml.io); `toolforge doctor` checks it")
+    except RecursionError:
+        raise ConfigError(f"{path} is nested too deeply to read",
+                          hint="settings are a few flat tables; restore the file")
 
 
 def validate(model: type[M], data: Mapping[str, Any], path: Path | str, *,

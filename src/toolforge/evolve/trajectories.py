@@ -32,9 +32,9 @@ from pydantic import (
 
 from toolforge.errors import ConflictError, NotFoundError, ToolforgeError
 from toolforge.evolve.rewards import DEFAULT_REWARD_THRESHOLD, dump_expectation
+from toolforge.statedb import open_db
 
 STATE_DB = "state.sqlite"
-BUSY_TIMEOUT_MS = 30_000
 SCHEMA_VERSION = 1
 SOURCES = ("builtin-agent", "report", "api", "mcp", "tte")
 
@@ -232,13 +232,15 @@ _FAILED = "(CASE WHEN reward IS NOT NULL THEN reward < :thr ELSE success = 0 END
 
 
 def connect(db_path: Path) -> sqlite3.Connection:
-    """A connection in autocommit mode (we BEGIN explicitly) with the busy timeout set."""
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(db_path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                           check_same_thread=False)
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    """A connection in autocommit mode (we BEGIN explicitly), opened by `statedb`: a
+    damaged file is moved aside (its trajectories kept there) and a new one started, a
+    lock is waited for a few seconds and then a clear error."""
+    return open_db(db_path, setup=_synchronous_normal, isolation_level=None,
+                   check_same_thread=False)
+
+
+def _synchronous_normal(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable across app crashes
-    return conn
 
 
 def ensure_schema(db_path: Path, component: str, version: int, ddl: str) -> None:

@@ -111,6 +111,8 @@ def presentation_from_toml(text: str, where: str = "tool.toml"
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise LibraryError(f"{where} is malformed: {exc}")
+    except RecursionError:
+        raise LibraryError(f"{where} is malformed: nested too deeply")
     return check_presentation(data.get("title"), data.get("annotations"), where)
 
 
@@ -129,8 +131,10 @@ def parse_meta(text: str, where: str = "tool.toml") -> ToolMeta:
     try:
         data = tomllib.loads(text)
         return ToolMeta.model_validate(data)
-    except (tomllib.TOMLDecodeError, ValidationError, UnicodeDecodeError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    except (tomllib.TOMLDecodeError, ValidationError, UnicodeDecodeError,
+            RecursionError) as exc:
+        first = "nested too deeply" if isinstance(exc, RecursionError) else \
+            str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise LibraryError(f"{where} is malformed: {first}", hint="fix or restore the file")
 
 

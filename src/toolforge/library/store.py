@@ -21,6 +21,7 @@ from toolforge.errors import (
     LibraryError,
     LockTimeoutError,
     NotFoundError,
+    ToolContractError,
     ToolforgeError,
 )
 from toolforge.library.crashpoints import step
@@ -246,8 +247,8 @@ class Library:
             )
         where = f"{location}/{name}"
         try:
-            meta = parse_meta((d / META_FILE).read_text(encoding="utf-8"), f"{where}/{META_FILE}")
-            code = (d / TOOL_FILE).read_text(encoding="utf-8")
+            meta = parse_meta(_utf8(d / META_FILE, where), f"{where}/{META_FILE}")
+            code = _utf8(d / TOOL_FILE, where)
         except FileNotFoundError as exc:
             if not d.is_dir():  # removed by a writer while we read (readers take no lock)
                 raise NotFoundError(
@@ -255,7 +256,7 @@ class Library:
                     f"{name!r}", hint="see `toolforge list --status all`")
             raise LibraryError(f"{where}: {Path(exc.filename).name} is missing")
         try:
-            tests = (d / TEST_FILE).read_text(encoding="utf-8")
+            tests = _utf8(d / TEST_FILE, where)
         except FileNotFoundError:
             tests = ""
         return ToolFiles(meta=meta, code=code, tests=tests)
@@ -680,3 +681,14 @@ def _describe_status(code: str) -> str:
     if "A" in code:
         return "added"
     return "modified"
+
+
+def _utf8(path: Path, where: str) -> str:
+    """A tool file's text; bytes that are not UTF-8 make the tool damaged, not a crash."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ToolContractError(
+            f"{where}/{path.name} is not UTF-8 text (byte {exc.start})",
+            hint=f"fix or restore the file: `git checkout -- {where}/{path.name}`") from None

@@ -23,11 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from toolforge.errors import ToolforgeError
+from toolforge.statedb import guard, open_db, open_reader
+
 log = logging.getLogger(__name__)
 
 USAGE_DB = "usage.sqlite"
 OK = "ok"
-_BUSY_TIMEOUT_S = 5.0
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS calls ("
@@ -108,23 +110,20 @@ class UsageStore:
 
     def _connect(self, *, write: bool) -> sqlite3.Connection | None:
         """A connection, creating the schema on first write; None when there is nothing to
-        read yet (reads never create the store, so a read-only library can be queried)."""
-        if not write and not self.path.exists():
-            return None
-        if write:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S)
-        if write:
-            # WAL + NORMAL: a commit costs no fsync; a power cut may lose the last
-            # counters, never corrupt the store. Counters are not worth an fsync per call.
-            db.execute("PRAGMA synchronous=NORMAL")
-        if write and not self._ready:
-            db.execute("PRAGMA journal_mode=WAL")
-            with db:
-                for statement in _SCHEMA:
-                    db.execute(statement)
-            self._ready = True
-        return db
+        read (reads never create the store, so a read-only library can be queried). A
+        damaged store is moved aside by `statedb` (the counts in it are kept there)."""
+        if not write:
+            return open_reader(self.path)
+        return open_db(self.path, setup=None if self._ready else self._setup)
+
+    def _setup(self, db: sqlite3.Connection) -> None:
+        # WAL + NORMAL: a commit costs no fsync; a power cut may lose the last
+        # counters, never corrupt the store. Counters are not worth an fsync per call.
+        db.execute("PRAGMA journal_mode=WAL")
+        with db:
+            for statement in _SCHEMA:
+                db.execute(statement)
+        self._ready = True
 
     # --- writes ----------------------------------------------------------------------------
 
@@ -141,13 +140,14 @@ class UsageStore:
             db = self._connect(write=True)
             assert db is not None
             try:
-                with db:
+                db.execute("PRAGMA synchronous=NORMAL")
+                with guard(self.path), db:
                     db.executemany(
                         "INSERT INTO calls (at, tool, version, caller, outcome, duration_ms,"
                         " session, commit_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
             finally:
                 db.close()
-        except (sqlite3.Error, OSError) as exc:
+        except (ToolforgeError, sqlite3.Error, OSError) as exc:
             log.warning("usage records not saved to %s: %s", self.path, exc)
             return False
         return True
@@ -163,11 +163,11 @@ class UsageStore:
         if db is None:
             return []
         try:
-            return db.execute(sql, params).fetchall()
-        except sqlite3.OperationalError as exc:
-            if "no such table" in str(exc):  # created but never written
-                return []
-            raise
+            with guard(self.path):
+                if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'calls'"
+                              ).fetchone() is None:
+                    return []  # created but never written
+                return db.execute(sql, params).fetchall()
         finally:
             db.close()
 

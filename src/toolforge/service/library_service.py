@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import difflib
 import os
-import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from toolforge import pyast
 from toolforge.errors import (
     ConflictError,
+    LockTimeoutError,
+    NoSpaceError,
     NotFoundError,
+    ReadOnlyError,
+    StateDamagedError,
     ToolContractError,
     ToolforgeError,
     UsageError,
@@ -45,7 +48,7 @@ from toolforge.library.store import (
     ToolFiles,
     version_tag,
 )
-from toolforge.names import validate_tool_name
+from toolforge.names import validate_tool_name, validate_version, version_number
 from toolforge.service.models import (
     ActionResult,
     DiffResult,
@@ -274,9 +277,10 @@ class LibraryService:
         for e in self.library.git.log(limit=limit, grep=REJECT_GREP):
             name = e.trailers.get("Toolforge-Tool", "")
             version = e.trailers.get("Toolforge-Version", "")
-            if not name or not version.isdigit() or (name, int(version)) in seen:
+            number = version_number(version)
+            if not name or number is None or (name, number) in seen:
                 continue
-            seen.add((name, int(version)))
+            seen.add((name, number))
             try:
                 files = self.library.read_at(f"{e.commit}^", name, CANDIDATES_DIR)
             except ToolforgeError:
@@ -307,7 +311,11 @@ class LibraryService:
         if entry.location == CANDIDATES_DIR:
             # Only a report of exactly its files speaks for a candidate: a `[validation]`
             # table in its committed tool.toml is whatever its author wrote.
-            summary.verdict = self.candidate_verdict(entry.name, warnings)
+            try:
+                summary.verdict = self.candidate_verdict(entry.name, warnings)
+            except ToolforgeError as exc:  # its files cannot be read: this row only
+                return ToolSummary(tool=entry.name, status="broken", location=entry.location,
+                                   problem=exc.message)
         return summary
 
     def candidate_verdict(self, name: str, warnings: list[str] | None = None) -> str | None:
@@ -328,10 +336,8 @@ class LibraryService:
                 return report.verdict
             return "stale" if path.is_file() and self.reports.latest(name) is not None \
                 else None
-        except sqlite3.DatabaseError as exc:
-            self._reports = None
-            note = (f"the validation reports database {path} is damaged ({exc}); verdicts "
-                    "are not shown")
+        except (StateDamagedError, LockTimeoutError) as exc:
+            note = f"{exc.message}; verdicts are not shown"
             if warnings is not None and note not in warnings:
                 warnings.append(note)
             return None
@@ -352,8 +358,11 @@ class LibraryService:
         noted = noted_reports(self.library.git, name, files.code, files.tests)
         if not noted:
             return None
-        for report in noted:
-            self.reports.save(report)
+        try:
+            for report in noted:
+                self.reports.save(report)
+        except (ReadOnlyError, NoSpaceError, LockTimeoutError, StateDamagedError):
+            pass  # only a cache of the notes: a read-only library still reads them
         return noted[0]
 
     def save_report(self, report: ValidationReport, code: str) -> None:
@@ -856,6 +865,8 @@ class LibraryService:
         if name is None:
             raise UsageError("name a tool, or use --commit REV to restore the whole library")
         validate_tool_name(name)
+        if to is not None:
+            validate_version(to)
         self._refuse_no_op_rollback(name, to)
         result = self.library.rollback_tool(name, to)
         return ActionResult(action="rollback", tool=name, version=result.version,
@@ -963,11 +974,7 @@ class LibraryService:
             return lib.read_current(name, CANDIDATES_DIR), CANDIDATES_DIR
         if key in ("active", "current"):
             return lib.read_current(name, TOOLS_DIR), TOOLS_DIR
-        number = key.removeprefix("v")
-        if not number.isdigit():
-            raise UsageError(f"bad version {version!r}",
-                             hint="use a number (3 or v3), 'active' or 'candidate'")
-        n = int(number)
+        n = validate_version(version)
         if n in versions:
             return lib.read_at(versions[n], name, TOOLS_DIR), TOOLS_DIR
         # Unpromoted versions exist only as the current candidate.
@@ -1063,7 +1070,7 @@ def _history_item(entry: LogEntry) -> HistoryItem:
         subject=entry.subject,
         action=entry.trailers.get("Toolforge-Action"),
         tool=entry.trailers.get("Toolforge-Tool"),
-        version=int(version) if version and version.isdigit() else None,
+        version=version_number(version),
         trailers=entry.trailers,
     )
 

@@ -6,12 +6,15 @@ import hashlib
 import json
 import sqlite3
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
 from toolforge.library.meta import now_iso
+from toolforge.statedb import guard, open_db, open_reader
 from toolforge.textsafe import encodable
 
 REPORTS_DB = "reports.sqlite"  # in the library's state dir
@@ -108,35 +111,37 @@ def files_hash(code: str, tests: str) -> str:
 
 
 class ReportStore:
-    """SQLite store of reports in the library's local state directory."""
+    """SQLite store of reports in the library's local state directory: a cache (reports
+    travel as git notes too), so a damaged file is moved aside and started afresh."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS validation_reports ("
-                " id TEXT PRIMARY KEY, tool TEXT NOT NULL, version INTEGER,"
-                " files_hash TEXT NOT NULL, verdict TEXT NOT NULL, created_at TEXT NOT NULL,"
-                " report TEXT NOT NULL)"
-            )
-            db.execute(
-                "CREATE INDEX IF NOT EXISTS reports_by_tool ON validation_reports"
-                " (tool, created_at)"
-            )
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30)
-        db.execute("PRAGMA journal_mode=WAL")
-        return db
+        return open_db(self.path, setup=_setup)
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection | None]:
+        """Reads need no writable state directory: no file reads as no reports."""
+        db = open_reader(self.path)
+        try:
+            with guard(self.path):
+                yield db
+        finally:
+            if db is not None:
+                db.close()
 
     def save(self, report: ValidationReport) -> None:
-        with self._connect() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO validation_reports VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (report.id, report.tool, report.version, report.files_hash, report.verdict,
-                 report.created_at, report.model_dump_json()),
-            )
+        db = self._connect()
+        try:
+            with guard(self.path), db:
+                db.execute(
+                    "INSERT OR REPLACE INTO validation_reports VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (report.id, report.tool, report.version, report.files_hash,
+                     report.verdict, report.created_at, report.model_dump_json()),
+                )
+        finally:
+            db.close()
 
     def latest(self, tool: str, files_hash: str | None = None) -> ValidationReport | None:
         query = "SELECT report FROM validation_reports WHERE tool = ?"
@@ -145,12 +150,34 @@ class ReportStore:
             query += " AND files_hash = ?"
             params.append(files_hash)
         query += " ORDER BY created_at DESC, rowid DESC LIMIT 1"
-        with self._connect() as db:
+        return self._one(query, params)
+
+    def get(self, report_id: str) -> ValidationReport | None:
+        return self._one("SELECT report FROM validation_reports WHERE id = ?", [report_id])
+
+    def _one(self, query: str, params: list[Any]) -> ValidationReport | None:
+        with self._reading() as db:
+            if db is None or not _has_table(db):
+                return None
             row = db.execute(query, params).fetchone()
         return ValidationReport.model_validate(json.loads(row[0])) if row else None
 
-    def get(self, report_id: str) -> ValidationReport | None:
-        with self._connect() as db:
-            row = db.execute("SELECT report FROM validation_reports WHERE id = ?",
-                             (report_id,)).fetchone()
-        return ValidationReport.model_validate(json.loads(row[0])) if row else None
+
+def _setup(db: sqlite3.Connection) -> None:
+    db.execute("PRAGMA journal_mode=WAL")
+    with db:
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS validation_reports ("
+            " id TEXT PRIMARY KEY, tool TEXT NOT NULL, version INTEGER,"
+            " files_hash TEXT NOT NULL, verdict TEXT NOT NULL, created_at TEXT NOT NULL,"
+            " report TEXT NOT NULL)"
+        )
+        db.execute(
+            "CREATE INDEX IF NOT EXISTS reports_by_tool ON validation_reports"
+            " (tool, created_at)"
+        )
+
+
+def _has_table(db: sqlite3.Connection) -> bool:
+    return db.execute("SELECT 1 FROM sqlite_master WHERE name = 'validation_reports'"
+                      ).fetchone() is not None
