@@ -31,11 +31,14 @@ def _run_killed(library: Path, kill_at: int, *args: str | Path) -> int:
 
 def _cli(library: Path, *args: str | Path) -> tuple[int, dict, str]:
     """A CLI command in its own process, as a person runs it: (exit code, --json result,
-    stderr), where warnings of the library's recovery appear."""
+    what it said: stderr and the envelope's warnings, where the library's recovery
+    reports)."""
     proc = subprocess.run([PYTHON, "-m", "toolforge", *map(str, args), "-L", str(library),
                            "--json"], env=python_env(), capture_output=True, text=True,
                           timeout=120)
-    return proc.returncode, json.loads(proc.stdout).get("result") or {}, proc.stderr
+    envelope = json.loads(proc.stdout)
+    said = "\n".join([proc.stderr, *(envelope.get("warnings") or [])])
+    return proc.returncode, envelope.get("result") or {}, said
 
 
 def _tree(library: Path, rev: str = "HEAD") -> str:

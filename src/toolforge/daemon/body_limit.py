@@ -36,8 +36,8 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._refuse(send, int(declared) if declared.isdigit() else None)
+        if declared is not None and (not _is_number(declared) or int(declared) > self.max_bytes):
+            await self._refuse(send, int(declared) if _is_number(declared) else None)
             return
         received = 0
         exceeded = False
@@ -75,3 +75,8 @@ class BodyLimit:
                                 (b"content-length", str(len(body)).encode()),
                                 (b"connection", b"close")]})
         await send({"type": "http.response.body", "body": body})
+
+
+def _is_number(text: str) -> bool:
+    """ASCII digits only: str.isdigit() also takes '²' and '①', which int() refuses."""
+    return text.isascii() and text.isdigit()

@@ -215,7 +215,7 @@ class _Response:
                 yield data
         length = self.headers.get("content-length")
         if length is not None:
-            if not length.isdigit():
+            if not (length.isascii() and length.isdigit()):
                 raise ProtocolError(f"bad Content-Length {length!r}")
             data = self._file.read(int(length))
             if len(data) < int(length):

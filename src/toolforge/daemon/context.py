@@ -162,8 +162,9 @@ def build_context(root: Path, *, socket: str | None = None, log_path: str | None
     services = ServicePool(root)
     bus = EventBus()
     store = JobStore(root / STATE_DIR / JOBS_DB) if persist_jobs else None
-    if concurrency is None and os.environ.get("TOOLFORGE_DAEMON_JOBS", "").isdigit():
-        concurrency = int(os.environ["TOOLFORGE_DAEMON_JOBS"])
+    jobs_env = os.environ.get("TOOLFORGE_DAEMON_JOBS", "")
+    if concurrency is None and jobs_env.isascii() and jobs_env.isdigit():  # not '²'
+        concurrency = max(1, int(jobs_env))
     kinds = default_kinds() if kinds is None else kinds
     jobs = JobManager(services=services, bus=bus, store=store, kinds=kinds,
                       concurrency=concurrency)

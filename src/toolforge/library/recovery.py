@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
+from toolforge import notices
 from toolforge.errors import LibraryError
 from toolforge.library.discovery import SETTINGS_FILE
 from toolforge.library.fsutil import is_write_leftover, remove_leftover, write_leftovers
@@ -82,9 +83,11 @@ def recover(git: GitRepo, state_dir: Path) -> Recovery | None:
         result = _torn(git, state_dir, found)
     else:
         result = _checked(git, state_dir, found)
-    (log.warning if result.needs_attention else log.info)("%s", result.detail)
     if result.needs_attention:
+        notices.notify(result.detail)  # the command's warnings (CLI), else the log (daemon)
         _note(state_dir, result.detail)
+    else:
+        log.info("%s", result.detail)
     return result
 
 
