@@ -311,3 +311,29 @@ def test_a_full_disk_is_named(lib: Path, tmp_path: Path) -> None:
         assert git(small, "--no-optional-locks", "status", "--porcelain") == ""
         (disk / "filler").unlink()
         assert run_cli("promote", "slugify", "-L", small).exit_code == 0
+
+
+async def test_a_full_disk_is_named_by_the_daemon_too(lib: Path, tmp_path: Path) -> None:
+    """The daemon maps the same OS errors as the CLI: 507 no_space with a JSON body, not a
+    500 'internal' that the CLI would report as a bug."""
+    import httpx
+
+    from toolforge.daemon.app import create_app
+    from toolforge.daemon.context import build_context
+
+    with _small_disk(tmp_path) as disk:
+        small = disk / "lib"
+        shutil.copytree(lib, small, symlinks=True)
+        head = git(small, "rev-parse", "HEAD")
+        app = create_app(build_context(small, watch=False, persist_jobs=False,
+                                       evolution=False))
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://tf") as client:
+                _fill(disk)
+                resp = await client.post("/v1/tools/sha256_hex/retire", json={})
+                assert resp.status_code == 507, resp.text
+                doc = resp.json()
+                assert doc["error"] == "no_space" and str(small) in doc["message"], doc
+                assert (await client.get("/v1/tools")).status_code == 200
+        assert git(small, "rev-parse", "HEAD") == head

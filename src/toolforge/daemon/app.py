@@ -29,7 +29,7 @@ from toolforge.daemon.body_limit import BodyLimit
 from toolforge.daemon.context import DaemonContext
 from toolforge.daemon.idle import ActivityMiddleware, idle_timeout_s, stop_when_idle
 from toolforge.daemon.jsonbody import parse_body
-from toolforge.errors import ToolforgeError
+from toolforge.errors import ToolforgeError, from_os_error
 
 log = logging.getLogger("toolforge.daemon.api")
 
@@ -171,9 +171,12 @@ async def _http_error(request: Request, exc: HTTPException) -> Response:
 
 
 async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
+    ctx: DaemonContext = request.app.state.ctx
+    known = from_os_error(exc, f"the disk holding {ctx.root}")
+    if known is not None:  # a full disk, a read-only file system: the user's to act on
+        return await _toolforge_error(request, known)
     log.error("%s %s failed:\n%s", request.method, request.url.path,
               "".join(traceback.format_exception(exc)))
-    ctx: DaemonContext = request.app.state.ctx
     where = ctx.log_path or "the daemon log"
     return error_response(500, "internal", f"{type(exc).__name__}: {exc}",
                           f"this is a bug in toolforge; the traceback is in {where}")
