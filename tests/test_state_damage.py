@@ -151,6 +151,57 @@ def test_damaged_jobs_db_under_the_daemon(lib: Path, monkeypatch: pytest.MonkeyP
         kill_all(Path(os.environ["XDG_RUNTIME_DIR"]) / "toolforge", lib.parent)
 
 
+def test_state_db_damaged_while_the_daemon_runs(lib: Path, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The daemon made sure of its tables at start; a state.sqlite damaged (and moved
+    aside) while it runs must not leave it failing every query with "no such table"."""
+    from test_daemon_process import kill_all
+
+    monkeypatch.delenv("TOOLFORGE_NO_DAEMON", raising=False)
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([PYTHON, "-m", "toolforge", *args, "-L", str(lib)],
+                              env=dict(os.environ), capture_output=True, text=True,
+                              timeout=120)
+
+    try:
+        first = write_jsonl(tmp_path / "first.jsonl", [{"task": "before", "id": "r-before"}])
+        assert cli("report", str(first), "--json").returncode == 0
+        assert cli("daemon", "status", "--json").returncode == 0
+        damaged = _damage(lib / STATE / "state.sqlite", "garbage")
+        later = write_jsonl(tmp_path / "later.jsonl", [{"task": "after", "id": "r-after"}])
+        done = cli("report", str(later), "--json")
+        assert done.returncode == 0, done.stdout + done.stderr
+        listed = cli("trajectories", "list", "--json")
+        assert listed.returncode == 0, listed.stdout + listed.stderr
+        assert "r-after" in listed.stdout and "r-before" not in listed.stdout
+        assert [p.read_bytes() for p in _moved(lib, "state.sqlite")] == [damaged]
+    finally:
+        kill_all(Path(os.environ["XDG_RUNTIME_DIR"]) / "toolforge", lib.parent)
+
+
+@pytest.mark.parametrize("how", ["garbage", "truncated", "deleted"])
+def test_a_long_lived_store_survives_its_file_being_replaced(tmp_path: Path, how: str
+                                                           ) -> None:
+    """A store held open for hours (the daemon's, an evolution worker's) made sure of its
+    tables once; after its file is moved aside and started afresh, it makes them again
+    instead of failing every call with "no such table"."""
+    from toolforge.evolve.trajectories import Trajectory, TrajectoryStore
+    from toolforge.evolve.triggers import CycleLog
+
+    db = tmp_path / STATE / "state.sqlite"
+    store = TrajectoryStore(db)
+    cycles = CycleLog(store)
+    store.record(Trajectory(id="r-before", task="before", reward=0.0))
+    if how == "deleted":
+        db.unlink()
+    else:
+        _damage(db, how)
+    store.record(Trajectory(id="r-after", task="after", reward=0.0))
+    assert [t.id for t in store.iter()] == ["r-after"]
+    assert cycles.recent() == []
+
+
 # --- locks -----------------------------------------------------------------------------------
 
 HOLD = """

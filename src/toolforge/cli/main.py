@@ -29,18 +29,34 @@ def main(argv: list[str] | None = None) -> None:
         except SystemExit as exc:
             if exc.code == INTERRUPTED:
                 _exit_at_once(INTERRUPTED)
+            if _teardown_is_slow() and (exc.code is None or isinstance(exc.code, int)):
+                _exit_at_once(exc.code or 0)
             raise
+        if _teardown_is_slow():
+            _exit_at_once(0)
         return
     if code == INTERRUPTED:
         _exit_at_once(code)
     sys.exit(code)
 
 
+def _teardown_is_slow() -> bool:
+    """Once the model library is loaded, the interpreter's own teardown (freeing its
+    hundreds of thousands of objects) takes seconds after the command is done. Skip it
+    then, unless another thread still works (its join is part of an orderly exit)."""
+    import threading
+
+    return "litellm" in sys.modules and not any(
+        t.is_alive() and not t.daemon and t is not threading.main_thread()
+        for t in threading.enumerate())
+
+
 def _exit_at_once(code: int) -> None:
-    """An interrupted command has given its work back and said so: exit now. The exit
-    handlers run (they flush records), but not the interpreter's teardown, which takes
-    seconds once the model library is loaded, nor the wait for threads still blocked in a
-    model call (^C must stop `evolve` within a second or two)."""
+    """Exit now, the command's work done and said. The exit handlers run (they flush
+    records and logs), but not the interpreter's teardown, which takes seconds once the
+    model library is loaded, nor, for an interrupted command that has given its work
+    back, the wait for threads still blocked in a model call (^C must stop `evolve`
+    within a second or two)."""
     import atexit
     import os
 

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import builtins
 import json
+import os
 import re
 import sqlite3
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import closing, contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -235,46 +238,97 @@ def connect(db_path: Path) -> sqlite3.Connection:
     """A connection in autocommit mode (we BEGIN explicitly), opened by `statedb`: a
     damaged file is moved aside (its trajectories kept there) and a new one started, a
     lock is waited for a few seconds and then a clear error."""
-    return open_db(db_path, setup=_synchronous_normal, isolation_level=None,
+    conn = open_db(db_path, setup=_synchronous_normal, isolation_level=None,
                    check_same_thread=False)
+    try:
+        _recreate_if_replaced(conn, db_path)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
 
 
 def _synchronous_normal(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable across app crashes
 
 
+@dataclass
+class _Schemas:
+    """The components whose tables this process made sure of in one database, and what
+    the database was then (device, inode, SQLite's schema cookie)."""
+
+    seen: tuple[int, int, int] | None
+    ddl: dict[str, tuple[int, str]] = field(default_factory=dict)
+
+
+_ENSURED: dict[str, _Schemas] = {}
+_ENSURED_LOCK = threading.Lock()
+
+
+def _identity(conn: sqlite3.Connection, path: Path) -> tuple[int, int, int] | None:
+    # The cookie changes with every schema change, and a new file starts at 0: an inode
+    # alone is not enough, a deleted file's inode is often reused at once.
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, conn.execute("PRAGMA schema_version").fetchone()[0])
+
+
+def _recreate_if_replaced(conn: sqlite3.Connection, db_path: Path) -> None:
+    """A long-lived process (the daemon) made sure of its tables once; if the file has
+    since been replaced (another process moved a damaged one aside and started afresh),
+    the tables are made again instead of every query failing with "no such table"."""
+    with _ENSURED_LOCK:
+        known = _ENSURED.get(str(db_path))
+        if known is None or known.seen == _identity(conn, db_path):
+            return
+        for component, (version, ddl) in known.ddl.items():
+            _apply_schema(conn, db_path, component, version, ddl)
+        known.seen = _identity(conn, db_path)
+
+
 def ensure_schema(db_path: Path, component: str, version: int, ddl: str) -> None:
     """Create ``component``'s tables once; refuse a db written by a newer toolforge."""
     with closing(connect(db_path)) as conn:
-        try:  # fast path, no write lock: the tables are there already
-            row = conn.execute("SELECT version FROM schema_version WHERE component = ?",
-                               (component,)).fetchone()
-        except sqlite3.OperationalError:
-            row = None
-        if row is not None and row[0] == version:
-            return
-        _set_wal(conn)
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            conn.execute("CREATE TABLE IF NOT EXISTS schema_version "
-                         "(component TEXT PRIMARY KEY, version INTEGER NOT NULL)")
-            row = conn.execute("SELECT version FROM schema_version WHERE component = ?",
-                               (component,)).fetchone()
-            if row is not None and row[0] > version:
-                raise ToolforgeError(
-                    f"{db_path} holds {component} schema v{row[0]}; this toolforge knows "
-                    f"v{version}",
-                    hint="upgrade toolforge (the state db was written by a newer version)",
-                )
-            for statement in ddl.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-            conn.execute("INSERT OR REPLACE INTO schema_version VALUES (?, ?)",
-                         (component, version))  # older schemas: v1 has no migrations yet
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+        _apply_schema(conn, db_path, component, version, ddl)
+        with _ENSURED_LOCK:
+            known = _ENSURED.setdefault(str(db_path), _Schemas(None))
+            known.ddl[component] = (version, ddl)
+            known.seen = _identity(conn, db_path)
+
+
+def _apply_schema(conn: sqlite3.Connection, db_path: Path, component: str, version: int,
+                  ddl: str) -> None:
+    try:  # fast path, no write lock: the tables are there already
+        row = conn.execute("SELECT version FROM schema_version WHERE component = ?",
+                           (component,)).fetchone()
+    except sqlite3.OperationalError:
+        row = None
+    if row is not None and row[0] == version:
+        return
+    _set_wal(conn)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_version "
+                     "(component TEXT PRIMARY KEY, version INTEGER NOT NULL)")
+        row = conn.execute("SELECT version FROM schema_version WHERE component = ?",
+                           (component,)).fetchone()
+        if row is not None and row[0] > version:
+            raise ToolforgeError(
+                f"{db_path} holds {component} schema v{row[0]}; this toolforge knows "
+                f"v{version}",
+                hint="upgrade toolforge (the state db was written by a newer version)",
+            )
+        for statement in ddl.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        conn.execute("INSERT OR REPLACE INTO schema_version VALUES (?, ?)",
+                     (component, version))  # older schemas: v1 has no migrations yet
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def _set_wal(conn: sqlite3.Connection) -> None:
