@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +39,26 @@ def _isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     for var in ("TOOLFORGE_LIBRARY", "TOOLFORGE_CONFIG", "TOOLFORGE_SANDBOX", "TOOLFORGE_MODEL",
                 "TOOLFORGE_API_BASE", "TOOLFORGE_API_KEY"):
         monkeypatch.delenv(var, raising=False)
+
+
+@contextmanager
+def template_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[pytest.MonkeyPatch]:
+    """For a module-scoped fixture that builds a library before the autouse environment
+    is active: a home of its own, no git config of the developer's, no daemon."""
+    with pytest.MonkeyPatch.context() as mp:
+        home = tmp_path_factory.mktemp("template-home")
+        mp.setenv("HOME", str(home))
+        mp.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
+        mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
+        mp.setenv("TOOLFORGE_NO_DAEMON", "1")
+        yield mp
+
+
+def copy_library(template: Path, tmp_path: Path) -> Path:
+    """A test's own copy of a library built once per module."""
+    path = tmp_path / "lib"
+    shutil.copytree(template, path, symlinks=True)
+    return path
 
 
 @dataclass

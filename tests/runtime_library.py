@@ -11,11 +11,12 @@ The sandbox's wall time is 2 s here so that the endless loop is answered quickly
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
+from conftest import copy_library as copy_library
+from conftest import template_env
 from toolforge.library.settings import DEFAULT_SETTINGS_TOML
 from toolforge.service.library_service import LibraryService, init_library
 
@@ -132,16 +133,8 @@ def build_runtime_library(path: Path, source: Path) -> None:
 
 def template_fixture(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("runtime-template") / "lib"
-    with pytest.MonkeyPatch.context() as mp:  # the autouse env fixture is not active yet
-        home = tmp_path_factory.mktemp("runtime-template-home")
-        mp.setenv("HOME", str(home))
-        mp.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
-        mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    with template_env(tmp_path_factory):
         build_runtime_library(path, tmp_path_factory.mktemp("runtime-source"))
     return path
 
 
-def copy_library(template: Path, tmp_path: Path) -> Path:
-    path = tmp_path / "lib"
-    shutil.copytree(template, path, symlinks=True)
-    return path

@@ -4,12 +4,11 @@ takes the rest of the library with it. Through the CLI, on real libraries."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLE_LIBRARY, git, make_tool, run_cli
+from conftest import EXAMPLE_LIBRARY, copy_library, git, make_tool, run_cli, template_env
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -19,21 +18,14 @@ TOOLS = {"convert_units", "iso8601_duration_seconds", "sha256_hex", "slugify"}
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "lib"
-    home = tmp_path_factory.mktemp("template-home")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("HOME", str(home))
-        mp.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
-        mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
-        mp.setenv("TOOLFORGE_NO_DAEMON", "1")
+    with template_env(tmp_path_factory):
         assert run_cli("init", path, "--from", EXAMPLE_LIBRARY).exit_code == 0
     return path
 
 
 @pytest.fixture
 def lib(template: Path, tmp_path: Path) -> Path:
-    path = tmp_path / "lib"
-    shutil.copytree(template, path, symlinks=True)
-    return path
+    return copy_library(template, tmp_path)
 
 
 def _fails_clearly(*args: str | Path, kind: str | None = None) -> dict[str, str]:

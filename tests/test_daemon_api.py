@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
-import shutil
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -17,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import git, make_tests, make_tool
+from conftest import copy_library, git, make_tests, make_tool, template_env
 from toolforge.daemon.app import create_app
 from toolforge.daemon.client import DaemonClient
 from toolforge.daemon.context import DaemonContext, build_context
@@ -49,20 +48,14 @@ def build_template(path: Path) -> None:
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "lib"
-    with pytest.MonkeyPatch.context() as mp:  # the autouse env fixture is not active yet
-        home = tmp_path_factory.mktemp("template-home")
-        mp.setenv("HOME", str(home))
-        mp.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
-        mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    with template_env(tmp_path_factory):
         build_template(path)
     return path
 
 
 @pytest.fixture
 def lib(template: Path, tmp_path: Path) -> Path:
-    path = tmp_path / "lib"
-    shutil.copytree(template, path, symlinks=True)
-    return path
+    return copy_library(template, tmp_path)
 
 
 def _kinds() -> dict[str, JobKind]:

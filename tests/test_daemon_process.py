@@ -21,7 +21,16 @@ from typing import Any
 
 import pytest
 
-from conftest import PYTHON, git, make_tests, make_tool, python_env, run_cli
+from conftest import (
+    PYTHON,
+    copy_library,
+    git,
+    make_tests,
+    make_tool,
+    python_env,
+    run_cli,
+    template_env,
+)
 from library_checks import assert_library_valid
 from test_daemon_api import build_template
 from toolforge import __version__
@@ -36,20 +45,14 @@ pytestmark = pytest.mark.timeout(120)
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "lib"
-    with pytest.MonkeyPatch.context() as mp:
-        home = tmp_path_factory.mktemp("template-home")
-        mp.setenv("HOME", str(home))
-        mp.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
-        mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    with template_env(tmp_path_factory):
         build_template(path)
     return path
 
 
 @pytest.fixture
 def lib(template: Path, tmp_path: Path) -> Path:
-    path = tmp_path / "lib"
-    shutil.copytree(template, path, symlinks=True)
-    return path
+    return copy_library(template, tmp_path)
 
 
 @pytest.fixture

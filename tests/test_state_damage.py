@@ -17,7 +17,15 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLE_LIBRARY, PYTHON, git, python_env, run_cli
+from conftest import (
+    EXAMPLE_LIBRARY,
+    PYTHON,
+    copy_library,
+    git,
+    python_env,
+    run_cli,
+    template_env,
+)
 from test_trajectory_cli import RUNS, write_jsonl
 
 pytestmark = pytest.mark.timeout(300)
@@ -30,12 +38,7 @@ DBS = ("reports.sqlite", "jobs.sqlite", "usage.sqlite", "state.sqlite")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The example library with every state database written once."""
     path = tmp_path_factory.mktemp("template") / "lib"
-    home = tmp_path_factory.mktemp("template-home")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("HOME", str(home))
-        mp.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
-        mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
-        mp.setenv("TOOLFORGE_NO_DAEMON", "1")
+    with template_env(tmp_path_factory):
         assert run_cli("init", path, "--from", EXAMPLE_LIBRARY).exit_code == 0
         assert run_cli("call", "sha256_hex", "-a", "text=x", "-L", path).exit_code == 0
         runs = write_jsonl(tmp_path_factory.mktemp("runs") / "runs.jsonl", RUNS)
@@ -54,9 +57,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def lib(template: Path, tmp_path: Path) -> Path:
-    path = tmp_path / "lib"
-    shutil.copytree(template, path, symlinks=True)
-    return path
+    return copy_library(template, tmp_path)
 
 
 def _damage(path: Path, how: str) -> bytes:
