@@ -148,6 +148,11 @@ def test_damaged_jobs_db_under_the_daemon(lib: Path, monkeypatch: pytest.MonkeyP
             assert done.returncode == 0, done.stdout + done.stderr
         assert [p.read_bytes() for p in _moved(lib, "jobs.sqlite")] == [damaged]
         assert "was damaged: moved it to" in (lib / STATE / "daemon.log").read_text()
+        # The daemon said so only in its log: doctor keeps saying it to a person.
+        doctor = run_cli("doctor", "--offline", "-L", lib, "--json")
+        check = {c["id"]: c for c in doctor.json["checks"]}["state"]
+        assert check["status"] == "warn", check
+        assert check["details"]["moved_aside"] == [str(p) for p in _moved(lib, "jobs.sqlite")]
     finally:
         kill_all(Path(os.environ["XDG_RUNTIME_DIR"]) / "toolforge", lib.parent)
 

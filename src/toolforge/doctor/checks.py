@@ -52,7 +52,7 @@ def run_doctor(library: Path | str | None = None, *, probe_model: bool = True) -
     root = where.path if is_library(where.path) else None
     checks = [_python(), _git(), _library(where.path, where.found_by, root is not None)]
     if root is not None:
-        checks.append(_recovery(root))
+        checks += [_recovery(root), _damaged_state(root)]
     settings, config_checks = _config(root)
     checks += config_checks
     requested, requested_by = ("auto", "default") if settings is None else (
@@ -127,6 +127,26 @@ def _recovery(root: Path) -> Check:
                  fix=f"read {state / REPORT_FILE}; check the paths it names (`toolforge "
                  f"show`, `git status`), then delete {state}/journal.stale-*.json and "
                  "journal.torn-*.json")
+
+
+def _damaged_state(root: Path) -> Check:
+    """State databases found damaged and moved aside (statedb.quarantine). In daemon mode
+    the move is said only in the daemon's log, so this is where a person sees it."""
+    from toolforge.library.localstate import STATE_DIR
+
+    state = root / STATE_DIR
+    moved = sorted(p for p in state.glob("*.sqlite.corrupt-*")
+                   if not p.name.endswith(("-wal", "-shm", "-journal")))
+    details = {"moved_aside": [str(p) for p in moved]}
+    if not moved:
+        return Check(id="state", title="state databases", status="ok", details=details,
+                     summary="none damaged")
+    return Check(id="state", title="state databases", status="warn", details=details,
+                 summary=f"{len(moved)} damaged state database(s) moved aside and started "
+                 f"afresh: {', '.join(p.name for p in moved[-3:])}",
+                 fix=f"caches rebuild themselves; trajectories and usage counts stay in the "
+                 f"moved files (open them with sqlite3 to recover rows), then delete "
+                 f"{state}/*.corrupt-*")
 
 
 def _library(path: Path, found_by: str, exists: bool) -> Check:
