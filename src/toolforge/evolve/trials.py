@@ -269,8 +269,10 @@ def list_trials(root: Path, store: TrajectoryStore | None = None) -> list[TrialI
         settings = lib.settings().trials
         store = store or default_store(root, lib.settings().reward_threshold)
         out = []
-        for entry in lib.entries():
-            if entry.location != CANDIDATES_DIR or entry.meta is None:
+        # Only candidates can be on trial: the daemon asks every 10 s, and reading every
+        # active tool's tool.toml each time kept an idle daemon busy in a large library.
+        for entry in lib.entries((CANDIDATES_DIR,)):
+            if entry.meta is None:
                 continue
             files = lib.find_current(entry.name, CANDIDATES_DIR)
             spec = trial_of(files) if files is not None else None

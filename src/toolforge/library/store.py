@@ -204,10 +204,12 @@ class Library:
     def tool_dir(self, name: str, location: Location) -> Path:
         return self.root / location / validate_tool_name(name)
 
-    def entries(self) -> list[ToolEntry]:
-        """Every tool directory, active/retired and candidate, sorted by name."""
+    def entries(self, locations: tuple[Location, ...] = (TOOLS_DIR, CANDIDATES_DIR)
+                ) -> list[ToolEntry]:
+        """Every tool directory, active/retired and candidate (or of `locations` only),
+        sorted by name."""
         out: list[ToolEntry] = []
-        for location in (TOOLS_DIR, CANDIDATES_DIR):
+        for location in locations:
             base = self.root / location
             try:
                 it = os.scandir(base)
