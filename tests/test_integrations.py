@@ -115,6 +115,59 @@ def test_strict_schemas_pass_openais_strict_transformer(lib: Path) -> None:
         assert forge.call("add", a=1, b=None) == 3
 
 
+NULLS = '''from typing import Literal, Optional, Union
+
+
+def nulls(a: Optional[int] = 3, b: int = 4, c: Optional[str] = None,
+          d: Union[int, str, None] = "x", e: Optional[Literal["p", "q"]] = "q") -> str:
+    """Show what each argument received.
+
+    Args:
+        a: an optional number.
+        b: a number.
+        c: an optional text.
+        d: a number or a text.
+        e: a letter.
+
+    Returns:
+        the arguments as received.
+    """
+    return repr([a, b, c, d, e])
+'''
+
+
+def test_strict_descriptions_say_what_a_null_does(lib: Path, tmp_path: Path) -> None:
+    """Strict mode sends every argument; for each optional one the description says what
+    a null gets, and the runtime does exactly that (the default, or None when None is one
+    of the argument's own values)."""
+    source = tmp_path / "nulls"
+    source.mkdir()
+    (source / "tool.py").write_text(NULLS)
+    (source / "test_tool.py").write_text("from tool import nulls\n\n\ndef test_nulls():\n"
+                                         "    assert nulls() == repr([3, 4, None, 'x', 'q'])\n")
+    assert run_cli("add", source, "-L", lib).exit_code == 0
+    assert run_cli("promote", "nulls", "-L", lib).exit_code == 0
+    exported = run_cli("export", "--format", "openai", "--strict", "-L", lib).json
+    entry = next(e["function"] for e in exported if e["function"]["name"] == "nulls")
+    assert entry["strict"] is True
+    props = entry["parameters"]["properties"]
+    with Forge(library=lib, auto_evolve=False) as forge:
+        defaults = forge.call("nulls")
+        for index, name in enumerate(["a", "b", "c", "d", "e"]):
+            description = props[name]["description"]
+            got = forge.call("nulls", **{name: None})
+            if "pass null for the default" in description:
+                assert got == defaults, name
+            else:
+                assert "null is a value of its own" in description, description
+                expected = eval(defaults)  # the repr of a list of plain values
+                expected[index] = None
+                assert got == repr(expected), name
+        assert props["a"]["description"].endswith(
+            "Default: 3 (null is a value of its own here: send 3 for the default).")
+        assert props["b"]["description"].endswith("Default: 4 (pass null for the default).")
+
+
 def test_plain_openai_tool_loop(lib: Path) -> None:
     from toolforge.integrations.openai import openai_tools, run_tool_calls
 

@@ -105,8 +105,9 @@ class NotStrictError(ValueError):
 def strict_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of `schema` under OpenAI's strict rules: every object lists all its properties
     as required and has `additionalProperties: false`; a property that was optional becomes
-    nullable (null means "use the default", which the runtime honours) and its default moves
-    into the description, since strict mode takes no defaults.
+    nullable (null means "use the default", which the runtime honours, unless null is
+    already one of its values) and its default moves into the description, since strict
+    mode takes no defaults.
 
     Raises NotStrictError for free-form maps (`dict[str, X]`), `Any` and tuples."""
     return _strict(copy.deepcopy(dict(schema)), "$")
@@ -153,11 +154,17 @@ def _allows_null(node: Mapping[str, Any]) -> bool:
 
 def _nullable(node: dict[str, Any]) -> dict[str, Any]:
     description = node.pop("description", None)
+    takes_null = _allows_null(node)
     if "default" in node:
         default = node.pop("default")
-        note = f"Default: {json.dumps(default, ensure_ascii=False)} (pass null for the default)."
+        shown = json.dumps(default, ensure_ascii=False)
+        # An argument that takes null as a value of its own (`x: int | None = 3`) gets
+        # None for a null, not its default: the model must send the default itself.
+        how = (f"null is a value of its own here: send {shown} for the default"
+               if takes_null and default is not None else "pass null for the default")
+        note = f"Default: {shown} ({how})."
         description = f"{description} {note}" if description else note
-    if not _allows_null(node):
+    if not takes_null:
         node = {"anyOf": [node, {"type": "null"}]}
     if description:
         node["description"] = description
