@@ -68,8 +68,8 @@ def _run(by_name: dict[str, Callable[..., Any]], name: str, raw: str) -> str:
 def agents_tools(source: ToolSource = None, *, strict: bool = True) -> list[Any]:
     """`agents.FunctionTool`s for the OpenAI Agents SDK. With `strict`, tools whose
     arguments have a strict form use it (null means "the default" unless null is one of an
-    argument's own values); the others go
-    non-strict. A failed call is returned to the model as an error text."""
+    argument's own values); the others go non-strict. A failed call is returned to the
+    model as an error text."""
     import asyncio
 
     from agents import FunctionTool
