@@ -44,6 +44,7 @@ class Notices:
     def __init__(self) -> None:
         self.items: list[Any] = []
         self.changed = anyio.Event()
+        self.init: types.InitializeResult | None = None  # what the server said it can do
 
     async def __call__(self, message: Any) -> None:
         self.items.append(message)
@@ -60,7 +61,7 @@ async def stdio_session(lib: Path, *extra: str) -> AsyncIterator[tuple[ClientSes
     async with stdio_client(params) as (read, write), \
             ClientSession(read, write, message_handler=notices) as session:
         with anyio.fail_after(60):
-            await session.initialize()
+            notices.init = await session.initialize()
         yield session, notices
 
 
@@ -70,7 +71,9 @@ def text_of(result: types.CallToolResult) -> str:
 
 async def test_stdio_list_call_and_every_failure(lib: Path) -> None:
     export = run_cli("export", "--format", "mcp", "-L", lib).json
-    async with stdio_session(lib) as (session, _):
+    async with stdio_session(lib) as (session, notices):
+        assert notices.init is not None and notices.init.capabilities.tools is not None
+        assert notices.init.capabilities.tools.list_changed is True
         listed = await session.list_tools()
         tools = {t.name: t.model_dump(by_alias=True, exclude_none=True) for t in listed.tools}
         assert sorted(tools) == ["add", "trap", "word_stats"]  # not the candidate
@@ -140,8 +143,50 @@ async def test_list_changed_after_another_process_promotes(lib: Path) -> None:
         assert gone.is_error and "retired" in text_of(gone)
 
 
+def test_arguments_that_are_not_an_object_get_a_tool_error(lib: Path) -> None:
+    """The protocol itself (JSON-RPC lines on stdio, as any client in any language sends
+    them): `arguments` that are not an object are a bad_arguments tool error saying why,
+    like any other bad call, not a JSON-RPC error with no reason."""
+    server = subprocess.Popen([PYTHON, "-m", "toolforge", "mcp", "-L", str(lib)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True)
+    assert server.stdin is not None and server.stdout is not None
+
+    def ask(message: dict[str, Any]) -> dict[str, Any]:
+        assert server.stdin is not None and server.stdout is not None
+        server.stdin.write(json.dumps(message) + "\n")
+        server.stdin.flush()
+        answer: dict[str, Any] = json.loads(server.stdout.readline())
+        assert answer["id"] == message["id"]
+        return answer
+
+    try:
+        ask({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": {"name": "raw", "version": "0"}}})
+        server.stdin.write(json.dumps({"jsonrpc": "2.0",
+                                       "method": "notifications/initialized"}) + "\n")
+        for number, arguments in enumerate([[40], "a=1", 7, True]):
+            answer = ask({"jsonrpc": "2.0", "id": number + 1, "method": "tools/call",
+                          "params": {"name": "add", "arguments": arguments}})
+            result = answer["result"]
+            assert result["isError"] is True, answer
+            text = result["content"][0]["text"]
+            assert text.startswith("bad_arguments: arguments must be a JSON object"), text
+        ok = ask({"jsonrpc": "2.0", "id": 9, "method": "tools/call",
+                  "params": {"name": "add", "arguments": {"a": 40}}})
+        assert ok["result"]["structuredContent"] == {"result": 42}
+    finally:
+        server.stdin.close()
+        server.wait(60)
+    outcomes = sorted(e.outcome for e in UsageStore.for_library(lib).events())
+    assert outcomes == ["bad_arguments"] * 4 + ["ok"]
+
+
 async def test_discover_serves_find_and_call(lib: Path) -> None:
-    async with stdio_session(lib, "--discover") as (session, _):
+    async with stdio_session(lib, "--discover") as (session, notices):
+        assert notices.init is not None and notices.init.capabilities.tools is not None
+        assert notices.init.capabilities.tools.list_changed is False  # two fixed tools
         listed = (await session.list_tools()).tools
         assert [t.name for t in listed] == ["find_tools", "call_tool"]
         found = await session.call_tool("find_tools", {"query": "count words in a text",
@@ -188,7 +233,10 @@ async def test_streamable_http_on_a_unix_socket(lib: Path, tmp_path: Path) -> No
                 streamable_http_client("http://localhost/mcp", http_client=http) as (r, w), \
                 ClientSession(r, w, message_handler=notices) as session:
             with anyio.fail_after(60):
-                await session.initialize()
+                init = await session.initialize()
+            # The HTTP transport says list_changed is sent, as stdio does (and it is).
+            assert init.capabilities.tools is not None
+            assert init.capabilities.tools.list_changed is True
             names = {t.name for t in (await session.list_tools()).tools}
             assert names == {"add", "trap", "word_stats"}
             ok = await session.call_tool("add", {"a": 1, "b": 1})

@@ -14,13 +14,15 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import signal
 import socket as socketlib
 import uuid
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -51,6 +53,12 @@ DISCOVER_INSTRUCTIONS = (
     "tool's name and arguments."
 )
 
+# tools/call arguments that are not an object (a list, a string...), kept aside for the
+# handler: the SDK would refuse the whole request with a bare "Invalid request parameters";
+# the runtime answers with a tool error that says what is wrong, and records the call.
+_NOT_AN_OBJECT: ContextVar[tuple[Any] | None] = ContextVar("toolforge_mcp_not_an_object",
+                                                             default=None)
+
 
 @dataclass
 class ServeOptions:
@@ -65,6 +73,22 @@ class ServeOptions:
     poll_s: float = POLL_S
 
 
+class _Server(Server[Any]):
+    """The SDK's server, whose capabilities say whether tools/list_changed is sent on every
+    transport: the streamable HTTP manager asks for them without options, which would tell
+    HTTP clients that it never is."""
+
+    def __init__(self, *args: Any, tools_changed: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.tools_changed = tools_changed
+
+    def create_initialization_options(self, notification_options: NotificationOptions | None
+                                      = None, *args: Any, **kwargs: Any) -> Any:
+        return super().create_initialization_options(
+            notification_options or NotificationOptions(tools_changed=self.tools_changed),
+            *args, **kwargs)
+
+
 class LibraryServer:
     """One MCP server over one library: the SDK's low-level Server plus change watching."""
 
@@ -74,20 +98,20 @@ class LibraryServer:
         self.tools = LibraryTools(runtime, discover=discover, report_runs=report_runs)
         self.session = session
         self.bus = InMemorySubscriptionBus()
-        self.server: Server[Any] = Server(
-            "toolforge", version=__version__, title="toolforge tool library",
+        self.server: Server[Any] = _Server(
+            "toolforge", tools_changed=not self.tools.discover, version=__version__, title="toolforge tool library",
             instructions=INSTRUCTIONS + (" " + DISCOVER_INSTRUCTIONS if discover else ""),
             on_list_tools=self._list_tools, on_call_tool=self._call_tool,
             on_subscriptions_listen=ListenHandler(self.bus),
         )
         self.server.middleware.append(self._track_connections)
+        self.server.middleware.append(_arguments_not_an_object)
         # Connections of the handshake era, to notify; weak, so a closed one just goes.
         self._connections: weakref.WeakSet[Any] = weakref.WeakSet()
         self._sessions: list[Any] = []  # fallback when a connection cannot be reached
 
     def initialization_options(self) -> Any:
-        return self.server.create_initialization_options(
-            NotificationOptions(tools_changed=not self.tools.discover))
+        return self.server.create_initialization_options()
 
     # --- handlers ------------------------------------------------------------------------------
 
@@ -99,9 +123,11 @@ class LibraryServer:
     async def _call_tool(self, ctx: ServerRequestContext[Any],
                          params: types.CallToolRequestParams) -> types.CallToolResult:
         session = self._session_id(ctx, params)
+        kept = _NOT_AN_OBJECT.get()
+        arguments = kept[0] if kept is not None else params.arguments
         try:
             return await anyio.to_thread.run_sync(
-                partial(self.tools.call_tool, params.name, params.arguments, session))
+                partial(self.tools.call_tool, params.name, arguments, session))
         except Exception as exc:  # a bug of ours: still an answer, never a dropped link
             log.exception("tools/call %s failed", params.name)
             return types.CallToolResult(
@@ -175,6 +201,25 @@ class LibraryServer:
             except Exception:
                 pass
         self._sessions = alive
+
+
+async def _arguments_not_an_object(ctx: ServerRequestContext[Any],
+                                   call_next: Callable[[Any], Any]) -> Any:
+    """tools/call whose `arguments` is not an object: the request goes on without them and
+    the handler gets them from `_NOT_AN_OBJECT` (same task), so the answer is a tool error
+    (`bad_arguments`) rather than a JSON-RPC error with no reason."""
+    params = ctx.params
+    if ctx.method != "tools/call" or not isinstance(params, Mapping):
+        return await call_next(ctx)
+    arguments = params.get("arguments")
+    if arguments is None or isinstance(arguments, Mapping):
+        return await call_next(ctx)
+    token = _NOT_AN_OBJECT.set((arguments,))
+    try:
+        rest = {key: value for key, value in params.items() if key != "arguments"}
+        return await call_next(dataclasses.replace(ctx, params=rest))
+    finally:
+        _NOT_AN_OBJECT.reset(token)
 
 
 def _connection_of(ctx: ServerRequestContext[Any]) -> Any:

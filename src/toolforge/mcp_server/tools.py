@@ -103,8 +103,10 @@ class LibraryTools:
 
     # --- tools/call ------------------------------------------------------------------------
 
-    def call_tool(self, name: str, arguments: dict[str, Any] | None,
-                  session: str | None) -> types.CallToolResult:
+    def call_tool(self, name: str, arguments: Any, session: str | None
+                  ) -> types.CallToolResult:
+        """One tools/call; `arguments` as the client sent them (an object, or anything
+        else, which the runtime refuses with its reason)."""
         if self.runs is not None and name == REPORT_RUN:
             return self._report(arguments, session)
         if self.discover:
