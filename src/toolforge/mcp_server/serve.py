@@ -99,7 +99,8 @@ class LibraryServer:
         self.session = session
         self.bus = InMemorySubscriptionBus()
         self.server: Server[Any] = _Server(
-            "toolforge", tools_changed=not self.tools.discover, version=__version__, title="toolforge tool library",
+            "toolforge", tools_changed=not self.tools.discover, version=__version__,
+            title="toolforge tool library",
             instructions=INSTRUCTIONS + (" " + DISCOVER_INSTRUCTIONS if discover else ""),
             on_list_tools=self._list_tools, on_call_tool=self._call_tool,
             on_subscriptions_listen=ListenHandler(self.bus),
