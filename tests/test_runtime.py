@@ -237,3 +237,19 @@ def test_call_through_a_real_daemon(lib: Path, daemon_mode: None) -> None:
     rows = json.loads(usage.stdout)["result"]["tools"]
     assert [(r["tool"], r["callers"]) for r in rows] == [("add", {"cli": 1}),
                                                          ("nope", {"cli": 1})]
+
+
+def test_usage_table_cuts_names_nobody_has(lib: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any client can call a junk name (recorded up to 200 characters, so typos show);
+    the table cuts it past the longest real name instead of stretching every row."""
+    with open_runtime(lib, caller="mcp") as runtime:
+        assert runtime.call("z" * 300).outcome == "unknown_tool"
+        assert runtime.call("add", {"a": 1}).ok
+    monkeypatch.setenv("COLUMNS", "400")
+    table = run_cli("usage", "-L", lib)
+    assert table.exit_code == 0
+    lines = table.stdout.splitlines()
+    junk = next(line for line in lines if line.startswith("zzz"))
+    assert "z" * 80 not in junk and "…" in junk
+    assert all(len(line.rstrip()) < 200 for line in lines), lines
+    assert any(line.startswith("add v1") for line in lines)

@@ -185,8 +185,13 @@ def _usage_table(report: Any, console: Any) -> None:
         since = f" since {report.since}" if report.since else ""
         console.print(f"[dim]no tool calls recorded{since}[/]")
         return
+    from toolforge.names import MAX_NAME_LENGTH
+
     table = Table(box=None, pad_edge=False, header_style="bold")
-    table.add_column("tool", no_wrap=True)
+    # Names nobody has (a client's typo or junk, up to 200 characters) are recorded too;
+    # past the longest real name and version they are cut, so the table stays a table.
+    table.add_column("tool", no_wrap=True, overflow="ellipsis",
+                     max_width=MAX_NAME_LENGTH + len(" (unknown)"))
     for col in ("calls", "errors", "p50 ms", "p99 ms"):
         table.add_column(col, justify="right", no_wrap=True)
     table.add_column("last call", no_wrap=True)
