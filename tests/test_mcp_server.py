@@ -246,6 +246,9 @@ async def test_streamable_http_on_a_unix_socket(lib: Path, tmp_path: Path) -> No
             with anyio.fail_after(90):
                 looping = await session.call_tool("trap", {"word": SPIN})
             assert looping.is_error and text_of(looping).startswith("timeout:")
+            with anyio.fail_after(90):
+                hog = await session.call_tool("trap", {"word": HOG})
+            assert hog.is_error and text_of(hog).startswith("memory:"), text_of(hog)
             assert (await session.call_tool("add", {"a": 2})).structured_content == \
                 {"result": 4}
             # list_changed reaches HTTP clients too (on the standalone stream).
@@ -265,7 +268,8 @@ async def test_streamable_http_on_a_unix_socket(lib: Path, tmp_path: Path) -> No
     assert not sock.exists()
     # Stopped by SIGTERM, it still wrote every call's usage record before exiting.
     events = UsageStore.for_library(lib).events()
-    assert sorted(e.outcome for e in events) == ["bad_arguments", "ok", "ok", "timeout"]
+    assert sorted(e.outcome for e in events) == ["bad_arguments", "memory", "ok", "ok",
+                                                 "timeout"]
     assert {e.caller for e in events} == {"mcp"} and all(e.session for e in events)
 
 
