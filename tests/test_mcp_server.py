@@ -183,6 +183,45 @@ def test_arguments_that_are_not_an_object_get_a_tool_error(lib: Path) -> None:
     assert outcomes == ["bad_arguments"] * 4 + ["ok"]
 
 
+WORD_STATS_V2 = '''def word_stats(text: str) -> dict[str, int]:
+    """Count the words and characters of a text (second version).
+
+    Args:
+        text: any text.
+
+    Returns:
+        words and chars counts.
+    """
+    return {"words": len(text.split()), "chars": len(text)}
+'''
+
+
+async def test_a_call_served_by_the_version_on_trial_matches_the_listing(
+        lib: Path, tmp_path: Path) -> None:
+    """While a new version is on A/B trial, the calls it serves still carry the
+    structuredContent of the listed outputSchema: the SDK client checks it against that."""
+    source = tmp_path / "v2"
+    source.mkdir()
+    (source / "tool.py").write_text(WORD_STATS_V2)
+    (source / "test_tool.py").write_text((lib / "tools/word_stats/test_tool.py").read_text())
+    assert run_cli("add", source, "--name", "word_stats", "-L", lib).exit_code == 0
+    started = run_cli("trials", "start", "word_stats", "--share", "0.99", "-L", lib)
+    assert started.exit_code == 0, started.stderr
+    async with stdio_session(lib) as (session, _):
+        listed = {t.name: t for t in (await session.list_tools()).tools}
+        assert listed["word_stats"].output_schema is not None
+        assert listed["word_stats"].output_schema["type"] == "object"
+        versions = set()
+        for attempt in range(8):  # each session draws its arm: 0.99 for the new version
+            result = await session.call_tool("word_stats", {"text": "a b"},
+                                             meta={"toolforge/session": f"s{attempt}"})
+            assert not result.is_error and result.structured_content == {"words": 2,
+                                                                          "chars": 3}
+            assert result.meta is not None
+            versions.add(result.meta["toolforge/version"])
+        assert 2 in versions
+
+
 async def test_discover_serves_find_and_call(lib: Path) -> None:
     async with stdio_session(lib, "--discover") as (session, notices):
         assert notices.init is not None and notices.init.capabilities.tools is not None

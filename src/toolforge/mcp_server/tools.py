@@ -126,9 +126,9 @@ class LibraryTools:
         if self.runs is not None and session is not None:
             self.runs.record(session, result, arguments if isinstance(arguments, dict)
                              else None)
+        # Shaped as the listed (active) version's outputSchema says, also when the call ran
+        # the new version of an A/B trial: clients check structuredContent against it.
         tool = self.runtime.active().get(name) if result.ok else None
-        if tool is not None and tool.commit != result.commit:
-            tool = None  # promoted meanwhile: describe the value without the new spec
         return to_mcp_result(result, tool)
 
     def _report(self, arguments: dict[str, Any] | None, session: str | None
