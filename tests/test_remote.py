@@ -133,6 +133,12 @@ def test_remote_urls_that_would_run_a_command_are_refused(library: Path, tmp_pat
     assert run_cli("remote", "add", "origin", other, "-L", library).exit_code == 0
     listed = run_cli("remote", "list", "-L", library, "--json").json["remotes"]
     assert listed == [{"name": "origin", "url": str(other), "shared": True}]
+    # one shared remote: a second one takes its place, and says so
+    mirror = run_cli("remote", "add", "mirror", bare_remote(tmp_path / "m.git"), "-L",
+                     library, "--json")
+    assert mirror.exit_code == 0 and mirror.json["shared"] is True
+    assert mirror.envelope["warnings"] == [
+        "origin is no longer the shared remote: changes are published to mirror only"]
 
 
 def test_the_readme_sharing_walkthrough_runs_as_written(tmp_path: Path) -> None:
