@@ -5,6 +5,7 @@ acknowledge only what they hold; a worker stores what it reads and sets garbage 
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import run_cli
+from conftest import PYTHON, python_env, run_cli
 from deploy_helpers import (
     failed_run,
     free_port,
@@ -66,6 +67,40 @@ def test_report_with_a_queue_appends_for_the_workers_and_stores_nothing_here(
     runs.write_text(json.dumps(good_run(3)) + "\n" + json.dumps({"no": "task"}))
     assert run_cli("report", runs, "--queue", redis_url, "-L", library).exit_code == 1
     assert log.read("w", count=10, block_s=0.1) == []
+
+
+REDIS_PROBE = """
+import sys
+from pathlib import Path
+from toolforge.daemon.context import build_context
+from toolforge.deploy.settings import load_deploy_settings
+from toolforge.service.trajectory_service import TrajectoryService
+
+lib = Path(sys.argv[1])
+svc = TrajectoryService(lib)
+svc.report_text(Path(sys.argv[2]).read_text())
+svc.close()
+ctx = build_context(lib, watch=False, concurrency=1)
+ctx.worker.tick(load_deploy_settings())  # the daemon's worker: one look
+print("redis" in sys.modules)
+"""
+
+
+def test_the_redis_client_is_imported_only_when_a_queue_is_configured(
+        library: Path, redis_url: str, tmp_path: Path) -> None:
+    runs = tmp_path / "runs.jsonl"
+    runs.write_text(json.dumps(good_run(1)))
+    env = {**python_env(), "TOOLFORGE_QUEUE": ""}
+
+    def imported(**extra: str) -> bool:
+        done = subprocess.run([PYTHON, "-c", REDIS_PROBE, str(library), str(runs)],
+                              capture_output=True, text=True, timeout=120,
+                              env={**env, **extra})
+        assert done.returncode == 0, done.stderr
+        return done.stdout.split()[-1] == "True"
+
+    assert imported() is False  # the local store: nothing changes for one machine
+    assert imported(TOOLFORGE_QUEUE=redis_url) is True
 
 
 def test_a_dead_workers_entries_are_taken_over_and_only_a_holder_acknowledges(
