@@ -8,6 +8,7 @@ import json
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -196,3 +197,46 @@ async def test_an_agent_machines_daemon_leaves_the_queue_to_the_workers(
     log = _log(redis_url, stream, group="toolforge-workers")
     assert [e.data["id"] for e in log.read("real-worker", count=10, block_s=0.1)
             if e.data] == ["agent-run"]
+
+
+
+async def test_a_worker_that_loses_the_queue_says_queue_down_and_starts_no_cycle(
+        library: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/deploy.md: Redis down, for a worker: state `queue_down`, retried every look. It
+    holds failures enough for a cycle (and has no model): the state must not flip to what
+    the trigger says, and no cycle starts on entries other workers may take over."""
+    monkeypatch.setenv("TOOLFORGE_CONFIG", str(write_config(
+        tmp_path / "config.toml", "[evolution]\npoll_s = 0.1\n")))
+    looks: list[str] = []
+    with ExitStack() as redis:
+        monkeypatch.setenv("TOOLFORGE_QUEUE", redis.enter_context(redis_server(tmp_path)))
+        ctx = build_context(library, watch=False, concurrency=1)
+        worker = ctx.worker
+        assert worker is not None
+        tick = worker.tick
+
+        def look(settings: Any) -> None:  # the real look; then the state it left
+            tick(settings)
+            looks.append(worker.status.state)
+
+        worker.tick = look  # type: ignore[method-assign]
+        app = create_app(ctx)
+        async with app.router.lifespan_context(app), httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://toolforge") as client:
+            body = "\n".join(json.dumps(failed_run("tool_x", i)) for i in range(6))
+            assert (await client.post("/v1/trajectories", content=body)).status_code == 201
+            wait_for("the failures held and a cycle due", lambda: (
+                s := read_status(library)) and s.queue and s.queue.held == 6
+                and s.state == "no_model")
+            redis.close()  # the redis-server stops
+            wait_for("queue_down", lambda: (s := read_status(library)) and
+                     s.state == "queue_down")
+            first = len(looks)
+            wait_for("five more looks", lambda: len(looks) >= first + 5)
+            assert set(looks[first:]) == {"queue_down"}, looks[first:]
+            evolution = (await client.get("/v1/evolution")).json()
+            assert evolution["worker"]["state"] == "queue_down"
+            assert "cannot reach the queue" in evolution["worker"]["detail"]
+            jobs = (await client.get("/v1/jobs")).json()["jobs"]
+            assert not [j for j in jobs if j["kind"] == "evolve"]
+    assert TrajectoryStore(library / ".toolforge/state.sqlite").count() == 6  # kept

@@ -164,11 +164,13 @@ class EvolutionWorker:
             self._schedules(settings, store, worker=False)
             self._set_state("disabled", "[evolution] worker = false in the user config")
             return
-        if settings.queue.url:
-            self._ingest(settings.queue, store, policy)
+        queue_up = self._ingest(settings.queue, store, policy) if settings.queue.url else True
         self._publish_and_ack(settings)
         self._schedules(settings, store, worker=True)
-        if self._job_running():
+        if self._job_running() or not queue_up:
+            # The queue down: no cycle starts, and the state stays "queue_down". This worker
+            # cannot renew its hold meanwhile, so others may take its entries over: a
+            # cycle here would analyse failures another worker analyses too.
             return
         decision = decide(store, cycles, policy)
         with self._lock:
@@ -380,7 +382,8 @@ class EvolutionWorker:
         return self._log
 
     def _ingest(self, qs: QueueSettings, store: TrajectoryStore,
-                policy: TriggerPolicy) -> None:
+                policy: TriggerPolicy) -> bool:
+        """Take what the shared log has for this worker; False when it cannot be reached."""
         from toolforge.queue.redis_streams import QueueUnavailable
 
         try:
@@ -422,6 +425,8 @@ class EvolutionWorker:
                 self._set_state("idle", "the queue is reachable again")
         except QueueUnavailable as exc:
             self._set_state("queue_down", exc.message)
+            return False
+        return True
 
     def _recover(self, queue_log: TrajectoryLog, store: TrajectoryStore,
                  policy: TriggerPolicy) -> None:
