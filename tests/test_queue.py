@@ -47,7 +47,8 @@ def _log(url: str, stream: str = "toolforge:{t}:trajectories",
 
 
 def test_report_with_a_queue_appends_for_the_workers_and_stores_nothing_here(
-        library: Path, redis_url: str, tmp_path: Path) -> None:
+        library: Path, redis_url: str, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     runs = tmp_path / "runs.jsonl"
     runs.write_text("\n".join(json.dumps(r) for r in (good_run(1, "r1"),
                                                        failed_run("tool_x", 2, "r2"))))
@@ -55,6 +56,16 @@ def test_report_with_a_queue_appends_for_the_workers_and_stores_nothing_here(
     bad = run_cli("report", runs, "--queue", secret, "-L", library, "--json")
     assert bad.exit_code == 1 and bad.json["error"] == "queue_unavailable"
     assert "hunter2" not in bad.stdout  # the password never shows
+    for secret in (f"redis://127.0.0.1:{free_port()}/0?password=hunter2",  # redis-py reads it
+                   "unix:///nowhere/redis.sock?db=0&password=hunter2",
+                   "http://:hunter2@127.0.0.1/0"):  # refused, and not shown either
+        bad = run_cli("report", runs, "--queue", secret, "-L", library, "--json")
+        assert bad.exit_code == 1 and "hunter2" not in bad.stdout, bad.stdout
+    config = write_config(tmp_path / "config.toml", '[queue]\nurl = "http://u:hunter2@h/0"\n')
+    monkeypatch.setenv("TOOLFORGE_CONFIG", str(config))
+    bad = run_cli("report", runs, "-L", library, "--json")
+    assert bad.json["error"] == "config" and "hunter2" not in bad.stdout, bad.stdout
+    monkeypatch.delenv("TOOLFORGE_CONFIG")
     done = run_cli("report", runs, "--queue", redis_url, "-L", library, "--json")
     assert done.exit_code == 0, done.stdout
     assert done.json["recorded"] == 2 and "stream toolforge:{" in done.json["queue"]
