@@ -251,3 +251,28 @@ async def test_a_worker_that_loses_the_queue_says_queue_down_and_starts_no_cycle
             jobs = (await client.get("/v1/jobs")).json()["jobs"]
             assert not [j for j in jobs if j["kind"] == "evolve"]
     assert TrajectoryStore(library / ".toolforge/state.sqlite").count() == 6  # kept
+
+
+async def test_a_queue_set_or_unset_in_the_user_config_applies_without_a_restart(
+        library: Path, redis_url: str, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/deploy.md: `[queue] url` in the user config needs no restart; `toolforge
+    cycles` shows the worker's queue line at once, before any entry arrives."""
+    monkeypatch.delenv("TOOLFORGE_QUEUE", raising=False)
+    config = write_config(tmp_path / "config.toml", "[evolution]\npoll_s = 0.1\n")
+    monkeypatch.setenv("TOOLFORGE_CONFIG", str(config))
+    ctx = build_context(library, watch=False, concurrency=1)
+    app = create_app(ctx)
+    async with app.router.lifespan_context(app):
+        wait_for("the worker's first look", lambda: (s := read_status(library)) and
+                 s.state == "idle")
+        write_config(config, f'[queue]\nurl = "{redis_url}"\nconsumer = "c1"\n'
+                             "[evolution]\npoll_s = 0.1\n")
+        status = wait_for("the queue line", lambda: (s := read_status(library)) and
+                          s.queue and s)
+        assert status.queue.consumer == "c1" and status.queue.acked == 0
+        shown = run_cli("cycles", "-L", library)
+        assert "queue redis://" in shown.stdout and "as c1" in shown.stdout, shown.stdout
+        write_config(config, "[evolution]\npoll_s = 0.1\n")  # back to the local store
+        wait_for("the queue line to go", lambda: (s := read_status(library)) and
+                 s.queue is None)

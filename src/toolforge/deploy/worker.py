@@ -158,6 +158,8 @@ class EvolutionWorker:
         policy = TriggerPolicy.from_settings(effective.library)
         store = default_store(self.root, policy.reward_threshold)
         cycles = CycleLog(store)
+        if self._log is not None and not (settings.queue.url and settings.evolution.worker):
+            self._leave_queue()  # the user config no longer gives this worker a queue
         if not settings.evolution.worker:
             # An agent's machine: it may follow the remote, but takes no runs from the
             # shared queue (they are the workers'), decides nothing and evolves nothing.
@@ -379,7 +381,28 @@ class EvolutionWorker:
         self._heartbeat = _Heartbeat(self._log, self._consumer, qs.claim_idle_s / 4)
         with self._lock:
             self.status.queue = QueueStatus(name=self._log.name, consumer=self._consumer)
+        self._write()  # `toolforge cycles` shows the queue before any entry arrives
         return self._log
+
+    def _leave_queue(self) -> None:
+        """Stop reading the shared log and renewing holds: what this worker held goes to
+        the other workers after `claim_idle_s`. Not before the acknowledgements of finished
+        cycles are through (else their runs would be analysed again)."""
+        with self._lock:
+            if self._to_ack:
+                return
+            self.status.queue = None
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
+            self._heartbeat = None
+        if self._log is not None:
+            try:
+                self._log.close()
+            except Exception:  # closing a connection that is already gone
+                pass
+        self._log = self._log_key = None
+        self._inbox = None
+        self._write()
 
     def _ingest(self, qs: QueueSettings, store: TrajectoryStore,
                 policy: TriggerPolicy) -> bool:
