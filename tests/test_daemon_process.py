@@ -576,6 +576,34 @@ def test_a_daemon_of_another_version_gets_a_warning(
     assert "warning:" in text.stderr and "toolforge daemon restart" in text.stderr
 
 
+def test_a_daemon_started_with_other_settings_variables_says_so(
+    lib: Path, daemons: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A daemon reads the environment once: a shell that exported a queue or a key after
+    some command started it is told, and told how to apply them (docs/deploy.md)."""
+    monkeypatch.delenv("TOOLFORGE_QUEUE", raising=False)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    assert run_cli("daemon", "start", "-L", lib).exit_code == 0
+    monkeypatch.setenv("TOOLFORGE_SESSION", "one-command-switch")  # not a daemon setting
+    assert run_cli("list", "-L", lib, "--json").envelope["warnings"] == []
+
+    monkeypatch.setenv("TOOLFORGE_QUEUE", "redis://127.0.0.1:1/0")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-a-secret-value")
+    again = run_cli("daemon", "start", "-L", lib, "--json")
+    assert again.exit_code == 0 and again.json["started"] is False
+    [warning] = again.envelope["warnings"]
+    assert "OPENAI_API_KEY, TOOLFORGE_QUEUE" in warning
+    assert "toolforge daemon restart" in warning
+    assert "sk-a-secret-value" not in again.stdout  # digests only, never a key
+    listed = run_cli("list", "-L", lib)
+    assert listed.exit_code == 0 and "TOOLFORGE_QUEUE" in listed.stderr
+
+    assert run_cli("daemon", "restart", "-L", lib).exit_code == 0
+    assert run_cli("list", "-L", lib, "--json").envelope["warnings"] == []
+    monkeypatch.delenv("OPENAI_API_KEY")  # unset here, set in the daemon: also a difference
+    assert "OPENAI_API_KEY" in run_cli("list", "-L", lib, "--json").envelope["warnings"][0]
+
+
 PROBE = """
 import json, sys
 from toolforge.cli.main import main

@@ -132,6 +132,37 @@ def test_the_daemon_evolves_from_reported_runs_and_a_budget_stops_the_next_cycle
         client.close()
 
 
+@pytest.mark.parametrize("limit, which", [
+    ("tokens_per_hour = 1", "tokens per hour"), ("tokens_per_day = 1", "tokens per day"),
+    ("usd_per_hour = 0.00001", "USD per hour"), ("usd_per_day = 0.00001", "USD per day"),
+    ("max_cycles_per_hour = 1", "cycles per hour")])
+def test_each_budget_stops_the_next_cycle_and_says_which(
+        tmp_path: Path, model, monkeypatch: pytest.MonkeyPatch, limit: str, which: str
+) -> None:
+    lib = _library(tmp_path)
+    config = tmp_path / "config.toml"
+    monkeypatch.setenv("TOOLFORGE_CONFIG", str(write_config(config, FAST)))
+    model(evolve_script())
+    monkeypatch.setenv("TOOLFORGE_MODEL", "openai/gpt-4o-mini")  # in litellm's price table
+    runs = tmp_path / "runs.jsonl"
+    runs.write_text(_runs("tool_alpha", 3))
+    assert run_cli("report", runs, "-L", lib).exit_code == 0
+    first = run_cli("evolve", "-L", lib, "--json")
+    assert first.exit_code == 0, first.stdout
+    assert first.json["usage"]["cost_usd"] > 0 and first.json["usage"]["total_tokens"] > 0
+    runs.write_text(_runs("tool_beta", 3, start=3))
+    assert run_cli("report", runs, "-L", lib).exit_code == 0
+    write_config(config, f"[evolution]\n{limit}\n" + FAST)
+    stopped = run_cli("evolve", "-L", lib, "--json")
+    assert stopped.exit_code == 1 and stopped.json["error"] == "budget", stopped.stdout
+    assert which in stopped.json["message"], stopped.json["message"]
+    assert str(config) in stopped.json["hint"]
+    overview = _cycles(lib)
+    assert len(overview["cycles"]) == 1  # it did not start
+    assert which in overview["budget"]["reason"]
+    assert not (lib / "candidates/tool_beta").exists()
+
+
 @pytest.fixture
 async def daemon(tmp_path: Path) -> AsyncIterator[Any]:
     holder: dict[str, Any] = {}

@@ -5,15 +5,17 @@ acknowledge only what they hold; a worker stores what it reads and sets garbage 
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from conftest import run_cli
+from conftest import PYTHON, python_env, run_cli
 from deploy_helpers import (
     failed_run,
     free_port,
@@ -45,7 +47,8 @@ def _log(url: str, stream: str = "toolforge:{t}:trajectories",
 
 
 def test_report_with_a_queue_appends_for_the_workers_and_stores_nothing_here(
-        library: Path, redis_url: str, tmp_path: Path) -> None:
+        library: Path, redis_url: str, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     runs = tmp_path / "runs.jsonl"
     runs.write_text("\n".join(json.dumps(r) for r in (good_run(1, "r1"),
                                                        failed_run("tool_x", 2, "r2"))))
@@ -53,6 +56,16 @@ def test_report_with_a_queue_appends_for_the_workers_and_stores_nothing_here(
     bad = run_cli("report", runs, "--queue", secret, "-L", library, "--json")
     assert bad.exit_code == 1 and bad.json["error"] == "queue_unavailable"
     assert "hunter2" not in bad.stdout  # the password never shows
+    for secret in (f"redis://127.0.0.1:{free_port()}/0?password=hunter2",  # redis-py reads it
+                   "unix:///nowhere/redis.sock?db=0&password=hunter2",
+                   "http://:hunter2@127.0.0.1/0"):  # refused, and not shown either
+        bad = run_cli("report", runs, "--queue", secret, "-L", library, "--json")
+        assert bad.exit_code == 1 and "hunter2" not in bad.stdout, bad.stdout
+    config = write_config(tmp_path / "config.toml", '[queue]\nurl = "http://u:hunter2@h/0"\n')
+    monkeypatch.setenv("TOOLFORGE_CONFIG", str(config))
+    bad = run_cli("report", runs, "-L", library, "--json")
+    assert bad.json["error"] == "config" and "hunter2" not in bad.stdout, bad.stdout
+    monkeypatch.delenv("TOOLFORGE_CONFIG")
     done = run_cli("report", runs, "--queue", redis_url, "-L", library, "--json")
     assert done.exit_code == 0, done.stdout
     assert done.json["recorded"] == 2 and "stream toolforge:{" in done.json["queue"]
@@ -66,6 +79,40 @@ def test_report_with_a_queue_appends_for_the_workers_and_stores_nothing_here(
     runs.write_text(json.dumps(good_run(3)) + "\n" + json.dumps({"no": "task"}))
     assert run_cli("report", runs, "--queue", redis_url, "-L", library).exit_code == 1
     assert log.read("w", count=10, block_s=0.1) == []
+
+
+REDIS_PROBE = """
+import sys
+from pathlib import Path
+from toolforge.daemon.context import build_context
+from toolforge.deploy.settings import load_deploy_settings
+from toolforge.service.trajectory_service import TrajectoryService
+
+lib = Path(sys.argv[1])
+svc = TrajectoryService(lib)
+svc.report_text(Path(sys.argv[2]).read_text())
+svc.close()
+ctx = build_context(lib, watch=False, concurrency=1)
+ctx.worker.tick(load_deploy_settings())  # the daemon's worker: one look
+print("redis" in sys.modules)
+"""
+
+
+def test_the_redis_client_is_imported_only_when_a_queue_is_configured(
+        library: Path, redis_url: str, tmp_path: Path) -> None:
+    runs = tmp_path / "runs.jsonl"
+    runs.write_text(json.dumps(good_run(1)))
+    env = {**python_env(), "TOOLFORGE_QUEUE": ""}
+
+    def imported(**extra: str) -> bool:
+        done = subprocess.run([PYTHON, "-c", REDIS_PROBE, str(library), str(runs)],
+                              capture_output=True, text=True, timeout=120,
+                              env={**env, **extra})
+        assert done.returncode == 0, done.stderr
+        return done.stdout.split()[-1] == "True"
+
+    assert imported() is False  # the local store: nothing changes for one machine
+    assert imported(TOOLFORGE_QUEUE=redis_url) is True
 
 
 def test_a_dead_workers_entries_are_taken_over_and_only_a_holder_acknowledges(
@@ -161,3 +208,71 @@ async def test_an_agent_machines_daemon_leaves_the_queue_to_the_workers(
     log = _log(redis_url, stream, group="toolforge-workers")
     assert [e.data["id"] for e in log.read("real-worker", count=10, block_s=0.1)
             if e.data] == ["agent-run"]
+
+
+
+async def test_a_worker_that_loses_the_queue_says_queue_down_and_starts_no_cycle(
+        library: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/deploy.md: Redis down, for a worker: state `queue_down`, retried every look. It
+    holds failures enough for a cycle (and has no model): the state must not flip to what
+    the trigger says, and no cycle starts on entries other workers may take over."""
+    monkeypatch.setenv("TOOLFORGE_CONFIG", str(write_config(
+        tmp_path / "config.toml", "[evolution]\npoll_s = 0.1\n")))
+    looks: list[str] = []
+    with ExitStack() as redis:
+        monkeypatch.setenv("TOOLFORGE_QUEUE", redis.enter_context(redis_server(tmp_path)))
+        ctx = build_context(library, watch=False, concurrency=1)
+        worker = ctx.worker
+        assert worker is not None
+        tick = worker.tick
+
+        def look(settings: Any) -> None:  # the real look; then the state it left
+            tick(settings)
+            looks.append(worker.status.state)
+
+        worker.tick = look  # type: ignore[method-assign]
+        app = create_app(ctx)
+        async with app.router.lifespan_context(app), httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://toolforge") as client:
+            body = "\n".join(json.dumps(failed_run("tool_x", i)) for i in range(6))
+            assert (await client.post("/v1/trajectories", content=body)).status_code == 201
+            wait_for("the failures held and a cycle due", lambda: (
+                s := read_status(library)) and s.queue and s.queue.held == 6
+                and s.state == "no_model")
+            redis.close()  # the redis-server stops
+            wait_for("queue_down", lambda: (s := read_status(library)) and
+                     s.state == "queue_down")
+            first = len(looks)
+            wait_for("five more looks", lambda: len(looks) >= first + 5)
+            assert set(looks[first:]) == {"queue_down"}, looks[first:]
+            evolution = (await client.get("/v1/evolution")).json()
+            assert evolution["worker"]["state"] == "queue_down"
+            assert "cannot reach the queue" in evolution["worker"]["detail"]
+            jobs = (await client.get("/v1/jobs")).json()["jobs"]
+            assert not [j for j in jobs if j["kind"] == "evolve"]
+    assert TrajectoryStore(library / ".toolforge/state.sqlite").count() == 6  # kept
+
+
+async def test_a_queue_set_or_unset_in_the_user_config_applies_without_a_restart(
+        library: Path, redis_url: str, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/deploy.md: `[queue] url` in the user config needs no restart; `toolforge
+    cycles` shows the worker's queue line at once, before any entry arrives."""
+    monkeypatch.delenv("TOOLFORGE_QUEUE", raising=False)
+    config = write_config(tmp_path / "config.toml", "[evolution]\npoll_s = 0.1\n")
+    monkeypatch.setenv("TOOLFORGE_CONFIG", str(config))
+    ctx = build_context(library, watch=False, concurrency=1)
+    app = create_app(ctx)
+    async with app.router.lifespan_context(app):
+        wait_for("the worker's first look", lambda: (s := read_status(library)) and
+                 s.state == "idle")
+        write_config(config, f'[queue]\nurl = "{redis_url}"\nconsumer = "c1"\n'
+                             "[evolution]\npoll_s = 0.1\n")
+        status = wait_for("the queue line", lambda: (s := read_status(library)) and
+                          s.queue and s)
+        assert status.queue.consumer == "c1" and status.queue.acked == 0
+        shown = run_cli("cycles", "-L", library)
+        assert "queue redis://" in shown.stdout and "as c1" in shown.stdout, shown.stdout
+        write_config(config, "[evolution]\npoll_s = 0.1\n")  # back to the local store
+        wait_for("the queue line to go", lambda: (s := read_status(library)) and
+                 s.queue is None)

@@ -133,6 +133,21 @@ def test_remote_urls_that_would_run_a_command_are_refused(library: Path, tmp_pat
     assert run_cli("remote", "add", "origin", other, "-L", library).exit_code == 0
     listed = run_cli("remote", "list", "-L", library, "--json").json["remotes"]
     assert listed == [{"name": "origin", "url": str(other), "shared": True}]
+    # a token in a remote's URL stays in git's config, never in what toolforge shows
+    token = run_cli("remote", "add", "tok", "https://bob:s3cr3t@127.0.0.1:1/x.git", "-L",
+                    library, "--json")
+    assert token.exit_code == 0 and "s3cr3t" not in token.stdout
+    assert token.json["url"] == "https://bob:***@127.0.0.1:1/x.git"
+    assert "s3cr3t" not in run_cli("remote", "list", "-L", library, "--json").stdout
+    assert "s3cr3t" in git(library, "remote", "get-url", "tok")
+    assert run_cli("remote", "remove", "tok", "-L", library).exit_code == 0
+    assert run_cli("remote", "add", "origin", other, "-L", library).exit_code == 1  # exists
+    # one shared remote: a second one takes its place, and says so
+    mirror = run_cli("remote", "add", "mirror", bare_remote(tmp_path / "m.git"), "-L",
+                     library, "--json")
+    assert mirror.exit_code == 0 and mirror.json["shared"] is True
+    assert mirror.envelope["warnings"] == [
+        "origin is no longer the shared remote: changes are published to mirror only"]
 
 
 def test_the_readme_sharing_walkthrough_runs_as_written(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from conftest import run_cli
+from conftest import git, run_cli
 from toolforge.cli.app import app
 
 RUNS = [
@@ -134,6 +134,20 @@ def test_show(library: Path, tmp_path: Path) -> None:
     assert ambiguous.exit_code == 1 and "matches several" in ambiguous.stderr
     missing = run_cli("trajectories", "show", "zzz", "-L", library, "--json")
     assert missing.exit_code == 1 and missing.json["error"] == "not_found"
+
+
+def test_a_reported_run_records_the_library_commit_it_used(library: Path, tmp_path: Path
+                                                           ) -> None:
+    """An agent reading this (pinned) clone reports runs: each records the commit it was
+    served, unless it says which one itself."""
+    head = git(library, "rev-parse", "HEAD").strip()
+    mine = {"id": "run-own", "task": "t", "metadata": {"library_commit": "abc123", "k": 1}}
+    runs = write_jsonl(tmp_path / "runs.jsonl", [RUNS[1], mine])
+    assert run_cli("report", runs, "-L", library).exit_code == 0
+    shown = run_cli("trajectories", "show", "run-bad-2", "-L", library, "--json").json
+    assert shown["metadata"] == {"library_commit": head}
+    own = run_cli("trajectories", "show", "run-own", "-L", library, "--json").json
+    assert own["metadata"] == {"library_commit": "abc123", "k": 1}
 
 
 def test_export(library: Path, tmp_path: Path) -> None:

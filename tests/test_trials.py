@@ -97,6 +97,22 @@ def test_a_better_patch_wins_its_trial_and_is_promoted(library: Path, tmp_path: 
     assert run_cli("trials", "-L", library, "--json").json == {"trials": []}
 
 
+def test_a_trial_that_cannot_start_says_why_and_commits_nothing(library: Path) -> None:
+    head = git(library, "rev-parse", "HEAD")
+    missing = run_cli("trials", "start", "nobody", "-L", library, "--json")
+    assert (missing.exit_code, missing.json["error"]) == (1, "not_found"), missing.stdout
+    src = write_tool_dir(library.parent / "src", "shout")
+    assert run_cli("add", src, "-L", library).exit_code == 0  # a candidate, nothing active
+    alone = run_cli("trials", "start", "shout", "-L", library, "--json")
+    assert (alone.exit_code, alone.json["error"]) == (1, "conflict"), alone.stdout
+    assert "toolforge promote shout" in alone.json["hint"]
+    for bad in (["--share", "0"], ["--share", "1.5"], ["--episodes", "1"]):
+        refused = run_cli("trials", "start", "shout", *bad, "-L", library, "--json")
+        assert (refused.exit_code, refused.json["error"]) == (2, "usage"), bad
+    assert git(library, "log", "--format=%s", f"{head.strip()}..HEAD").splitlines() == [
+        "add candidate shout v1"]
+
+
 def test_a_trial_committed_by_hand_never_runs_unvalidated_code(library: Path, tmp_path: Path
                                                                ) -> None:
     tests = make_tests("shout")

@@ -42,9 +42,13 @@ def start(
 
             raise typer.Exit(main(["--library", str(root), "--foreground"]))
         from toolforge.daemon import lifecycle
+        from toolforge.daemon.client import daemon_mismatch
 
         result = lifecycle.start(root)
         h = result.health
+        if not result.started:  # it runs with what it was started with, not with ours
+            for problem in daemon_mismatch(h.model_dump()):
+                out.warn(problem)
 
         def render(c):
             if result.started:

@@ -51,7 +51,11 @@ def add(
 
     def body(out: Output) -> None:
         with _service(library) as svc:
+            before = next((r.name for r in svc.remotes() if r.shared), None)
             info = svc.add_remote(name, url)
+        if before is not None and before != info.name:  # one shared remote: this one now
+            out.warn(f"{before} is no longer the shared remote: changes are published to "
+                     f"{info.name} only")
 
         def render(c: Console) -> None:
             from rich.markup import escape

@@ -69,6 +69,10 @@ def is_secret_key(key: str) -> bool:
 def show_value(key: str, value: Any, limit: int = 80) -> str:
     if is_secret_key(key):
         return "(hidden)"
+    if isinstance(value, str) and "://" in value:  # a URL may carry a password
+        from toolforge.urls import public_url
+
+        value = public_url(value)
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

@@ -24,7 +24,7 @@ import socket
 import sys
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -85,11 +85,26 @@ def connect(root: Path, *, autostart: bool = True, models: bool = True,
     require_library(root)  # same "no library here" error as in-process, before spawning
     client = DaemonClient(root, autostart=autostart, models=models)
     health = client.ensure()
-    version = health.get("version")
-    if version != __version__ and warn is not None:
-        warn(f"the toolforge daemon runs version {version}, this command is "
-             f"{__version__}; restart it with `toolforge daemon restart`")
+    if warn is not None:
+        for problem in daemon_mismatch(health):
+            warn(problem)
     return client
+
+
+def daemon_mismatch(health: Mapping[str, Any]) -> list[str]:
+    """Why the running daemon may not do what this process would: another toolforge
+    version, or other settings variables (it read its environment when it started)."""
+    from toolforge.daemon.envprint import drift_warning
+
+    problems = []
+    version = health.get("version")
+    if version != __version__:
+        problems.append(f"the toolforge daemon runs version {version}, this command is "
+                        f"{__version__}; restart it with `toolforge daemon restart`")
+    env = drift_warning(health.get("env"), os.environ)
+    if env is not None:
+        problems.append(env)
+    return problems
 
 
 MAX_HEADER_LINE = 65_536

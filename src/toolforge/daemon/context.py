@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from toolforge import __version__
+from toolforge.daemon.envprint import fingerprint
 from toolforge.daemon.events import EventBus, now_iso
 from toolforge.daemon.histindex import HistoryIndex
 from toolforge.daemon.idle import Activity
@@ -52,6 +53,7 @@ class DaemonContext:
     log_path: str | None = None
     pid: int = field(default_factory=os.getpid)
     started_at: str = field(default_factory=now_iso)
+    env: dict[str, str] = field(default_factory=lambda: fingerprint(os.environ))
     stopping: threading.Event = field(default_factory=threading.Event)
     activity: Activity = field(default_factory=Activity)
     lanes: Lanes = field(default_factory=Lanes)  # request lanes for long requests
@@ -99,7 +101,7 @@ class DaemonContext:
 
     def health(self) -> Health:
         return Health(version=__version__, pid=self.pid, library=str(self.root),
-                      started_at=self.started_at, socket=self.socket)
+                      started_at=self.started_at, socket=self.socket, env=self.env)
 
     def jobs_busy(self) -> bool:
         return self.jobs.busy()

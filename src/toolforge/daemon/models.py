@@ -99,6 +99,9 @@ class Health(BaseModel):
     library: str
     started_at: str
     socket: str | None = None
+    # Digests of the settings variables it started with (daemon/envprint.py): a client
+    # whose own differ says so.
+    env: dict[str, str] | None = None
 
 
 class ShutdownResult(BaseModel):

@@ -110,5 +110,7 @@ def _queue_with_url(queue: QueueSettings, url: str) -> QueueSettings:
     try:
         return QueueSettings.model_validate({**queue.model_dump(), "url": url})
     except ValidationError as exc:
-        raise ConfigError(f"queue URL {url!r}: {exc.errors()[0]['msg']}",
+        from toolforge.urls import public_url
+
+        raise ConfigError(f"queue URL {public_url(url)!r}: {exc.errors()[0]['msg']}",
                           hint="e.g. redis://localhost:6379/0") from None

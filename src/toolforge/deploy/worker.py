@@ -158,17 +158,21 @@ class EvolutionWorker:
         policy = TriggerPolicy.from_settings(effective.library)
         store = default_store(self.root, policy.reward_threshold)
         cycles = CycleLog(store)
+        if self._log is not None and not (settings.queue.url and settings.evolution.worker):
+            self._leave_queue()  # the user config no longer gives this worker a queue
         if not settings.evolution.worker:
             # An agent's machine: it may follow the remote, but takes no runs from the
             # shared queue (they are the workers'), decides nothing and evolves nothing.
             self._schedules(settings, store, worker=False)
             self._set_state("disabled", "[evolution] worker = false in the user config")
             return
-        if settings.queue.url:
-            self._ingest(settings.queue, store, policy)
+        queue_up = self._ingest(settings.queue, store, policy) if settings.queue.url else True
         self._publish_and_ack(settings)
         self._schedules(settings, store, worker=True)
-        if self._job_running():
+        if self._job_running() or not queue_up:
+            # The queue down: no cycle starts, and the state stays "queue_down". This worker
+            # cannot renew its hold meanwhile, so others may take its entries over: a
+            # cycle here would analyse failures another worker analyses too.
             return
         decision = decide(store, cycles, policy)
         with self._lock:
@@ -377,10 +381,32 @@ class EvolutionWorker:
         self._heartbeat = _Heartbeat(self._log, self._consumer, qs.claim_idle_s / 4)
         with self._lock:
             self.status.queue = QueueStatus(name=self._log.name, consumer=self._consumer)
+        self._write()  # `toolforge cycles` shows the queue before any entry arrives
         return self._log
 
+    def _leave_queue(self) -> None:
+        """Stop reading the shared log and renewing holds: what this worker held goes to
+        the other workers after `claim_idle_s`. Not before the acknowledgements of finished
+        cycles are through (else their runs would be analysed again)."""
+        with self._lock:
+            if self._to_ack:
+                return
+            self.status.queue = None
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
+            self._heartbeat = None
+        if self._log is not None:
+            try:
+                self._log.close()
+            except Exception:  # closing a connection that is already gone
+                pass
+        self._log = self._log_key = None
+        self._inbox = None
+        self._write()
+
     def _ingest(self, qs: QueueSettings, store: TrajectoryStore,
-                policy: TriggerPolicy) -> None:
+                policy: TriggerPolicy) -> bool:
+        """Take what the shared log has for this worker; False when it cannot be reached."""
         from toolforge.queue.redis_streams import QueueUnavailable
 
         try:
@@ -422,6 +448,8 @@ class EvolutionWorker:
                 self._set_state("idle", "the queue is reachable again")
         except QueueUnavailable as exc:
             self._set_state("queue_down", exc.message)
+            return False
+        return True
 
     def _recover(self, queue_log: TrajectoryLog, store: TrajectoryStore,
                  policy: TriggerPolicy) -> None:

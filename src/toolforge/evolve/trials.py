@@ -116,6 +116,7 @@ def start_trial(svc: LibraryService, name: str, *, share: float | None = None,
                          ) from None
     active = lib.find_current(name, TOOLS_DIR)
     if active is None or active.meta.status != "active":
+        lib.read_current(name, CANDIDATES_DIR)  # no new version either: not_found first
         raise ConflictError(f"{name} has no active version to compare with",
                             hint=f"a trial compares a new version with the active one; "
                                  f"promote it directly: `toolforge promote {name}`")

@@ -36,6 +36,7 @@ from pydantic import BaseModel, Field
 from toolforge.errors import ConflictError, LibraryError, UsageError
 from toolforge.library.crashpoints import step
 from toolforge.library.gitrepo import exec_git
+from toolforge.urls import public_url
 from toolforge.library.journal import JournalEntry, clear_journal, write_journal
 from toolforge.library.localstate import STATE_DIR, state_in_tree_error, tracks_state
 from toolforge.library.notes import NOTES_REF, merge_notes
@@ -63,7 +64,7 @@ _UNSAFE_URL = re.compile(r"^(ext|fd)::", re.IGNORECASE)
 
 class RemoteInfo(BaseModel):
     name: str
-    url: str
+    url: str  # without a password (toolforge.urls); `git remote -v` shows it whole
     shared: bool = False
 
 
@@ -126,7 +127,7 @@ def validate_remote_url(url: str) -> str:
     if not isinstance(url, str) or not url.strip() or url != url.strip():
         raise UsageError("the remote URL is empty or padded with spaces")
     if url.startswith("-") or _UNSAFE_URL.match(url) or any(c in url for c in "\n\r\0"):
-        raise UsageError(f"refusing remote URL {url!r}",
+        raise UsageError(f"refusing remote URL {public_url(url)!r}",
                          hint="use an https://, ssh://, git:// or file:// URL, "
                               "user@host:path, or a path to a (bare) repository")
     return url
@@ -147,7 +148,7 @@ class LibraryRemote:
         for key, url in values.items():
             if key.startswith("remote.") and key.endswith(".url"):
                 name = key[len("remote."):-len(".url")]
-                out.append(RemoteInfo(name=name, url=url, shared=name == shared))
+                out.append(RemoteInfo(name=name, url=public_url(url), shared=name == shared))
         return sorted(out, key=lambda r: r.name)
 
     def shared_name(self) -> str | None:
@@ -181,7 +182,8 @@ class LibraryRemote:
         self._git_ok("remote", "add", "--", name, url)
         if shared:
             self._git_ok("config", "--local", SHARED_KEY, name)
-        return RemoteInfo(name=name, url=url, shared=shared or self.shared_name() == name)
+        return RemoteInfo(name=name, url=public_url(url),
+                          shared=shared or self.shared_name() == name)
 
     def remove(self, name: str) -> None:
         validate_remote_name(name)

@@ -19,10 +19,10 @@ from __future__ import annotations
 import json
 import time
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 from toolforge.errors import ConfigError, ToolforgeError
 from toolforge.queue.base import LogEntry, LogStats
+from toolforge.urls import public_url
 
 if TYPE_CHECKING:
     import redis
@@ -72,18 +72,6 @@ class QueueUnavailable(ToolforgeError):
 
     http_status = 503
     kind = "queue_unavailable"
-
-
-def public_url(url: str) -> str:
-    """`url` without its password, for messages and logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    user = f"{parts.username}:***@" if parts.username else ":***@"
-    return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))
 
 
 class RedisStreamLog:

@@ -131,7 +131,17 @@ class TrajectoryService:
             )
         if not ready:
             raise ReportError("nothing to record: no trajectories given", hint=_REPORT_HINT)
-        return self.save(ready)
+        return self.save(self._with_commit(ready))
+
+    def _with_commit(self, runs: list[Trajectory]) -> list[Trajectory]:
+        """A run that does not say which library commit it used gets the reporting
+        library's HEAD: the commit an agent reading this (pinned) clone was served."""
+        head = self.library.git.head()
+        if head is None:
+            return runs
+        return [t if t.metadata.get("library_commit") else
+                t.model_copy(update={"metadata": {**t.metadata, "library_commit": head}})
+                for t in runs]
 
     def report_text(self, text: str, name: str = "<report>",
                     source: str = "report") -> list[Trajectory]:
