@@ -141,6 +141,11 @@ def test_remote_urls_that_would_run_a_command_are_refused(library: Path, tmp_pat
     assert "s3cr3t" not in run_cli("remote", "list", "-L", library, "--json").stdout
     assert "s3cr3t" in git(library, "remote", "get-url", "tok")
     assert run_cli("remote", "remove", "tok", "-L", library).exit_code == 0
+    # a bare token as the user name (how hosts take personal access tokens)
+    bare = run_cli("remote", "add", "tok", "https://ghp_s3cr3t@127.0.0.1:1/x.git", "-L",
+                   library, "--json")
+    assert bare.exit_code == 0 and bare.json["url"] == "https://***@127.0.0.1:1/x.git"
+    assert run_cli("remote", "remove", "tok", "-L", library).exit_code == 0
     assert run_cli("remote", "add", "origin", other, "-L", library).exit_code == 1  # exists
     # one shared remote: a second one takes its place, and says so
     mirror = run_cli("remote", "add", "mirror", bare_remote(tmp_path / "m.git"), "-L",

@@ -23,9 +23,12 @@ def public_url(url: str) -> str:
         parts = urlsplit(url)
         query = parse_qsl(parts.query, keep_blank_values=True)
         netloc = parts.netloc
+        host = parts.netloc.rpartition("@")[2]  # as written: [v6] addresses, a port
         if parts.password is not None:
-            host = parts.netloc.rpartition("@")[2]  # as written: [v6] addresses, a port
             netloc = (f"{parts.username}:***@" if parts.username else ":***@") + host
+        elif parts.username and parts.scheme.lower() in ("http", "https"):
+            # `https://<token>@host/...`: hosts take a bare token as the user name.
+            netloc = "***@" + host
     except ValueError:  # not even a URL (bad brackets...): nothing of it is safe to show
         return "<unparsable URL>"
     if netloc == parts.netloc and not any(SECRET_PARAM.search(k) for k, _ in query):
