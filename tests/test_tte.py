@@ -12,6 +12,7 @@ import pytest
 
 import tte_script
 from conftest import git, run_cli, write_tool_dir
+from toolforge.library.settings import TteSettings
 from toolforge.testing.scripted_model import ScriptedModelServer
 
 SCIENCE = Path(__file__).resolve().parents[1] / "src/toolforge/tte/data/science.jsonl"
@@ -246,7 +247,8 @@ def test_calibrate_fits_both_thresholds_by_f1_and_saves_them(
         example_library: Path, tmp_path: Path) -> None:
     bundled = (SCIENCE.parent / "pairs.jsonl").read_text().splitlines()
     wanted = ("product ~ times", "celsius_to_kelvin ~ absolute", "product vs quotient",
-              "celsius_to_kelvin vs kelvin_to_celsius", "reverse_text vs echo_text")
+              "celsius_to_kelvin vs kelvin_to_celsius", "reverse_text vs echo_text",
+              "magnitude vs passthrough", "round vs trunc")
     dedup = [line for line in bundled if any(w in line for w in wanted)]
     retrieval = [
         {"kind": "retrieval", "query": "convert a length from km to m", "tool": "convert_units",
@@ -264,12 +266,18 @@ def test_calibrate_fits_both_thresholds_by_f1_and_saves_them(
     ]
     pairs = tmp_path / "pairs.jsonl"
     pairs.write_text("# labelled\n" + "\n".join([*dedup, *map(json.dumps, retrieval)]) + "\n")
-    assert len(dedup) == 5
+    assert len(dedup) == 7
     report = ok(run_cli("calibrate", pairs, "--save", "-L", example_library, "--json"))
     assert report["retrieval"]["f1"] == 1.0 and report["dedup"]["f1"] == 1.0
     scores = {p["what"].split(" (")[0]: p["score"] for p in report["scored"]}
     tau_dup = report["dedup"]["threshold"]
     assert scores["product ~ times"] >= tau_dup > scores["product ~ quotient"]  # a*b vs a/b
+    # look-alikes with the same words that agree on most samples but not all are different
+    # tools: abs(x) vs x (the negative samples), round vs int (the halves)
+    for pair in ("magnitude ~ magnitude_of", "round_number ~ whole_number"):
+        assert scores[pair] < tau_dup and scores[pair] < TteSettings().tau_dup, pair
+    differ = [p["what"] for p in report["scored"] if p["what"].startswith("magnitude ~")]
+    assert "differ on" in differ[0]
     assert report["saved"] and report["commit"]
     settings = tomllib.loads((example_library / "toolforge.toml").read_text())
     assert settings["tte"]["tau_ret"] == report["retrieval"]["threshold"]

@@ -98,10 +98,9 @@ def _subgoal(o: SubGoalOutcome, console: Console) -> None:
             verb = "waiting for review" if s.status == "candidate" else "registered"
             console.print(f"      {verb}: {escape(', '.join(s.registered))}")
         for ref in s.refused:
-            beh = "-" if ref.behaviour is None else f"{ref.behaviour:.2f}"
             console.print(f"      [magenta]refused[/] {escape(ref.new)}: a duplicate of "
                           f"[bold]{escape(ref.existing)}[/] (similarity {ref.score:.2f}, "
-                          f"behaviour {beh} on {ref.samples} samples, text {ref.text:.2f})")
+                          f"behaviour {ref.behaviour_text()}, text {ref.text:.2f})")
     for call in o.calls:
         mark = "[green]→[/]" if call.ok else "[red]✗[/]"
         shown = _text(call.result) if call.ok else f"[red]{_text(call.error)}[/]"

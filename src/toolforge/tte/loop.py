@@ -586,7 +586,7 @@ class TteSolver:
                                behaviour=duplicate.behaviour, text=duplicate.text)
             self.log(f"{new.gap.name}: refused, a duplicate of {duplicate.existing} "
                      f"(similarity {duplicate.score:.2f}, behaviour "
-                     f"{duplicate.behaviour if duplicate.behaviour is not None else '-'})")
+                     f"{duplicate.behaviour_text()})")
             return duplicate.existing
         meta = {"made_for": new.made_for[:500]}
         if new.split_from:
