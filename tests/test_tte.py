@@ -227,6 +227,33 @@ def test_tte_adapt_reports_transferred_and_evolved_reuse(
     assert run_cli("stats", "--run", "nope", "-L", library).exit_code == 1
 
 
+def test_a_step_whose_tool_fails_r_times_falls_back_to_reasoning(
+        library: Path, scripted, tmp_path: Path) -> None:
+    d = write_tool_dir(tmp_path / "seed", "celsius_to_kelvin",
+                       tte_script.CODE["celsius_to_kelvin"], tte_script.TESTS["celsius_to_kelvin"])
+    ok(run_cli("add", d, "-L", library, "--json"))
+    ok(run_cli("promote", "celsius_to_kelvin", "-L", library, "--json"))
+    scripted(below_absolute_zero=True)
+    result = ok(run_cli("solve", "Convert -300 degrees Celsius to kelvin.", "-L", library,
+                        "--json"))
+    (step,) = result["subgoals"]
+    assert step["retrieval"] == "hit" and step["candidates"][0]["tool"] == "celsius_to_kelvin"
+    # R = 3 calls of the retrieved tool, every one refused, then plain reasoning
+    assert [c["ok"] for c in step["calls"]] == [False, False, False]
+    assert step["attempts"] == 3 and step["fallback"] and step["source"] == "fallback"
+    assert "after 3 attempt(s)" in step["error"] and step["result"] == 42
+    assert result["answer"] == "42" and result["tools_used"] == []
+    shown = ok(run_cli("trajectories", "show", result["trajectory_id"], "-L", library,
+                       "--json"))
+    recorded = shown["metadata"]["tte"]["subgoals"][0]
+    assert recorded["fallback"] and "after 3 attempt(s)" in recorded["error"]
+    # failed calls are no hits; the fallback is counted
+    stats = ok(run_cli("stats", "-L", library, "--json"))
+    assert stats["counts"]["fallback"] == 1 and stats["trr"]["overall"]["1"] == 0.0
+    text = run_cli("solve", "Convert -300 degrees Celsius to kelvin.", "-L", library)
+    assert text.exit_code == 0 and "plain reasoning" in text.stdout
+
+
 def test_bad_problem_files_and_options_are_user_errors(library: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"problem": "x", "expect": 3}\n')

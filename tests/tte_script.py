@@ -473,9 +473,20 @@ WRONG_GAS_SPLIT = {
 
 
 def rules(*, garbage_decomposition: str | None = None, retry_once: str | None = None,
-          wrong_gas_split: bool = False) -> list[dict[str, Any]]:
+          wrong_gas_split: bool = False, below_absolute_zero: bool = False
+          ) -> list[dict[str, Any]]:
     """The script's rules (first match wins)."""
     out: list[dict[str, Any]] = []
+    if below_absolute_zero:
+        # A step whose retrieved tool refuses the input on every attempt (ValueError below
+        # absolute zero): the model keeps calling it, then the loop must reason instead.
+        out.append({"match": {"model": "agent", "contains": ["[tte:decompose]", "-300 deg"]},
+                    "respond": {"content": json.dumps({"subgoals": [
+                        subgoal(C_TO_K[0], {"celsius": -300}, *C_TO_K[1:])]})}})
+        out.append({"match": {"model": "agent", "contains": ["[tte:execute]"],
+                              "regex": r'"celsius": (-[0-9.]+)'},
+                    "respond": {"tool_calls": [{"name": "celsius_to_kelvin",
+                                                "arguments": '{"celsius": {{1}}}'}]}})
     if wrong_gas_split:
         out.append({"match": {"model": "synthesis",
                               "contains": ["[tte:split]", "Tool ideal_gas_pressure:"]},
