@@ -264,6 +264,9 @@ def test_bad_problem_files_and_options_are_user_errors(library: Path, tmp_path: 
     assert run_cli("tte", "run", both, "-L", library).exit_code == 1
     assert run_cli("tte", "run", tmp_path / "missing.jsonl", "-L", library).exit_code == 1
     assert run_cli("solve", "x", "--tau-ret", "2", "-L", library).exit_code == 2
+    for blank in ("", "  \n "):  # the problem itself is what is wrong, and it says so
+        result = run_cli("solve", blank, "-L", library, "--json")
+        assert result.exit_code == 1 and result.json["message"].startswith("the problem:")
     assert run_cli("prune", "--capacity", "0", "-L", library).exit_code == 2
     # no model configured: a clear user error, nothing written
     result = run_cli("solve", "Convert 1 degree Celsius to kelvin.", "-L", library, "--json")

@@ -25,6 +25,7 @@ from toolforge.tte.calibrate import CalibrationReport
 from toolforge.tte.capacity import PrunePlan, plan_prune
 from toolforge.tte.loop import SolveResult, TteSolver
 from toolforge.tte.metrics import TRANSFER, TrrTable, active_sources, trr_table
+from toolforge.tte.problems import one_problem
 from toolforge.tte.store import GroupAccuracy, RunRecord, TteLog
 
 Log = Callable[[str], None]
@@ -142,8 +143,7 @@ class TteService:
               options: RunOptions | None = None) -> SolveResult:
         """One problem as a run of its own (mode "solve")."""
         options = options or RunOptions()
-        task = problem if isinstance(problem, Task) else Task(
-            id="solve", task=problem, expected=expected, group=group)
+        task = problem if isinstance(problem, Task) else one_problem(problem, expected, group)
         self._check_models()
         params = self._params(options)
         if params["retrieval"] != "hybrid":
