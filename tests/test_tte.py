@@ -254,6 +254,20 @@ def test_a_step_whose_tool_fails_r_times_falls_back_to_reasoning(
     assert text.exit_code == 0 and "plain reasoning" in text.stdout
 
 
+def test_a_problem_the_model_cannot_serve_still_leaves_its_trajectory(
+        library: Path, scripted) -> None:
+    scripted()  # no rule decomposes this problem: the model answers 500 until it gives up
+    result = run_cli("solve", "Nobody scripted this problem.", "--expected", "1", "-L",
+                     library, "--json")
+    assert result.exit_code == 1 and "agent model" in result.json["message"]
+    listing = ok(run_cli("trajectories", "list", "-L", library, "--json"))
+    (recorded,) = listing["trajectories"]
+    shown = ok(run_cli("trajectories", "show", recorded["id"], "-L", library, "--json"))
+    assert shown["source"] == "tte" and shown["error"].startswith("interrupted: agent model")
+    assert shown["success"] is None  # an outage is no verdict on the problem
+    assert shown["metadata"]["tte"]["interrupted"]
+
+
 def test_bad_problem_files_and_options_are_user_errors(library: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"problem": "x", "expect": 3}\n')
