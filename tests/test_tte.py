@@ -192,6 +192,25 @@ def test_capacity_retires_the_least_used_and_spares_the_pinned(
     assert "pinned" not in meta(library, "mirror")
 
 
+def test_prune_ranks_by_successful_calls_then_recency(library: Path, tmp_path: Path) -> None:
+    for name in ("old_news", "fresh", "busy", "idle"):
+        ok(run_cli("add", write_tool_dir(tmp_path / "src", name), "-L", library, "--json"))
+        ok(run_cli("promote", name, "-L", library, "--json"))
+    # equal hits: the one used longest ago goes first; failed calls are no hits
+    for name in ("old_news", "fresh", "busy", "busy"):
+        ok(run_cli("call", name, "-a", "text=x", "-L", library, "--json"))
+    assert run_cli("call", "idle", "-a", "text=7", "-L", library, "--json").exit_code == 1
+    plan = ok(run_cli("prune", "--capacity", "1", "--dry-run", "-L", library, "--json"))
+    assert [i["tool"] for i in plan["retire"]] == ["idle", "old_news", "fresh"]
+    assert plan["retire"][0]["hits"] == 0 and plan["retire"][1]["hits"] == 1
+    done = ok(run_cli("prune", "--capacity", "2", "-L", library, "--json"))
+    assert [i["tool"] for i in done["retire"]] == ["idle", "old_news"]
+    listing = ok(run_cli("list", "--status", "all", "-L", library, "--json"))
+    status = {t["tool"]: t["status"] for t in listing["tools"]}
+    assert status == {"old_news": "retired", "idle": "retired", "fresh": "active",
+                      "busy": "active"}
+
+
 def test_tte_adapt_reports_transferred_and_evolved_reuse(
         library: Path, scripted, tmp_path: Path) -> None:
     source = tmp_path / "physics"
