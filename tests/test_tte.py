@@ -121,7 +121,8 @@ def test_tte_zero_creates_reuses_splits_and_refuses_duplicates(
 
 
 def test_garbage_decompositions_retry_then_solve_without(library: Path, scripted) -> None:
-    scripted(garbage_decomposition="Boil", retry_once="100 degrees")
+    scripted(garbage_decomposition="Boil", retry_once="100 degrees",
+             absurd_decomposition="Juggle")
     result = ok(run_cli("solve", "Boil an egg: how many minutes?", "-L", library, "--json"))
     assert result["decomposition"] == "fallback"
     assert len(result["decomposition_errors"]) == 2
@@ -145,9 +146,16 @@ def test_garbage_decompositions_retry_then_solve_without(library: Path, scripted
         solved = forge.solve("Boil water for tea: how long?", expected=42)
     assert solved.decomposition == "fallback" and solved.correct
     assert solved.subgoals[0].fallback and solved.answer == "42"
+    # well-formed but absurd: too many sub-goals, then a sub-goal that needs its own result
+    absurd = ok(run_cli("solve", "Juggle twenty numbers.", "-L", library, "--json"))
+    assert absurd["decomposition"] == "fallback"
+    first, second = absurd["decomposition_errors"]
+    assert "20 sub-goals, more than the 8 allowed" in first
+    assert "uses $1, which is not an earlier sub-goal" in second
+    assert absurd["subgoals"][0]["fallback"] and absurd["answer"] == "42"
     stats = ok(run_cli("stats", "-L", library, "--json"))
-    assert stats["counts"]["decomposition_retry"] == 3
-    assert stats["counts"]["decomposition_fallback"] == 2
+    assert stats["counts"]["decomposition_retry"] == 4
+    assert stats["counts"]["decomposition_fallback"] == 3
 
 
 def test_capacity_retires_the_least_used_and_spares_the_pinned(

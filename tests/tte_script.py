@@ -473,10 +473,20 @@ WRONG_GAS_SPLIT = {
 
 
 def rules(*, garbage_decomposition: str | None = None, retry_once: str | None = None,
-          wrong_gas_split: bool = False, below_absolute_zero: bool = False
-          ) -> list[dict[str, Any]]:
+          wrong_gas_split: bool = False, below_absolute_zero: bool = False,
+          absurd_decomposition: str | None = None) -> list[dict[str, Any]]:
     """The script's rules (first match wins)."""
     out: list[dict[str, Any]] = []
+    if absurd_decomposition:
+        # Well-formed JSON, absurd content: twenty sub-goals, then one that uses its own result.
+        many = [subgoal(f"step number {i}", {"x": i}, "number") for i in range(20)]
+        out.append({"match": {"model": "agent", "contains": [
+            "[tte:decompose]", absurd_decomposition]}, "times": 1,
+            "respond": {"content": json.dumps({"subgoals": many})}})
+        out.append({"match": {"model": "agent", "contains": [
+            "[tte:decompose]", absurd_decomposition]},
+            "respond": {"content": json.dumps({"subgoals": [
+                subgoal("add one to the result", {"x": "$1"}, "number")]})}})
     if below_absolute_zero:
         # A step whose retrieved tool refuses the input on every attempt (ValueError below
         # absolute zero): the model keeps calling it, then the loop must reason instead.
