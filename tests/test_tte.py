@@ -4,6 +4,7 @@ real git library and the real retrieval index (bm25s + wordllama)."""
 from __future__ import annotations
 
 import json
+import os
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -228,6 +229,18 @@ def test_tte_adapt_reports_transferred_and_evolved_reuse(
                            tte_script.TESTS[name])
         ok(run_cli("add", d, "-L", source, "--json"))
         ok(run_cli("promote", name, "-L", source, "--json"))
+    # another library is untrusted: a tool.py that links out of it (to a secret that is
+    # valid Python) or is a FIFO is refused before anything is read
+    secret = tmp_path / "secret.py"
+    secret.write_text(tte_script.CODE["km_to_miles"].replace("km_to_miles", "leak")
+                      + '\nAPI_KEY = "TOPSECRET-7f3a"\n')
+    meta_toml = (source / "tools/km_to_miles/tool.toml").read_text()
+    for name in ("leak", "hang"):
+        (source / "tools" / name).mkdir()
+        (source / "tools" / name / "tool.toml").write_text(
+            meta_toml.replace("km_to_miles", name))
+    (source / "tools/leak/tool.py").symlink_to(secret)
+    os.mkfifo(source / "tools/hang/tool.py")
     scripted(wrong_gas_split=True)
     summary = ok(run_cli("tte", "run", problems(tmp_path / "p.jsonl", ["units-2", "gas-1"]),
                          "-L", library, "--from-library", source, "--auto-promote", "-o",
@@ -235,6 +248,7 @@ def test_tte_adapt_reports_transferred_and_evolved_reuse(
     assert summary["mode"] == "adapt"
     assert summary["transferred"] == ["celsius_to_kelvin", "km_to_miles"]
     assert meta(library, "km_to_miles")["provenance"]["source"] == "transfer"
+    assert "TOPSECRET" not in git(library, "log", "--all", "-p")
     assert [r["subgoals"][0]["source"] for r in summary["results"]] == ["retrieved",
                                                                         "synthesized"]
     # verified cells that do not reproduce the composite: all three are kept, with lineage
