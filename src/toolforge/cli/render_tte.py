@@ -195,6 +195,11 @@ def stats(s: StatsReport, console: Console) -> None:
                   + (f", pinned {escape(', '.join(s.pinned))}" if s.pinned else ""))
     console.print(f"[bold]scope[/] {scope}; hits are successful calls"
                   + (" in that run" if s.run else " by any caller"))
+    if s.retrieval == "hybrid":
+        console.print(f"  retrieval: hybrid, BM25 + {escape(s.retrieval_model)}")
+    elif s.retrieval:
+        console.print(f"  [yellow]retrieval: BM25 only[/]: the dense model is "
+                      f"{escape(s.retrieval_model)}")
     if s.sizes:
         console.print(f"  library size over time: {_sizes(s.sizes)}")
     _trr(s.trr, console)

@@ -78,6 +78,8 @@ class StatsReport(BaseModel):
     counts: dict[str, int] = Field(default_factory=dict)
     groups: list[GroupResult] = Field(default_factory=list)
     runs: list[RunRecord] = Field(default_factory=list)
+    retrieval: str = ""  # "hybrid" or "bm25" (the dense model could not load, or is off)
+    retrieval_model: str = ""  # the dense model in use, or why it is not
 
 
 class TteService:
@@ -287,6 +289,7 @@ class TteService:
 
     def stats(self, run: str | None = None) -> StatsReport:
         from toolforge.metrics.usage import UsageStore
+        from toolforge.retrieval import ToolIndex
 
         record = None
         if run is not None:
@@ -302,6 +305,7 @@ class TteService:
         by_source: dict[str, int] = {}
         for s in sources.values():
             by_source[s] = by_source.get(s, 0) + 1
+        index = ToolIndex.for_library(self.root)
         return StatsReport(
             library=str(self.root), run=record, active=len(sources), by_source=by_source,
             pinned=sorted(e.name for e in entries if e.meta and e.meta.pinned
@@ -311,6 +315,7 @@ class TteService:
             counts=self.tte_log.event_counts(run_id),
             groups=[_group(g) for g in self.tte_log.accuracy(run_id)],
             runs=self.tte_log.runs(limit=10),
+            retrieval=index.mode, retrieval_model=index.status,
         )
 
     def prune_plan(self, capacity: int | None = None) -> PrunePlan:
