@@ -121,6 +121,45 @@ def test_tte_zero_creates_reuses_splits_and_refuses_duplicates(
     assert text.exit_code == 0 and "TRR@k" in text.stdout
 
 
+def test_a_clone_in_other_words_is_refused_among_many_look_alikes(
+        scripted, tmp_path: Path) -> None:
+    """The clone's words match a dozen other tools better than the tool it duplicates: the
+    dedup pool must still reach it (it has the same shape), whatever its text rank."""
+    source = tmp_path / "thermometers"
+    (source / "tools").mkdir(parents=True)
+    (source / "candidates").mkdir()
+    (source / "toolforge.toml").write_text('promotion = "auto"\n')
+    tools = {"celsius_to_kelvin": (tte_script.CODE["celsius_to_kelvin"],
+                                   tte_script.TESTS["celsius_to_kelvin"])}
+    for i, scale in enumerate(("fahrenheit", "rankine", "reaumur", "delisle", "newton",
+                               "romer", "leiden", "dalton", "wedgwood", "hooke", "fowler")):
+        name = f"reading_on_{scale}_scale"
+        tools[name] = (
+            f"def {name}(reading_c: float) -> float:\n"
+            f'    """Express a thermometer reading on the {scale} thermodynamic scale.\n\n'
+            f"    Args:\n        reading_c: the reading of the thermometer, in degrees "
+            f"centigrade.\n\n    Returns:\n        The same temperature on the {scale} "
+            f'scale.\n    """\n    return round(reading_c * {1.1 + i * 0.37:.2f} + {i}, 9)\n',
+            f"from tool import {name}\n\n\ndef test_zero():\n    assert {name}(0) == {i}\n")
+    for name, (code, tests) in tools.items():
+        d = source / "tools" / name
+        d.mkdir()
+        (d / "tool.py").write_text(code.strip() + "\n")
+        (d / "test_tool.py").write_text(tests)
+        (d / "tool.toml").write_text(f'name = "{name}"\nversion = 1\nstatus = "active"\n'
+                                     f'description = "-"\nentrypoint = "{name}"\n')
+    library = tmp_path / "lib"
+    ok(run_cli("init", library, "--from", source, "--json"))
+    scripted()
+    result = ok(run_cli("solve", "A thermometer reads 37 degrees centigrade. What is that on "
+                        "the absolute temperature scale?", "--expected", "310.15",
+                        "--auto-promote", "-L", library, "--json"))
+    (step,) = result["subgoals"]
+    assert step["source"] == "duplicate" and step["tool"] == "celsius_to_kelvin"
+    assert step["synthesis"]["refused"][0]["existing"] == "celsius_to_kelvin"
+    assert result["correct"] and not (library / "tools/absolute_temperature").exists()
+
+
 def test_garbage_decompositions_retry_then_solve_without(library: Path, scripted) -> None:
     scripted(garbage_decomposition="Boil", retry_once="100 degrees",
              absurd_decomposition="Juggle")

@@ -514,6 +514,9 @@ def rules(*, garbage_decomposition: str | None = None, retry_once: str | None = 
     for fragment, (tool, args, regex) in EXECUTIONS.items():
         out.append({"match": {**agent, "contains": ["[tte:execute]", fragment], "regex": regex},
                     "respond": {"tool_calls": [{"name": tool, "arguments": args}]}})
+    # Offered only tools that do not compute the step: the model says so.
+    out.append({"match": {**agent, "contains": ["[tte:execute]"]},
+                "respond": {"content": "NONE"}})
     out.append({"match": {**agent, "contains": ["[tte:fallback]"]},
                 "respond": {"content": "42"}})
     # The final answer: the last step's value.

@@ -15,8 +15,12 @@ score at least 0.8. A new tool is refused when max sim >= tau_dup; the refusal n
 tool it duplicates, and the sub-goal reuses that tool. (A tau_dup above 0.8 asks for
 similar descriptions as well as the same behaviour.)
 
-Which existing tools are probed: the few closest by retrieval (text), since running every
-tool of a large library in the sandbox for each new one would not scale.
+Which existing tools are probed: the few closest by retrieval (text), and the tools whose
+parameters have the same types in the same order (the only ones that can behave the same,
+whatever their words: a clone described in other words may rank low by text), the closest
+first, up to a bound, since running every tool of a large library in the sandbox for each
+new one would not scale. Outputs are remembered per tool and sample set, so a tool probed
+for one new tool is not run again for the next of the same shape.
 """
 
 from __future__ import annotations
@@ -31,7 +35,8 @@ from toolforge.tte.behaviour import Prober, agreement
 from toolforge.tte.samples import shared_samples
 
 BEHAVIOUR_WEIGHT = 0.8
-PROBED = 8  # existing tools compared with each new one
+PROBED = 8  # existing tools closest by text compared with each new one
+SHAPE_PROBED = 32  # and at most this many more of the same shape
 
 
 @dataclass(frozen=True)

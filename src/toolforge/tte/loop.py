@@ -44,8 +44,8 @@ from toolforge.tte import prompts
 from toolforge.tte.behaviour import Outcome, Prober, agreement
 from toolforge.tte.capacity import plan_prune
 from toolforge.tte.decompose import Decomposition, SubGoal, decompose, resolve_inputs
-from toolforge.tte.dedup import PROBED, Probe, Similarity, find_duplicate
-from toolforge.tte.samples import as_kwargs, sample_inputs
+from toolforge.tte.dedup import PROBED, SHAPE_PROBED, Probe, Similarity, find_duplicate
+from toolforge.tte.samples import as_kwargs, sample_inputs, shape
 from toolforge.tte.split import SplitError, parse_split, rename_function, run_plan
 from toolforge.tte.split import Step as PlanStep
 from toolforge.tte.store import TteLog
@@ -634,9 +634,17 @@ class TteSolver:
         return name
 
     def _pool(self, probe: Probe) -> list[Probe]:
-        """The existing tools a new one is compared with: the closest by retrieval, and
-        the tools made in this run that wait for review."""
-        names = [h.tool for h in self.index.search(probe.text or probe.name, k=PROBED)]
+        """The existing tools a new one is compared with: the closest by retrieval, the
+        tools of the same shape (closest first, bounded), and the tools made in this run
+        that wait for review."""
+        tools = self.toolbox.tools
+        ranked = [h.tool for h in self.index.search(probe.text or probe.name,
+                                                    k=max(PROBED, len(tools)), allowed=tools)]
+        names = ranked[:PROBED]
+        ranked += sorted(set(tools) - set(ranked))  # no shared word at all (BM25 alone)
+        want = shape(probe.spec)
+        names += [n for n in ranked if n not in names
+                  and shape(tools[n].spec) == want][:SHAPE_PROBED]
         names += [n for n in self.pending if n not in names]
         pool = []
         for name in names:

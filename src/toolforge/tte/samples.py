@@ -60,6 +60,14 @@ def fits(spec: ToolSpec, kwargs: dict[str, Any]) -> bool:
     return True
 
 
+def shape(spec: ToolSpec) -> tuple[str, ...]:
+    """The JSON types of a tool's required parameters, in order: two tools can only behave
+    the same on shared samples when their shapes agree (names do not matter)."""
+    props = spec.parameters_schema.get("properties", {})
+    return tuple(str(props.get(p.name, {}).get("type", "any")) if isinstance(
+        props.get(p.name), dict) else "any" for p in spec.params if p.required)
+
+
 def shared_samples(a: ToolSpec, b: ToolSpec, n: int = DEFAULT_SAMPLES) -> list[list[Any]]:
     """Samples drawn from `a`'s schema that are valid arguments of both tools."""
     out = []
