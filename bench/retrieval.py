@@ -372,10 +372,10 @@ def bench_dedup() -> None:
         print(f"  F1-optimal tau_dup {best.threshold}: F1 {best.f1:.3f} (precision "
               f"{best.precision:.3f}, recall {best.recall:.3f})")
     for note, label, sim in rows:
-        if "quotient" in note or "times" in note:
-            beh = "-" if sim.behaviour is None else f"{sim.behaviour:.2f}"
+        if "quotient" in note or "times" in note or "magnitude" in note:
             print(f"    {note:<36} {'duplicate' if label else 'different':<10} "
-                  f"sim {sim.score:.2f} (text {sim.text:.2f}, behaviour {beh})")
+                  f"sim {sim.score:.2f} (text {sim.text:.2f}, behaviour "
+                  f"{sim.behaviour_text()})")
     text_only = fit_threshold([(sim.text, label) for _, label, sim in rows])
     if text_only:
         print(f"  for comparison, text similarity alone: best F1 {text_only.f1:.3f} "

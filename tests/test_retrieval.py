@@ -174,3 +174,18 @@ print(json.dumps({
     assert "offline" in result["status"]
     assert result["close"] > result["far"] + 0.2
     assert not (tmp_path / ".cache").exists() and not (tmp_path / "cache").exists()
+
+
+def test_stats_says_which_retrieval_serves(example_library: Path) -> None:
+    for dense, mode in (("on", "hybrid"), ("off", "bm25")):
+        env = {**_env(), "TOOLFORGE_DENSE": dense, "TOOLFORGE_NO_DAEMON": "1"}
+        done = subprocess.run([PYTHON, "-m", "toolforge", "stats", "-L", str(example_library),
+                               "--json"], capture_output=True, text=True, timeout=300, env=env)
+        assert done.returncode == 0, done.stderr
+        result = json.loads(done.stdout)["result"]
+        assert result["retrieval"] == mode
+        text = subprocess.run([PYTHON, "-m", "toolforge", "stats", "-L", str(example_library)],
+                              capture_output=True, text=True, timeout=300, env=env).stdout
+        said = "BM25 only: the dense model is disabled by TOOLFORGE_DENSE" if dense == "off" \
+            else "retrieval: hybrid, BM25 + wordllama"
+        assert said in " ".join(text.split())

@@ -57,6 +57,14 @@ def test_exact_options() -> None:
     ("+7", (7.0, False)),
     ("no digits here", None),
     ("H2O and v2", None),  # digits glued to a word are not numbers
+    # scientific notation as written in science answers
+    ("6.022 × 10^23 mol⁻¹", (6.022e23, False)),
+    ("3x10^8 m/s", (3e8, False)),
+    ("2 * 10**5 Pa", (2e5, False)),
+    ("1.0 x 10^(-4)", (1e-4, False)),
+    ("1.6·10⁻¹⁹ C", (1.6e-19, False)),
+    ("−1.5 × 10^−2", (-0.015, False)),
+    ("2 × 3", (3.0, False)),  # a product of plain numbers is not an exponent
 ])
 def test_extract_number(text: str, expected: tuple[float, bool] | None) -> None:
     got = extract_number(text)

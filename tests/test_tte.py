@@ -4,6 +4,7 @@ real git library and the real retrieval index (bm25s + wordllama)."""
 from __future__ import annotations
 
 import json
+import os
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 
 import tte_script
 from conftest import git, run_cli, write_tool_dir
+from toolforge.library.settings import TteSettings
 from toolforge.testing.scripted_model import ScriptedModelServer
 
 SCIENCE = Path(__file__).resolve().parents[1] / "src/toolforge/tte/data/science.jsonl"
@@ -119,8 +121,48 @@ def test_tte_zero_creates_reuses_splits_and_refuses_duplicates(
     assert text.exit_code == 0 and "TRR@k" in text.stdout
 
 
+def test_a_clone_in_other_words_is_refused_among_many_look_alikes(
+        scripted, tmp_path: Path) -> None:
+    """The clone's words match a dozen other tools better than the tool it duplicates: the
+    dedup pool must still reach it (it has the same shape), whatever its text rank."""
+    source = tmp_path / "thermometers"
+    (source / "tools").mkdir(parents=True)
+    (source / "candidates").mkdir()
+    (source / "toolforge.toml").write_text('promotion = "auto"\n')
+    tools = {"celsius_to_kelvin": (tte_script.CODE["celsius_to_kelvin"],
+                                   tte_script.TESTS["celsius_to_kelvin"])}
+    for i, scale in enumerate(("fahrenheit", "rankine", "reaumur", "delisle", "newton",
+                               "romer", "leiden", "dalton", "wedgwood", "hooke", "fowler")):
+        name = f"reading_on_{scale}_scale"
+        tools[name] = (
+            f"def {name}(reading_c: float) -> float:\n"
+            f'    """Express a thermometer reading on the {scale} thermodynamic scale.\n\n'
+            f"    Args:\n        reading_c: the reading of the thermometer, in degrees "
+            f"centigrade.\n\n    Returns:\n        The same temperature on the {scale} "
+            f'scale.\n    """\n    return round(reading_c * {1.1 + i * 0.37:.2f} + {i}, 9)\n',
+            f"from tool import {name}\n\n\ndef test_zero():\n    assert {name}(0) == {i}\n")
+    for name, (code, tests) in tools.items():
+        d = source / "tools" / name
+        d.mkdir()
+        (d / "tool.py").write_text(code.strip() + "\n")
+        (d / "test_tool.py").write_text(tests)
+        (d / "tool.toml").write_text(f'name = "{name}"\nversion = 1\nstatus = "active"\n'
+                                     f'description = "-"\nentrypoint = "{name}"\n')
+    library = tmp_path / "lib"
+    ok(run_cli("init", library, "--from", source, "--json"))
+    scripted()
+    result = ok(run_cli("solve", "A thermometer reads 37 degrees centigrade. What is that on "
+                        "the absolute temperature scale?", "--expected", "310.15",
+                        "--auto-promote", "-L", library, "--json"))
+    (step,) = result["subgoals"]
+    assert step["source"] == "duplicate" and step["tool"] == "celsius_to_kelvin"
+    assert step["synthesis"]["refused"][0]["existing"] == "celsius_to_kelvin"
+    assert result["correct"] and not (library / "tools/absolute_temperature").exists()
+
+
 def test_garbage_decompositions_retry_then_solve_without(library: Path, scripted) -> None:
-    scripted(garbage_decomposition="Boil", retry_once="100 degrees")
+    scripted(garbage_decomposition="Boil", retry_once="100 degrees",
+             absurd_decomposition="Juggle")
     result = ok(run_cli("solve", "Boil an egg: how many minutes?", "-L", library, "--json"))
     assert result["decomposition"] == "fallback"
     assert len(result["decomposition_errors"]) == 2
@@ -144,9 +186,16 @@ def test_garbage_decompositions_retry_then_solve_without(library: Path, scripted
         solved = forge.solve("Boil water for tea: how long?", expected=42)
     assert solved.decomposition == "fallback" and solved.correct
     assert solved.subgoals[0].fallback and solved.answer == "42"
+    # well-formed but absurd: too many sub-goals, then a sub-goal that needs its own result
+    absurd = ok(run_cli("solve", "Juggle twenty numbers.", "-L", library, "--json"))
+    assert absurd["decomposition"] == "fallback"
+    first, second = absurd["decomposition_errors"]
+    assert "20 sub-goals, more than the 8 allowed" in first
+    assert "uses $1, which is not an earlier sub-goal" in second
+    assert absurd["subgoals"][0]["fallback"] and absurd["answer"] == "42"
     stats = ok(run_cli("stats", "-L", library, "--json"))
-    assert stats["counts"]["decomposition_retry"] == 3
-    assert stats["counts"]["decomposition_fallback"] == 2
+    assert stats["counts"]["decomposition_retry"] == 4
+    assert stats["counts"]["decomposition_fallback"] == 3
 
 
 def test_capacity_retires_the_least_used_and_spares_the_pinned(
@@ -191,6 +240,25 @@ def test_capacity_retires_the_least_used_and_spares_the_pinned(
     assert "pinned" not in meta(library, "mirror")
 
 
+def test_prune_ranks_by_successful_calls_then_recency(library: Path, tmp_path: Path) -> None:
+    for name in ("old_news", "fresh", "busy", "idle"):
+        ok(run_cli("add", write_tool_dir(tmp_path / "src", name), "-L", library, "--json"))
+        ok(run_cli("promote", name, "-L", library, "--json"))
+    # equal hits: the one used longest ago goes first; failed calls are no hits
+    for name in ("old_news", "fresh", "busy", "busy"):
+        ok(run_cli("call", name, "-a", "text=x", "-L", library, "--json"))
+    assert run_cli("call", "idle", "-a", "text=7", "-L", library, "--json").exit_code == 1
+    plan = ok(run_cli("prune", "--capacity", "1", "--dry-run", "-L", library, "--json"))
+    assert [i["tool"] for i in plan["retire"]] == ["idle", "old_news", "fresh"]
+    assert plan["retire"][0]["hits"] == 0 and plan["retire"][1]["hits"] == 1
+    done = ok(run_cli("prune", "--capacity", "2", "-L", library, "--json"))
+    assert [i["tool"] for i in done["retire"]] == ["idle", "old_news"]
+    listing = ok(run_cli("list", "--status", "all", "-L", library, "--json"))
+    status = {t["tool"]: t["status"] for t in listing["tools"]}
+    assert status == {"old_news": "retired", "idle": "retired", "fresh": "active",
+                      "busy": "active"}
+
+
 def test_tte_adapt_reports_transferred_and_evolved_reuse(
         library: Path, scripted, tmp_path: Path) -> None:
     source = tmp_path / "physics"
@@ -200,6 +268,18 @@ def test_tte_adapt_reports_transferred_and_evolved_reuse(
                            tte_script.TESTS[name])
         ok(run_cli("add", d, "-L", source, "--json"))
         ok(run_cli("promote", name, "-L", source, "--json"))
+    # another library is untrusted: a tool.py that links out of it (to a secret that is
+    # valid Python) or is a FIFO is refused before anything is read
+    secret = tmp_path / "secret.py"
+    secret.write_text(tte_script.CODE["km_to_miles"].replace("km_to_miles", "leak")
+                      + '\nAPI_KEY = "TOPSECRET-7f3a"\n')
+    meta_toml = (source / "tools/km_to_miles/tool.toml").read_text()
+    for name in ("leak", "hang"):
+        (source / "tools" / name).mkdir()
+        (source / "tools" / name / "tool.toml").write_text(
+            meta_toml.replace("km_to_miles", name))
+    (source / "tools/leak/tool.py").symlink_to(secret)
+    os.mkfifo(source / "tools/hang/tool.py")
     scripted(wrong_gas_split=True)
     summary = ok(run_cli("tte", "run", problems(tmp_path / "p.jsonl", ["units-2", "gas-1"]),
                          "-L", library, "--from-library", source, "--auto-promote", "-o",
@@ -207,6 +287,7 @@ def test_tte_adapt_reports_transferred_and_evolved_reuse(
     assert summary["mode"] == "adapt"
     assert summary["transferred"] == ["celsius_to_kelvin", "km_to_miles"]
     assert meta(library, "km_to_miles")["provenance"]["source"] == "transfer"
+    assert "TOPSECRET" not in git(library, "log", "--all", "-p")
     assert [r["subgoals"][0]["source"] for r in summary["results"]] == ["retrieved",
                                                                         "synthesized"]
     # verified cells that do not reproduce the composite: all three are kept, with lineage
@@ -226,6 +307,47 @@ def test_tte_adapt_reports_transferred_and_evolved_reuse(
     assert run_cli("stats", "--run", "nope", "-L", library).exit_code == 1
 
 
+def test_a_step_whose_tool_fails_r_times_falls_back_to_reasoning(
+        library: Path, scripted, tmp_path: Path) -> None:
+    d = write_tool_dir(tmp_path / "seed", "celsius_to_kelvin",
+                       tte_script.CODE["celsius_to_kelvin"], tte_script.TESTS["celsius_to_kelvin"])
+    ok(run_cli("add", d, "-L", library, "--json"))
+    ok(run_cli("promote", "celsius_to_kelvin", "-L", library, "--json"))
+    scripted(below_absolute_zero=True)
+    result = ok(run_cli("solve", "Convert -300 degrees Celsius to kelvin.", "-L", library,
+                        "--json"))
+    (step,) = result["subgoals"]
+    assert step["retrieval"] == "hit" and step["candidates"][0]["tool"] == "celsius_to_kelvin"
+    # R = 3 calls of the retrieved tool, every one refused, then plain reasoning
+    assert [c["ok"] for c in step["calls"]] == [False, False, False]
+    assert step["attempts"] == 3 and step["fallback"] and step["source"] == "fallback"
+    assert "after 3 attempt(s)" in step["error"] and step["result"] == 42
+    assert result["answer"] == "42" and result["tools_used"] == []
+    shown = ok(run_cli("trajectories", "show", result["trajectory_id"], "-L", library,
+                       "--json"))
+    recorded = shown["metadata"]["tte"]["subgoals"][0]
+    assert recorded["fallback"] and "after 3 attempt(s)" in recorded["error"]
+    # failed calls are no hits; the fallback is counted
+    stats = ok(run_cli("stats", "-L", library, "--json"))
+    assert stats["counts"]["fallback"] == 1 and stats["trr"]["overall"]["1"] == 0.0
+    text = run_cli("solve", "Convert -300 degrees Celsius to kelvin.", "-L", library)
+    assert text.exit_code == 0 and "plain reasoning" in text.stdout
+
+
+def test_a_problem_the_model_cannot_serve_still_leaves_its_trajectory(
+        library: Path, scripted) -> None:
+    scripted()  # no rule decomposes this problem: the model answers 500 until it gives up
+    result = run_cli("solve", "Nobody scripted this problem.", "--expected", "1", "-L",
+                     library, "--json")
+    assert result.exit_code == 1 and "agent model" in result.json["message"]
+    listing = ok(run_cli("trajectories", "list", "-L", library, "--json"))
+    (recorded,) = listing["trajectories"]
+    shown = ok(run_cli("trajectories", "show", recorded["id"], "-L", library, "--json"))
+    assert shown["source"] == "tte" and shown["error"].startswith("interrupted: agent model")
+    assert shown["success"] is None  # an outage is no verdict on the problem
+    assert shown["metadata"]["tte"]["interrupted"]
+
+
 def test_bad_problem_files_and_options_are_user_errors(library: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"problem": "x", "expect": 3}\n')
@@ -236,6 +358,9 @@ def test_bad_problem_files_and_options_are_user_errors(library: Path, tmp_path: 
     assert run_cli("tte", "run", both, "-L", library).exit_code == 1
     assert run_cli("tte", "run", tmp_path / "missing.jsonl", "-L", library).exit_code == 1
     assert run_cli("solve", "x", "--tau-ret", "2", "-L", library).exit_code == 2
+    for blank in ("", "  \n "):  # the problem itself is what is wrong, and it says so
+        result = run_cli("solve", blank, "-L", library, "--json")
+        assert result.exit_code == 1 and result.json["message"].startswith("the problem:")
     assert run_cli("prune", "--capacity", "0", "-L", library).exit_code == 2
     # no model configured: a clear user error, nothing written
     result = run_cli("solve", "Convert 1 degree Celsius to kelvin.", "-L", library, "--json")
@@ -246,7 +371,8 @@ def test_calibrate_fits_both_thresholds_by_f1_and_saves_them(
         example_library: Path, tmp_path: Path) -> None:
     bundled = (SCIENCE.parent / "pairs.jsonl").read_text().splitlines()
     wanted = ("product ~ times", "celsius_to_kelvin ~ absolute", "product vs quotient",
-              "celsius_to_kelvin vs kelvin_to_celsius", "reverse_text vs echo_text")
+              "celsius_to_kelvin vs kelvin_to_celsius", "reverse_text vs echo_text",
+              "magnitude vs passthrough", "round vs trunc")
     dedup = [line for line in bundled if any(w in line for w in wanted)]
     retrieval = [
         {"kind": "retrieval", "query": "convert a length from km to m", "tool": "convert_units",
@@ -264,12 +390,18 @@ def test_calibrate_fits_both_thresholds_by_f1_and_saves_them(
     ]
     pairs = tmp_path / "pairs.jsonl"
     pairs.write_text("# labelled\n" + "\n".join([*dedup, *map(json.dumps, retrieval)]) + "\n")
-    assert len(dedup) == 5
+    assert len(dedup) == 7
     report = ok(run_cli("calibrate", pairs, "--save", "-L", example_library, "--json"))
     assert report["retrieval"]["f1"] == 1.0 and report["dedup"]["f1"] == 1.0
     scores = {p["what"].split(" (")[0]: p["score"] for p in report["scored"]}
     tau_dup = report["dedup"]["threshold"]
     assert scores["product ~ times"] >= tau_dup > scores["product ~ quotient"]  # a*b vs a/b
+    # look-alikes with the same words that agree on most samples but not all are different
+    # tools: abs(x) vs x (the negative samples), round vs int (the halves)
+    for pair in ("magnitude ~ magnitude_of", "round_number ~ whole_number"):
+        assert scores[pair] < tau_dup and scores[pair] < TteSettings().tau_dup, pair
+    differ = [p["what"] for p in report["scored"] if p["what"].startswith("magnitude ~")]
+    assert "differ on" in differ[0]
     assert report["saved"] and report["commit"]
     settings = tomllib.loads((example_library / "toolforge.toml").read_text())
     assert settings["tte"]["tau_ret"] == report["retrieval"]["threshold"]

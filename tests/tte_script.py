@@ -473,9 +473,30 @@ WRONG_GAS_SPLIT = {
 
 
 def rules(*, garbage_decomposition: str | None = None, retry_once: str | None = None,
-          wrong_gas_split: bool = False) -> list[dict[str, Any]]:
+          wrong_gas_split: bool = False, below_absolute_zero: bool = False,
+          absurd_decomposition: str | None = None) -> list[dict[str, Any]]:
     """The script's rules (first match wins)."""
     out: list[dict[str, Any]] = []
+    if absurd_decomposition:
+        # Well-formed JSON, absurd content: twenty sub-goals, then one that uses its own result.
+        many = [subgoal(f"step number {i}", {"x": i}, "number") for i in range(20)]
+        out.append({"match": {"model": "agent", "contains": [
+            "[tte:decompose]", absurd_decomposition]}, "times": 1,
+            "respond": {"content": json.dumps({"subgoals": many})}})
+        out.append({"match": {"model": "agent", "contains": [
+            "[tte:decompose]", absurd_decomposition]},
+            "respond": {"content": json.dumps({"subgoals": [
+                subgoal("add one to the result", {"x": "$1"}, "number")]})}})
+    if below_absolute_zero:
+        # A step whose retrieved tool refuses the input on every attempt (ValueError below
+        # absolute zero): the model keeps calling it, then the loop must reason instead.
+        out.append({"match": {"model": "agent", "contains": ["[tte:decompose]", "-300 deg"]},
+                    "respond": {"content": json.dumps({"subgoals": [
+                        subgoal(C_TO_K[0], {"celsius": -300}, *C_TO_K[1:])]})}})
+        out.append({"match": {"model": "agent", "contains": ["[tte:execute]"],
+                              "regex": r'"celsius": (-[0-9.]+)'},
+                    "respond": {"tool_calls": [{"name": "celsius_to_kelvin",
+                                                "arguments": '{"celsius": {{1}}}'}]}})
     if wrong_gas_split:
         out.append({"match": {"model": "synthesis",
                               "contains": ["[tte:split]", "Tool ideal_gas_pressure:"]},
@@ -493,6 +514,9 @@ def rules(*, garbage_decomposition: str | None = None, retry_once: str | None = 
     for fragment, (tool, args, regex) in EXECUTIONS.items():
         out.append({"match": {**agent, "contains": ["[tte:execute]", fragment], "regex": regex},
                     "respond": {"tool_calls": [{"name": tool, "arguments": args}]}})
+    # Offered only tools that do not compute the step: the model says so.
+    out.append({"match": {**agent, "contains": ["[tte:execute]"]},
+                "respond": {"content": "NONE"}})
     out.append({"match": {**agent, "contains": ["[tte:fallback]"]},
                 "respond": {"content": "42"}})
     # The final answer: the last step's value.

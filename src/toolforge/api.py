@@ -135,9 +135,9 @@ class Forge:
         """Solve one problem by test-time tool evolution (docs/tte.md): decompose, reuse or
         synthesize a tool per sub-goal, execute, answer. The library evolves as it goes."""
         from toolforge.service.tte_service import RunOptions, TteService
-        from toolforge.tte.problems import tolerant
+        from toolforge.tte.problems import one_problem
 
-        task = Task(id="solve", task=problem, expected=tolerant(expected), group=group)
+        task = one_problem(problem, expected, group)
         tte = TteService(self.root, evolution=self.service)
         try:
             result = tte.solve(task, options=RunOptions(

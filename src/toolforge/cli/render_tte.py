@@ -98,10 +98,9 @@ def _subgoal(o: SubGoalOutcome, console: Console) -> None:
             verb = "waiting for review" if s.status == "candidate" else "registered"
             console.print(f"      {verb}: {escape(', '.join(s.registered))}")
         for ref in s.refused:
-            beh = "-" if ref.behaviour is None else f"{ref.behaviour:.2f}"
             console.print(f"      [magenta]refused[/] {escape(ref.new)}: a duplicate of "
                           f"[bold]{escape(ref.existing)}[/] (similarity {ref.score:.2f}, "
-                          f"behaviour {beh} on {ref.samples} samples, text {ref.text:.2f})")
+                          f"behaviour {ref.behaviour_text()}, text {ref.text:.2f})")
     for call in o.calls:
         mark = "[green]→[/]" if call.ok else "[red]✗[/]"
         shown = _text(call.result) if call.ok else f"[red]{_text(call.error)}[/]"
@@ -196,6 +195,11 @@ def stats(s: StatsReport, console: Console) -> None:
                   + (f", pinned {escape(', '.join(s.pinned))}" if s.pinned else ""))
     console.print(f"[bold]scope[/] {scope}; hits are successful calls"
                   + (" in that run" if s.run else " by any caller"))
+    if s.retrieval == "hybrid":
+        console.print(f"  retrieval: hybrid, BM25 + {escape(s.retrieval_model)}")
+    elif s.retrieval:
+        console.print(f"  [yellow]retrieval: BM25 only[/]: the dense model is "
+                      f"{escape(s.retrieval_model)}")
     if s.sizes:
         console.print(f"  library size over time: {_sizes(s.sizes)}")
     _trr(s.trr, console)

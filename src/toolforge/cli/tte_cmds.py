@@ -73,17 +73,15 @@ def solve(
     """Solve one problem, evolving the library as needed; narrate each sub-goal."""
 
     def body(out: Output) -> None:
-        from toolforge.tte.problems import parse_problems
+        from toolforge.tte.problems import one_problem
 
-        line: dict[str, Any] = {"id": "solve", "task": problem}
+        wanted: Any = None
         if expected is not None:
             try:
-                line["expected"] = jsonlib.loads(expected)
+                wanted = jsonlib.loads(expected)
             except ValueError:
-                line["expected"] = expected
-        if group:
-            line["group"] = group
-        task = parse_problems(jsonlib.dumps(line), "--expected")[0]
+                wanted = expected
+        task = one_problem(problem, wanted, group or None)
         svc = _service(library, out)
         try:
             result = svc.solve(task, options=_options(capacity, tau_ret, tau_dup, k,

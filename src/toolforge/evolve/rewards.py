@@ -274,10 +274,15 @@ def _exact(answer: str, check: ExactCheck) -> float:
 # A number not glued to a word or to a previous number's decimals ("v2", "1.2.3" -> 1.2);
 # a sign only where it cannot be a hyphen ("10-20" -> 20, "x = -3" -> -3). Thousands groups
 # need exactly three digits ("1,234.5"); "1,5" is two numbers, as in a list.
+# Scientific notation as people write it is an exponent too: "6.022 × 10^23", "2 x 10**5",
+# "1.6·10⁻¹⁹" (science answers, docs/tte.md).
+_SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
 _NUMBER = re.compile(
     r"(?<![\w.])(?P<sign>[-+\u2212])?"
     r"(?P<num>(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?|\.\d+)"
-    r"(?P<exp>[eE][-+]?\d+)?"
+    r"(?:(?P<exp>[eE][-+]?\d+)"
+    r"|\s?[×xX*·⋅]\s?10(?:(?:\^|\*\*)\(?(?P<pow>[-+\u2212]?\d+)\)?"
+    r"|(?P<sup>[⁻⁺]?[⁰¹²³⁴⁵⁶⁷⁸⁹]+))(?![\w.]))?"
     r"(?P<pct>\s?%)?"
 )
 _MAX_NUMBER_SCAN = 100_000  # characters from the end: bound the work on huge answers
@@ -291,7 +296,9 @@ def extract_number(text: str) -> tuple[float, bool] | None:
     if last is None:
         return None
     sign = "-" if last.group("sign") in ("-", "\u2212") else ""
-    raw = sign + last.group("num").replace(",", "") + (last.group("exp") or "")
+    power = last.group("pow") or (last.group("sup") or "").translate(_SUPERSCRIPT)
+    exponent = last.group("exp") or (f"e{power.replace(chr(0x2212), '-')}" if power else "")
+    raw = sign + last.group("num").replace(",", "") + exponent
     return float(raw), last.group("pct") is not None
 
 

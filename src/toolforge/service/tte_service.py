@@ -25,6 +25,7 @@ from toolforge.tte.calibrate import CalibrationReport
 from toolforge.tte.capacity import PrunePlan, plan_prune
 from toolforge.tte.loop import SolveResult, TteSolver
 from toolforge.tte.metrics import TRANSFER, TrrTable, active_sources, trr_table
+from toolforge.tte.problems import one_problem
 from toolforge.tte.store import GroupAccuracy, RunRecord, TteLog
 
 Log = Callable[[str], None]
@@ -77,6 +78,8 @@ class StatsReport(BaseModel):
     counts: dict[str, int] = Field(default_factory=dict)
     groups: list[GroupResult] = Field(default_factory=list)
     runs: list[RunRecord] = Field(default_factory=list)
+    retrieval: str = ""  # "hybrid" or "bm25" (the dense model could not load, or is off)
+    retrieval_model: str = ""  # the dense model in use, or why it is not
 
 
 class TteService:
@@ -142,8 +145,7 @@ class TteService:
               options: RunOptions | None = None) -> SolveResult:
         """One problem as a run of its own (mode "solve")."""
         options = options or RunOptions()
-        task = problem if isinstance(problem, Task) else Task(
-            id="solve", task=problem, expected=expected, group=group)
+        task = problem if isinstance(problem, Task) else one_problem(problem, expected, group)
         self._check_models()
         params = self._params(options)
         if params["retrieval"] != "hybrid":
@@ -233,6 +235,7 @@ class TteService:
         """Bring `source`'s active tools in, each through the validation gate (a library
         from elsewhere is untrusted), marked `provenance.source = "transfer"`. Tools whose
         name the library already has are skipped."""
+        from toolforge.library.incoming import read_optional_source, read_source
         from toolforge.library.meta import parse_meta
         from toolforge.library.store import (
             CANDIDATES_DIR,
@@ -248,7 +251,7 @@ class TteService:
             raise UsageError("--from-library names the library being run",
                              hint="seed a new library from another one")
         base = source / TOOLS_DIR
-        if not base.is_dir():
+        if not base.is_dir() or base.is_symlink():
             raise NotFoundError(f"{source} has no tools/ directory",
                                 hint="--from-library takes a toolforge library")
         transferred: list[str] = []
@@ -258,12 +261,13 @@ class TteService:
                     or (self.root / CANDIDATES_DIR / name).exists():
                 continue
             try:
-                meta = parse_meta((d / META_FILE).read_text(encoding="utf-8"))
+                # An untrusted library: only its own regular files are read (no symlink
+                # out of it, no FIFO to hang on, nothing over the size cap), as `add` does.
+                meta = parse_meta(read_source(d / META_FILE))
                 if meta.status != "active":
                     continue
-                code = (d / TOOL_FILE).read_text(encoding="utf-8")
-                tests_path = d / TEST_FILE
-                tests = tests_path.read_text(encoding="utf-8") if tests_path.is_file() else ""
+                code = read_source(d / TOOL_FILE)
+                tests = read_optional_source(d / TEST_FILE)
                 added = self.library.add(
                     code, tests, name=name, origin=f"transfer from {source}",
                     provenance={"source": TRANSFER, "from_library": str(source)},
@@ -285,6 +289,7 @@ class TteService:
 
     def stats(self, run: str | None = None) -> StatsReport:
         from toolforge.metrics.usage import UsageStore
+        from toolforge.retrieval import ToolIndex
 
         record = None
         if run is not None:
@@ -300,6 +305,7 @@ class TteService:
         by_source: dict[str, int] = {}
         for s in sources.values():
             by_source[s] = by_source.get(s, 0) + 1
+        index = ToolIndex.for_library(self.root)
         return StatsReport(
             library=str(self.root), run=record, active=len(sources), by_source=by_source,
             pinned=sorted(e.name for e in entries if e.meta and e.meta.pinned
@@ -309,6 +315,7 @@ class TteService:
             counts=self.tte_log.event_counts(run_id),
             groups=[_group(g) for g in self.tte_log.accuracy(run_id)],
             runs=self.tte_log.runs(limit=10),
+            retrieval=index.mode, retrieval_model=index.status,
         )
 
     def prune_plan(self, capacity: int | None = None) -> PrunePlan:

@@ -255,7 +255,7 @@ def calibrate(root: Path, pairs_file: Path, *, limits: Any, backend: str | None,
                 report.scored.append(ScoredPair(
                     line=pair.line, kind="dedup", label=pair.label, score=sim.score,
                     what=f"{a.name} ~ {b.name} (text {sim.text:.2f}, behaviour "
-                         f"{'-' if sim.behaviour is None else f'{sim.behaviour:.2f}'})"))
+                         f"{sim.behaviour_text()})"))
             report.dedup = fit_threshold(scored)
         finally:
             prober.close()

@@ -25,6 +25,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from toolforge.errors import ToolforgeError
+from toolforge.evolve.agent import INFRASTRUCTURE
 from toolforge.evolve.cycle import CandidateOutcome, Evolver, _totals
 from toolforge.evolve.rewards import score
 from toolforge.evolve.synthesis import Gap, SynthesisError, _ask, synthesize_tool, write_tests
@@ -43,8 +44,8 @@ from toolforge.tte import prompts
 from toolforge.tte.behaviour import Outcome, Prober, agreement
 from toolforge.tte.capacity import plan_prune
 from toolforge.tte.decompose import Decomposition, SubGoal, decompose, resolve_inputs
-from toolforge.tte.dedup import PROBED, Probe, Similarity, find_duplicate
-from toolforge.tte.samples import as_kwargs, sample_inputs
+from toolforge.tte.dedup import PROBED, SHAPE_PROBED, Probe, Similarity, find_duplicate
+from toolforge.tte.samples import as_kwargs, sample_inputs, shape
 from toolforge.tte.split import SplitError, parse_split, rename_function, run_plan
 from toolforge.tte.split import Step as PlanStep
 from toolforge.tte.store import TteLog
@@ -204,40 +205,59 @@ class TteSolver:
         started = time.perf_counter()
         tag = f"tte-{self.run_id[:12]}:{task.id}"
         p = _Problem(task=task, tag=tag)
-        with self.ledger.cycle(tag):
-            decomposition = decompose(self.llm, task.task,
-                                      max_subgoals=self.settings.max_subgoals)
-        self._decomposition_events(task, decomposition)
+        decomposition: Decomposition | None = None
         outcomes: list[SubGoalOutcome] = []
-        results: list[Any] = []
-        for subgoal in decomposition.subgoals:
-            inputs = resolve_inputs(subgoal.inputs, results)
+        try:
             with self.ledger.cycle(tag):
-                outcome = self._subgoal(p, subgoal, inputs)
-            outcomes.append(outcome)
-            results.append(outcome.result)
-        with self.ledger.cycle(tag):
-            answer = self._answer(task, outcomes)
-        reward = score(answer, task.expected) if task.expected is not None else None
-        correct = None if reward is None else reward >= self.reward_threshold
-        used = list(dict.fromkeys(r.tool for r in p.records if r.ok))
-        result = SolveResult(
-            run_id=self.run_id, problem_id=task.id, problem=task.task, group=task.group,
-            decomposition=decomposition.status, decomposition_errors=decomposition.errors,
-            subgoals=outcomes, answer=answer,
-            expected=_jsonable(task.expected), reward=reward, correct=correct,
-            tools_used=used, created=p.created, refused=p.refused, pruned=p.pruned,
-            duration_ms=round((time.perf_counter() - started) * 1000, 1),
-            # Syntheses tag their calls "<tag>:<tool>": they count with the problem.
-            usage=_totals([r for r in self.ledger.records() if r.cycle_id and (
-                r.cycle_id == tag or r.cycle_id.startswith(tag + ":"))]),
-        )
+                decomposition = decompose(self.llm, task.task,
+                                          max_subgoals=self.settings.max_subgoals)
+            self._decomposition_events(task, decomposition)
+            results: list[Any] = []
+            for subgoal in decomposition.subgoals:
+                inputs = resolve_inputs(subgoal.inputs, results)
+                with self.ledger.cycle(tag):
+                    outcome = self._subgoal(p, subgoal, inputs)
+                outcomes.append(outcome)
+                results.append(outcome.result)
+            with self.ledger.cycle(tag):
+                answer = self._answer(task, outcomes)
+        except ToolforgeError as exc:
+            # The model became unreachable, the library is locked...: the problem stops,
+            # but its trajectory still says how far it got and why (no verdict on the task).
+            try:
+                self._record(p, self._result(p, decomposition, outcomes, None, started,
+                                             scored=False), interrupted=exc.message)
+            except ToolforgeError:
+                pass  # the state db may be what failed: the first error is the one to show
+            raise
+        result = self._result(p, decomposition, outcomes, answer, started)
         result.trajectory_id = self._record(p, result).id
-        self.tte_log.problem(self.run_id, task.id, task.group, reward, correct,
+        self.tte_log.problem(self.run_id, task.id, task.group, result.reward, result.correct,
                              decomposition.status, sum(o.fallback for o in outcomes),
                              result.trajectory_id)
         self.tte_log.size(self.run_id, self.active_count())
         return result
+
+    def _result(self, p: _Problem, decomposition: Decomposition | None,
+                outcomes: list[SubGoalOutcome], answer: str | None, started: float, *,
+                scored: bool = True) -> SolveResult:
+        task = p.task
+        reward = score(answer, task.expected) if (
+            scored and task.expected is not None) else None
+        correct = None if reward is None else reward >= self.reward_threshold
+        return SolveResult(
+            run_id=self.run_id, problem_id=task.id, problem=task.task, group=task.group,
+            decomposition=decomposition.status if decomposition else "fallback",
+            decomposition_errors=decomposition.errors if decomposition else [],
+            subgoals=outcomes, answer=answer,
+            expected=_jsonable(task.expected), reward=reward, correct=correct,
+            tools_used=list(dict.fromkeys(r.tool for r in p.records if r.ok)),
+            created=p.created, refused=p.refused, pruned=p.pruned,
+            duration_ms=round((time.perf_counter() - started) * 1000, 1),
+            # Syntheses tag their calls "<tag>:<tool>": they count with the problem.
+            usage=_totals([r for r in self.ledger.records() if r.cycle_id and (
+                r.cycle_id == p.tag or r.cycle_id.startswith(p.tag + ":"))]),
+        )
 
     def _decomposition_events(self, task: Task, d: Decomposition) -> None:
         if d.status != "ok":
@@ -586,7 +606,7 @@ class TteSolver:
                                behaviour=duplicate.behaviour, text=duplicate.text)
             self.log(f"{new.gap.name}: refused, a duplicate of {duplicate.existing} "
                      f"(similarity {duplicate.score:.2f}, behaviour "
-                     f"{duplicate.behaviour if duplicate.behaviour is not None else '-'})")
+                     f"{duplicate.behaviour_text()})")
             return duplicate.existing
         meta = {"made_for": new.made_for[:500]}
         if new.split_from:
@@ -614,9 +634,17 @@ class TteSolver:
         return name
 
     def _pool(self, probe: Probe) -> list[Probe]:
-        """The existing tools a new one is compared with: the closest by retrieval, and
-        the tools made in this run that wait for review."""
-        names = [h.tool for h in self.index.search(probe.text or probe.name, k=PROBED)]
+        """The existing tools a new one is compared with: the closest by retrieval, the
+        tools of the same shape (closest first, bounded), and the tools made in this run
+        that wait for review."""
+        tools = self.toolbox.tools
+        ranked = [h.tool for h in self.index.search(probe.text or probe.name,
+                                                    k=max(PROBED, len(tools)), allowed=tools)]
+        names = ranked[:PROBED]
+        ranked += sorted(set(tools) - set(ranked))  # no shared word at all (BM25 alone)
+        want = shape(probe.spec)
+        names += [n for n in ranked if n not in names
+                  and shape(tools[n].spec) == want][:SHAPE_PROBED]
         names += [n for n in self.pending if n not in names]
         pool = []
         for name in names:
@@ -715,7 +743,8 @@ class TteSolver:
         self._reserved.add(candidate)
         return candidate
 
-    def _record(self, p: _Problem, result: SolveResult) -> Trajectory:
+    def _record(self, p: _Problem, result: SolveResult, *, interrupted: str | None = None
+                ) -> Trajectory:
         steps: list[Step] = []
         for record in p.records:
             steps.append(Step(index=len(steps), kind="tool_call", tool=record.tool,
@@ -738,6 +767,12 @@ class TteSolver:
             "created": result.created, "pruned": result.pruned,
             "refused": [r.model_dump() for r in result.refused],
         }
+        metadata: dict[str, Any] = {"tte": summary}
+        error = None if any(o.ok for o in result.subgoals) else "no sub-goal was computed"
+        if interrupted is not None:
+            summary["interrupted"] = interrupted
+            metadata["error_kind"] = INFRASTRUCTURE  # no verdict on the task
+            error = f"interrupted: {interrupted}"
         models = [r.model for r in self.ledger.records() if r.cycle_id
                   and r.cycle_id.startswith(p.tag)]
         trajectory = Trajectory(
@@ -749,8 +784,7 @@ class TteSolver:
             prompt_tokens=result.usage.prompt_tokens,
             completion_tokens=result.usage.completion_tokens, cost_usd=result.usage.cost_usd,
             duration_ms=result.duration_ms, source="tte",
-            error=None if any(o.ok for o in result.subgoals) else "no sub-goal was computed",
-            metadata={"tte": summary},
+            error=error, metadata=metadata,
         )
         return self.trajectories.record(trajectory)
 

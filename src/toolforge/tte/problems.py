@@ -13,6 +13,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from toolforge.errors import NotFoundError
 from toolforge.evolve.tasks import Task, TaskFileError, parse_tasks
 
@@ -30,6 +32,21 @@ def load_problems(path: str | Path, *, rel_tol: float = DEFAULT_REL_TOL) -> list
     except UnicodeDecodeError:
         raise TaskFileError(f"{path} is not UTF-8 text")
     return parse_problems(text, str(path), rel_tol=rel_tol)
+
+
+def one_problem(problem: str, expected: Any = None, group: str | None = None, *,
+                rel_tol: float = DEFAULT_REL_TOL) -> Task:
+    """One problem given directly (`toolforge solve`, `forge.solve`) as a task; a blank
+    problem or a bad `expected` is a user error that says which."""
+    try:
+        return Task(id="solve", task=problem, expected=tolerant(expected, rel_tol),
+                    group=group)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "task"
+        what = {"task": "the problem"}.get(field, field)
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise TaskFileError(f"{what}: {message}", hint="see docs/tte.md#problems-file")
 
 
 def parse_problems(text: str, source: str = "<problems>", *,
