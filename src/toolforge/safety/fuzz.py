@@ -563,17 +563,23 @@ class _Attack:
                 return
 
     def rounding(self) -> None:
-        """Nudge each float argument of a few answered inputs by a tiny fraction: a
-        continuous formula's result moves, a rounded or truncated one does not."""
-        if not _returns_number(self.spec.returns_schema) or _mentions_rounding(self.spec):
+        """Two signs that a float result is rounded or truncated: on inputs with messy
+        (full-precision) floats it is always a multiple of a decimal step, or it does not
+        move when a float argument moves by a tiny fraction (a continuous formula's does)."""
+        switches = _rounding_switches(self.spec)
+        if not _returns_number(self.spec.returns_schema) or switches is None:
             return
         floats = [n for n in self.gen.names if _holds_floats(
             self.gen._resolve(self.gen.properties[n]), self.gen._resolve)]
+        # A parameter that switches rounding on (`decimals=None`: none) is left at "off".
         answered = [r for r in self.runs.values() if r.outcome.ok and r.level < 2
                     and isinstance(r.outcome.value, int | float)
-                    and not isinstance(r.outcome.value, bool)]
+                    and not isinstance(r.outcome.value, bool)
+                    and all(r.args.get(n) is None for n in switches)]
         if not floats or len({canonical(r.outcome.value) for r in answered}) < 10:
             return  # a step function (few values) may be flat by design
+        if self._quantised(answered, floats):
+            return
         pairs = moved = 0
         # Moderate results only: far above 1e6 a float cannot even hold the digits that
         # rounding would remove, so a rounded result moves there like a continuous one.
@@ -594,6 +600,27 @@ class _Attack:
                 detail=f"the result did not move when a float argument moved by a tiny fraction "
                 f"({pairs - moved} of {pairs} tries; e.g. {_shown(example.outcome)}): it is "
                 "rounded or truncated, and the docstring does not say so", stage="rounding"))
+
+    def _quantised(self, answered: list[_Run], floats: list[str]) -> bool:
+        """Whether results of inputs holding a messy float are all multiples of one decimal
+        step (a finding then). A continuous result of such an input is one by chance about
+        once in a million; a handful of distinct ones all on the grid is rounding."""
+        # (Beyond 1e9 a float cannot tell a multiple of 0.0001 from any other number.)
+        messy = [r for r in answered if 0 < abs(r.outcome.value) <= 1e9
+                 and any(_messy(r.args.get(n)) for n in floats)]
+        if len({canonical(r.outcome.value) for r in messy}) < _QUANTISED_DISTINCT:
+            return False
+        steps = [_decimal_step(r.outcome.value) for r in messy]
+        if any(step is None for step in steps):
+            return False
+        step = min(s for s in steps if s is not None)  # the grid they all sit on
+        example = next(r for r in messy if _decimal_step(r.outcome.value) == step)
+        self.findings.append(Finding(
+            kind="rounded_result", severity="blocking", args=example.args,
+            detail=f"every result of {len(messy)} inputs with full-precision floats was a "
+            f"multiple of {step:g} (e.g. {_shown(example.outcome)}): it is rounded or "
+            "truncated, and the docstring does not say so", stage="rounding"))
+        return True
 
     def _nudge_moves(self, run: Any, name: str) -> bool | None:
         """Whether the result moves when argument `name` moves a little; None when no nudge
@@ -786,8 +813,9 @@ _PLAIN_REPLAYS = 10
 # Relative nudges of an argument, smallest first: all far below any rounding step.
 _NUDGES = (1e-12, 1e-10, 1e-8)
 _ROUNDING_WORDS = re.compile(
-    r"round|decimal|digit|cent\b|cents|nearest|whole|integer|truncat|floor|ceil|precision|"
-    r"significant|step|bucket|bin\b|bracket", re.IGNORECASE)
+    # (word starts: "percent" is not "cent", "cabin" not "bin")
+    r"\b(?:round|decimal|digit|cents?\b|nearest|whole|integer|truncat|floor|ceil|precision|"
+    r"significant|step|bucket|bins?\b|bracket)", re.IGNORECASE)
 
 
 def _holds_floats(schema: dict[str, Any], resolve: Callable[[Any], dict[str, Any]]) -> bool:
@@ -815,9 +843,50 @@ def _nudged(value: Any, factor: float) -> Any:
     return None
 
 
-def _mentions_rounding(spec: ToolSpec) -> bool:
-    return bool(_ROUNDING_WORDS.search(" ".join((spec.summary, spec.docstring,
-                                                spec.returns_description))))
+def _rounding_switches(spec: ToolSpec) -> list[str] | None:
+    """None when the docstring says the result is rounded; else the parameters whose
+    description alone speaks of rounding and that default to None (`decimals=None`: rounding
+    is off unless asked for), which the check leaves at None."""
+    switches = [p for p in spec.params if _ROUNDING_WORDS.search(p.description)]
+    if any(p.default is not None or p.required for p in switches):
+        return None
+    rest = spec.docstring
+    for param in switches:
+        rest = rest.replace(param.description, "")
+    if _ROUNDING_WORDS.search(" ".join((spec.summary, rest, spec.returns_description))):
+        return None
+    return [p.name for p in switches]
+
+
+_QUANTISED_DISTINCT = 5  # distinct results on the grid before it counts
+_STEPS = (1e-4, 1e-3, 1e-2, 0.1, 1.0)  # decimal grids, finest first
+
+
+def _messy(value: Any) -> bool:
+    """A float with more digits than a person types (the generator's random magnitudes)."""
+    if isinstance(value, list):
+        return any(map(_messy, value))
+    if not isinstance(value, float) or not math.isfinite(value) or not 0 < abs(value) < 1e9:
+        return False
+    return _decimal_step(value) is None
+
+
+def _decimal_step(value: Any) -> float | None:
+    """The coarsest of 1, 0.1 ... 0.0001 that `value` is a non-zero multiple of, among those a
+    float of its size can tell (|value| / step below 1e13); None when it is on none."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    if not math.isfinite(value):
+        return None
+    found = None
+    for step in _STEPS:
+        scaled = abs(value) / step
+        if scaled > 1e13:
+            continue
+        # The float's own error in `scaled` widens the tolerance (up to 1% of a step).
+        if round(scaled) >= 1 and abs(scaled - round(scaled)) <= max(1e-6, scaled * 1e-15):
+            found = step
+    return found
 
 
 def _kinds_of(schema: dict[str, Any]) -> set[str]:
