@@ -48,6 +48,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
+from toolforge.safety.claims import integer_valued, raise_conditions
 from toolforge.safety.generate import (
     EDGE_MAGNITUDES,
     LEVELS,
@@ -68,7 +69,7 @@ Severity = Literal["blocking", "warning"]
 FindingKind = Literal[
     "crash", "domain_error", "slow_input", "limit_exceeded", "non_json_result",
     "non_finite_result", "invalid_return", "nondeterministic", "hash_order",
-    "ignored_parameter", "rounded_result", "range_edge",
+    "ignored_parameter", "rounded_result", "range_edge", "missing_raise", "refused_in_domain",
 ]  # fmt: skip
 Verdict = Literal["passed", "failed", "inconclusive"]
 
@@ -369,6 +370,7 @@ class _Attack:
         self.explore_until = self.deadline - min(3.0, budget.deadline_s * 0.25)
         self.gen = FairInputs(spec.parameters_schema, seed=budget.seed, examples=examples)
         self.judge = _Judge(spec)
+        self.conditions, self.complete = raise_conditions(spec)
         self.runs: dict[str, _Run] = {}
         self.order: list[str] = []
         self.pairs: dict[str, list[tuple[str, str]]] = {n: [] for n in self.gen.names}
@@ -431,6 +433,7 @@ class _Attack:
         try:
             self.load()
             self.base()
+            self.promised_refusals()
             self.rounding()
             self.grow()
             self.range_edge()
@@ -441,6 +444,7 @@ class _Attack:
             self.cut_short = (f"the {self.budget.deadline_s:g} s deadline came after "
                               f"{self.base_count} inputs")
         self.ignored_parameters()
+        self.refusals_inside_the_domain()
         self.compare_with_second_process()
         self.report_first_findings()
         return self.report()
@@ -561,6 +565,56 @@ class _Attack:
                     f"{_shown(again)} in the same process (hidden state, randomness "
                     "or the clock)", stage="repeat"))
                 return
+
+    def promised_refusals(self) -> None:
+        """Inputs on which the docstring's `Raises:` says the tool raises: it must
+        (claims.py reads the conditions; inputs outside declared constraints are skipped,
+        the runtime refuses those before the tool sees them)."""
+        base = self.gen.examples[0] if self.gen.examples else self.gen.typical()
+        for condition in self.conditions:
+            integer = integer_valued(self.spec, condition.param, condition.each)
+            for args in condition.witnesses(base, integer):
+                if not self.gen.fits_args(args):
+                    continue
+                out = self.execute(args, "raises", 0, base=False, track=False).outcome
+                if out.limit_hit or (not out.ok and _documented(out, {
+                        condition.exception: ""})):
+                    continue
+                self.findings.append(Finding(
+                    kind="missing_raise", severity="blocking", args=args,
+                    detail=f"the docstring says it raises {condition.exception} when "
+                    f"{condition.text}, but this input (where that holds) "
+                    + (f"returned {_short(out.value, 120)}" if out.ok else
+                       f"raised {_shown(out)}"), stage="raises"))
+                break
+
+    def refusals_inside_the_domain(self) -> None:
+        """Every condition `Raises:` lists for an exception was read: a refusal with it,
+        caused by a parameter the conditions speak of (the same input with another value of
+        it was answered), where none of them holds, refuses input the docstring accepts."""
+        conditions = [c for c in self.conditions
+                      if c.exception.rsplit(".", 1)[-1] in self.complete]
+        for name in dict.fromkeys(c.param for c in conditions):
+            for a, b in self.pairs.get(name, []):
+                run_a, run_b = self.runs.get(a), self.runs.get(b)
+                if run_a is None or run_b is None:
+                    continue
+                for answered, refused in ((run_a, run_b), (run_b, run_a)):
+                    out = refused.outcome
+                    if not answered.outcome.ok or out.ok or out.limit_hit:
+                        continue
+                    names = [n for n in _mro(out) if n not in _BROAD]
+                    own = [c for c in conditions if c.exception.rsplit(".", 1)[-1] in names]
+                    if not own or any(c.holds(refused.args) for c in own):
+                        continue
+                    said = "; ".join(sorted({c.text for c in own}))
+                    self.findings.append(Finding(
+                        kind="refused_in_domain", severity="blocking", args=refused.args,
+                        other_args=answered.args,
+                        detail=f"raised {_shown(out)} although none of the conditions its "
+                        f"docstring gives for {own[0].exception} holds ({said}); the same "
+                        f"input with another `{name}` was answered", stage="raises"))
+                    return
 
     def rounding(self) -> None:
         """Two signs that a float result is rounded or truncated: on inputs with messy
