@@ -48,7 +48,10 @@ def decided_by(report: ValidationReport) -> str:
 
 @pytest.mark.parametrize("name", ["density", "molar_mass", "parse_semver",
                                   "unique_sorted_words", "compound_interest", "haversine_km",
-                                  "dedupe_preserving_order", "miles_to_km"])
+                                  "dedupe_preserving_order", "miles_to_km",
+                                  # docstring claims the attack checks, kept by the tool:
+                                  "pressure_from_force", "parallel_resistance",
+                                  "beaufort_scale", "relative_change_percent", "au_to_km"])
 def test_correct_tools_with_one_example_test_pass(name: str, pool: WarmPool) -> None:
     code, tests = reference(name)
     report = validate(ValidationInput(tool=name, code=code, tests=tests), pool=pool)
@@ -68,6 +71,17 @@ def test_correct_tools_with_one_example_test_pass(name: str, pool: WarmPool) -> 
         ("buoyant_force#0", "property: ignored_parameter"),  # gravity fixed at its default
         ("average_power#8", "property: rounded_result"),  # rounded to 1 decimal
         ("au_to_km#0", "property: crash"),  # round(decimals, result): TypeError
+        # Rounded to 2 decimals at magnitudes where a nudge cannot show it: every result of
+        # a full-precision input sits on the 0.01 grid.
+        ("reynolds_number#2", "property: rounded_result"),
+        ("au_to_km#2", "property: rounded_result"),  # decimals=None means "no rounding"
+        # "Raises: ValueError: when the area is not positive": area 0 raised
+        # ZeroDivisionError instead (`< 0` for `<= 0`).
+        ("pressure_from_force#6", "property: missing_raise"),
+        ("weighted_mean#0", "property: missing_raise"),  # "the weights sum to zero"
+        # "... a resistance is not positive": 0.5 refused as not positive (`<= 1`).
+        ("parallel_resistance#0", "property: refused_in_domain"),
+        ("beaufort_scale#6", "property: out_of_range"),  # 13 where Returns: says 0-12
     ],
 )
 def test_mutants_are_stopped_by_the_layer_that_should(mutant: str, expected: str,

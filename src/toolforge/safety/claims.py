@@ -221,3 +221,54 @@ def integer_valued(spec: ToolSpec, name: str, each: bool) -> bool:
 
 
 __all__ = ["RaiseCondition", "integer_valued", "raise_conditions"]
+
+
+# --- the range `Returns:` states ------------------------------------------------------------
+
+_BOUND = r"(-?\d+(?:\.\d+)?)"
+# A number ends at a sentence's full stop, not in a formula ("2·x-1", "10^3") or a unit.
+_END = r"(?![\w·/^*%]|\.\d)"
+_RANGE = re.compile(rf"(?<![\w.·/^*]){_BOUND}\s*(?:-|–|to|\.\.)\s*{_BOUND}{_END}")
+_AT_LEAST = re.compile(rf"\bat least {_BOUND}{_END}")
+_AT_MOST = re.compile(rf"\bat most {_BOUND}{_END}")
+
+
+@dataclass(frozen=True)
+class ReturnRange:
+    low: float | None
+    high: float | None
+    text: str
+
+    def outside(self, value: Any) -> Any:
+        """The first number of `value` (a number or a list of them) outside the range."""
+        items = value if isinstance(value, list) else [value]
+        for item in items:
+            if _number(item) and ((self.low is not None and item < self.low)
+                                  or (self.high is not None and item > self.high)):
+                return item
+        return None
+
+
+def return_range(spec: ToolSpec) -> ReturnRange | None:
+    """The range the `Returns:` text states ("0-12", "each 0-255", "28 to 31", "at least
+    1"), when it states exactly one and the result is a number or a list of numbers."""
+    text = spec.returns_description
+    schema = spec.returns_schema
+    kind = schema.get("type")
+    if kind == "array":
+        kind = (schema.get("items") or {}).get("type")
+    if kind not in ("integer", "number"):
+        return None
+    ranges = _RANGE.findall(text)
+    low_only, high_only = _AT_LEAST.findall(text), _AT_MOST.findall(text)
+    if len(ranges) + len(low_only) + len(high_only) != 1:
+        return None
+    if ranges:
+        low, high = (float(b) for b in ranges[0])
+        return ReturnRange(low, high, text.strip()) if low < high else None
+    if low_only:
+        return ReturnRange(float(low_only[0]), None, text.strip())
+    return ReturnRange(None, float(high_only[0]), text.strip())
+
+
+__all__ += ["ReturnRange", "return_range"]

@@ -48,7 +48,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
-from toolforge.safety.claims import integer_valued, raise_conditions
+from toolforge.safety.claims import integer_valued, raise_conditions, return_range
 from toolforge.safety.generate import (
     EDGE_MAGNITUDES,
     LEVELS,
@@ -70,6 +70,7 @@ FindingKind = Literal[
     "crash", "domain_error", "slow_input", "limit_exceeded", "non_json_result",
     "non_finite_result", "invalid_return", "nondeterministic", "hash_order",
     "ignored_parameter", "rounded_result", "range_edge", "missing_raise", "refused_in_domain",
+    "out_of_range",
 ]  # fmt: skip
 Verdict = Literal["passed", "failed", "inconclusive"]
 
@@ -445,6 +446,7 @@ class _Attack:
                               f"{self.base_count} inputs")
         self.ignored_parameters()
         self.refusals_inside_the_domain()
+        self.stated_range()
         self.compare_with_second_process()
         self.report_first_findings()
         return self.report()
@@ -615,6 +617,29 @@ class _Attack:
                         f"docstring gives for {own[0].exception} holds ({said}); the same "
                         f"input with another `{name}` was answered", stage="raises"))
                     return
+
+    def stated_range(self) -> None:
+        """A result outside the range `Returns:` states ("0-12"). Blocking for an integer
+        result (a scale, a count) or when every parameter's domain is declared; else a
+        warning, as for inf/nan: a formula may leave a range its inputs were never meant to
+        leave."""
+        stated = return_range(self.spec)
+        if stated is None:
+            return
+        for key in self.order:
+            run = self.runs[key]
+            if not run.outcome.ok or run.stage == "range edge":
+                continue
+            bad = stated.outside(run.outcome.value)
+            if bad is None:
+                continue
+            integer = "integer" in json.dumps(self.spec.returns_schema)
+            severity, why = ("blocking", "") if integer else self.judge.domain_severity()
+            self.findings.append(Finding(
+                kind="out_of_range", severity=severity, args=run.args,
+                detail=f"returned {_short(run.outcome.value, 120)}: {bad!r} is outside the "
+                f"range its docstring states ({stated.text!r}){why}", stage=run.stage))
+            return
 
     def rounding(self) -> None:
         """Two signs that a float result is rounded or truncated: on inputs with messy
