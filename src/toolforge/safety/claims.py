@@ -1,21 +1,27 @@
-"""What a docstring promises about refusals, read as an oracle for the property attack.
+"""What a docstring promises, read as an oracle for the property attack.
 
 A `Raises:` entry such as "ValueError: when the area is not positive." says two things a
 reviewer can check without knowing any answer:
 
 - on an input where the condition holds (area = 0, area = -1.5) the tool raises that
-  exception: answering, or failing another way (ZeroDivisionError), breaks the promise;
-- when every condition listed for the exception was understood, a refusal with it caused by
-  a parameter the conditions speak of, at a value where none holds (area = 0.5 refused as
-  "not positive"), refuses input the docstring accepts.
+  exception: answering, or failing another way (ZeroDivisionError), breaks the promise
+  (`witnesses`);
+- when every condition listed for the exception was understood, a refusal with it where none
+  holds (area = 0.5 refused as "not positive"; two values refused "for fewer than two
+  values") refuses input the docstring accepts (`counter_witnesses`, just inside the
+  boundary, and pairs of the attack's inputs that differ in one parameter).
 
-Only simple conditions are read: "the <parameter> is not positive | negative | zero |
-empty", "there are no <parameter>", "a/one/any <item of a list or mapping parameter> is not
-positive", "the <list parameter> sum(s) to zero", joined by "or". The subject must name one
+Only simple conditions are read, joined by "or": "the <parameter> is not positive |
+negative | zero | empty | below absolute zero", "there are no <parameter>", "fewer than
+<n> <parameter>", "a/one/any <item of a list or mapping parameter> is not positive", "the
+<list parameter> sum(s) to zero", "the <parameter> is greater | larger | heavier | more ...
+than the <parameter>" (and less ...), "<parameter> > <parameter>". The subject must name one
 parameter without doubt: its name, its name's words, singular or plural, or words of its
 `Args:` description ("the input energy" for `total_input: energy in`), or "the list" /
 "the text" when only one parameter is one. Anything else leaves the entry unread (no check),
 so a docstring the reader does not understand never costs a correct tool anything.
+
+`Returns:` ranges ("0-12", "each 0-255", "at least 1") are read by `return_range`.
 """
 
 from __future__ import annotations
@@ -27,7 +33,8 @@ from typing import Any, Literal
 
 from toolforge.tools.contract import ToolSpec
 
-Kind = Literal["not_positive", "negative", "zero", "empty", "sums_to_zero"]
+Kind = Literal["at_most", "below", "equal", "empty", "fewer_than", "sums_to_zero",
+               "greater_than", "less_than"]
 
 
 @dataclass(frozen=True)
@@ -35,23 +42,33 @@ class RaiseCondition:
     exception: str  # the documented class, as written ("ValueError")
     param: str
     kind: Kind
-    each: bool  # said of one item of a list (or one value of a mapping)
-    text: str  # the docstring's words for it
+    each: bool = False  # said of one item of a list (or one value of a mapping)
+    text: str = ""  # the docstring's words for it
+    bound: float = 0.0  # at_most, below, equal: the number; fewer_than: the count
+    other: str = ""  # greater_than, less_than: the parameter compared with
 
     def holds(self, args: dict[str, Any]) -> bool:
         """Whether the condition is true of `args` (False when it cannot be told)."""
         if self.param not in args:
             return False
         value = args[self.param]
-        if self.kind == "empty":
-            return isinstance(value, str | list | dict) and len(value) == 0
+        if self.kind in ("empty", "fewer_than"):
+            size = self.bound if self.kind == "fewer_than" else 1
+            return isinstance(value, str | list | dict) and len(value) < size
         if self.kind == "sums_to_zero":
             return isinstance(value, list) and _numbers(value) and sum(value) == 0
+        if self.kind in ("greater_than", "less_than"):
+            other = args.get(self.other)
+            if not (_number(value) and _number(other)):
+                return False
+            return value > other if self.kind == "greater_than" else value < other
         items: list[Any] = [value]
         if self.each:
             items = list(value.values()) if isinstance(value, dict) else (
                 value if isinstance(value, list) else [])
-        return any(_number(v) and _KIND_TEST[self.kind](v) for v in items)
+        test = {"at_most": lambda v: v <= self.bound, "below": lambda v: v < self.bound,
+                "equal": lambda v: v == self.bound}[self.kind]
+        return any(_number(v) and test(v) for v in items)
 
     def witnesses(self, base: dict[str, Any], integer: bool) -> list[dict[str, Any]]:
         """Inputs like `base` on which the condition holds."""
@@ -59,25 +76,65 @@ class RaiseCondition:
         if self.kind == "empty":
             empty = {"str": "", "list": [], "dict": {}}.get(type(current).__name__)
             return [] if empty is None else [{**base, self.param: empty}]
+        if self.kind == "fewer_than":
+            sized = [self._sized(base, n) for n in range(int(self.bound))]
+            return [args for args in sized if args is not None][-2:]
         if self.kind == "sums_to_zero":
             if not isinstance(current, list) or len(current) < 2:
                 return []
             zeroed = [1, -1] + [0] * (len(current) - 2)
-            return [{**base, self.param: [float(v) for v in zeroed] if not integer
-                     else zeroed}]
-        out = []
-        for bad in _KIND_VALUES[self.kind]:
-            value: Any = int(bad) if integer else bad
-            if self.each:
-                if isinstance(current, list) and current:
-                    value = [value, *copy.deepcopy(current[1:])]
-                elif isinstance(current, dict) and current:
-                    first = next(iter(current))
-                    value = {**copy.deepcopy(current), first: value}
-                else:
-                    continue
-            out.append({**base, self.param: value})
-        return out
+            return [{**base, self.param: zeroed if integer else [float(v) for v in zeroed]}]
+        if self.kind in ("greater_than", "less_than"):
+            other = base.get(self.other)
+            if not isinstance(other, int | float) or isinstance(other, bool):
+                return []
+            step = max(1, abs(other))
+            moved = other + step if self.kind == "greater_than" else other - step
+            return [{**base, self.param: int(moved) if integer else float(moved)}]
+        bad = {"at_most": (self.bound, self.bound - 1.5), "below": (self.bound - 0.5,),
+               "equal": (self.bound,)}[self.kind]
+        return [args for args in (self._set(base, v, integer) for v in bad) if args]
+
+    def counter_witnesses(self, base: dict[str, Any],
+                          integer: bool) -> list[dict[str, Any]]:
+        """Inputs like `base` just on the other side of the boundary: the condition does
+        not hold (whether another does is the caller's to check)."""
+        if self.kind in ("empty", "fewer_than"):
+            sized = self._sized(base, int(self.bound) if self.kind == "fewer_than" else 1)
+            return [] if sized is None else [sized]
+        if self.kind in ("greater_than", "less_than"):
+            other = base.get(self.other)
+            return [{**base, self.param: other}] if _number(other) else []
+        if self.kind == "at_most":
+            args = self._set(base, self.bound + (1 if integer else 0.5), integer)
+        elif self.kind == "below":
+            args = self._set(base, self.bound, integer)
+        else:
+            return []
+        return [args] if args else []
+
+    def _set(self, base: dict[str, Any], number: float,
+             integer: bool) -> dict[str, Any] | None:
+        if integer and number != int(number):
+            number = float(int(number) - (1 if number < 0 else 0))
+        value: Any = int(number) if integer else float(number)
+        current = base.get(self.param)
+        if self.each:
+            if isinstance(current, list) and current:
+                value = [value, *copy.deepcopy(current[1:])]
+            elif isinstance(current, dict) and current:
+                value = {**copy.deepcopy(current), next(iter(current)): value}
+            else:
+                return None
+        return {**base, self.param: value}
+
+    def _sized(self, base: dict[str, Any], n: int) -> dict[str, Any] | None:
+        """`base` with the parameter cut or grown (repeating its items) to n items."""
+        current = base.get(self.param)
+        if not isinstance(current, list | str) or not current:
+            return None
+        grown = current * (n // len(current) + 1)
+        return {**base, self.param: copy.deepcopy(grown[:n])}
 
 
 def _number(value: Any) -> bool:
@@ -88,26 +145,18 @@ def _numbers(values: list[Any]) -> bool:
     return all(map(_number, values))
 
 
-_KIND_TEST = {
-    "not_positive": lambda v: v <= 0,
-    "negative": lambda v: v < 0,
-    "zero": lambda v: v == 0,
-}
-_KIND_VALUES: dict[str, tuple[float, ...]] = {
-    "not_positive": (0.0, -1.5),
-    "negative": (-1.5,),
-    "zero": (0.0,),
-}
-_PREDICATES: tuple[tuple[str, Kind], ...] = (
-    (r"(?:is|are) (?:not positive|non-positive|zero or negative|negative or zero|"
-     r"not greater than zero|at most zero)", "not_positive"),
-    (r"(?:is|are) (?:negative|below zero|less than zero)", "negative"),
-    (r"(?:is|are) zero", "zero"),
-    (r"(?:is|are) empty", "empty"),
-    (r"sums? to zero", "sums_to_zero"),
-)
+_NOT_POSITIVE = (r"not positive|non-positive|zero or negative|negative or zero|"
+                 r"not greater than zero|at most zero")
+_MORE = (r"greater|larger|bigger|higher|heavier|longer|more \w+|above|over|after|later|"
+         r"more")
+_LESS = r"less|smaller|lower|lighter|shorter|less \w+|below|under|before|earlier|fewer"
+_COUNTS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+# Absolute zero in the unit a parameter's name or description gives.
+_ABSOLUTE_ZERO = ((r"kelvin|\bk\b", 0.0), (r"rankine", 0.0), (r"celsius|°c", -273.15),
+                  (r"fahrenheit|°f", -459.67))
 _ARTICLE = re.compile(r"^(?:the|a|an|any|one|some|each)\s+")
 _ITEM_WORDS = ("a ", "an ", "any ", "one ", "some ", "each ")
+_PRONOUNS = ("one", "any", "some", "one of them", "any of them")
 
 
 def raise_conditions(spec: ToolSpec) -> tuple[list[RaiseCondition], set[str]]:
@@ -127,49 +176,99 @@ def raise_conditions(spec: ToolSpec) -> tuple[list[RaiseCondition], set[str]]:
 
 def _clauses(text: str) -> list[str]:
     text = text.strip().rstrip(".").lower()
-    text = re.sub(r"^(?:raised\s+)?(?:when|if|whenever)\s+", "", text)
+    text = re.sub(r"^(?:raised\s+)?(?:when|if|whenever|for)\s+", "", text)
     return [c.strip() for c in re.split(r",?\s+or\s+|,\s*", text) if c.strip()]
 
 
 def _condition(spec: ToolSpec, exception: str, clause: str,
                before: list[str]) -> RaiseCondition | None:
-    match = re.fullmatch(r"there (?:are|is) no (.+)", clause)
-    if match:
-        param = _param(spec, match.group(1))
-        return None if param is None else RaiseCondition(exception, param, "empty", False,
-                                                         clause)
-    for pattern, kind in _PREDICATES:
-        match = re.fullmatch(rf"(.+?) {pattern}", clause)
-        if not match:
-            continue
-        subject = match.group(1)
-        each = subject.startswith(_ITEM_WORDS) and kind not in ("empty", "sums_to_zero")
-        if subject in ("one", "any", "some", "one of them", "any of them") and before:
+    def made(subject: str, kind: Kind, **fields: Any) -> RaiseCondition | None:
+        each = subject.startswith(_ITEM_WORDS) and kind in ("at_most", "below", "equal")
+        if subject in _PRONOUNS and before:
             # "no values or one is not positive": the subject of the clause before
             previous = re.fullmatch(r"there (?:are|is) no (.+)", before[-1])
             param = _param(spec, previous.group(1)) if previous else None
+            each = True
         else:
-            param = _param(spec, subject, each=each)
+            param = _param(spec, subject)
         if param is None:
             return None
         container = _container(spec, param)
-        if each and container not in ("array", "object"):
+        if kind in ("at_most", "below", "equal"):
+            # "a temperature" of a number is the number; "the values" of a list, any item
+            each = container is not None
+        elif not _fits_kind(spec, param, kind, fields.get("other")):
             return None
-        if not each and kind in ("not_positive", "negative", "zero") and container:
-            return None  # "the list is negative": not a reading this module trusts
-        return RaiseCondition(exception, param, kind, each or bool(
-            container and kind in ("not_positive", "negative", "zero")), clause)
+        return RaiseCondition(exception, param, kind, each, clause, **fields)
+
+    match = re.fullmatch(r"there (?:are|is) no (.+)", clause)
+    if match:
+        return made(match.group(1), "empty")
+    match = re.fullmatch(r"(?:there (?:are|is) )?(?:fewer|less) than (\w+) (.+)", clause)
+    if match:
+        count = _COUNTS.get(match.group(1)) or (int(match.group(1)) if match.group(
+            1).isdigit() else None)
+        return None if not count else made(match.group(2), "fewer_than", bound=float(count))
+    match = re.fullmatch(r"(\w+) (>=|<=|>|<) (\w+)", clause)
+    if match:
+        left, op, right = match.groups()
+        names = {p.name.lower(): p.name for p in spec.params}
+        if left in names and right in names and op in (">", "<"):
+            return made(left, "greater_than" if op == ">" else "less_than",
+                        other=names[right])
+        return None
+    match = re.fullmatch(rf"(.+?) (?:is|are) (?:{_MORE}) than (.+)", clause)
+    if match:
+        return made(match.group(1), "greater_than", other=_param(spec, match.group(2)))
+    match = re.fullmatch(rf"(.+?) (?:is|are) (?:{_LESS}) than (.+)", clause)
+    if match:
+        return made(match.group(1), "less_than", other=_param(spec, match.group(2)))
+    match = re.fullmatch(r"(.+?) (?:(?:is|are) )?below absolute zero", clause)
+    if match:
+        param = _param(spec, match.group(1))
+        zero = _absolute_zero(spec, param) if param else None
+        return None if zero is None else made(match.group(1), "below", bound=zero)
+    for pattern, kind, bound in (
+            (_NOT_POSITIVE, "at_most", 0.0),
+            (r"negative|below zero|less than zero", "below", 0.0),
+            (r"zero", "equal", 0.0), (r"empty", "empty", 0.0)):
+        match = re.fullmatch(rf"(.+?) (?:is|are) (?:{pattern})", clause)
+        if match:
+            return made(match.group(1), kind, bound=bound)  # type: ignore[arg-type]
+    match = re.fullmatch(r"(.+?) sums? to zero", clause)
+    if match:
+        param = _param(spec, match.group(1))
+        if param is None or _container(spec, param) != "array":
+            return None
+        return RaiseCondition(exception, param, "sums_to_zero", False, clause)
     return None
 
 
-def _param(spec: ToolSpec, subject: str, each: bool = False) -> str | None:
+def _fits_kind(spec: ToolSpec, param: str, kind: Kind, other: str | None) -> bool:
+    """Sizes are of texts and containers; comparisons are between two numbers."""
+    container = _container(spec, param)
+    if kind in ("empty", "fewer_than"):
+        return container is not None or _kind(spec, param) == "string"
+    if kind in ("greater_than", "less_than"):
+        return container is None and other not in (None, param)
+    return True
+
+
+def _absolute_zero(spec: ToolSpec, name: str) -> float | None:
+    param = next(p for p in spec.params if p.name == name)
+    text = f"{param.name.replace('_', ' ')} {param.description}".lower()
+    found = {zero for pattern, zero in _ABSOLUTE_ZERO if re.search(pattern, text)}
+    return found.pop() if len(found) == 1 else None
+
+
+def _param(spec: ToolSpec, subject: str) -> str | None:
     """The one parameter `subject` names, or None."""
     words = _ARTICLE.sub("", subject.strip()).split()
     if not words or len(words) > 3:
         return None
     phrase = " ".join(words)
     by_name = [p.name for p in spec.params
-               if phrase in _forms(p.name.replace("_", " "))]
+               if phrase in _forms(p.name.replace("_", " ").lower())]
     if len(by_name) == 1:
         return by_name[0]
     generic = {"list": "array", "lists": "array", "text": "string", "string": "string",

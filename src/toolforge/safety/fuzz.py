@@ -372,6 +372,8 @@ class _Attack:
         self.gen = FairInputs(spec.parameters_schema, seed=budget.seed, examples=examples)
         self.judge = _Judge(spec)
         self.conditions, self.complete = raise_conditions(spec)
+        # (the tests' input, it with a parameter just inside a Raises: condition's boundary)
+        self.boundary_pairs: dict[str, list[tuple[str, str]]] = {n: [] for n in self.gen.names}
         self.runs: dict[str, _Run] = {}
         self.order: list[str] = []
         self.pairs: dict[str, list[tuple[str, str]]] = {n: [] for n in self.gen.names}
@@ -575,6 +577,11 @@ class _Attack:
         base = self.gen.examples[0] if self.gen.examples else self.gen.typical()
         for condition in self.conditions:
             integer = integer_valued(self.spec, condition.param, condition.each)
+            for args in condition.counter_witnesses(base, integer):
+                if self.gen.fits_args(args):  # judged with the attack's pairs, below
+                    self.execute(args, "raises", 0, base=False, track=False)
+                    self.boundary_pairs[condition.param].append((canonical(base),
+                                                                 canonical(args)))
             for args in condition.witnesses(base, integer):
                 if not self.gen.fits_args(args):
                     continue
@@ -597,7 +604,7 @@ class _Attack:
         conditions = [c for c in self.conditions
                       if c.exception.rsplit(".", 1)[-1] in self.complete]
         for name in dict.fromkeys(c.param for c in conditions):
-            for a, b in self.pairs.get(name, []):
+            for a, b in self.boundary_pairs.get(name, []) + self.pairs.get(name, []):
                 run_a, run_b = self.runs.get(a), self.runs.get(b)
                 if run_a is None or run_b is None:
                     continue
@@ -634,7 +641,10 @@ class _Attack:
             if bad is None:
                 continue
             integer = "integer" in json.dumps(self.spec.returns_schema)
-            severity, why = ("blocking", "") if integer else self.judge.domain_severity()
+            severity: Severity = "blocking"
+            why = ""
+            if not integer:
+                severity, why = self.judge.domain_severity()
             self.findings.append(Finding(
                 kind="out_of_range", severity=severity, args=run.args,
                 detail=f"returned {_short(run.outcome.value, 120)}: {bad!r} is outside the "
