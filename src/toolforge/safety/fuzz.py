@@ -656,18 +656,21 @@ class _Attack:
         (full-precision) floats it is always a multiple of a decimal step, or it does not
         move when a float argument moves by a tiny fraction (a continuous formula's does)."""
         switches = _rounding_switches(self.spec)
-        if not _returns_number(self.spec.returns_schema) or switches is None:
+        returns = self.spec.returns_schema
+        if switches is None or not (_returns_number(returns) or _returns_numbers(returns)):
             return
         floats = [n for n in self.gen.names if _holds_floats(
             self.gen._resolve(self.gen.properties[n]), self.gen._resolve)]
         # A parameter that switches rounding on (`decimals=None`: none) is left at "off".
         answered = [r for r in self.runs.values() if r.outcome.ok and r.level < 2
-                    and isinstance(r.outcome.value, int | float)
-                    and not isinstance(r.outcome.value, bool)
+                    and _numbers_of(r.outcome.value)
                     and all(r.args.get(n) is None for n in switches)]
         if not floats or len({canonical(r.outcome.value) for r in answered}) < 10:
             return  # a step function (few values) may be flat by design
         if self._quantised(answered, floats):
+            return
+        answered = [r for r in answered if not isinstance(r.outcome.value, list)]
+        if not answered:
             return
         pairs = moved = 0
         # Moderate results only: far above 1e6 a float cannot even hold the digits that
@@ -695,15 +698,16 @@ class _Attack:
         step (a finding then). A continuous result of such an input is one by chance about
         once in a million; a handful of distinct ones all on the grid is rounding."""
         # (Beyond 1e9 a float cannot tell a multiple of 0.0001 from any other number.)
-        messy = [r for r in answered if 0 < abs(r.outcome.value) <= 1e9
-                 and any(_messy(r.args.get(n)) for n in floats)]
-        if len({canonical(r.outcome.value) for r in messy}) < _QUANTISED_DISTINCT:
+        messy = [r for r in answered if any(_messy(r.args.get(n)) for n in floats)]
+        values = {v: r for r in messy for v in _numbers_of(r.outcome.value)
+                  if 0 < abs(v) <= 1e9}
+        if len(values) < _QUANTISED_DISTINCT:
             return False
-        steps = [_decimal_step(r.outcome.value) for r in messy]
-        if any(step is None for step in steps):
+        steps = {v: _decimal_step(v) for v in values}
+        if any(step is None for step in steps.values()):
             return False
-        step = min(s for s in steps if s is not None)  # the grid they all sit on
-        example = next(r for r in messy if _decimal_step(r.outcome.value) == step)
+        step = min(s for s in steps.values() if s is not None)  # the grid they all sit on
+        example = next(values[v] for v, s in steps.items() if s == step)
         self.findings.append(Finding(
             kind="rounded_result", severity="blocking", args=example.args,
             detail=f"every result of {len(messy)} inputs with full-precision floats was a "
@@ -989,6 +993,21 @@ def _kinds_of(schema: dict[str, Any]) -> set[str]:
 
 def _returns_number(schema: dict[str, Any]) -> bool:
     return "number" in _kinds_of(schema)
+
+
+def _returns_numbers(schema: dict[str, Any]) -> bool:
+    """A list of floats."""
+    items = schema.get("items")
+    return "array" in _kinds_of(schema) and isinstance(items, dict) and _returns_number(items)
+
+
+def _numbers_of(value: Any) -> list[float]:
+    """A number result, or a list result's numbers (bools are not numbers here)."""
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, int | float) and not isinstance(v, bool)]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return [value]
+    return []
 
 
 def _holds_text(value: Any) -> bool:
