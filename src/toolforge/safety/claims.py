@@ -371,3 +371,22 @@ def return_range(spec: ToolSpec) -> ReturnRange | None:
 
 
 __all__ += ["ReturnRange", "return_range"]
+
+
+# --- text the docstring says is read whatever its case --------------------------------------
+
+_ANY_CASE = re.compile(r"case[- ]insensitive|either case|upper or lower case|lower or upper "
+                       r"case|any case|ignoring case|regardless of case", re.IGNORECASE)
+
+
+def case_insensitive(spec: ToolSpec) -> list[str]:
+    """Text parameters the docstring says are read whatever their case: said in the
+    parameter's own description, or in the summary when only one parameter is text."""
+    texts = [p.name for p in spec.params if _kind(spec, p.name) == "string"]
+    named = [p.name for p in spec.params if p.name in texts and _ANY_CASE.search(p.description)]
+    if not named and len(texts) == 1 and _ANY_CASE.search(spec.summary):
+        named = texts
+    return named
+
+
+__all__ += ["case_insensitive"]

@@ -48,7 +48,12 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
-from toolforge.safety.claims import integer_valued, raise_conditions, return_range
+from toolforge.safety.claims import (
+    case_insensitive,
+    integer_valued,
+    raise_conditions,
+    return_range,
+)
 from toolforge.safety.generate import (
     EDGE_MAGNITUDES,
     LEVELS,
@@ -70,7 +75,7 @@ FindingKind = Literal[
     "crash", "domain_error", "slow_input", "limit_exceeded", "non_json_result",
     "non_finite_result", "invalid_return", "nondeterministic", "hash_order",
     "ignored_parameter", "rounded_result", "range_edge", "missing_raise", "refused_in_domain",
-    "out_of_range",
+    "out_of_range", "case_sensitive",
 ]  # fmt: skip
 Verdict = Literal["passed", "failed", "inconclusive"]
 
@@ -437,6 +442,7 @@ class _Attack:
             self.load()
             self.base()
             self.promised_refusals()
+            self.stated_case()
             self.rounding()
             self.grow()
             self.range_edge()
@@ -596,6 +602,33 @@ class _Attack:
                     + (f"returned {_short(out.value, 120)}" if out.ok else
                        f"raised {_shown(out)}"), stage="raises"))
                 break
+
+    def stated_case(self) -> None:
+        """A text parameter the docstring says is read whatever its case: the same input in
+        upper, lower and swapped case gives the same answer (compared case-folded, so a
+        result that echoes the text may keep its case)."""
+        names = case_insensitive(self.spec)
+        answered = [self.runs[k] for k in self.order if self.runs[k].outcome.ok][:6]
+        for name in names:
+            for run in answered:
+                text = run.args.get(name)
+                if not isinstance(text, str) or text.upper() == text.lower():
+                    continue
+                for changed in (text.upper(), text.lower(), text.swapcase()):
+                    args = apply(run.args, name, changed)
+                    if changed == text or not self.gen.fits_args(args):
+                        continue
+                    other = self.execute(args, "case", 0, base=False, track=False).outcome
+                    if other.limit_hit or (other.ok and canonical(other.value).casefold()
+                                           == canonical(run.outcome.value).casefold()):
+                        continue
+                    self.findings.append(Finding(
+                        kind="case_sensitive", severity="blocking", args=args,
+                        other_args=run.args,
+                        detail=f"the docstring says `{name}` is read whatever its case, but "
+                        f"{_short(changed, 60)!r} gave {_shown(other)} where "
+                        f"{_short(text, 60)!r} gave {_shown(run.outcome)}", stage="case"))
+                    return
 
     def refusals_inside_the_domain(self) -> None:
         """Every condition `Raises:` lists for an exception was read: a refusal with it,
