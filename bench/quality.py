@@ -252,11 +252,27 @@ def report_correct(results: list[Result]) -> None:
             f"{k} on {v}" for k, v in warned.most_common()))
 
 
+def spec_equivalent() -> dict[str, str]:
+    """Mutants judged by hand to break no statement of their docstring, with the reason
+    (bench/quality/spec_equivalent.json): counted everywhere, and also left out once."""
+    data = json.loads((DATA / "spec_equivalent.json").read_text(encoding="utf-8"))
+    return {k: v for k, v in data.items() if not k.startswith("_")}
+
+
 def report_mutants(results: list[Result], label: str) -> None:
     stopped = [r for r in results if r.verdict != "passed"]
     rate = pct(len(stopped), len(results))
     print(f"mutants, {label}: {len(stopped)}/{len(results)} stopped = {rate:.1f}%   "
           f"target >= {TARGET_CATCH:.0f}%  [{mark(rate >= TARGET_CATCH)}]")
+    equivalent = spec_equivalent()
+    breaking = [r for r in results if r.case.id not in equivalent]
+    caught = [r for r in breaking if r.verdict != "passed"]
+    kept = [r for r in results if r.case.id in equivalent and r.verdict == "passed"]
+    print(f"  without the {len(results) - len(breaking)} judged spec-equivalent (they break "
+          f"nothing the docstring states): {len(caught)}/{len(breaking)} stopped = "
+          f"{pct(len(caught), len(breaking)):.1f}%")
+    for r in kept:
+        print(f"    spec-equivalent, passed: {r.case.id}: {equivalent[r.case.id]}")
     layers = Counter(r.decided_by for r in stopped)
     print("  decided by: " + ", ".join(f"{k} {v} ({pct(v, len(results)):.1f}%)"
                                        for k, v in layers.most_common()))

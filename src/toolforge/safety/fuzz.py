@@ -690,7 +690,10 @@ class _Attack:
         move when a float argument moves by a tiny fraction (a continuous formula's does)."""
         switches = _rounding_switches(self.spec)
         returns = self.spec.returns_schema
-        if switches is None or not (_returns_number(returns) or _returns_numbers(returns)):
+        if not (_returns_number(returns) or _returns_numbers(returns)):
+            return
+        if switches is None:
+            self.stated_rounding()
             return
         floats = [n for n in self.gen.names if _holds_floats(
             self.gen._resolve(self.gen.properties[n]), self.gen._resolve)]
@@ -725,6 +728,31 @@ class _Attack:
                 detail=f"the result did not move when a float argument moved by a tiny fraction "
                 f"({pairs - moved} of {pairs} tries; e.g. {_shown(example.outcome)}): it is "
                 "rounded or truncated, and the docstring does not say so", stage="rounding"))
+
+    def stated_rounding(self) -> None:
+        """The docstring states the step ("rounded to 0.01", "to one decimal"): results of
+        inputs holding a messy float sit on that grid, and not all on a ten times coarser
+        one (rounded to 0.1 where it says 0.01)."""
+        step = stated_step(self.spec)
+        floats = [n for n in self.gen.names if _holds_floats(
+            self.gen._resolve(self.gen.properties[n]), self.gen._resolve)]
+        if step is None or not floats:
+            return
+        values = {v: r for r in self.runs.values() if r.outcome.ok and r.level < 2
+                  and any(_messy(r.args.get(n)) for n in floats)
+                  for v in _numbers_of(r.outcome.value) if 0 < abs(v) <= 1e9}
+        off = next((v for v in values if not _on_grid(v, step)), None)
+        coarse = len(values) >= _QUANTISED_DISTINCT and all(
+            _on_grid(v, step * 10) for v in values)
+        if off is None and not coarse:
+            return
+        example = values[off] if off is not None else next(iter(values.values()))
+        why = (f"{off!r} is not a multiple of {step:g}" if off is not None else
+               f"every one of {len(values)} results is a multiple of {step * 10:g}")
+        self.findings.append(Finding(
+            kind="rounded_result", severity="blocking", args=example.args,
+            detail=f"the docstring says the result is rounded to {step:g}, but {why} "
+            f"(e.g. {_shown(example.outcome)})", stage="rounding"))
 
     def _quantised(self, answered: list[_Run], floats: list[str]) -> bool:
         """Whether results of inputs holding a messy float are all multiples of one decimal
@@ -945,13 +973,15 @@ _ROUNDING_WORDS = re.compile(
 
 
 def _holds_floats(schema: dict[str, Any], resolve: Callable[[Any], dict[str, Any]]) -> bool:
-    """A number, or a list of numbers (possibly optional)."""
+    """A number, or a list of numbers or mapping to them (possibly optional)."""
     kinds = _kinds_of(schema)
     if "number" in kinds:
         return True
     if "array" in kinds:
         items = resolve(schema.get("items", {}))
         return "number" in _kinds_of(items)
+    if "object" in kinds and isinstance(schema.get("additionalProperties"), dict):
+        return "number" in _kinds_of(resolve(schema["additionalProperties"]))
     return False
 
 
@@ -988,8 +1018,34 @@ _QUANTISED_DISTINCT = 5  # distinct results on the grid before it counts
 _STEPS = (1e-4, 1e-3, 1e-2, 0.1, 1.0)  # decimal grids, finest first
 
 
+_STATED_STEP = re.compile(
+    r"\brounded (?:down |up )?to (?:the nearest )?(0\.0*1|one decimal|two decimals|three decimals|"
+    r"cents?|(?:an |a )?(?:whole number|integer))\b", re.IGNORECASE)
+_STEP_WORDS = {"one decimal": 0.1, "two decimals": 0.01, "three decimals": 0.001,
+               "cent": 0.01, "cents": 0.01}
+
+
+def stated_step(spec: ToolSpec) -> float | None:
+    """The rounding step the summary or `Returns:` states, when exactly one is stated."""
+    found = {m.lower() for m in _STATED_STEP.findall(f"{spec.summary} "
+                                                    f"{spec.returns_description}")}
+    steps = {_STEP_WORDS.get(m, 1.0 if "whole" in m or "integer" in m else None)
+             if not m[0].isdigit() else float(m) for m in found}
+    if len(steps) != 1:
+        return None
+    step = steps.pop()
+    return step
+
+
+def _on_grid(value: float, step: float) -> bool:
+    scaled = abs(value) / step
+    return scaled <= 1e13 and abs(scaled - round(scaled)) <= max(1e-6, scaled * 1e-15)
+
+
 def _messy(value: Any) -> bool:
     """A float with more digits than a person types (the generator's random magnitudes)."""
+    if isinstance(value, dict):
+        value = list(value.values())
     if isinstance(value, list):
         return any(map(_messy, value))
     if not isinstance(value, float) or not math.isfinite(value) or not 0 < abs(value) < 1e9:
@@ -1029,13 +1085,17 @@ def _returns_number(schema: dict[str, Any]) -> bool:
 
 
 def _returns_numbers(schema: dict[str, Any]) -> bool:
-    """A list of floats."""
-    items = schema.get("items")
-    return "array" in _kinds_of(schema) and isinstance(items, dict) and _returns_number(items)
+    """A list of floats, or a mapping to floats."""
+    kinds = _kinds_of(schema)
+    inner = schema.get("items") if "array" in kinds else schema.get(
+        "additionalProperties") if "object" in kinds else None
+    return isinstance(inner, dict) and _returns_number(inner)
 
 
 def _numbers_of(value: Any) -> list[float]:
-    """A number result, or a list result's numbers (bools are not numbers here)."""
+    """A number result, or a list's or mapping's numbers (bools are not numbers here)."""
+    if isinstance(value, dict):
+        value = list(value.values())
     if isinstance(value, list):
         return [v for v in value if isinstance(v, int | float) and not isinstance(v, bool)]
     if isinstance(value, int | float) and not isinstance(value, bool):
