@@ -390,3 +390,81 @@ def case_insensitive(spec: ToolSpec) -> list[str]:
 
 
 __all__ += ["case_insensitive"]
+
+
+# --- labels the docstring gives for bands of one number ------------------------------------
+
+_NUM = r"(-?\d+(?:\.\d+)?)"
+_LABELLED = re.compile(r"(?:\"([^\"]+)\"|'([^']+)'|\b([A-Za-z][\w-]*))\s*\(([^()]*)\)")
+_BAND_FORMS: tuple[tuple[str, str], ...] = (
+    (rf"(?:below|under|less than|<)\s*{_NUM}", "lt"),
+    (rf"(?:above|over|more than|greater than|>)\s*{_NUM}", "gt"),
+    (rf"{_NUM}\s*\+|{_NUM} or (?:more|above|higher)|at least {_NUM}|>=\s*{_NUM}", "ge"),
+    (rf"{_NUM}\s*(?:-|–|to)\s*{_NUM}", "range"),
+    (rf"{_NUM}", "eq"),
+)
+
+
+@dataclass(frozen=True)
+class Band:
+    label: str
+    form: str  # lt, gt, ge, range, eq
+    low: float
+    high: float = 0.0
+
+    def holds(self, x: float) -> bool:
+        return {"lt": x < self.low, "gt": x > self.low, "ge": x >= self.low,
+                "range": self.low <= x <= self.high, "eq": x == self.low}[self.form]
+
+
+@dataclass(frozen=True)
+class Bands:
+    """'Classify a pH as "acidic" (below 7), "neutral" (7) or "basic" (above 7)'; 'A (90+),
+    B (80+), C (70+)': the label the docstring gives each band of one number."""
+
+    param: str
+    bands: tuple[Band, ...]
+    text: str
+
+    def expected(self, x: float) -> str | None:
+        """The one label the docstring gives `x`, or None (none, or unclear)."""
+        ge = [b for b in self.bands if b.form == "ge" and x >= b.low]
+        top = max(ge, key=lambda b: b.low) if ge else None  # "80+" is below "90+"
+        found = [b for b in self.bands if b.form != "ge" and b.holds(x)]
+        found += [top] if top is not None else []
+        return found[0].label if len(found) == 1 else None
+
+    def probes(self, integer: bool) -> list[float]:
+        """Each band's edges and a point inside, where the docstring gives one label."""
+        step = 1.0 if integer else 0.5
+        points: list[float] = []
+        for band in self.bands:
+            points += {"lt": [band.low - step, band.low], "gt": [band.low + step, band.low],
+                       "ge": [band.low, band.low - step], "range": [band.low, band.high],
+                       "eq": [band.low]}[band.form]
+        return [p for p in dict.fromkeys(points) if self.expected(p) is not None]
+
+
+def stated_bands(spec: ToolSpec) -> Bands | None:
+    """The bands the summary or `Returns:` gives, for a tool of one number returning text
+    (two labelled bands at least, every labelled parenthesis read)."""
+    numbers = [p.name for p in spec.params if _kind(spec, p.name) in ("number", "integer")]
+    if len(numbers) != 1 or spec.returns_schema.get("type") != "string":
+        return None
+    text = f"{spec.summary} {spec.returns_description}"
+    bands = []
+    for match in _LABELLED.finditer(text):
+        label = next(g for g in match.groups()[:3] if g)
+        condition = match.group(4).strip().lower()
+        for pattern, form in _BAND_FORMS:
+            read = re.fullmatch(pattern, condition)
+            if read:
+                values = [float(v) for v in read.groups() if v is not None]
+                bands.append(Band(label, form, values[0], values[-1]))
+                break
+        else:
+            return None  # a parenthesis this reader does not understand: no claim
+    return Bands(numbers[0], tuple(bands), text.strip()) if len(bands) >= 2 else None
+
+
+__all__ += ["Band", "Bands", "stated_bands"]

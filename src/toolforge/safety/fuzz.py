@@ -53,6 +53,7 @@ from toolforge.safety.claims import (
     integer_valued,
     raise_conditions,
     return_range,
+    stated_bands,
 )
 from toolforge.safety.generate import (
     EDGE_MAGNITUDES,
@@ -75,7 +76,7 @@ FindingKind = Literal[
     "crash", "domain_error", "slow_input", "limit_exceeded", "non_json_result",
     "non_finite_result", "invalid_return", "nondeterministic", "hash_order",
     "ignored_parameter", "rounded_result", "range_edge", "missing_raise", "refused_in_domain",
-    "out_of_range", "case_sensitive",
+    "out_of_range", "case_sensitive", "stated_band",
 ]  # fmt: skip
 Verdict = Literal["passed", "failed", "inconclusive"]
 
@@ -443,6 +444,7 @@ class _Attack:
             self.base()
             self.promised_refusals()
             self.stated_case()
+            self.stated_labels()
             self.rounding()
             self.grow()
             self.range_edge()
@@ -602,6 +604,40 @@ class _Attack:
                     + (f"returned {_short(out.value, 120)}" if out.ok else
                        f"raised {_shown(out)}"), stage="raises"))
                 break
+
+    def stated_labels(self) -> None:
+        """The label the docstring gives each band of a number ("acidic" (below 7)), at
+        the bands' edges. Trusted only if it agrees with the tool on the tests' inputs
+        (which the tests passed): a misread docstring then costs nothing."""
+        bands = stated_bands(self.spec)
+        if bands is None:
+            return
+        name = bands.param
+        for example in self.gen.examples:
+            run = self.runs.get(canonical(example))
+            x = example.get(name)
+            if run is None or not run.outcome.ok or not isinstance(x, int | float):
+                continue
+            said = bands.expected(x)
+            if said is not None and str(run.outcome.value).casefold() != said.casefold():
+                return
+        base = self.gen.examples[0] if self.gen.examples else self.gen.typical()
+        integer = integer_valued(self.spec, name, False)
+        for x in bands.probes(integer):
+            args = apply(base, name, int(x) if integer and x == int(x) else x)
+            if not self.gen.fits_args(args):
+                continue
+            out = self.execute(args, "bands", 0, base=False, track=False).outcome
+            said = bands.expected(x)
+            if out.limit_hit or said is None or (
+                    out.ok and str(out.value).casefold() == said.casefold()):
+                continue
+            self.findings.append(Finding(
+                kind="stated_band", severity="blocking", args=args,
+                detail=f"the docstring gives {name} = {x:g} the label {said!r} "
+                f"({_short(bands.text, 120)}), but the tool gave {_shown(out)}",
+                stage="bands"))
+            return
 
     def stated_case(self) -> None:
         """A text parameter the docstring says is read whatever its case: the same input in
