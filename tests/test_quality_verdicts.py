@@ -51,7 +51,10 @@ def decided_by(report: ValidationReport) -> str:
                                   "dedupe_preserving_order", "miles_to_km",
                                   # docstring claims the attack checks, kept by the tool:
                                   "pressure_from_force", "parallel_resistance",
-                                  "beaufort_scale", "relative_change_percent", "au_to_km"])
+                                  "beaufort_scale", "relative_change_percent", "au_to_km",
+                                  "sample_variance", "mass_percent", "kelvin_to_celsius",
+                                  "count_vowels", "empirical_ratio", "ph_category",
+                                  "grade_letter"])
 def test_correct_tools_with_one_example_test_pass(name: str, pool: WarmPool) -> None:
     code, tests = reference(name)
     report = validate(ValidationInput(tool=name, code=code, tests=tests), pool=pool)
@@ -82,6 +85,14 @@ def test_correct_tools_with_one_example_test_pass(name: str, pool: WarmPool) -> 
         # "... a resistance is not positive": 0.5 refused as not positive (`<= 1`).
         ("parallel_resistance#0", "property: refused_in_domain"),
         ("beaufort_scale#6", "property: out_of_range"),  # 13 where Returns: says 0-12
+        ("sample_variance#6", "property: refused_in_domain"),  # two values: "fewer than two"
+        ("mass_percent#5", "property: refused_in_domain"),  # equal masses: "heavier than"
+        ("kelvin_to_celsius#7", "property: missing_raise"),  # -0.5 K: "below absolute zero"
+        ("count_vowels#4", "property: case_sensitive"),  # "either case"
+        ("compound_interest#0", "property: rounded_result"),  # 3 decimals: "rounded to 0.01"
+        ("empirical_ratio#5", "property: rounded_result"),  # to 0.1 where it says 0.01
+        ("ph_category#2", "property: stated_band"),  # 7 is "neutral (7)", not acidic
+        ("grade_letter#0", "property: stated_band"),  # 90 is "A (90+)"
     ],
 )
 def test_mutants_are_stopped_by_the_layer_that_should(mutant: str, expected: str,
