@@ -19,7 +19,9 @@ B. with probe tests added, written to the checklist the test-writer prompt gives
 
 Prints, with the targets beside them:
 - correct tools passed (target >= 95%), and why each rejected one was rejected;
-- mutants stopped (target >= 95%), by the layer that decided and by class, for A and B;
+- mutants stopped (target >= 95%), by the layer that decided and by class, for A and B, and
+  again without the mutants judged by hand to break nothing the docstring states
+  (bench/quality/spec_equivalent.json, each with its reason, printed when one passes);
 - full validation p50, warm, of a tool with 5 tests (target <= 150 ms) and validations per
   second with 8 running at once (target >= 20/s), beside ARISE 0.2.1's unisolated
   subprocess test run of the same tool (`arise.skills.sandbox.Sandbox.test_skill`; it runs

@@ -19,9 +19,16 @@ Blocking:
 - `hash_order`: another answer in a second sandboxed process, which hashes strings with
   another key (output that depends on set or dict order of hashed strings);
 - `ignored_parameter`: inputs that differed only in one parameter never changed the result;
-- `rounded_result`: a float result that takes many values yet does not move when a float
-  argument moves by a tiny fraction (a trillionth, growing to a hundred-millionth when an
-  offset absorbs it): it is rounded or truncated, and the docstring says nothing of rounding.
+- `rounded_result`: a float result that takes many values is rounded or truncated, and the
+  docstring says nothing of rounding: on inputs with full-precision floats it always sits on
+  a decimal grid, or it does not move when a float argument moves by a tiny fraction (a
+  trillionth, growing to a hundred-millionth when an offset absorbs it); or the docstring
+  states a step ("rounded to 0.01") and the results are off it, or all on a coarser one;
+- what the docstring states, read by `toolforge.safety.claims`: `missing_raise` (no
+  documented exception where `Raises:` says there is one), `refused_in_domain` (a
+  documented refusal where none of its fully read conditions holds), `out_of_range` (outside
+  the range `Returns:` states), `stated_band` (another label than the docstring gives a band
+  of the tool's one number), `case_sensitive` (a text said to be read in any case was not).
 
 Warnings: `domain_error`/`non_finite_result` when some parameter's domain is undeclared (a
 zero mass raising ZeroDivisionError: declare `gt=0`), `slow_input`/`limit_exceeded` on larger
