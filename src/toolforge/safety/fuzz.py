@@ -702,10 +702,9 @@ class _Attack:
                     return
 
     def stated_range(self) -> None:
-        """A result outside the range `Returns:` states ("0-12"). Blocking for an integer
-        result (a scale, a count) or when every parameter's domain is declared; else a
-        warning, as for inf/nan: a formula may leave a range its inputs were never meant to
-        leave."""
+        """A result outside the range `Returns:` states ("0-12"). Blocking when every
+        parameter's domain is declared; else a warning, as for inf/nan: a tool may leave a
+        range its inputs were never meant to leave."""
         stated = return_range(self.spec)
         if stated is None:
             return
@@ -716,11 +715,7 @@ class _Attack:
             bad = stated.outside(run.outcome.value)
             if bad is None:
                 continue
-            integer = "integer" in json.dumps(self.spec.returns_schema)
-            severity: Severity = "blocking"
-            why = ""
-            if not integer:
-                severity, why = self.judge.domain_severity()
+            severity, why = self.judge.domain_severity()
             self.findings.append(Finding(
                 kind="out_of_range", severity=severity, args=run.args,
                 detail=f"returned {_short(run.outcome.value, 120)}: {bad!r} is outside the "
