@@ -164,3 +164,67 @@ def test_an_inconclusive_attack_is_not_validated(cli: Any, library: Path, tmp_pa
     assert promoted.exit_code == 1
     message = json.dumps(promoted.json) if promoted.stdout.strip() else promoted.stderr
     assert "inconclusive" in message and "not validated" in message
+
+
+DOCTEST_TOOL = '''
+def word_initials(name: str) -> str:
+    """Initials of a name.
+
+    >>> word_initials("Ada Lovelace")
+    'AL'
+
+    Args:
+        name: words separated by spaces.
+
+    Returns:
+        The first letter of each word, upper-cased.
+    """
+    return "".join(word[0].upper() for word in name.split())
+'''
+DOCTEST_TESTS = '''
+from tool import word_initials
+
+
+def test_one_word():
+    assert word_initials("ada") == "A"
+'''
+ARROW_TOOL = '''
+def span(text: str) -> list[int]:
+    """Expand "2-4" into [2, 3, 4].
+
+    Args:
+        text: a range written a-b.
+
+    Returns:
+        The numbers from a to b.
+    """
+    start, end = (int(x) for x in text.split("-"))
+    return list(range(start, end + 1))
+'''
+ARROW_TESTS = '''
+from tool import span
+
+
+def test_single():
+    assert span("5-5") == [5]
+'''
+
+
+@pytest.mark.parametrize(("code", "tests", "broken"), [
+    # Only the first word's initial: the test's one word cannot tell.
+    (DOCTEST_TOOL, DOCTEST_TESTS, ("word[0].upper() for word in name.split()",
+                                   "word[0].upper() for word in name.split()[:1]")),
+    # The last number dropped unless the range is a single number.
+    (ARROW_TOOL, ARROW_TESTS, ("range(start, end + 1)",
+                               "range(start, end + (start == end))")),
+])
+def test_the_docstrings_own_examples_are_an_oracle(code: str, tests: str,
+                                                   broken: tuple[str, str],
+                                                   pool: WarmPool) -> None:
+    report = validate(ValidationInput(tool="t", code=code, tests=tests), pool=pool)
+    assert report.verdict == "passed", report.failure_summary()
+    mutant = code.replace(*broken)
+    assert mutant != code
+    report = validate(ValidationInput(tool="t", code=mutant, tests=tests), pool=pool)
+    assert report.verdict == "failed"
+    assert decided_by(report) == "property: docstring_example", report.failure_summary()

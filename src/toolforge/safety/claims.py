@@ -26,6 +26,7 @@ so a docstring the reader does not understand never costs a correct tool anythin
 
 from __future__ import annotations
 
+import ast
 import copy
 import re
 from dataclasses import dataclass
@@ -468,3 +469,107 @@ def stated_bands(spec: ToolSpec) -> Bands | None:
 
 
 __all__ += ["Band", "Bands", "stated_bands"]
+
+
+# --- examples the docstring gives -------------------------------------------------------------
+
+_ARROW = r"(?:=|==|->|→|returns|gives|is)"
+_LITERAL = r"(\"[^\"]*\"|'[^']*'|\[[^\[\]]*\]|\{[^{}]*\}|-?\d+(?:\.\d+)?(?:e-?\d+)?|True|False)"
+
+
+@dataclass(frozen=True)
+class Example:
+    args: dict[str, Any]
+    expected: Any
+    expected_text: str  # as written: the digits it gives set the tolerance
+    text: str
+
+    def matches(self, actual: Any) -> bool:
+        try:
+            node = ast.parse(self.expected_text, mode="eval").body
+        except SyntaxError:
+            return True
+        return _close(actual, node, self.expected_text)
+
+
+def _close(actual: Any, node: ast.AST, source: str) -> bool:
+    """`actual` equals the literal `node`, numbers within half a unit of the last digit
+    written ("0.33" holds 1/3)."""
+    if isinstance(node, ast.List | ast.Tuple):
+        return isinstance(actual, list) and len(actual) == len(node.elts) and all(
+            _close(a, n, source) for a, n in zip(actual, node.elts, strict=True))
+    if isinstance(node, ast.Dict):
+        try:
+            keys = [ast.literal_eval(k) for k in node.keys if k is not None]
+        except ValueError:
+            return True
+        return isinstance(actual, dict) and set(actual) == set(keys) and all(
+            _close(actual[k], v, source) for k, v in zip(keys, node.values, strict=True))
+    try:
+        expected = ast.literal_eval(node)
+    except ValueError:
+        return True  # not a literal this reader judges
+    if isinstance(expected, bool) or not isinstance(expected, int | float):
+        return bool(actual == expected)
+    if isinstance(actual, bool) or not isinstance(actual, int | float):
+        return False
+    written = ast.get_source_segment(source, node) or repr(expected)
+    return abs(actual - expected) <= _half_unit(written) + 1e-9 * abs(expected)
+
+
+def _half_unit(written: str) -> float:
+    match = re.fullmatch(r"-?\s*\d+(?:\.(\d+))?(?:[eE]([-+]?\d+))?", written.strip())
+    if not match:
+        return 0.0
+    decimals = len(match.group(1) or "")
+    exponent = int(match.group(2) or 0)
+    return 0.5 * 10.0 ** (exponent - decimals)
+
+
+def docstring_examples(spec: ToolSpec) -> list[Example]:
+    """Calls with answers the docstring gives: doctest lines (`>>> f(2)` and the answer
+    below), `f(2) = 4` / `->` / `returns`, and, for a tool of one text parameter,
+    `"Ada Lovelace" -> "AL"` / `"1-3" into [1, 2, 3]`. Literal arguments only."""
+    text = f"{spec.summary}\n{spec.docstring}"
+    found: list[Example] = []
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        call = re.match(r"\s*>>>\s*(.+)$", line)
+        if call and i + 1 < len(lines) and lines[i + 1].strip() and not lines[
+                i + 1].strip().startswith(">>>"):
+            found += _example(spec, call.group(1), lines[i + 1].strip(), line.strip())
+    name = re.escape(spec.name)
+    for match in re.finditer(rf"\b({name}\([^()]*\))\s*{_ARROW}\s*{_LITERAL}", text):
+        found += _example(spec, match.group(1), match.group(2), match.group(0))
+    texts = [p for p in spec.params if _kind(spec, p.name) == "string"]
+    if len(texts) == 1 and all(p.name == texts[0].name or not p.required for p in spec.params):
+        for match in re.finditer(rf"(\"[^\"]+\")\s*(?:->|→|into|gives)\s*{_LITERAL}", text):
+            found += _example(spec, f"{spec.name}({match.group(1)})", match.group(2),
+                              match.group(0))
+    unique = {repr((e.args, e.expected_text)): e for e in found}
+    return list(unique.values())
+
+
+def _example(spec: ToolSpec, call: str, expected: str, text: str) -> list[Example]:
+    try:
+        node = ast.parse(call.strip(), mode="eval").body
+        value = ast.literal_eval(expected)
+    except (SyntaxError, ValueError):
+        return []
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id == spec.name):
+        return []
+    names = [p.name for p in spec.params]
+    try:
+        args = dict(zip(names, [ast.literal_eval(a) for a in node.args], strict=False))
+        args.update({k.arg: ast.literal_eval(k.value) for k in node.keywords if k.arg})
+    except ValueError:
+        return []
+    if len(node.args) > len(names) or not set(args) <= set(names):
+        return []
+    if isinstance(value, tuple):
+        value = list(value)
+    return [Example(args, value, expected.strip(), text)]
+
+
+__all__ += ["Example", "docstring_examples"]

@@ -28,7 +28,8 @@ Blocking:
   documented exception where `Raises:` says there is one), `refused_in_domain` (a
   documented refusal where none of its fully read conditions holds), `out_of_range` (outside
   the range `Returns:` states), `stated_band` (another label than the docstring gives a band
-  of the tool's one number), `case_sensitive` (a text said to be read in any case was not).
+  of the tool's one number), `case_sensitive` (a text said to be read in any case was not),
+  `docstring_example` (another answer than a call the docstring shows).
 
 Warnings: `domain_error`/`non_finite_result` when some parameter's domain is undeclared (a
 zero mass raising ZeroDivisionError: declare `gt=0`), `slow_input`/`limit_exceeded` on larger
@@ -57,6 +58,7 @@ from pydantic import BaseModel, Field
 
 from toolforge.safety.claims import (
     case_insensitive,
+    docstring_examples,
     integer_valued,
     raise_conditions,
     return_range,
@@ -83,7 +85,7 @@ FindingKind = Literal[
     "crash", "domain_error", "slow_input", "limit_exceeded", "non_json_result",
     "non_finite_result", "invalid_return", "nondeterministic", "hash_order",
     "ignored_parameter", "rounded_result", "range_edge", "missing_raise", "refused_in_domain",
-    "out_of_range", "case_sensitive", "stated_band",
+    "out_of_range", "case_sensitive", "stated_band", "docstring_example",
 ]  # fmt: skip
 Verdict = Literal["passed", "failed", "inconclusive"]
 
@@ -452,6 +454,7 @@ class _Attack:
             self.promised_refusals()
             self.stated_case()
             self.stated_labels()
+            self.stated_examples()
             self.rounding()
             self.grow()
             self.range_edge()
@@ -611,6 +614,22 @@ class _Attack:
                     + (f"returned {_short(out.value, 120)}" if out.ok else
                        f"raised {_shown(out)}"), stage="raises"))
                 break
+
+    def stated_examples(self) -> None:
+        """The docstring's own examples (`>>> f(2)` / `f(2) = 4` / `"Ada Lovelace" ->
+        "AL"`): an answer that differs from the one written (within its last digit) breaks
+        them. A refusal is not judged: the "example" may be a template ("MM/DD/YYYY")."""
+        for example in docstring_examples(self.spec):
+            if not self.gen.fits_args(example.args):
+                continue
+            out = self.execute(example.args, "docstring", 0, base=False, track=False).outcome
+            if not out.ok or example.matches(out.value):
+                continue
+            self.findings.append(Finding(
+                kind="docstring_example", severity="blocking", args=example.args,
+                detail=f"the docstring says {_short(example.text, 120)!r}, but the tool "
+                f"answered {_short(out.value, 120)}", stage="docstring"))
+            return
 
     def stated_labels(self) -> None:
         """The label the docstring gives each band of a number ("acidic" (below 7)), at
