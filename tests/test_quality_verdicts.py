@@ -54,7 +54,7 @@ def decided_by(report: ValidationReport) -> str:
                                   "beaufort_scale", "relative_change_percent", "au_to_km",
                                   "sample_variance", "mass_percent", "kelvin_to_celsius",
                                   "count_vowels", "empirical_ratio", "ph_category",
-                                  "grade_letter"])
+                                  "grade_letter", "compass_direction"])
 def test_correct_tools_with_one_example_test_pass(name: str, pool: WarmPool) -> None:
     code, tests = reference(name)
     report = validate(ValidationInput(tool=name, code=code, tests=tests), pool=pool)
@@ -93,6 +93,7 @@ def test_correct_tools_with_one_example_test_pass(name: str, pool: WarmPool) -> 
         ("empirical_ratio#5", "property: rounded_result"),  # to 0.1 where it says 0.01
         ("ph_category#2", "property: stated_band"),  # 7 is "neutral (7)", not acidic
         ("grade_letter#0", "property: stated_band"),  # 90 is "A (90+)"
+        ("compass_direction#9", "property: not_periodic"),  # "taken modulo 360"
     ],
 )
 def test_mutants_are_stopped_by_the_layer_that_should(mutant: str, expected: str,

@@ -573,3 +573,27 @@ def _example(spec: ToolSpec, call: str, expected: str, text: str) -> list[Exampl
 
 
 __all__ += ["Example", "docstring_examples"]
+
+
+# --- a number the docstring says is taken modulo N ------------------------------------------
+
+_MODULO = re.compile(r"\b(?:taken |reduced |wrapped )?(?:modulo|mod) (\d+(?:\.\d+)?)\b",
+                     re.IGNORECASE)
+
+
+def periodic(spec: ToolSpec) -> dict[str, float]:
+    """Number parameters the docstring says are taken modulo N ("any value; taken modulo
+    360"): parameter -> N. Said in the parameter's description, or in the summary when the
+    tool has one number parameter."""
+    numbers = [p for p in spec.params if _kind(spec, p.name) in ("number", "integer")]
+    out = {}
+    for param in numbers:
+        found = {float(m) for m in _MODULO.findall(param.description)}
+        if not found and len(numbers) == 1:
+            found = {float(m) for m in _MODULO.findall(spec.summary)}
+        if len(found) == 1 and (period := found.pop()) > 0:
+            out[param.name] = period
+    return out
+
+
+__all__ += ["periodic"]

@@ -29,7 +29,8 @@ Blocking:
   documented refusal where none of its fully read conditions holds), `out_of_range` (outside
   the range `Returns:` states), `stated_band` (another label than the docstring gives a band
   of the tool's one number), `case_sensitive` (a text said to be read in any case was not),
-  `docstring_example` (another answer than a call the docstring shows).
+  `docstring_example` (another answer than a call the docstring shows), `not_periodic` (a
+  number said to be taken modulo N answered differently at x + N).
 
 Warnings: `domain_error`/`non_finite_result` when some parameter's domain is undeclared (a
 zero mass raising ZeroDivisionError: declare `gt=0`), `slow_input`/`limit_exceeded` on larger
@@ -60,6 +61,7 @@ from toolforge.safety.claims import (
     case_insensitive,
     docstring_examples,
     integer_valued,
+    periodic,
     raise_conditions,
     return_range,
     stated_bands,
@@ -85,7 +87,7 @@ FindingKind = Literal[
     "crash", "domain_error", "slow_input", "limit_exceeded", "non_json_result",
     "non_finite_result", "invalid_return", "nondeterministic", "hash_order",
     "ignored_parameter", "rounded_result", "range_edge", "missing_raise", "refused_in_domain",
-    "out_of_range", "case_sensitive", "stated_band", "docstring_example",
+    "out_of_range", "case_sensitive", "stated_band", "docstring_example", "not_periodic",
 ]  # fmt: skip
 Verdict = Literal["passed", "failed", "inconclusive"]
 
@@ -455,6 +457,7 @@ class _Attack:
             self.stated_case()
             self.stated_labels()
             self.stated_examples()
+            self.stated_period()
             self.rounding()
             self.grow()
             self.range_edge()
@@ -630,6 +633,32 @@ class _Attack:
                 detail=f"the docstring says {_short(example.text, 120)!r}, but the tool "
                 f"answered {_short(out.value, 120)}", stage="docstring"))
             return
+
+    def stated_period(self) -> None:
+        """A number the docstring says is taken modulo N: x + N and x - N answer as x."""
+        answered = [self.runs[k] for k in self.order if self.runs[k].outcome.ok][:6]
+        for name, period in periodic(self.spec).items():
+            for run in answered:
+                x = run.args.get(name)
+                if not isinstance(x, int | float) or isinstance(x, bool) or abs(x) > 1e6:
+                    continue
+                for shifted in (x + period, x - period):
+                    value = int(shifted) if isinstance(x, int) and shifted == int(
+                        shifted) else shifted
+                    args = apply(run.args, name, value)
+                    if not self.gen.fits_args(args):
+                        continue
+                    out = self.execute(args, "period", 0, base=False, track=False).outcome
+                    if out.limit_hit or (out.ok and _same_answer(out.value,
+                                                                 run.outcome.value)):
+                        continue
+                    self.findings.append(Finding(
+                        kind="not_periodic", severity="blocking", args=args,
+                        other_args=run.args,
+                        detail=f"the docstring says `{name}` is taken modulo {period:g}, but "
+                        f"{name} = {value!r} gave {_shown(out)} where {x!r} gave "
+                        f"{_shown(run.outcome)}", stage="period"))
+                    return
 
     def stated_labels(self) -> None:
         """The label the docstring gives each band of a number ("acidic" (below 7)), at
@@ -1135,6 +1164,16 @@ def _kinds_of(schema: dict[str, Any]) -> set[str]:
         if isinstance(option, dict) and isinstance(option.get("type"), str):
             kinds.add(option["type"])
     return {k for k in kinds if k}
+
+
+def _same_answer(a: Any, b: Any) -> bool:
+    """Equal, floats up to the rounding that adding a period to an argument brings."""
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(map(_same_answer, a, b))
+    if isinstance(a, float | int) and isinstance(b, float | int) and not isinstance(
+            a, bool) and not isinstance(b, bool):
+        return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
+    return bool(a == b)
 
 
 def _returns_number(schema: dict[str, Any]) -> bool:
