@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import math
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -107,17 +108,20 @@ class RaiseCondition:
             other = base.get(self.other)
             return [{**base, self.param: other}] if _number(other) else []
         if self.kind == "at_most":
-            args = self._set(base, self.bound + (1 if integer else 0.5), integer)
+            args = self._set(base, self.bound + (1 if integer else 0.5), integer, up=True)
         elif self.kind == "below":
-            args = self._set(base, self.bound, integer)
+            args = self._set(base, self.bound, integer, up=True)
         else:
             return []
         return [args] if args else []
 
-    def _set(self, base: dict[str, Any], number: float,
-             integer: bool) -> dict[str, Any] | None:
+    def _set(self, base: dict[str, Any], number: float, integer: bool,
+             up: bool = False) -> dict[str, Any] | None:
+        """`base` with the parameter (or its first item) at `number`; an integer parameter
+        gets the integer below it (a witness stays inside the condition) or, with `up`,
+        above it (a counter-witness stays outside)."""
         if integer and number != int(number):
-            number = float(int(number) - (1 if number < 0 else 0))
+            number = float(math.ceil(number) if up else math.floor(number))
         value: Any = int(number) if integer else float(number)
         current = base.get(self.param)
         if self.each:
