@@ -883,10 +883,11 @@ class _Attack:
                 tried = True
                 after = other.outcome.value
                 # A continuous result moves by about the nudge; a rounded one stays, or jumps
-                # a whole step when the nudge crosses a tie (2.5 * 2.5 = 6.25 -> 6.2 or 6.3).
+                # a whole step when the nudge crosses a tie (2.5 * 2.5 = 6.25 -> 6.2 or 6.3),
+                # landing on a decimal grid where a continuous one would not.
                 if isinstance(after, int | float) and 0 < abs(after - before) <= 1e-4 * max(
                         1.0, abs(before)):
-                    return True
+                    return _decimal_step(after) is None or _decimal_step(before) is None
                 break  # this size did not move it: try the next size
         return False if tried else None
 
@@ -1086,18 +1087,14 @@ def _nudged(value: Any, factor: float) -> Any:
 
 
 def _rounding_switches(spec: ToolSpec) -> list[str] | None:
-    """None when the docstring says the result is rounded; else the parameters whose
-    description alone speaks of rounding and that default to None (`decimals=None`: rounding
-    is off unless asked for), which the check leaves at None."""
-    switches = [p for p in spec.params if _ROUNDING_WORDS.search(p.description)]
-    if any(p.default is not None or p.required for p in switches):
+    """None when the summary, description or `Returns:` speaks of rounding; else the
+    optional parameters defaulting to None whose description does (`decimals=None`:
+    rounding is off unless asked for), which the check leaves at None."""
+    if _ROUNDING_WORDS.search(" ".join((spec.summary, spec.docstring,
+                                       spec.returns_description))):
         return None
-    rest = spec.docstring
-    for param in switches:
-        rest = rest.replace(param.description, "")
-    if _ROUNDING_WORDS.search(" ".join((spec.summary, rest, spec.returns_description))):
-        return None
-    return [p.name for p in switches]
+    return [p.name for p in spec.params if not p.required and p.default is None
+            and _ROUNDING_WORDS.search(p.description)]
 
 
 _QUANTISED_DISTINCT = 5  # distinct results on the grid before it counts
