@@ -884,10 +884,11 @@ class _Attack:
                 after = other.outcome.value
                 # A continuous result moves by about the nudge; a rounded one stays, or jumps
                 # a whole step when the nudge crosses a tie (2.5 * 2.5 = 6.25 -> 6.2 or 6.3),
-                # landing on a decimal grid where a continuous one would not.
+                # by a whole decimal step onto the grid, which a continuous one does not.
                 if isinstance(after, int | float) and 0 < abs(after - before) <= 1e-4 * max(
                         1.0, abs(before)):
-                    return _decimal_step(after) is None or _decimal_step(before) is None
+                    return _decimal_step(abs(after - before)) is None or _decimal_step(
+                        after) is None
                 break  # this size did not move it: try the next size
         return False if tried else None
 
