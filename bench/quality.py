@@ -19,7 +19,9 @@ B. with probe tests added, written to the checklist the test-writer prompt gives
 
 Prints, with the targets beside them:
 - correct tools passed (target >= 95%), and why each rejected one was rejected;
-- mutants stopped (target >= 95%), by the layer that decided and by class, for A and B;
+- mutants stopped (target >= 95%), by the layer that decided and by class, for A and B, and
+  again without the mutants judged by hand to break nothing the docstring states
+  (bench/quality/spec_equivalent.json, each with its reason, printed when one passes);
 - full validation p50, warm, of a tool with 5 tests (target <= 150 ms) and validations per
   second with 8 running at once (target >= 20/s), beside ARISE 0.2.1's unisolated
   subprocess test run of the same tool (`arise.skills.sandbox.Sandbox.test_skill`; it runs
@@ -252,11 +254,27 @@ def report_correct(results: list[Result]) -> None:
             f"{k} on {v}" for k, v in warned.most_common()))
 
 
+def spec_equivalent() -> dict[str, str]:
+    """Mutants judged by hand to break no statement of their docstring, with the reason
+    (bench/quality/spec_equivalent.json): counted everywhere, and also left out once."""
+    data = json.loads((DATA / "spec_equivalent.json").read_text(encoding="utf-8"))
+    return {k: v for k, v in data.items() if not k.startswith("_")}
+
+
 def report_mutants(results: list[Result], label: str) -> None:
     stopped = [r for r in results if r.verdict != "passed"]
     rate = pct(len(stopped), len(results))
     print(f"mutants, {label}: {len(stopped)}/{len(results)} stopped = {rate:.1f}%   "
           f"target >= {TARGET_CATCH:.0f}%  [{mark(rate >= TARGET_CATCH)}]")
+    equivalent = spec_equivalent()
+    breaking = [r for r in results if r.case.id not in equivalent]
+    caught = [r for r in breaking if r.verdict != "passed"]
+    kept = [r for r in results if r.case.id in equivalent and r.verdict == "passed"]
+    print(f"  without the {len(results) - len(breaking)} judged spec-equivalent (they break "
+          f"nothing the docstring states): {len(caught)}/{len(breaking)} stopped = "
+          f"{pct(len(caught), len(breaking)):.1f}%")
+    for r in kept:
+        print(f"    spec-equivalent, passed: {r.case.id}: {equivalent[r.case.id]}")
     layers = Counter(r.decided_by for r in stopped)
     print("  decided by: " + ", ".join(f"{k} {v} ({pct(v, len(results)):.1f}%)"
                                        for k, v in layers.most_common()))

@@ -19,9 +19,18 @@ Blocking:
 - `hash_order`: another answer in a second sandboxed process, which hashes strings with
   another key (output that depends on set or dict order of hashed strings);
 - `ignored_parameter`: inputs that differed only in one parameter never changed the result;
-- `rounded_result`: a float result that takes many values yet does not move when a float
-  argument moves by a tiny fraction (a trillionth, growing to a hundred-millionth when an
-  offset absorbs it): it is rounded or truncated, and the docstring says nothing of rounding.
+- `rounded_result`: a float result that takes many values is rounded or truncated, and the
+  docstring says nothing of rounding: on inputs with full-precision floats it always sits on
+  a decimal grid, or it does not move when a float argument moves by a tiny fraction (a
+  trillionth, growing to a hundred-millionth when an offset absorbs it); or the docstring
+  states a step ("rounded to 0.01") and the results are off it, or all on a coarser one;
+- what the docstring states, read by `toolforge.safety.claims`: `missing_raise` (no
+  documented exception where `Raises:` says there is one), `refused_in_domain` (a
+  documented refusal where none of its fully read conditions holds), `out_of_range` (outside
+  the range `Returns:` states), `stated_band` (another label than the docstring gives a band
+  of the tool's one number), `case_sensitive` (a text said to be read in any case was not),
+  `docstring_example` (another answer than a call the docstring shows), `not_periodic` (a
+  number said to be taken modulo N answered differently at x + N).
 
 Warnings: `domain_error`/`non_finite_result` when some parameter's domain is undeclared (a
 zero mass raising ZeroDivisionError: declare `gt=0`), `slow_input`/`limit_exceeded` on larger
@@ -48,6 +57,15 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
+from toolforge.safety.claims import (
+    case_insensitive,
+    docstring_examples,
+    integer_valued,
+    periodic,
+    raise_conditions,
+    return_range,
+    stated_bands,
+)
 from toolforge.safety.generate import (
     EDGE_MAGNITUDES,
     LEVELS,
@@ -68,7 +86,8 @@ Severity = Literal["blocking", "warning"]
 FindingKind = Literal[
     "crash", "domain_error", "slow_input", "limit_exceeded", "non_json_result",
     "non_finite_result", "invalid_return", "nondeterministic", "hash_order",
-    "ignored_parameter", "rounded_result", "range_edge",
+    "ignored_parameter", "rounded_result", "range_edge", "missing_raise", "refused_in_domain",
+    "out_of_range", "case_sensitive", "stated_band", "docstring_example", "not_periodic",
 ]  # fmt: skip
 Verdict = Literal["passed", "failed", "inconclusive"]
 
@@ -369,6 +388,9 @@ class _Attack:
         self.explore_until = self.deadline - min(3.0, budget.deadline_s * 0.25)
         self.gen = FairInputs(spec.parameters_schema, seed=budget.seed, examples=examples)
         self.judge = _Judge(spec)
+        self.conditions, self.complete = raise_conditions(spec)
+        # (the tests' input, it with a parameter just inside a Raises: condition's boundary)
+        self.boundary_pairs: dict[str, list[tuple[str, str]]] = {n: [] for n in self.gen.names}
         self.runs: dict[str, _Run] = {}
         self.order: list[str] = []
         self.pairs: dict[str, list[tuple[str, str]]] = {n: [] for n in self.gen.names}
@@ -431,6 +453,11 @@ class _Attack:
         try:
             self.load()
             self.base()
+            self.promised_refusals()
+            self.stated_case()
+            self.stated_labels()
+            self.stated_examples()
+            self.stated_period()
             self.rounding()
             self.grow()
             self.range_edge()
@@ -441,6 +468,8 @@ class _Attack:
             self.cut_short = (f"the {self.budget.deadline_s:g} s deadline came after "
                               f"{self.base_count} inputs")
         self.ignored_parameters()
+        self.refusals_inside_the_domain()
+        self.stated_range()
         self.compare_with_second_process()
         self.report_first_findings()
         return self.report()
@@ -562,18 +591,209 @@ class _Attack:
                     "or the clock)", stage="repeat"))
                 return
 
+    def promised_refusals(self) -> None:
+        """Inputs on which the docstring's `Raises:` says the tool raises: it must
+        (claims.py reads the conditions; inputs outside declared constraints are skipped,
+        the runtime refuses those before the tool sees them)."""
+        base = self.gen.examples[0] if self.gen.examples else self.gen.typical()
+        for condition in self.conditions:
+            integer = integer_valued(self.spec, condition.param, condition.each)
+            for args in condition.counter_witnesses(base, integer):
+                if self.gen.fits_args(args):  # judged with the attack's pairs, below
+                    self.execute(args, "raises", 0, base=False, track=False)
+                    self.boundary_pairs[condition.param].append((canonical(base),
+                                                                 canonical(args)))
+            for args in condition.witnesses(base, integer):
+                if not self.gen.fits_args(args):
+                    continue
+                out = self.execute(args, "raises", 0, base=False, track=False).outcome
+                if out.limit_hit or (not out.ok and _documented(out, {
+                        condition.exception: ""})):
+                    continue
+                self.findings.append(Finding(
+                    kind="missing_raise", severity="blocking", args=args,
+                    detail=f"the docstring says it raises {condition.exception} when "
+                    f"{condition.text}, but this input (where that holds) "
+                    + (f"returned {_short(out.value, 120)}" if out.ok else
+                       f"raised {_shown(out)}"), stage="raises"))
+                break
+
+    def stated_examples(self) -> None:
+        """The docstring's own examples (`>>> f(2)` / `f(2) = 4` / `"Ada Lovelace" ->
+        "AL"`): an answer that differs from the one written (within its last digit) breaks
+        them. A refusal is not judged: the "example" may be a template ("MM/DD/YYYY")."""
+        for example in docstring_examples(self.spec):
+            if not self.gen.fits_args(example.args):
+                continue
+            out = self.execute(example.args, "docstring", 0, base=False, track=False).outcome
+            if not out.ok or example.matches(out.value):
+                continue
+            self.findings.append(Finding(
+                kind="docstring_example", severity="blocking", args=example.args,
+                detail=f"the docstring says {_short(example.text, 120)!r}, but the tool "
+                f"answered {_short(out.value, 120)}", stage="docstring"))
+            return
+
+    def stated_period(self) -> None:
+        """A number the docstring says is taken modulo N: x + N and x - N answer as x."""
+        answered = [self.runs[k] for k in self.order if self.runs[k].outcome.ok][:6]
+        for name, period in periodic(self.spec).items():
+            for run in answered:
+                x = run.args.get(name)
+                if not isinstance(x, int | float) or isinstance(x, bool) or abs(x) > 1e6:
+                    continue
+                for shifted in (x + period, x - period):
+                    value = int(shifted) if isinstance(x, int) and shifted == int(
+                        shifted) else shifted
+                    args = apply(run.args, name, value)
+                    if not self.gen.fits_args(args):
+                        continue
+                    out = self.execute(args, "period", 0, base=False, track=False).outcome
+                    if out.limit_hit or (out.ok and _same_answer(out.value,
+                                                                 run.outcome.value)):
+                        continue
+                    self.findings.append(Finding(
+                        kind="not_periodic", severity="blocking", args=args,
+                        other_args=run.args,
+                        detail=f"the docstring says `{name}` is taken modulo {period:g}, but "
+                        f"{name} = {value!r} gave {_shown(out)} where {x!r} gave "
+                        f"{_shown(run.outcome)}", stage="period"))
+                    return
+
+    def stated_labels(self) -> None:
+        """The label the docstring gives each band of a number ("acidic" (below 7)), at
+        the bands' edges. Trusted only if it agrees with the tool on the tests' inputs
+        (which the tests passed): a misread docstring then costs nothing."""
+        bands = stated_bands(self.spec)
+        if bands is None:
+            return
+        name = bands.param
+        for example in self.gen.examples:
+            run = self.runs.get(canonical(example))
+            x = example.get(name)
+            if run is None or not run.outcome.ok or not isinstance(x, int | float):
+                continue
+            said = bands.expected(x)
+            if said is not None and str(run.outcome.value).casefold() != said.casefold():
+                return
+        base = self.gen.examples[0] if self.gen.examples else self.gen.typical()
+        integer = integer_valued(self.spec, name, False)
+        for x in bands.probes(integer):
+            args = apply(base, name, int(x) if integer and x == int(x) else x)
+            if not self.gen.fits_args(args):
+                continue
+            out = self.execute(args, "bands", 0, base=False, track=False).outcome
+            said = bands.expected(x)
+            if out.limit_hit or said is None or (
+                    out.ok and str(out.value).casefold() == said.casefold()):
+                continue
+            self.findings.append(Finding(
+                kind="stated_band", severity="blocking", args=args,
+                detail=f"the docstring gives {name} = {x:g} the label {said!r} "
+                f"({_short(bands.text, 120)}), but the tool gave {_shown(out)}",
+                stage="bands"))
+            return
+
+    def stated_case(self) -> None:
+        """A text parameter the docstring says is read whatever its case: the same input in
+        upper, lower and swapped case gives the same answer (compared case-folded, so a
+        result that echoes the text may keep its case)."""
+        names = case_insensitive(self.spec)
+        answered = [self.runs[k] for k in self.order if self.runs[k].outcome.ok][:6]
+        for name in names:
+            for run in answered:
+                text = run.args.get(name)
+                if not isinstance(text, str) or text.upper() == text.lower():
+                    continue
+                for changed in (text.upper(), text.lower(), text.swapcase()):
+                    args = apply(run.args, name, changed)
+                    if changed == text or not self.gen.fits_args(args):
+                        continue
+                    other = self.execute(args, "case", 0, base=False, track=False).outcome
+                    if other.limit_hit or (other.ok and canonical(other.value).casefold()
+                                           == canonical(run.outcome.value).casefold()):
+                        continue
+                    self.findings.append(Finding(
+                        kind="case_sensitive", severity="blocking", args=args,
+                        other_args=run.args,
+                        detail=f"the docstring says `{name}` is read whatever its case, but "
+                        f"{_short(changed, 60)!r} gave {_shown(other)} where "
+                        f"{_short(text, 60)!r} gave {_shown(run.outcome)}", stage="case"))
+                    return
+
+    def refusals_inside_the_domain(self) -> None:
+        """Every condition `Raises:` lists for an exception was read: a refusal with it,
+        caused by a parameter the conditions speak of (the same input with another value of
+        it was answered), where none of them holds, refuses input the docstring accepts."""
+        conditions = [c for c in self.conditions
+                      if c.exception.rsplit(".", 1)[-1] in self.complete]
+        for name in dict.fromkeys(c.param for c in conditions):
+            for a, b in self.boundary_pairs.get(name, []) + self.pairs.get(name, []):
+                run_a, run_b = self.runs.get(a), self.runs.get(b)
+                if run_a is None or run_b is None:
+                    continue
+                for answered, refused in ((run_a, run_b), (run_b, run_a)):
+                    out = refused.outcome
+                    if not answered.outcome.ok or out.ok or out.limit_hit:
+                        continue
+                    names = [n for n in _mro(out) if n not in _BROAD]
+                    own = [c for c in conditions if c.exception.rsplit(".", 1)[-1] in names]
+                    if not own or any(c.holds(refused.args) for c in own):
+                        continue
+                    said = "; ".join(sorted({c.text for c in own}))
+                    self.findings.append(Finding(
+                        kind="refused_in_domain", severity="blocking", args=refused.args,
+                        other_args=answered.args,
+                        detail=f"raised {_shown(out)} although none of the conditions its "
+                        f"docstring gives for {own[0].exception} holds ({said}); the same "
+                        f"input with another `{name}` was answered", stage="raises"))
+                    return
+
+    def stated_range(self) -> None:
+        """A result outside the range `Returns:` states ("0-12"). Blocking when every
+        parameter's domain is declared; else a warning, as for inf/nan: a tool may leave a
+        range its inputs were never meant to leave."""
+        stated = return_range(self.spec)
+        if stated is None:
+            return
+        for key in self.order:
+            run = self.runs[key]
+            if not run.outcome.ok or run.stage == "range edge":
+                continue
+            bad = stated.outside(run.outcome.value)
+            if bad is None:
+                continue
+            severity, why = self.judge.domain_severity()
+            self.findings.append(Finding(
+                kind="out_of_range", severity=severity, args=run.args,
+                detail=f"returned {_short(run.outcome.value, 120)}: {bad!r} is outside the "
+                f"range its docstring states ({stated.text!r}){why}", stage=run.stage))
+            return
+
     def rounding(self) -> None:
-        """Nudge each float argument of a few answered inputs by a tiny fraction: a
-        continuous formula's result moves, a rounded or truncated one does not."""
-        if not _returns_number(self.spec.returns_schema) or _mentions_rounding(self.spec):
+        """Two signs that a float result is rounded or truncated: on inputs with messy
+        (full-precision) floats it is always a multiple of a decimal step, or it does not
+        move when a float argument moves by a tiny fraction (a continuous formula's does)."""
+        switches = _rounding_switches(self.spec)
+        returns = self.spec.returns_schema
+        if not (_returns_number(returns) or _returns_numbers(returns)):
+            return
+        if switches is None:
+            self.stated_rounding()
             return
         floats = [n for n in self.gen.names if _holds_floats(
             self.gen._resolve(self.gen.properties[n]), self.gen._resolve)]
+        # A parameter that switches rounding on (`decimals=None`: none) is left at "off".
         answered = [r for r in self.runs.values() if r.outcome.ok and r.level < 2
-                    and isinstance(r.outcome.value, int | float)
-                    and not isinstance(r.outcome.value, bool)]
+                    and _numbers_of(r.outcome.value)
+                    and all(r.args.get(n) is None for n in switches)]
         if not floats or len({canonical(r.outcome.value) for r in answered}) < 10:
             return  # a step function (few values) may be flat by design
+        if self._quantised(answered, floats):
+            return
+        answered = [r for r in answered if not isinstance(r.outcome.value, list)]
+        if not answered:
+            return
         pairs = moved = 0
         # Moderate results only: far above 1e6 a float cannot even hold the digits that
         # rounding would remove, so a rounded result moves there like a continuous one.
@@ -594,6 +814,53 @@ class _Attack:
                 detail=f"the result did not move when a float argument moved by a tiny fraction "
                 f"({pairs - moved} of {pairs} tries; e.g. {_shown(example.outcome)}): it is "
                 "rounded or truncated, and the docstring does not say so", stage="rounding"))
+
+    def stated_rounding(self) -> None:
+        """The docstring states the step ("rounded to 0.01", "to one decimal"): results of
+        inputs holding a messy float sit on that grid, and not all on a ten times coarser
+        one (rounded to 0.1 where it says 0.01)."""
+        step = stated_step(self.spec)
+        floats = [n for n in self.gen.names if _holds_floats(
+            self.gen._resolve(self.gen.properties[n]), self.gen._resolve)]
+        if step is None or not floats:
+            return
+        values = {v: r for r in self.runs.values() if r.outcome.ok and r.level < 2
+                  and any(_messy(r.args.get(n)) for n in floats)
+                  for v in _numbers_of(r.outcome.value) if 0 < abs(v) <= 1e9}
+        off = next((v for v in values if not _on_grid(v, step)), None)
+        coarse = len(values) >= _QUANTISED_DISTINCT and all(
+            _on_grid(v, step * 10) for v in values)
+        if off is None and not coarse:
+            return
+        example = values[off] if off is not None else next(iter(values.values()))
+        why = (f"{off!r} is not a multiple of {step:g}" if off is not None else
+               f"every one of {len(values)} results is a multiple of {step * 10:g}")
+        self.findings.append(Finding(
+            kind="rounded_result", severity="blocking", args=example.args,
+            detail=f"the docstring says the result is rounded to {step:g}, but {why} "
+            f"(e.g. {_shown(example.outcome)})", stage="rounding"))
+
+    def _quantised(self, answered: list[_Run], floats: list[str]) -> bool:
+        """Whether results of inputs holding a messy float are all multiples of one decimal
+        step (a finding then). A continuous result of such an input is one by chance about
+        once in a million; a handful of distinct ones all on the grid is rounding."""
+        # (Beyond 1e9 a float cannot tell a multiple of 0.0001 from any other number.)
+        messy = [r for r in answered if any(_messy(r.args.get(n)) for n in floats)]
+        values = {v: r for r in messy for v in _numbers_of(r.outcome.value)
+                  if 0 < abs(v) <= 1e9}
+        if len(values) < _QUANTISED_DISTINCT:
+            return False
+        steps = {v: _decimal_step(v) for v in values}
+        if any(step is None for step in steps.values()):
+            return False
+        step = min(s for s in steps.values() if s is not None)  # the grid they all sit on
+        example = next(values[v] for v, s in steps.items() if s == step)
+        self.findings.append(Finding(
+            kind="rounded_result", severity="blocking", args=example.args,
+            detail=f"every result of {len(messy)} inputs with full-precision floats was a "
+            f"multiple of {step:g} (e.g. {_shown(example.outcome)}): it is rounded or "
+            "truncated, and the docstring does not say so", stage="rounding"))
+        return True
 
     def _nudge_moves(self, run: Any, name: str) -> bool | None:
         """Whether the result moves when argument `name` moves a little; None when no nudge
@@ -616,10 +883,12 @@ class _Attack:
                 tried = True
                 after = other.outcome.value
                 # A continuous result moves by about the nudge; a rounded one stays, or jumps
-                # a whole step when the nudge crosses a tie (2.5 * 2.5 = 6.25 -> 6.2 or 6.3).
+                # a whole step when the nudge crosses a tie (2.5 * 2.5 = 6.25 -> 6.2 or 6.3),
+                # by a whole decimal step onto the grid, which a continuous one does not.
                 if isinstance(after, int | float) and 0 < abs(after - before) <= 1e-4 * max(
                         1.0, abs(before)):
-                    return True
+                    return _decimal_step(abs(after - before)) is None or _decimal_step(
+                        after) is None
                 break  # this size did not move it: try the next size
         return False if tried else None
 
@@ -786,18 +1055,21 @@ _PLAIN_REPLAYS = 10
 # Relative nudges of an argument, smallest first: all far below any rounding step.
 _NUDGES = (1e-12, 1e-10, 1e-8)
 _ROUNDING_WORDS = re.compile(
-    r"round|decimal|digit|cent\b|cents|nearest|whole|integer|truncat|floor|ceil|precision|"
-    r"significant|step|bucket|bin\b|bracket", re.IGNORECASE)
+    # (word starts: "percent" is not "cent", "cabin" not "bin")
+    r"\b(?:round|decimal|digit|cents?\b|nearest|whole|integer|truncat|floor|ceil|precision|"
+    r"significant|step|bucket|bins?\b|bracket)", re.IGNORECASE)
 
 
 def _holds_floats(schema: dict[str, Any], resolve: Callable[[Any], dict[str, Any]]) -> bool:
-    """A number, or a list of numbers (possibly optional)."""
+    """A number, or a list of numbers or mapping to them (possibly optional)."""
     kinds = _kinds_of(schema)
     if "number" in kinds:
         return True
     if "array" in kinds:
         items = resolve(schema.get("items", {}))
         return "number" in _kinds_of(items)
+    if "object" in kinds and isinstance(schema.get("additionalProperties"), dict):
+        return "number" in _kinds_of(resolve(schema["additionalProperties"]))
     return False
 
 
@@ -815,9 +1087,72 @@ def _nudged(value: Any, factor: float) -> Any:
     return None
 
 
-def _mentions_rounding(spec: ToolSpec) -> bool:
-    return bool(_ROUNDING_WORDS.search(" ".join((spec.summary, spec.docstring,
-                                                spec.returns_description))))
+def _rounding_switches(spec: ToolSpec) -> list[str] | None:
+    """None when the summary, description or `Returns:` speaks of rounding; else the
+    optional parameters defaulting to None whose description does (`decimals=None`:
+    rounding is off unless asked for), which the check leaves at None."""
+    if _ROUNDING_WORDS.search(" ".join((spec.summary, spec.docstring,
+                                       spec.returns_description))):
+        return None
+    return [p.name for p in spec.params if not p.required and p.default is None
+            and _ROUNDING_WORDS.search(p.description)]
+
+
+_QUANTISED_DISTINCT = 5  # distinct results on the grid before it counts
+_STEPS = (1e-4, 1e-3, 1e-2, 0.1, 1.0)  # decimal grids, finest first
+
+
+_STATED_STEP = re.compile(
+    r"\brounded (?:down |up )?to (?:the nearest )?(0\.0*1|one decimal|two decimals|three decimals|"
+    r"cents?|(?:an |a )?(?:whole number|integer))\b", re.IGNORECASE)
+_STEP_WORDS = {"one decimal": 0.1, "two decimals": 0.01, "three decimals": 0.001,
+               "cent": 0.01, "cents": 0.01}
+
+
+def stated_step(spec: ToolSpec) -> float | None:
+    """The rounding step the summary or `Returns:` states, when exactly one is stated."""
+    found = {m.lower() for m in _STATED_STEP.findall(f"{spec.summary} "
+                                                    f"{spec.returns_description}")}
+    steps = {_STEP_WORDS.get(m, 1.0 if "whole" in m or "integer" in m else None)
+             if not m[0].isdigit() else float(m) for m in found}
+    if len(steps) != 1:
+        return None
+    step = steps.pop()
+    return step
+
+
+def _on_grid(value: float, step: float) -> bool:
+    scaled = abs(value) / step
+    return scaled <= 1e13 and abs(scaled - round(scaled)) <= max(1e-6, scaled * 1e-15)
+
+
+def _messy(value: Any) -> bool:
+    """A float with more digits than a person types (the generator's random magnitudes)."""
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        return any(map(_messy, value))
+    if not isinstance(value, float) or not math.isfinite(value) or not 0 < abs(value) < 1e9:
+        return False
+    return _decimal_step(value) is None
+
+
+def _decimal_step(value: Any) -> float | None:
+    """The coarsest of 1, 0.1 ... 0.0001 that `value` is a non-zero multiple of, among those a
+    float of its size can tell (|value| / step below 1e13); None when it is on none."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    if not math.isfinite(value):
+        return None
+    found = None
+    for step in _STEPS:
+        scaled = abs(value) / step
+        if scaled > 1e13:
+            continue
+        # The float's own error in `scaled` widens the tolerance (up to 1% of a step).
+        if round(scaled) >= 1 and abs(scaled - round(scaled)) <= max(1e-6, scaled * 1e-15):
+            found = step
+    return found
 
 
 def _kinds_of(schema: dict[str, Any]) -> set[str]:
@@ -829,8 +1164,37 @@ def _kinds_of(schema: dict[str, Any]) -> set[str]:
     return {k for k in kinds if k}
 
 
+def _same_answer(a: Any, b: Any) -> bool:
+    """Equal, floats up to the rounding that adding a period to an argument brings."""
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(map(_same_answer, a, b))
+    if isinstance(a, float | int) and isinstance(b, float | int) and not isinstance(
+            a, bool) and not isinstance(b, bool):
+        return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
+    return bool(a == b)
+
+
 def _returns_number(schema: dict[str, Any]) -> bool:
     return "number" in _kinds_of(schema)
+
+
+def _returns_numbers(schema: dict[str, Any]) -> bool:
+    """A list of floats, or a mapping to floats."""
+    kinds = _kinds_of(schema)
+    inner = schema.get("items") if "array" in kinds else schema.get(
+        "additionalProperties") if "object" in kinds else None
+    return isinstance(inner, dict) and _returns_number(inner)
+
+
+def _numbers_of(value: Any) -> list[float]:
+    """A number result, or a list's or mapping's numbers (bools are not numbers here)."""
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, int | float) and not isinstance(v, bool)]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return [value]
+    return []
 
 
 def _holds_text(value: Any) -> bool:
