@@ -343,6 +343,9 @@ class _Checker(ast.NodeVisitor):
         self.guarded: dict[str, str] = {name: name for name in GUARDED_CALLS if "." not in name}
         self.global_names: set[str] = set()
         self.bound_names: set[str] = set()
+        # local name -> the typing member it aliases (`L = typing.List`, `G = List[T]`): a
+        # string subscript of an alias is as much a ForwardRef as one of the original.
+        self.typing_aliases: dict[str, str] = {}
 
     # --- reporting and context ------------------------------------------------------------
 
@@ -422,6 +425,33 @@ class _Checker(ast.NodeVisitor):
                 self.bound_names.add(node.arg)
             elif isinstance(node, ast.alias):
                 self.bound_names.add((node.asname or node.name).partition(".")[0])
+        self.bind_typing_aliases(tree)
+
+    def bind_typing_aliases(self, tree: ast.Module) -> None:
+        """Names assigned a typing member, a generic built from one, or an alias of either
+        (to a fixpoint: `A = List; B = A`)."""
+        assignments: list[tuple[str, ast.expr]] = []
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign):
+                assignments += [(t.id, node.value) for t in node.targets
+                                if isinstance(t, ast.Name)]
+            elif isinstance(node, ast.AnnAssign | ast.NamedExpr) and node.value is not None \
+                    and isinstance(node.target, ast.Name):
+                assignments.append((node.target.id, node.value))
+        changed = True
+        while changed:
+            changed = False
+            for name, value in assignments:
+                member = self.typing_origin(value)
+                if member is not None and name not in self.typing_aliases:
+                    self.typing_aliases[name] = member
+                    changed = True
+
+    def typing_origin(self, node: ast.expr) -> str | None:
+        """The typing member an expression is or was built from (`List[T]` -> List)."""
+        while isinstance(node, ast.Subscript):
+            node = node.value
+        return self.typing_member(node)
 
     def module_of(self, node: ast.expr) -> str | None:
         """The module an expression statically denotes (`json`, `collections.abc`), if any."""
@@ -442,7 +472,11 @@ class _Checker(ast.NodeVisitor):
 
     def typing_member(self, node: ast.expr) -> str | None:
         """`typing.X`-like things that take types: typing members and builtin generics."""
+        if isinstance(node, ast.NamedExpr):  # `(L := List)["..."]`
+            return self.typing_member(node.value)
         if isinstance(node, ast.Name):
+            if node.id in self.typing_aliases:
+                return self.typing_aliases[node.id]
             if node.id in self.members:
                 module, member = self.members[node.id]
                 if module in TYPING_MODULES or (module, member) == ("dataclasses",
