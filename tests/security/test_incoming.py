@@ -194,6 +194,33 @@ def test_a_library_whose_settings_file_is_a_symlink_is_refused(library: Path, tm
     assert "Traceback" not in text and "tf-toml-canary" not in text
 
 
+@pytest.mark.parametrize("kind", ["symlink", "fifo", "huge"])
+def test_tool_files_inside_a_library_are_read_as_files_coming_in(library: Path,
+                                                                 tool_dir: Path,
+                                                                 secret: Path,
+                                                                 kind: str) -> None:
+    """A clone can hold a symlinked test_tool.py (git stores links), or a file a hand put
+    there: validating or showing the tool never reads through it, blocks, or reads 200 MB;
+    the tool is reported damaged and nothing of the target reaches the report."""
+    assert add(library, tool_dir).returncode == 0
+    planted = library / "candidates/shout/test_tool.py"
+    planted.unlink()
+    if kind == "symlink":
+        planted.symlink_to(secret)
+    elif kind == "fifo":
+        os.mkfifo(planted)
+    else:
+        with planted.open("wb") as f:
+            f.truncate(200 << 20)
+    for command in (["validate", "shout"], ["show", "shout"], ["list", "--status", "all"]):
+        result = subprocess.run([PYTHON, "-m", "toolforge", *command, "-L", str(library)],
+                                capture_output=True, text=True, env=python_env(), timeout=120)
+        text = " ".join((result.stdout + result.stderr).split())
+        assert "candidates/shout/test_tool.py is" in text, (command, text)
+        assert SECRET.strip() not in text and "Traceback" not in text, text
+        assert result.returncode in (0, 1), text  # `list` lists it as damaged
+
+
 def test_text_that_arrives_as_a_string_is_capped_too(library: Path) -> None:
     from toolforge.errors import IncomingFileError, TooLargeError
     from toolforge.service.library_service import LibraryService
