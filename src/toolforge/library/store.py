@@ -234,7 +234,7 @@ class Library:
     def _entry(self, name: str, location: Location) -> ToolEntry:
         path = self.root / location / name / META_FILE
         try:
-            meta = parse_meta(path.read_text(encoding="utf-8"), f"{location}/{name}/{META_FILE}")
+            meta = parse_meta(_utf8(path, f"{location}/{name}"), f"{location}/{name}/{META_FILE}")
         except FileNotFoundError:
             return ToolEntry(name=name, location=location, problem=f"{META_FILE} is missing")
         except (ToolforgeError, UnicodeDecodeError, OSError) as exc:

@@ -233,6 +233,7 @@ class TteService:
         """Bring `source`'s active tools in, each through the validation gate (a library
         from elsewhere is untrusted), marked `provenance.source = "transfer"`. Tools whose
         name the library already has are skipped."""
+        from toolforge.library.incoming import read_optional_source, read_source
         from toolforge.library.meta import parse_meta
         from toolforge.library.store import (
             CANDIDATES_DIR,
@@ -258,12 +259,12 @@ class TteService:
                     or (self.root / CANDIDATES_DIR / name).exists():
                 continue
             try:
-                meta = parse_meta((d / META_FILE).read_text(encoding="utf-8"))
+                # another library's files come in like `add` reads them (no symlinks)
+                meta = parse_meta(read_source(d / META_FILE))
                 if meta.status != "active":
                     continue
-                code = (d / TOOL_FILE).read_text(encoding="utf-8")
-                tests_path = d / TEST_FILE
-                tests = tests_path.read_text(encoding="utf-8") if tests_path.is_file() else ""
+                code = read_source(d / TOOL_FILE)
+                tests = read_optional_source(d / TEST_FILE)
                 added = self.library.add(
                     code, tests, name=name, origin=f"transfer from {source}",
                     provenance={"source": TRANSFER, "from_library": str(source)},
