@@ -84,6 +84,17 @@ def test_file_taking_apis_without_file_access(imports: str, body: str) -> None:
     assert "TF104" in _codes(body, imports + "\n")
 
 
+@pytest.mark.parametrize("char", ["\u2028", "\u2029", "\x85", "\x0b", "\x1c"])
+def test_hidden_line_breaks_are_refused_where_python_counts_the_line(char: str) -> None:
+    """Editors and tracebacks (linecache splits with str.splitlines) break the line there,
+    Python does not: every source line shown after it would not be the line that ran."""
+    source = f'def f(x: int) -> int:\n    """Doc.{char}"""\n    return x // 0\n'
+    findings = [f for f in check_source(source) if f.code.startswith("TF004")]
+    assert [(f.line, f.col) for f in findings] == [(2, 12)], findings
+    for finding in check_source("def f() -> int:\n    return 1\n# a \x0c form feed\n"):
+        assert not finding.code.startswith("TF004")
+
+
 def test_the_honest_look_alikes_pass() -> None:
     honest = [
         ("from typing import List\nIntList = List[int]\n", "return IntList"),

@@ -31,6 +31,7 @@ RULES: dict[str, tuple[str, str]] = {
     "TF001": ("syntax-error", "the file does not parse"),
     "TF002": ("too-complex", "nesting too deep to check; refused rather than half-checked"),
     "TF003": ("bidi-control", "a bidirectional control character: the code reads differently"),
+    "TF004": ("hidden-line-break", "a character other tools take for a line break, Python not"),
     "TF101": ("forbidden-import", "an import outside the policy's allow-list, in any spelling"),
     "TF102": ("relative-import", "`from . import x`: a tool is one file"),
     "TF103": ("star-import", "`from m import *` hides what gets bound"),
@@ -172,6 +173,9 @@ MODULE_DUNDERS = frozenset({"__all__", "__version__"})
 # Characters that reorder how a line is displayed (CVE-2021-42574, "Trojan Source").
 BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
                           "\u2066\u2067\u2068\u2069")
+# Line breaks for str.splitlines (editors, linecache, so the source lines a traceback shows)
+# that Python's tokenizer does not count: every line shown after one is not the line that ran.
+HIDDEN_LINE_BREAKS = frozenset("\x0b\x1c\x1d\x1e\x85\u2028\u2029")
 # Module names that mean an escape even without an import (`sys.modules[...]`).
 ESCAPE_MODULE_NAMES = frozenset({"sys", "os", "builtins", "importlib", "subprocess"})
 
@@ -874,12 +878,18 @@ def check_source(
     """
     policy = SafetyPolicy() if is_test else (policy or SafetyPolicy())
     checker = _Checker(filename, policy, is_test)
-    for line_number, line in enumerate(source.splitlines(), 1):
+    for line_number, line in enumerate(source.split("\n"), 1):  # lines as Python counts
         for col, char in enumerate(line, 1):
             if char in BIDI_CONTROLS:  # "Trojan Source": shown text is not the parsed text
                 checker.report_at(line_number, col, "TF003", f"the bidirectional control "
                                   f"character U+{ord(char):04X} makes this line display "
                                   "differently from what runs: write it as an escape")
+                break
+            if char in HIDDEN_LINE_BREAKS:
+                checker.report_at(line_number, col, "TF004", f"U+{ord(char):04X} is a line "
+                                  "break for editors and tracebacks but not for Python, so "
+                                  "the lines they show are not those that run: write it as "
+                                  "an escape")
                 break
     try:
         tree = pyast.parse(source, filename=filename)
