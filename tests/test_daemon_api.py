@@ -82,7 +82,7 @@ def _assert_error(resp: httpx.Response, status: int, kind: str) -> dict[str, Any
 
 
 async def _wait_job(client: httpx.AsyncClient, job_id: int, states: tuple[str, ...],
-                    timeout: float = 10.0) -> dict[str, Any]:
+                    timeout: float = 60.0) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
         doc = (await client.get(f"/v1/jobs/{job_id}")).json()
@@ -288,16 +288,15 @@ async def test_job_runs_and_its_log_is_kept(api: Api) -> None:
 async def test_jobs_cancel_queued_and_running(api: Api) -> None:
     client, _ = api  # concurrency 1: the second job waits behind the first
     first = (await client.post("/v1/jobs", json={"kind": "sleep",
-                                                 "params": {"seconds": 30}})).json()
+                                                 "params": {"seconds": 600}})).json()
     second = (await client.post("/v1/jobs", json={"kind": "sleep"})).json()
     await _wait_job(client, first["id"], ("running",))
     assert (await client.get(f"/v1/jobs/{second['id']}")).json()["state"] == "queued"
     cancelled = (await client.post(f"/v1/jobs/{second['id']}/cancel")).json()
     assert cancelled["state"] == "cancelled"
-    started = time.monotonic()
     await client.post(f"/v1/jobs/{first['id']}/cancel")
-    done = await _wait_job(client, first["id"], ("cancelled",))
-    assert time.monotonic() - started < 5
+    # a 600 s job that ends within the wait was interrupted (no timed assertion: issue 9)
+    done = await _wait_job(client, first["id"], ("cancelled",), timeout=120)
     assert done["error"] == "cancelled"
     _assert_error(await client.post(f"/v1/jobs/{first['id']}/cancel"), 409, "conflict")
 
@@ -448,10 +447,9 @@ async def test_slow_subscriber_gets_lagged_and_never_blocks_publishers() -> None
     bus = EventBus()
     bus.bind(asyncio.get_running_loop())
     sub = bus.subscribe()
-    started = time.monotonic()
+    # nobody reads `sub`: a publisher that waited for it would hang here (pytest's timeout)
     for i in range(QUEUE_SIZE + 50):
         bus.publish("job_log", job=1, line=str(i))
-    assert time.monotonic() - started < 1.0
     await asyncio.sleep(0.05)  # let the fan-out callbacks run
     bus.close()
     await asyncio.sleep(0.01)
@@ -479,7 +477,7 @@ def test_watcher_reports_hand_edits_but_not_committed_writes(lib: Path) -> None:
         assert ctx.watcher.check("whisper")  # the same edit again: not announced twice
         events = [e for e in ctx.bus._history if e["type"] == "hand_edit"]
         assert len(events) == 1 and events[0]["paths"] == ["tools/whisper/tool.py"]
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60
         while not (jobs := [j for j in ctx.jobs.recent() if j.kind == "hand_edit"]) or \
                 jobs[0].state != "succeeded":
             assert time.monotonic() < deadline

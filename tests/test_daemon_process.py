@@ -408,7 +408,9 @@ def test_a_slow_event_consumer_does_not_block_other_clients(lib: Path, daemons: 
             assert client.list_tools().tools
             worst = max(worst, time.monotonic() - started)
         assert client.job(job.id).state == "succeeded"
-        assert worst < 2.0, worst
+        # a daemon blocked on the subscriber that never reads would never answer again;
+        # "answered" is all a test may assert on a shared machine (bench/daemon.py has figures)
+        assert worst < 60, worst
         seen = b""
         slow.settimeout(5)
         while b"lagged" not in seen:  # once it reads again, it learns what it missed

@@ -596,6 +596,14 @@ def test_dunder_strings_that_name_nothing_dangerous_are_fine() -> None:
         "from typing import TypedDict\nD = TypedDict('D', {'a': 'int'})",
         "import dataclasses\nX = dataclasses.make_dataclass('X', [('a', 'int')])",
         "from typing import Annotated\nT = Annotated['int', 'meta']",
+        # aliases of typing members take strings as types just the same
+        "import typing\nL = typing.List\nT = L[\"__import__('os')\"]",
+        "from typing import List\nA = List\nB = A\ndef f():\n    return B['int']",
+        "from typing import List, TypeVar\nV = TypeVar('V')\nG = List[V]\nT = G['int']",
+        "from typing import Dict\ndef f():\n    return (D := Dict)[str, 'int']",
+        "import typing\nO: object = typing.Optional\nT = O['int']",
+        "def f():\n    L = list\n    return L['int']",
+        "from typing import TypeVar\nTV = TypeVar\nT = TV('T', bound='int')",
     ],
 )
 def test_strings_where_typing_expects_types_are_refused(snippet: str) -> None:
@@ -614,6 +622,9 @@ def test_types_written_as_types_and_literal_strings_are_fine() -> None:
     Pair = NamedTuple("Pair", [("left", int), ("right", str)])
     Row = TypedDict("Row", {"name": str, "size": int})
     Cell = dataclasses.make_dataclass("Cell", [("value", int, dataclasses.field(default=0))])
+    IntList = typing.List[int]
+    Table = dict
+    counts = Table(a=1)
 
     class Node:
         def children(self, kind: "Mode") -> "list[Node]":
@@ -621,6 +632,9 @@ def test_types_written_as_types_and_literal_strings_are_fine() -> None:
 
     def f(d: dict[str, int], key: str) -> typing.Optional[int]:
         return d["key"] if key == "key" else d.get(key)
+
+    def g(rows: IntList, mode: Mode) -> int:
+        return len(rows) + counts["a"]
     """
     assert check(source) == []
 

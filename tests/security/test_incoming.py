@@ -137,6 +137,90 @@ def test_init_from_a_directory_refuses_a_symlinked_test_file(tmp_path: Path,
         assert SECRET.strip() not in git(tmp_path / "lib", "log", "-p", "--all")
 
 
+# A secret that is valid settings: followed, it would be imported and committed as is.
+TOML_SECRET = "[sandbox]\nmemory_mb = 128\n# aws_secret_access_key = tf-toml-canary\n"
+
+
+def _source_library(tmp_path: Path) -> Path:
+    source = tmp_path / "source"
+    (source / "tools" / "shout").mkdir(parents=True)
+    (source / "tools/shout/tool.py").write_text(make_tool("shout"))
+    (source / "tools/shout/test_tool.py").write_text(make_tests("shout"))
+    return source
+
+
+def test_init_from_refuses_a_symlinked_settings_file(tmp_path: Path) -> None:
+    """The settings file of an imported library is a file coming in like its tools."""
+    secret = tmp_path / "settings-elsewhere.toml"
+    secret.write_text(TOML_SECRET)
+    source = _source_library(tmp_path)
+    (source / "toolforge.toml").symlink_to(secret)
+    result = run_cli("init", tmp_path / "lib", "--from", source)
+    assert result.exit_code == 1, result.stdout
+    text = " ".join((result.stdout + result.stderr).split())
+    assert "toolforge.toml is a symbolic link" in text and "Traceback" not in text
+    assert not (tmp_path / "lib").exists(), "nothing is created for a refused import"
+
+
+@pytest.mark.parametrize("linked", ["tools", "candidates"])
+def test_init_from_refuses_a_symlinked_tools_directory(tmp_path: Path, linked: str) -> None:
+    elsewhere = _source_library(tmp_path / "elsewhere")
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "toolforge.toml").write_text("")
+    (source / linked).symlink_to(elsewhere / "tools")
+    result = run_cli("init", tmp_path / "lib", "--from", source)
+    assert result.exit_code == 1, result.stdout
+    assert f"{linked} is a symbolic link" in " ".join((result.stdout + result.stderr).split())
+    assert not (tmp_path / "lib").exists()
+
+
+@pytest.mark.parametrize("target", ["secret", "/dev/zero"])
+def test_a_library_whose_settings_file_is_a_symlink_is_refused(library: Path, tmp_path: Path,
+                                                               target: str) -> None:
+    """A clone can carry a symlinked toolforge.toml: no command follows it (a credentials
+    file would be parsed, /dev/zero read for ever)."""
+    secret = tmp_path / "settings-elsewhere.toml"
+    secret.write_text(TOML_SECRET)
+    settings = library / "toolforge.toml"
+    settings.unlink()
+    settings.symlink_to(secret if target == "secret" else target)
+    result = subprocess.run([PYTHON, "-m", "toolforge", "doctor", "-L", str(library)],
+                            capture_output=True, text=True, env=python_env(), timeout=120)
+    text = " ".join((result.stdout + result.stderr).split())
+    # refused when read, or not taken for a library at all (a device is no settings file)
+    assert ("toolforge.toml is a symbolic link" in text
+            or "without toolforge.toml, not a toolforge library" in text), text
+    assert "Traceback" not in text and "tf-toml-canary" not in text
+
+
+@pytest.mark.parametrize("kind", ["symlink", "fifo", "huge"])
+def test_tool_files_inside_a_library_are_read_as_files_coming_in(library: Path,
+                                                                 tool_dir: Path,
+                                                                 secret: Path,
+                                                                 kind: str) -> None:
+    """A clone can hold a symlinked test_tool.py (git stores links), or a file a hand put
+    there: validating or showing the tool never reads through it, blocks, or reads 200 MB;
+    the tool is reported damaged and nothing of the target reaches the report."""
+    assert add(library, tool_dir).returncode == 0
+    planted = library / "candidates/shout/test_tool.py"
+    planted.unlink()
+    if kind == "symlink":
+        planted.symlink_to(secret)
+    elif kind == "fifo":
+        os.mkfifo(planted)
+    else:
+        with planted.open("wb") as f:
+            f.truncate(200 << 20)
+    for command in (["validate", "shout"], ["show", "shout"], ["list", "--status", "all"]):
+        result = subprocess.run([PYTHON, "-m", "toolforge", *command, "-L", str(library)],
+                                capture_output=True, text=True, env=python_env(), timeout=120)
+        text = " ".join((result.stdout + result.stderr).split())
+        assert "candidates/shout/test_tool.py is" in text, (command, text)
+        assert SECRET.strip() not in text and "Traceback" not in text, text
+        assert result.returncode in (0, 1), text  # `list` lists it as damaged
+
+
 def test_text_that_arrives_as_a_string_is_capped_too(library: Path) -> None:
     from toolforge.errors import IncomingFileError, TooLargeError
     from toolforge.service.library_service import LibraryService

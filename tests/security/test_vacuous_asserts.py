@@ -50,6 +50,15 @@ VACUOUS = {
     "a one-item set": "assert len({add(2, 2)}) == 1",
     "an int is below infinity": "assert add(2, 2) < float('inf')",
     "a count of itself": "assert [add(2, 2)].count(add(2, 2)) == 1",
+    # audit (issue 9): algebra and containers that hold whatever the answer is
+    "the answer cancels out": "assert add(2, 2) == 4 + (add(2, 2) - 4)",
+    "a difference with itself": "assert add(2, 2) - add(2, 2) == 0",
+    "times zero": "assert add(2, 2) * 0 == 0",
+    "a bool is True or False": "assert (add(2, 2) == 4) in (True, False)",
+    "a bool is at most True": "assert (add(2, 2) == 4) <= True",
+    "a lookup of its own key": "assert {add(2, 2): 1}.get(add(2, 2)) == 1",
+    "a non-empty text": "assert str(add(2, 2) == 4) != ''",
+    "the other item of a pair": "assert (add(2, 2), 4)[1] == 4",
     "an exception's class twice": (
         "with pytest.raises(ValueError) as info:\n        add(-1, 2)\n"
         "    assert type(info.value) is type(info.value)"),

@@ -22,8 +22,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from toolforge.config.strict import read_toml, validate
-from toolforge.errors import LibraryError
+from toolforge.config.strict import parse_toml, validate
+from toolforge.errors import LibraryError, NotFoundError
 from toolforge.library.discovery import SETTINGS_FILE as SETTINGS_FILE
 from toolforge.safety.policy import SafetyPolicy
 from toolforge.sandbox.limits import Limits
@@ -188,10 +188,19 @@ def load_settings(root: Path) -> LibrarySettings:
     file for anything unknown or invalid."""
     path = root / SETTINGS_FILE
     try:
-        data = read_toml(path)
-    except FileNotFoundError:
+        data = read_library_toml(path)
+    except NotFoundError:
         raise LibraryError(f"{path} is missing", hint="run `toolforge init` to create a library")
     return parse_settings(data, path)
+
+
+def read_library_toml(path: Path) -> dict[str, Any]:
+    """A library's toolforge.toml, read as a file coming in (it came with the library: a
+    clone can hold a symlink to ~/.aws/credentials or /dev/zero): a regular file under the
+    source cap, UTF-8, then TOML. NotFoundError when there is none."""
+    from toolforge.library.incoming import read_source
+
+    return parse_toml(read_source(path, what=SETTINGS_FILE), path)
 
 
 def parse_settings(data: dict[str, Any], path: Path | str) -> LibrarySettings:

@@ -7,6 +7,7 @@ change, and makes exactly one commit (plus tags). History is never rewritten.
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -233,7 +234,7 @@ class Library:
     def _entry(self, name: str, location: Location) -> ToolEntry:
         path = self.root / location / name / META_FILE
         try:
-            meta = parse_meta(path.read_text(encoding="utf-8"), f"{location}/{name}/{META_FILE}")
+            meta = parse_meta(_utf8(path, f"{location}/{name}"), f"{location}/{name}/{META_FILE}")
         except FileNotFoundError:
             return ToolEntry(name=name, location=location, problem=f"{META_FILE} is missing")
         except (ToolforgeError, UnicodeDecodeError, OSError) as exc:
@@ -686,11 +687,17 @@ def _describe_status(code: str) -> str:
 
 
 def _utf8(path: Path, where: str) -> str:
-    """A tool file's text; bytes that are not UTF-8 make the tool damaged, not a crash."""
-    data = path.read_bytes()
+    """A tool file's text from the work tree, read as a file coming in (a clone can hold a
+    symlink to credentials, a FIFO, a huge file): anything but a regular UTF-8 file under
+    the cap makes the tool damaged, not a read of something else, a hang or a crash.
+    FileNotFoundError when it is missing."""
+    from toolforge.library.incoming import read_source
+
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
+        return read_source(path, what=path.name)
+    except NotFoundError:
+        raise FileNotFoundError(errno.ENOENT, "no such file", str(path)) from None
+    except ToolforgeError as exc:  # IncomingFileError, TooLargeError
         raise ToolContractError(
-            f"{where}/{path.name} is not UTF-8 text (byte {exc.start})",
+            f"{where}/{path.name} {exc.message.removeprefix(str(path)).strip()}",
             hint=f"fix or restore the file: `git checkout -- {where}/{path.name}`") from None

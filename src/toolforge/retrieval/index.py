@@ -414,15 +414,16 @@ def read_tool_doc(root: Path, name: str) -> ToolDoc | None:
 
     if not is_valid_tool_name(name):
         return None
+    from toolforge.library.incoming import read_optional_source, read_source
+
     d = root / TOOLS_DIR / name
-    try:
-        meta = parse_meta((d / META_FILE).read_text(encoding="utf-8"))
+    try:  # as files coming in: never through a symlink (the text may go to an embedder)
+        meta = parse_meta(read_source(d / META_FILE))
         if meta.status != "active":
             return None
-        code = (d / TOOL_FILE).read_text(encoding="utf-8")
+        code = read_source(d / TOOL_FILE)
         spec = load_tool_source(code)
-        test_path = d / TEST_FILE
-        tests = test_path.read_text(encoding="utf-8") if test_path.is_file() else ""
+        tests = read_optional_source(d / TEST_FILE)
     except (OSError, UnicodeDecodeError, ToolforgeError):
         return None
     return tool_doc(name, meta.version, spec, meta, tests)

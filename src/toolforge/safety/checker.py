@@ -31,6 +31,7 @@ RULES: dict[str, tuple[str, str]] = {
     "TF001": ("syntax-error", "the file does not parse"),
     "TF002": ("too-complex", "nesting too deep to check; refused rather than half-checked"),
     "TF003": ("bidi-control", "a bidirectional control character: the code reads differently"),
+    "TF004": ("hidden-line-break", "a character other tools take for a line break, Python not"),
     "TF101": ("forbidden-import", "an import outside the policy's allow-list, in any spelling"),
     "TF102": ("relative-import", "`from . import x`: a tool is one file"),
     "TF103": ("star-import", "`from m import *` hides what gets bound"),
@@ -172,6 +173,9 @@ MODULE_DUNDERS = frozenset({"__all__", "__version__"})
 # Characters that reorder how a line is displayed (CVE-2021-42574, "Trojan Source").
 BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
                           "\u2066\u2067\u2068\u2069")
+# Line breaks for str.splitlines (editors, linecache, so the source lines a traceback shows)
+# that Python's tokenizer does not count: every line shown after one is not the line that ran.
+HIDDEN_LINE_BREAKS = frozenset("\x0b\x1c\x1d\x1e\x85\u2028\u2029")
 # Module names that mean an escape even without an import (`sys.modules[...]`).
 ESCAPE_MODULE_NAMES = frozenset({"sys", "os", "builtins", "importlib", "subprocess"})
 
@@ -343,6 +347,9 @@ class _Checker(ast.NodeVisitor):
         self.guarded: dict[str, str] = {name: name for name in GUARDED_CALLS if "." not in name}
         self.global_names: set[str] = set()
         self.bound_names: set[str] = set()
+        # local name -> the typing member it aliases (`L = typing.List`, `G = List[T]`): a
+        # string subscript of an alias is as much a ForwardRef as one of the original.
+        self.typing_aliases: dict[str, str] = {}
 
     # --- reporting and context ------------------------------------------------------------
 
@@ -422,6 +429,33 @@ class _Checker(ast.NodeVisitor):
                 self.bound_names.add(node.arg)
             elif isinstance(node, ast.alias):
                 self.bound_names.add((node.asname or node.name).partition(".")[0])
+        self.bind_typing_aliases(tree)
+
+    def bind_typing_aliases(self, tree: ast.Module) -> None:
+        """Names assigned a typing member, a generic built from one, or an alias of either
+        (to a fixpoint: `A = List; B = A`)."""
+        assignments: list[tuple[str, ast.expr]] = []
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign):
+                assignments += [(t.id, node.value) for t in node.targets
+                                if isinstance(t, ast.Name)]
+            elif isinstance(node, ast.AnnAssign | ast.NamedExpr) and node.value is not None \
+                    and isinstance(node.target, ast.Name):
+                assignments.append((node.target.id, node.value))
+        changed = True
+        while changed:
+            changed = False
+            for name, value in assignments:
+                member = self.typing_origin(value)
+                if member is not None and name not in self.typing_aliases:
+                    self.typing_aliases[name] = member
+                    changed = True
+
+    def typing_origin(self, node: ast.expr) -> str | None:
+        """The typing member an expression is or was built from (`List[T]` -> List)."""
+        while isinstance(node, ast.Subscript):
+            node = node.value
+        return self.typing_member(node)
 
     def module_of(self, node: ast.expr) -> str | None:
         """The module an expression statically denotes (`json`, `collections.abc`), if any."""
@@ -442,7 +476,11 @@ class _Checker(ast.NodeVisitor):
 
     def typing_member(self, node: ast.expr) -> str | None:
         """`typing.X`-like things that take types: typing members and builtin generics."""
+        if isinstance(node, ast.NamedExpr):  # `(L := List)["..."]`
+            return self.typing_member(node.value)
         if isinstance(node, ast.Name):
+            if node.id in self.typing_aliases:
+                return self.typing_aliases[node.id]
             if node.id in self.members:
                 module, member = self.members[node.id]
                 if module in TYPING_MODULES or (module, member) == ("dataclasses",
@@ -840,12 +878,18 @@ def check_source(
     """
     policy = SafetyPolicy() if is_test else (policy or SafetyPolicy())
     checker = _Checker(filename, policy, is_test)
-    for line_number, line in enumerate(source.splitlines(), 1):
+    for line_number, line in enumerate(source.split("\n"), 1):  # lines as Python counts
         for col, char in enumerate(line, 1):
             if char in BIDI_CONTROLS:  # "Trojan Source": shown text is not the parsed text
                 checker.report_at(line_number, col, "TF003", f"the bidirectional control "
                                   f"character U+{ord(char):04X} makes this line display "
                                   "differently from what runs: write it as an escape")
+                break
+            if char in HIDDEN_LINE_BREAKS:
+                checker.report_at(line_number, col, "TF004", f"U+{ord(char):04X} is a line "
+                                  "break for editors and tracebacks but not for Python, so "
+                                  "the lines they show are not those that run: write it as "
+                                  "an escape")
                 break
     try:
         tree = pyast.parse(source, filename=filename)

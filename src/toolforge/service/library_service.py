@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from toolforge import pyast
 from toolforge.errors import (
     ConflictError,
+    IncomingFileError,
     LockTimeoutError,
     NoSpaceError,
     NotFoundError,
@@ -119,10 +120,20 @@ def init_library(path: Path, from_dir: Path | None = None, *,
 def _check_import_source(from_dir: Path) -> None:
     from toolforge.library.settings import SETTINGS_FILE
 
-    if not (from_dir / SETTINGS_FILE).is_file():
+    _refuse_linked_dirs(from_dir)
+    if not os.path.lexists(from_dir / SETTINGS_FILE):  # a link is refused when read
         raise NotFoundError(f"{from_dir} has no {SETTINGS_FILE}",
                             hint="--from takes a library directory (toolforge.toml, tools/, "
                             "candidates/)")
+
+
+def _refuse_linked_dirs(src: Path) -> None:
+    """tools/ and candidates/ of an imported library are read only as directories: through
+    a symlink they could be any directory of the user's."""
+    for location in (TOOLS_DIR, CANDIDATES_DIR):
+        if (src / location).is_symlink():
+            raise IncomingFileError(f"{src / location} is a symbolic link: refusing to "
+                                    "follow it", hint="copy the directory itself")
 
 
 def import_settings(src: Path) -> tuple[str, list[SettingNote]]:
@@ -135,14 +146,17 @@ def import_settings(src: Path) -> tuple[str, list[SettingNote]]:
     import tomlkit
 
     from toolforge.config.effective import combine
-    from toolforge.config.strict import read_toml
+    from toolforge.config.strict import parse_toml
     from toolforge.config.user import load_user_config
+    from toolforge.library.incoming import read_source
     from toolforge.library.settings import SETTINGS_FILE, parse_settings
 
     path = src / SETTINGS_FILE
-    library = parse_settings(read_toml(path), path)  # clear errors for bad text or keys
+    # read once, as a file coming in: a symlink (to credentials, say) is refused, not copied
+    text = read_source(path, what=SETTINGS_FILE)
+    library = parse_settings(parse_toml(text, path), path)  # clear errors for bad keys
     effective = combine(library, load_user_config(), os.environ, library_file=path)
-    doc = tomlkit.parse(path.read_text(encoding="utf-8"))
+    doc = tomlkit.parse(text)
     dropped = [r for r in effective.refused if r.dropped]
     for refusal in dropped:
         _remove_key(doc, refusal.key.split("."))
@@ -500,6 +514,7 @@ class LibraryService:
         self._import_settings(settings_text, src.name, report)
         # Directories only, never through a symlink; each file is read as `add` reads one
         # (a symlinked test_tool.py pointing at credentials is refused, not copied).
+        _refuse_linked_dirs(src)
         todo = [(location, d) for location in (TOOLS_DIR, CANDIDATES_DIR)
                 if (src / location).is_dir()
                 for d in sorted(p for p in (src / location).iterdir()
