@@ -395,7 +395,7 @@ class _Checker(ast.NodeVisitor):
     # --- pre-pass: what names imports bind ------------------------------------------------
 
     def bind_imports(self, tree: ast.Module) -> None:
-        for node in ast.walk(tree):
+        for node in pyast.walk(tree):  # kept for the test-file rules' walks
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     self.imported.add(alias.name)

@@ -142,7 +142,7 @@ class _Rewriter(ast.NodeTransformer):
         self.sites = [self._site(index, site) for index, site in enumerate(info.sites)]
         self.math_modules: set[str] = set()
         self.isclose_names: set[str] = set()
-        for node in ast.walk(tree):
+        for node in pyast.walk(tree):  # not rewritten yet: the rules' walk still holds
             if isinstance(node, ast.Import):
                 self.math_modules |= {a.asname or a.name for a in node.names if a.name == "math"}
             elif isinstance(node, ast.ImportFrom) and node.module == "math" and not node.level:
