@@ -813,10 +813,15 @@ def _unique(items: list[Any]) -> list[Any]:
     return out
 
 
+# One encoder for every call: json.dumps builds a new one each time it is given options,
+# and the attack asks for hundreds of canonical texts per validation.
+_CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=repr)
+
+
 def canonical(value: Any) -> str:
     """A JSON text that tells values apart exactly (1, 1.0 and true differ; key order
     ignored)."""
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=repr)
+    return _CANONICAL.encode(value)
 
 
 __all__ = ["EDGE_MAGNITUDES", "LEVELS", "FairInputs", "Level", "apply", "canonical"]

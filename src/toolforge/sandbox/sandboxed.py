@@ -41,17 +41,22 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+# Made once: json.loads/dumps build a new decoder/encoder on every call given options.
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
+_ENCODER = json.JSONEncoder(allow_nan=False, separators=(",", ":"))
+
+
 def decode_frame(body: bytes) -> dict[str, Any] | None:
     """Decode one frame body; None when it is not a JSON object (a protocol violation)."""
     try:
-        obj = json.loads(body, parse_constant=_refuse_constant)
+        obj = _DECODER.decode(body.decode("utf-8"))
     except (ValueError, RecursionError, UnicodeDecodeError):
         return None
     return obj if isinstance(obj, dict) else None
 
 
 def encode_frame(message: dict[str, Any]) -> bytes:
-    body = json.dumps(message, allow_nan=False, separators=(",", ":")).encode()
+    body = _ENCODER.encode(message).encode()
     return _HEADER.pack(len(body)) + body
 
 
