@@ -28,6 +28,7 @@ FRAME_SLACK = 256 * 1024
 
 _READY = {"t": "ready"}
 _READ_SIZE = 1 << 16
+_READS_PER_WAKE = 16
 RecvKind = Literal["frame", "timeout", "closed", "oversize", "garbage", "output"]
 
 
@@ -198,7 +199,9 @@ class SandboxedProcess:
                     self._read_channel()
 
     def _read_channel(self) -> None:
-        while True:
+        # At most 1 MiB per call, as one read used to: a guest that keeps writing must not
+        # keep this loop (and the frame-size and deadline checks after it) from returning.
+        for _ in range(_READS_PER_WAKE):
             try:
                 # 64 KiB, not more: a larger request makes os.read allocate (mmap) the whole
                 # buffer before it reads, ~25 us a call, for frames of a few hundred bytes.
