@@ -963,25 +963,6 @@ def test_a_warm_landlock_pool_serves_validations_and_calls(landlock: SandboxBack
         assert pool.hits == 3
 
 
-def test_a_pool_that_jobs_find_empty_refills_without_waiting_for_a_quiet_moment(
-    landlock: SandboxBackend,
-) -> None:
-    """A steady stream of jobs never leaves the pool a quiet moment (`settle_s`); once a job
-    found it empty, the replacements start at once, together."""
-    from toolforge.sandbox.pool import WarmPool
-
-    with WarmPool(landlock, size=2, settle_s=3600.0) as pool:
-        assert pool.wait_ready(60)
-        taken = [pool.take("worker", Limits(), landlock) for _ in range(3)]
-        try:
-            assert taken[2] is None and pool.misses == 1  # the third found it empty
-            assert pool.wait_ready(60)  # refilled, though the last take was just now
-        finally:
-            for proc in taken:
-                if proc is not None:
-                    proc.kill()
-
-
 def test_a_result_of_many_frames_worth_of_bytes_arrives_whole(backend: SandboxBackend) -> None:
     """The parent reads its pipe in chunks: a result far bigger than one chunk still comes
     back intact, in one call."""

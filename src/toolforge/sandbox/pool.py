@@ -39,11 +39,8 @@ class WarmPool:
         self.size = max(1, size)
         # Refill only after `settle_s` without a take: on a small machine, starting the
         # replacements while the job that just took the spares runs would slow that job.
-        # ...unless jobs found the pool empty: then they start sandboxes cold on their own
-        # request path, and replacements started at once are what they lack.
         self.settle_s = settle_s
         self._last_take = 0.0
-        self._starved = False
         self.limits = limits or Limits()
         self._spares: dict[str, deque[SandboxedProcess]] = {role: deque() for role in ROLES}
         self._lock = threading.Lock()
@@ -95,7 +92,6 @@ class WarmPool:
                     return proc
                 dead.append(proc)
             self.misses += 1
-            self._starved = True
             self._wanted.notify_all()
             return None
 
@@ -116,50 +112,41 @@ class WarmPool:
         kill_all(spares)
         self._thread.join(timeout=5)
 
-    def _missing(self) -> list[str]:
-        """One role per spare missing."""
-        return [role for role, spares in self._spares.items()
-                for _ in range(self.size - len(spares))]
+    def _missing(self) -> str | None:
+        for role, spares in self._spares.items():
+            if len(spares) < self.size:
+                return role
+        return None
 
     def _refill(self) -> None:
         while True:
             with self._lock:
-                self._wanted.wait_for(lambda: self._closed or bool(self._missing()))
+                self._wanted.wait_for(lambda: self._closed or self._missing() is not None)
                 quiet = self._last_take + self.settle_s - time.monotonic()
-                if quiet > 0 and not self._closed and not self._starved:
+                if quiet > 0 and not self._closed:
                     self._wanted.wait(quiet)
                     continue
                 if self._closed:
                     return
-                roles = self._missing()
-            # Started together, then awaited: their boots overlap (on other cores, or
-            # while this thread waits), which one-at-a-time refilling could not keep up with
-            # under a steady stream of jobs.
-            started: list[tuple[str, SandboxedProcess]] = []
-            failed = False
-            for role in roles:
-                try:
-                    started.append((role, self.backend.spawn(role, limits=self.limits)))
-                except Exception:  # keep the pool alive; jobs fall back to cold starts
-                    log.exception("warm pool: could not start a %s sandbox", role)
-                    failed = True
-                    break
-            for role, proc in started:
+                role = self._missing()
+            assert role is not None
+            try:
+                proc = self.backend.spawn(role, limits=self.limits)
                 if not proc.wait_ready(time.monotonic() + 30):
                     proc.kill()
-                    log.error("warm pool: a %s sandbox did not boot", role)
-                    failed = True
-                    continue
+                    raise RuntimeError(f"a {role} sandbox did not boot")
+            except Exception:  # keep the pool alive; jobs fall back to cold starts
+                log.exception("warm pool: could not start a %s sandbox", role)
                 with self._lock:
-                    keep = not self._closed and len(self._spares[role]) < self.size
-                    if keep:
-                        self._spares[role].append(proc)
-                        self._wanted.notify_all()
-                if not keep:
-                    with contextlib.suppress(Exception):
-                        proc.kill()
-            with self._lock:
-                if not self._missing():
-                    self._starved = False
-                if failed and not self._closed:
                     self._wanted.wait(1.0)
+                continue
+            with self._lock:
+                if self._closed:
+                    discard = proc
+                else:
+                    self._spares[role].append(proc)
+                    self._wanted.notify_all()
+                    discard = None
+            if discard is not None:
+                with contextlib.suppress(Exception):
+                    discard.kill()
