@@ -83,3 +83,18 @@ def test_no_module_parses_around_the_lock() -> None:
             if isinstance(node, ast.Attribute) and node.attr == "PyCF_ONLY_AST":
                 offenders.append(f"{path.relative_to(SRC)}:{node.lineno}: PyCF_ONLY_AST")
     assert offenders == [], "parse through toolforge.pyast: " + ", ".join(offenders)
+
+
+def test_walk_is_ast_walk_kept_on_the_node_and_parents_are_every_child_s() -> None:
+    source = (SRC / "safety" / "test_rules.py").read_text()
+    tree = pyast.parse(source)
+    expected = list(ast.walk(tree))
+    walked = pyast.walk(tree)
+    assert len(walked) == len(expected) and all(a is b for a, b in zip(walked, expected,
+                                                                        strict=True))
+    assert pyast.walk(tree) is walked  # the second caller gets the same list
+    function = next(n for n in expected if isinstance(n, ast.FunctionDef))
+    assert [id(n) for n in pyast.walk(function)] == [id(n) for n in ast.walk(function)]
+    assert pyast.parents(tree) == {id(child): node for node in ast.walk(tree)
+                                   for child in ast.iter_child_nodes(node)}
+    assert "_tf_walk" not in ast.dump(tree)  # invisible to dump (and compile)

@@ -963,6 +963,17 @@ def test_a_warm_landlock_pool_serves_validations_and_calls(landlock: SandboxBack
         assert pool.hits == 3
 
 
+def test_a_result_of_many_frames_worth_of_bytes_arrives_whole(backend: SandboxBackend) -> None:
+    """The parent reads its pipe in chunks: a result far bigger than one chunk still comes
+    back intact, in one call."""
+    big = _tool("return [str(i) * 7 for i in range(40_000)]")
+    with ToolProcess(big, "probe", backend=backend,
+                     limits=Limits(max_output_bytes=4 << 20)) as process:
+        result = process.call({})
+    assert result.ok, result.error_message
+    assert result.value == [str(i) * 7 for i in range(40_000)]
+
+
 # --- policies: third-party imports and network -----------------------------------------------
 
 

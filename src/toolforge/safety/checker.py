@@ -20,11 +20,15 @@ import sys
 import types
 import warnings
 from functools import cache
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
 from toolforge import pyast
 from toolforge.safety.policy import MODULE_RULES, Access, SafetyPolicy, rule_for
+
+if TYPE_CHECKING:
+    from toolforge.safety.test_rules import Structure
 
 # code -> (name, what it catches). Findings carry "code name", e.g. "TF101 forbidden-import".
 RULES: dict[str, tuple[str, str]] = {
@@ -398,7 +402,7 @@ class _Checker(ast.NodeVisitor):
     # --- pre-pass: what names imports bind ------------------------------------------------
 
     def bind_imports(self, tree: ast.Module) -> None:
-        for node in ast.walk(tree):
+        for node in pyast.walk(tree):  # kept for the test-file rules' walks
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     self.imported.add(alias.name)
@@ -878,6 +882,30 @@ def check_source(
     """
     policy = SafetyPolicy() if is_test else (policy or SafetyPolicy())
     checker = _Checker(filename, policy, is_test)
+    _check_text(source, checker)
+    try:
+        tree = pyast.parse(source, filename=filename)
+    except SyntaxError as exc:
+        checker.report_at(exc.lineno or 1, exc.offset or 1, "TF001", f"syntax error: {exc.msg}")
+        return checker.findings
+    except (ValueError, RecursionError, MemoryError) as exc:  # NUL bytes, absurd nesting
+        checker.report_at(1, 1, "TF001", f"cannot parse: {type(exc).__name__}: {exc}"[:300])
+        return checker.findings
+    return _check_tree(checker, tree, entrypoint, None)
+
+
+def check_test_tree(source: str, tree: ast.Module, structure: Structure, *,
+                    filename: str) -> list[Finding]:
+    """`check_source(source, is_test=True, entrypoint=structure.entrypoint)` for a test file
+    the caller already parsed (`tree`) and analysed (`structure`, from `analyse_structure`
+    of that tree): the same findings, without parsing and analysing it a second time. The
+    rules mark nodes of `tree` with `_tf_` attributes; they change nothing else."""
+    checker = _Checker(filename, SafetyPolicy(), True)
+    _check_text(source, checker)
+    return _check_tree(checker, tree, structure.entrypoint, structure)
+
+
+def _check_text(source: str, checker: _Checker) -> None:
     for line_number, line in enumerate(source.split("\n"), 1):  # lines as Python counts
         for col, char in enumerate(line, 1):
             if char in BIDI_CONTROLS:  # "Trojan Source": shown text is not the parsed text
@@ -891,21 +919,17 @@ def check_source(
                                   "the lines they show are not those that run: write it as "
                                   "an escape")
                 break
-    try:
-        tree = pyast.parse(source, filename=filename)
-    except SyntaxError as exc:
-        checker.report_at(exc.lineno or 1, exc.offset or 1, "TF001", f"syntax error: {exc.msg}")
-        return checker.findings
-    except (ValueError, RecursionError, MemoryError) as exc:  # NUL bytes, absurd nesting
-        checker.report_at(1, 1, "TF001", f"cannot parse: {type(exc).__name__}: {exc}"[:300])
-        return checker.findings
+
+
+def _check_tree(checker: _Checker, tree: ast.Module, entrypoint: str | None,
+                structure: Structure | None) -> list[Finding]:
     try:
         checker.bind_imports(tree)
         checker.visit(tree)
-        if is_test:
+        if checker.is_test:
             from toolforge.safety.test_rules import check_test_file
 
-            check_test_file(tree, entrypoint, checker.report)
+            check_test_file(tree, entrypoint, checker.report, structure)
     except RecursionError:  # fail closed: what cannot be checked is not accepted
         checker.report_at(1, 1, "TF002", "the code is nested too deeply to check; simplify it")
     unique: dict[tuple[int, int, str], Finding] = {}
@@ -914,4 +938,4 @@ def check_source(
     return [unique[key] for key in sorted(unique)]
 
 
-__all__ = ["RULES", "Finding", "check_source"]
+__all__ = ["RULES", "Finding", "check_source", "check_test_tree"]

@@ -151,9 +151,8 @@ class Structure:
 
 def analyse_structure(tree: ast.Module, entrypoint: str | None) -> Structure:
     info = Structure(entrypoint)
-    for node in ast.walk(tree):  # aliases anywhere: local imports are still imports
-        for child in ast.iter_child_nodes(node):
-            info.parents[id(child)] = node
+    info.parents = pyast.parents(tree)
+    for node in pyast.walk(tree):  # aliases anywhere: local imports are still imports
         if isinstance(node, ast.Import):
             for alias in node.names:
                 local = alias.asname or alias.name.partition(".")[0]
@@ -185,7 +184,7 @@ def analyse_structure(tree: ast.Module, entrypoint: str | None) -> Structure:
                     info.constants[target.id] = statement.value
     for name, function in info.functions.items():
         loads: set[str] = set()
-        for node in ast.walk(function):
+        for node in pyast.walk(function):
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
                 loads.add(node.id)
             if isinstance(node, ast.Name | ast.Attribute) and info.is_tool_function(node):
@@ -206,7 +205,7 @@ def _scopes(tree: ast.Module, info: Structure) -> None:
             pending.extend((child, scope.fid) for child in _own_nodes(node)
                            if isinstance(child, _FUNCTIONS))
     raises_targets = {
-        item.optional_vars.id for node in ast.walk(tree) if isinstance(node, ast.With)
+        item.optional_vars.id for node in pyast.walk(tree) if isinstance(node, ast.With)
         for item in node.items
         if isinstance(item.context_expr, ast.Call) and isinstance(item.optional_vars, ast.Name)
         and info.pytest_member(item.context_expr.func) == "raises"
@@ -249,25 +248,35 @@ def _scopes(tree: ast.Module, info: Structure) -> None:
         info.scopes[site.fid].sites.append(index)
 
 
-def _own_nodes(function: ast.AST) -> Iterator[ast.AST]:
-    """Every node of `function`'s own body: nested functions are yielded, not entered."""
+def _own_nodes(function: ast.AST) -> list[ast.AST]:
+    """Every node of `function`'s own body: nested functions are listed, not entered.
+    Kept on the node, like `pyast.walk`."""
+    found: list[ast.AST] | None = function.__dict__.get("_tf_own")
+    if found is not None:
+        return found
+    found = []
     stack: list[ast.AST] = []
     if isinstance(function, _FUNCTIONS):
         stack = [*function.body, *function.args.defaults,
                  *(d for d in function.args.kw_defaults if d)]
     while stack:
         node = stack.pop()
-        yield node
+        found.append(node)
         if not isinstance(node, _DEFINITIONS):
             stack.extend(ast.iter_child_nodes(node))
+    function._tf_own = found  # type: ignore[attr-defined]
+    return found
 
 
 # --- the rules -----------------------------------------------------------------------------
 
 
-def check_test_file(tree: ast.Module, entrypoint: str | None, report: Report) -> Structure:
-    """Report every test-file rule violation; returns the structure for further use."""
-    info = analyse_structure(tree, entrypoint)
+def check_test_file(tree: ast.Module, entrypoint: str | None, report: Report,
+                    info: Structure | None = None) -> Structure:
+    """Report every test-file rule violation; returns the structure for further use (`info`:
+    `analyse_structure(tree, entrypoint)`, when the caller has it already)."""
+    if info is None:
+        info = analyse_structure(tree, entrypoint)
     _mark_context(tree)
     _module_level(tree, info, report)
     _identifiers(tree, report)
@@ -275,7 +284,7 @@ def check_test_file(tree: ast.Module, entrypoint: str | None, report: Report) ->
     _type_uses(tree, report)
     _placement(info, report)
     top_level = {id(statement) for statement in tree.body}
-    for node in ast.walk(tree):
+    for node in pyast.walk(tree):
         if isinstance(node, _DEFINITIONS) and id(node) not in top_level:
             if isinstance(node, ast.AsyncFunctionDef):
                 report(node, "TF411", "async functions are not supported in test files")
@@ -387,7 +396,7 @@ def _fixed_cases(expr: ast.expr, loop: ast.For, owner: ast.AST, info: Structure)
     node: ast.AST | None = info.parents.get(id(loop))
     while node is not None and node is not owner:  # variables of enclosing fixed loops
         if isinstance(node, ast.For) and _fixed_cases(node.iter, node, owner, info):
-            fixed_names |= {n.id for n in ast.walk(node.target) if isinstance(n, ast.Name)}
+            fixed_names |= {n.id for n in pyast.walk(node.target) if isinstance(n, ast.Name)}
         node = info.parents.get(id(node))
 
     def fixed(e: ast.expr) -> bool:
@@ -485,7 +494,7 @@ def _definition_time(function: ast.FunctionDef, report: Report) -> None:
         if not _is_literal(default):
             report(default, "TF409", "a default value runs at import: only literal defaults "
                    "are allowed in test files")
-    annotations = [a.annotation for a in ast.walk(arguments) if isinstance(a, ast.arg)]
+    annotations = [a.annotation for a in pyast.walk(arguments) if isinstance(a, ast.arg)]
     for annotation in [*annotations, function.returns]:
         if annotation is not None and not _inert(annotation):
             report(annotation, "TF409", "this annotation runs code at import: annotate with "
@@ -497,13 +506,13 @@ def _inert(expr: ast.expr) -> bool:
     return all(isinstance(n, ast.Name | ast.Attribute | ast.Subscript | ast.Constant
                           | ast.Tuple | ast.List | ast.BinOp | ast.BitOr | ast.expr_context)
                and (not isinstance(n, ast.BinOp) or isinstance(n.op, ast.BitOr))
-               for n in ast.walk(expr))
+               for n in pyast.walk(expr))
 
 
 def _identifiers(tree: ast.Module, report: Report) -> None:
     """ASCII names only: a look-alike letter (Cyrillic `а`) could make a helper read like
     the tool's function in an assertion that looks untouched."""
-    for node in ast.walk(tree):
+    for node in pyast.walk(tree):
         names: list[str] = []
         if isinstance(node, ast.Name):
             names = [node.id]
@@ -528,14 +537,14 @@ def _bindings(tree: ast.Module, info: Structure, report: Report) -> None:
     `tool`, `pytest` and the tool's function name mean only what their imports bind."""
     protected = set(info.module_names) | BUILTIN_NAMES
     reserved = {"tool", "pytest", *([info.entrypoint] if info.entrypoint else [])}
-    for node in ast.walk(tree):
+    for node in pyast.walk(tree):
         for bound, proper in _reserved_bindings(node, reserved):
             if not proper:
                 report(node, "TF405", f"`{bound}` may only name "
                        + ("the tool's function (`from tool import "
                           f"{bound}`)" if bound == info.entrypoint else
                           f"the `{bound}` module (`import {bound}`)"))
-    for function in (n for n in ast.walk(tree) if isinstance(n, _SCOPES)):
+    for function in (n for n in pyast.walk(tree) if isinstance(n, _SCOPES)):
         for node, name in _local_bindings(function):
             if _is_own_import(node, name):
                 continue  # `from tool import add` again: the same object
@@ -546,7 +555,7 @@ def _bindings(tree: ast.Module, info: Structure, report: Report) -> None:
                        "what the code around it sees; use another name")
             elif name in protected:
                 report(node, "TF405", f"`{name}` shadows a builtin: use another name")
-    for node in ast.walk(tree):
+    for node in pyast.walk(tree):
         if isinstance(node, ast.Global | ast.Nonlocal):
             report(node, "TF405", f"`{'global' if isinstance(node, ast.Global) else 'nonlocal'}"
                    "` rebinds names outside the function: tests keep their state local")
@@ -591,14 +600,14 @@ def _type_uses(tree: ast.Module, report: Report) -> None:
     """`type(x)` only as an operand of a comparison (`type(r) is int`): the class it returns
     must not be called (`type(t)("C", (), namespace)` builds a class) or passed around."""
     allowed: set[int] = set()
-    for node in ast.walk(tree):
+    for node in pyast.walk(tree):
         if isinstance(node, ast.Compare):
             for operand in [node.left, *node.comparators]:
                 if (isinstance(operand, ast.Call) and isinstance(operand.func, ast.Name)
                         and operand.func.id == "type" and len(operand.args) == 1
                         and not operand.keywords):
                     allowed.add(id(operand.func))
-    for node in ast.walk(tree):
+    for node in pyast.walk(tree):
         if isinstance(node, ast.Name) and node.id == "type" and isinstance(node.ctx, ast.Load) \
                 and id(node) not in allowed:
             report(node, "TF418", "`type` in a test file only as `type(value)` in a "
@@ -669,7 +678,7 @@ def _tool_use(node: ast.Name | ast.Attribute, info: Structure, report: Report) -
 
 
 def _assert_rules(node: ast.Assert, info: Structure, report: Report) -> None:
-    for child in ast.walk(node.test):
+    for child in pyast.walk(node.test):
         if isinstance(child, ast.NamedExpr | ast.Yield | ast.YieldFrom | ast.Await):
             report(child, "TF415", "an assert's expression may not bind names (:=), yield or "
                    "await: compute the value before the assert")
@@ -803,7 +812,7 @@ def _varies(expr: ast.expr, info: Structure, constants: dict[str, ast.expr],
             scope: ast.AST | None) -> bool:
     """Whether `expr` reads anything but constants, builtins and standard-library names."""
     local = {name for _, name in _local_bindings(scope)} if scope is not None else set()
-    for node in ast.walk(expr):
+    for node in pyast.walk(expr):
         if isinstance(node, ast.Name) and node.id not in constants:
             if node.id in local or node.id in info.functions or node.id in info.entry_names \
                     or node.id in info.tool_modules:
@@ -900,7 +909,7 @@ def _names_one_object(expr: ast.expr) -> bool:
     """`x`, `x.y`, `x[0]`: evaluating it twice gives the same object (no calls, no literals
     that build new ones)."""
     return all(isinstance(n, ast.Name | ast.Attribute | ast.Subscript | ast.Constant
-                          | ast.expr_context) for n in ast.walk(expr))
+                          | ast.expr_context) for n in pyast.walk(expr))
 
 
 def _same(a: ast.AST, b: ast.AST) -> bool:
@@ -921,17 +930,25 @@ def _bound_at_module_level(statement: ast.stmt) -> Iterator[str]:
     elif isinstance(statement, _DEFINITIONS):
         yield statement.name
     else:
-        for node in ast.walk(statement):
+        for node in pyast.walk(statement):
             if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
                 yield node.id
             elif isinstance(node, ast.alias):  # pragma: no cover - imports handled above
                 continue
 
 
-def _local_bindings(scope: ast.AST) -> Iterator[tuple[ast.AST, str]]:
-    """(node, name) for every name `scope` binds in its own body (not nested scopes)."""
+def _local_bindings(scope: ast.AST) -> list[tuple[ast.AST, str]]:
+    """(node, name) for every name `scope` binds in its own body (not nested scopes); kept
+    on the node, like `pyast.walk` (each assert asks about its function)."""
+    found: list[tuple[ast.AST, str]] | None = scope.__dict__.get("_tf_bindings")
+    if found is None:
+        found = scope._tf_bindings = list(_find_local_bindings(scope))  # type: ignore[attr-defined]
+    return found
+
+
+def _find_local_bindings(scope: ast.AST) -> Iterator[tuple[ast.AST, str]]:
     if isinstance(scope, _CALLABLES):
-        for arg in ast.walk(scope.args):
+        for arg in pyast.walk(scope.args):
             if isinstance(arg, ast.arg):
                 yield arg, arg.arg
     body: list[ast.AST] = [scope.body] if isinstance(scope, ast.Lambda) else list(
@@ -1002,7 +1019,7 @@ def _innermost_scope(node: ast.AST, info: Structure) -> ast.AST | None:
     for function in info.functions.values():
         if function.lineno <= line <= (function.end_lineno or function.lineno):
             found = function
-            for inner in ast.walk(function):
+            for inner in pyast.walk(function):
                 if inner is not function and isinstance(inner, _FUNCTIONS) and (
                     inner.lineno <= line <= (inner.end_lineno or inner.lineno)
                 ):
@@ -1012,7 +1029,7 @@ def _innermost_scope(node: ast.AST, info: Structure) -> ast.AST | None:
 
 def _mark_context(tree: ast.Module) -> None:
     """Mark the nodes that are called, for the rules that need to know."""
-    for node in ast.walk(tree):
+    for node in pyast.walk(tree):
         if isinstance(node, ast.Call):
             node.func._tf_called = True  # type: ignore[attr-defined]
 

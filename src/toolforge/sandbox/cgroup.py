@@ -248,6 +248,7 @@ class SandboxCgroup:
 
     def __init__(self, directories: dict[str, tuple[int, str]]) -> None:
         self.directories = directories  # feature -> (version, directory)
+        self._applied: tuple[int, int] | None = None  # the limits last written in full
 
     @classmethod
     def create(cls, memory_bytes: int, max_processes: int) -> SandboxCgroup | None:
@@ -289,6 +290,9 @@ class SandboxCgroup:
         return True
 
     def set_limits(self, memory_bytes: int, max_processes: int) -> None:
+        if self._applied == (memory_bytes, max_processes):
+            return  # a warm spare taken for a job with its pool's limits: nothing to write
+        self._applied = None
         memory = self.directories.get("memory")
         if memory is not None:
             if memory[0] == 2:
@@ -300,6 +304,7 @@ class SandboxCgroup:
                 self._v1_memory(memory_bytes)
         if "pids" in self.directories:
             self._write("pids", "pids.max", str(max_processes))
+        self._applied = (memory_bytes, max_processes)
 
     def _v1_memory(self, limit: int) -> None:
         # memsw (memory + swap) must stay >= the memory limit: order the writes by direction.

@@ -85,10 +85,13 @@ def perturb_error(reply: dict[str, Any], k: int, salt: int = 0) -> dict[str, Any
             else args}
 
 
+_KEYS = json.JSONEncoder(sort_keys=True, allow_nan=False)  # made once, not per call
+
+
 def call_key(args: Any, kwargs: Any) -> str | None:
     """The cache key of a tool call (None: not cacheable, relay it)."""
     try:
-        return json.dumps([args, kwargs], sort_keys=True, allow_nan=False)
+        return _KEYS.encode([args, kwargs])
     except (TypeError, ValueError, RecursionError):
         return None
 

@@ -27,6 +27,8 @@ _HEADER = struct.Struct(">I")
 FRAME_SLACK = 256 * 1024
 
 _READY = {"t": "ready"}
+_READ_SIZE = 1 << 16
+_READS_PER_WAKE = 16
 RecvKind = Literal["frame", "timeout", "closed", "oversize", "garbage", "output"]
 
 
@@ -40,17 +42,22 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+# Made once: json.loads/dumps build a new decoder/encoder on every call given options.
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
+_ENCODER = json.JSONEncoder(allow_nan=False, separators=(",", ":"))
+
+
 def decode_frame(body: bytes) -> dict[str, Any] | None:
     """Decode one frame body; None when it is not a JSON object (a protocol violation)."""
     try:
-        obj = json.loads(body, parse_constant=_refuse_constant)
+        obj = _DECODER.decode(body.decode("utf-8"))
     except (ValueError, RecursionError, UnicodeDecodeError):
         return None
     return obj if isinstance(obj, dict) else None
 
 
 def encode_frame(message: dict[str, Any]) -> bytes:
-    body = json.dumps(message, allow_nan=False, separators=(",", ":")).encode()
+    body = _ENCODER.encode(message).encode()
     return _HEADER.pack(len(body)) + body
 
 
@@ -192,19 +199,26 @@ class SandboxedProcess:
                     self._read_channel()
 
     def _read_channel(self) -> None:
-        try:
-            chunk = os.read(self.from_child, 1 << 20)
-        except BlockingIOError:
-            return
-        except OSError:
-            chunk = b""
-        if not chunk:
-            self._dead = True
-            with contextlib.suppress(KeyError):
-                self._poll.unregister(self.from_child)
-            self._drain_output()
-            return
-        self._buffer += chunk
+        # At most 1 MiB per call, as one read used to: a guest that keeps writing must not
+        # keep this loop (and the frame-size and deadline checks after it) from returning.
+        for _ in range(_READS_PER_WAKE):
+            try:
+                # 64 KiB, not more: a larger request makes os.read allocate (mmap) the whole
+                # buffer before it reads, ~25 us a call, for frames of a few hundred bytes.
+                chunk = os.read(self.from_child, _READ_SIZE)
+            except BlockingIOError:
+                return
+            except OSError:
+                chunk = b""
+            if not chunk:
+                self._dead = True
+                with contextlib.suppress(KeyError):
+                    self._poll.unregister(self.from_child)
+                self._drain_output()
+                return
+            self._buffer += chunk
+            if len(chunk) < _READ_SIZE:
+                return  # the pipe is empty for now (a full read: there may be more)
 
     def _parse_frame(self) -> Received | None:
         if len(self._buffer) < _HEADER.size:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from toolforge import pyast
-from toolforge.safety.checker import check_source
+from toolforge.safety.checker import Finding, check_source, check_test_tree
 from toolforge.safety.test_rules import Site, Structure, analyse_structure
 
 TEST_FILE = "test_tool.py"
@@ -62,6 +62,7 @@ class SuiteFile:
     source: str = ""
     test_names: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)  # the checker's, for the static layer
     code_b64: str | None = None
     sites: list[CheckSite] = field(default_factory=list)
     own_sites: list[list[int]] = field(default_factory=list)  # function -> sites to run
@@ -75,10 +76,13 @@ class SuiteFile:
 def analyse(label: str, source: str, entrypoint: str) -> SuiteFile:
     """Check and compile one suite's test file (never executes it).
 
-    Cached: the same regression suites are re-validated against every new candidate.
+    Cached (the one cache of test-file analysis): a validation's static layer and its
+    harness both ask, and the same regression suites are re-validated against every new
+    candidate.
     """
     cached = _analyse(label, source, entrypoint)
-    return replace(cached, test_names=list(cached.test_names), problems=list(cached.problems))
+    return replace(cached, test_names=list(cached.test_names), problems=list(cached.problems),
+                   findings=list(cached.findings))
 
 
 @functools.lru_cache(maxsize=256)
@@ -89,16 +93,18 @@ def _analyse(label: str, source: str, entrypoint: str) -> SuiteFile:
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         where = f" (line {exc.lineno})" if isinstance(exc, SyntaxError) and exc.lineno else ""
         suite.problems.append(f"{label}: test_tool.py does not parse: {_reason(exc)}{where}")
+        suite.findings = _checked(source, entrypoint)
         return suite
     try:
         info = analyse_structure(tree, entrypoint)
     except RecursionError:
         suite.problems.append(f"{label}: test_tool.py is nested too deeply to check")
+        suite.findings = _checked(source, entrypoint)
         return suite
     suite.test_names = list(info.tests)
-    for finding in check_source(source, filename=TEST_FILE, is_test=True,
-                                entrypoint=entrypoint):
-        suite.problems.append(f"{label}: {finding}")
+    # Parsed and analysed once: the checker works on this tree and structure.
+    suite.findings = check_test_tree(source, tree, info, filename=TEST_FILE)
+    suite.problems += [f"{label}: {finding}" for finding in suite.findings]
     if suite.problems:
         return suite  # refused: nothing of it runs
     try:
@@ -113,6 +119,11 @@ def _analyse(label: str, source: str, entrypoint: str) -> SuiteFile:
     suite.test_fids = {name: info.scope_of(info.functions[name]).fid for name in info.tests}
     suite.code_b64 = base64.b64encode(marshal.dumps(code)).decode()
     return suite
+
+
+def _checked(source: str, entrypoint: str) -> list[Finding]:
+    """The checker's findings for a file this module could not analyse (it says why)."""
+    return check_source(source, filename=TEST_FILE, is_test=True, entrypoint=entrypoint)
 
 
 def _reason(exc: BaseException) -> str:
@@ -131,7 +142,7 @@ class _Rewriter(ast.NodeTransformer):
         self.sites = [self._site(index, site) for index, site in enumerate(info.sites)]
         self.math_modules: set[str] = set()
         self.isclose_names: set[str] = set()
-        for node in ast.walk(tree):
+        for node in pyast.walk(tree):  # not rewritten yet: the rules' walk still holds
             if isinstance(node, ast.Import):
                 self.math_modules |= {a.asname or a.name for a in node.names if a.name == "math"}
             elif isinstance(node, ast.ImportFrom) and node.module == "math" and not node.level:

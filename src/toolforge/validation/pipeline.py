@@ -29,6 +29,7 @@ from toolforge.sandbox.access import Access, access_for
 from toolforge.sandbox.backends import SandboxBackend, select_backend
 from toolforge.sandbox.limits import Limits
 from toolforge.sandbox.pool import WarmPool
+from toolforge.sandbox.testfile import analyse
 from toolforge.tools.contract import ToolSpec, load_tool_source
 from toolforge.validation.report import LayerResult, ValidationReport, Verdict, files_hash
 
@@ -137,8 +138,9 @@ class _Run:
                              duration_ms=_ms(t0)))
         return spec
 
-    # 2. static checks, tool and every test file (the harness checks test files again,
-    # whatever `static` says: the verdict rests on them; here they are refused early)
+    # 2. static checks, tool and every test file (the harness checks test files in any case,
+    # whatever `static` says: the verdict rests on them; here they are refused early, and
+    # the harness reuses this analysis)
     def static(self, spec: ToolSpec) -> None:
         item, opts = self.item, self.opts
         if not opts.static:
@@ -153,9 +155,9 @@ class _Run:
             if not source:
                 continue
             name = "test_tool.py" if label == "candidate" else f"{label}/test_tool.py"
-            findings += [f.model_dump() for f in check_source(
-                source, filename=name, policy=opts.policy, is_test=True,
-                entrypoint=spec.name)]
+            # The harness's own analysis (cached): test files are checked once per validation.
+            findings += [{**f.model_dump(), "file": name}
+                         for f in analyse(label, source, spec.name).findings]
         verdict: Verdict = "failed" if findings else "passed"
         summary = (f"{len(findings)} finding(s): " + "; ".join(
             f"{f['file']}:{f['line']}: {f['message']}" for f in findings[:3])) if findings \

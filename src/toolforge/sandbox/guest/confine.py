@@ -14,12 +14,14 @@ it, in this order (each step needs the one before):
 
 Everything here is a small ctypes layer over prctl(2), landlock_*(2) and the BPF program the
 parent built with libseccomp: the guest runs with `-I -S` and sees no third-party package.
+It is built on `_ctypes`, the C module under the `ctypes` package, with the handful of types
+it needs: `import ctypes` alone cost ~4 ms of CPU per sandbox start (three per validation).
 A step that was asked for and fails is fatal (the sandbox exits before it says "ready").
 """
 
 from __future__ import annotations
 
-import ctypes
+import _ctypes
 import os
 import stat
 import sys
@@ -71,33 +73,78 @@ class ConfineError(Exception):
     pass
 
 
-class _RulesetAttr(ctypes.Structure):
-    _fields_ = (("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64),
-                ("scoped", ctypes.c_uint64))
+# The C types used below, declared as the `ctypes` package declares them.
+class _Long(_ctypes._SimpleCData):
+    _type_ = "l"
 
 
-class _PathBeneath(ctypes.Structure):
+class _Int(_ctypes._SimpleCData):
+    _type_ = "i"
+
+
+class _UInt64(_ctypes._SimpleCData):
+    _type_ = "Q"
+
+
+class _UShort(_ctypes._SimpleCData):
+    _type_ = "H"
+
+
+class _VoidP(_ctypes._SimpleCData):
+    _type_ = "P"
+
+
+class _Char(_ctypes._SimpleCData):
+    _type_ = "c"
+
+
+class _RulesetAttr(_ctypes.Structure):
+    _fields_ = (("handled_access_fs", _UInt64), ("handled_access_net", _UInt64),
+                ("scoped", _UInt64))
+
+
+class _PathBeneath(_ctypes.Structure):
     _pack_ = 1  # the kernel's struct is __attribute__((packed))
-    _fields_ = (("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32))
+    _fields_ = (("allowed_access", _UInt64), ("parent_fd", _Int))
 
 
-class _SockFprog(ctypes.Structure):
-    _fields_ = (("len", ctypes.c_ushort), ("filter", ctypes.c_void_p))
+class _SockFprog(_ctypes.Structure):
+    _fields_ = (("len", _UShort), ("filter", _VoidP))
 
 
-_libc: Any = None
+class _LongFunction(_ctypes.CFuncPtr):  # ctypes.CDLL(None, use_errno=True), restype c_long
+    _flags_ = _ctypes.FUNCFLAG_CDECL | _ctypes.FUNCFLAG_USE_ERRNO
+    _restype_ = _Long
 
 
-def _c() -> Any:
+class _IntFunction(_ctypes.CFuncPtr):  # ... and its default restype, c_int
+    _flags_ = _ctypes.FUNCFLAG_CDECL | _ctypes.FUNCFLAG_USE_ERRNO
+    _restype_ = _Int
+
+
+class _Libc:
+    """libc's `syscall` and `prctl`, as `ctypes.CDLL(None, use_errno=True)` has them."""
+
+    def __init__(self) -> None:
+        # the process's own symbols (RTLD_LOCAL); typeshed knows only named libraries
+        self._handle = _ctypes.dlopen(None, 0)  # type: ignore[arg-type]
+        # CFuncPtr looks the name up in `self._handle`, as it does for a ctypes.CDLL
+        self.syscall = _LongFunction(("syscall", self))  # type: ignore[arg-type]
+        self.prctl = _IntFunction(("prctl", self))  # type: ignore[arg-type]
+
+
+_libc: _Libc | None = None
+
+
+def _c() -> _Libc:
     global _libc
     if _libc is None:
-        _libc = ctypes.CDLL(None, use_errno=True)
-        _libc.syscall.restype = ctypes.c_long
+        _libc = _Libc()
     return _libc
 
 
 def _fail(what: str) -> ConfineError:
-    err = ctypes.get_errno()
+    err = _ctypes.get_errno()
     return ConfineError(f"{what}: {os.strerror(err)} (errno {err})")
 
 
@@ -116,7 +163,7 @@ def join_session_keyring() -> None:
     namespaces, and without this the parent's session keyring (Kerberos tickets, fscrypt
     and cifs credentials) would be searchable from the sandbox."""
     if _c().syscall(_keyctl(), _KEYCTL_JOIN_SESSION_KEYRING, None) == -1:
-        err = ctypes.get_errno()
+        err = _ctypes.get_errno()
         # ENOSYS/EPERM/EACCES: keyrings are unavailable here, so nothing can be read either.
         if err not in (1, 13, 38):
             raise _fail("cannot isolate the session keyring")
@@ -126,7 +173,7 @@ def clear_user_keyrings() -> None:
     """Empty the user and user-session keyrings of a uid that is the sandbox's own: keys an
     earlier sandbox of the same uid added must not be there for this one."""
     for ring in (_KEY_SPEC_USER_KEYRING, _KEY_SPEC_USER_SESSION_KEYRING):
-        if _c().syscall(_keyctl(), _KEYCTL_CLEAR, ring) == -1 and ctypes.get_errno() not in (
+        if _c().syscall(_keyctl(), _KEYCTL_CLEAR, ring) == -1 and _ctypes.get_errno() not in (
             1, 13, 38, 126,  # EKEYREVOKED etc.: there is nothing of ours to clear
         ):
             raise _fail("cannot clear the user keyring")
@@ -183,13 +230,13 @@ class Landlock:
         if self.abi >= 6:
             size = 24
             attr.scoped = _SCOPE_ABSTRACT_UNIX_SOCKET | _SCOPE_SIGNAL
-        ruleset = libc.syscall(_SYS_CREATE_RULESET, ctypes.byref(attr), size, 0)
+        ruleset = libc.syscall(_SYS_CREATE_RULESET, _ctypes.byref(attr), size, 0)
         if ruleset < 0:
             raise _fail("landlock_create_ruleset")
         try:
             for fd, access in self.rules:
                 rule = _PathBeneath(access, fd)
-                if libc.syscall(_SYS_ADD_RULE, ruleset, _RULE_PATH_BENEATH, ctypes.byref(rule),
+                if libc.syscall(_SYS_ADD_RULE, ruleset, _RULE_PATH_BENEATH, _ctypes.byref(rule),
                                 0) != 0:
                     raise _fail(f"landlock_add_rule for {os.readlink(f'/proc/self/fd/{fd}')}")
             if libc.syscall(_SYS_RESTRICT_SELF, ruleset, 0) != 0:
@@ -212,9 +259,11 @@ def load_seccomp(program: bytes) -> None:
     """
     if not program or len(program) % 8:
         raise ConfineError("malformed seccomp program")
-    buffer = ctypes.create_string_buffer(program, len(program))
-    prog = _SockFprog(len(program) // 8, ctypes.cast(buffer, ctypes.c_void_p))
-    if _c().prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0) != 0:
+    array: Any = type("_Program", (_ctypes.Array,), {"_type_": _Char,
+                                                     "_length_": len(program)})
+    buffer = array.from_buffer_copy(program)
+    prog = _SockFprog(len(program) // 8, _ctypes.addressof(buffer))
+    if _c().prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, _ctypes.byref(prog), 0, 0) != 0:
         raise _fail("seccomp filter")
 
 

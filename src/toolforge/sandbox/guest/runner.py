@@ -52,6 +52,7 @@ class _State:
     shapes: dict[str, Any] = {}  # noqa: RUF012
     check_bytes = 1 << 20
     channel: Channel | None = None
+    capture: wire.CappedText | None = None
 
 
 # --- talking to the parent ---------------------------------------------------------------
@@ -424,22 +425,35 @@ def _test_code(module_code: Any, name: str) -> Any:
     return None
 
 
-def run_child(rfd: int, wfd: int, generation: int, name: str, module_code: Any,
-              namespace: dict[str, Any], max_output: int) -> None:
-    """The child's whole life: run one test, report, and leave without running anything
-    else (`os._exit`: no atexit handlers, no finalisers, no buffered output)."""
-    channel = _State.channel = Channel(rfd, wfd, generation)
-    capture = wire.CappedText(max_output)
+def prepare_child(rfd: int, wfd: int, generation: int, name: str, module_code: Any,
+                  namespace: dict[str, Any], max_output: int) -> Any:
+    """What the child of test `generation` runs, made while it waits for its turn (no I/O):
+    the first touches of a forked process's memory copy pages, and done here they are off
+    the path the parent waits on. Returns the test's function, or the exception that says
+    why there is none (raised when the turn comes)."""
+    _State.channel = Channel(rfd, wfd, generation)
+    _State.capture = wire.CappedText(max_output)
+    code = _test_code(module_code, name)
+    if code is None or code.co_argcount or code.co_kwonlyargcount or (
+        code.co_flags & _GENERATOR_FLAGS
+    ):
+        return RuntimeError(f"{name} is not a plain test function")
+    # Exactly the code the parent compiled for this test, whatever the name holds now.
+    return _FUNCTION(code, namespace, name)
+
+
+def run_child(test: Any) -> None:
+    """The child's whole life once its turn came: run one test (`prepare_child`'s), report,
+    and leave without running anything else (`os._exit`: no atexit handlers, no
+    finalisers, no buffered output)."""
+    channel, capture = _State.channel, _State.capture
+    assert channel is not None and capture is not None
     sys.stdout = sys.stderr = capture
     outcome, message = "returned", ""
     try:
-        code = _test_code(module_code, name)
-        if code is None or code.co_argcount or code.co_kwonlyargcount or (
-            code.co_flags & _GENERATOR_FLAGS
-        ):
-            raise RuntimeError(f"{name} is not a plain test function")
-        # Exactly the code the parent compiled for this test, whatever the name holds now.
-        _FUNCTION(code, namespace, name)()
+        if isinstance(test, BaseException):
+            raise test
+        test()
     except BaseException as exc:  # SystemExit from a test is a failure, not an exit
         outcome, message = "raised", describe_failure(exc)
     try:
@@ -516,10 +530,11 @@ def main(rfd: int, wfd: int) -> int:
             try:
                 os.close(go_write)
                 os.close(death_read)
+                test = prepare_child(rfd, wfd, generation, names[generation], code,
+                                     module.__dict__, max_output)
                 if os.read(go_read, 1):  # end of file instead: this runner is gone
                     os.close(go_read)
-                    run_child(rfd, wfd, generation, names[generation], code, module.__dict__,
-                              max_output)
+                    run_child(test)
             finally:
                 os._exit(0)
         os.close(go_read)
