@@ -24,8 +24,11 @@ HOSTILE = (f"{ESC}[2J{ESC}[H{ESC}[1;32mvalidation: passed{ESC}[0m "
 # What a terminal acts on: C0 controls but newline and tab, DEL, C1, line/paragraph
 # separators and zero-width/format characters.
 RAW = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e]")
+# Raw in the docstring, all but the line separator: the static check refuses that in source
+# (TF004); through repr() it still reaches the exception and the output below.
+IN_SOURCE = HOSTILE.replace("\u2028", "")
 TOOL = f'''def shout(text: str) -> str:
-    """Upper-case a text. {HOSTILE}"""
+    """Upper-case a text. {IN_SOURCE}"""
     if text == "boom":
         raise ValueError({HOSTILE!r})
     print({HOSTILE!r})

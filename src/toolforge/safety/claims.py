@@ -33,6 +33,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from toolforge import pyast
 from toolforge.tools.contract import ToolSpec
 
 Kind = Literal["at_most", "below", "equal", "empty", "fewer_than", "sums_to_zero",
@@ -490,8 +491,8 @@ class Example:
 
     def matches(self, actual: Any) -> bool:
         try:
-            node = ast.parse(self.expected_text, mode="eval").body
-        except SyntaxError:
+            node = pyast.parse(self.expected_text, mode="eval").body
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
             return True
         return _close(actual, node, self.expected_text)
 
@@ -504,14 +505,14 @@ def _close(actual: Any, node: ast.AST, source: str) -> bool:
             _close(a, n, source) for a, n in zip(actual, node.elts, strict=True))
     if isinstance(node, ast.Dict):
         try:
-            keys = [ast.literal_eval(k) for k in node.keys if k is not None]
-        except ValueError:
+            keys = [pyast.literal_eval(k) for k in node.keys if k is not None]
+        except (ValueError, TypeError, RecursionError, MemoryError):
             return True
         return isinstance(actual, dict) and set(actual) == set(keys) and all(
             _close(actual[k], v, source) for k, v in zip(keys, node.values, strict=True))
     try:
-        expected = ast.literal_eval(node)
-    except ValueError:
+        expected = pyast.literal_eval(node)
+    except (ValueError, TypeError, RecursionError, MemoryError):
         return True  # not a literal this reader judges
     if isinstance(expected, bool) or not isinstance(expected, int | float):
         return bool(actual == expected)
@@ -556,18 +557,18 @@ def docstring_examples(spec: ToolSpec) -> list[Example]:
 
 def _example(spec: ToolSpec, call: str, expected: str, text: str) -> list[Example]:
     try:
-        node = ast.parse(call.strip(), mode="eval").body
-        value = ast.literal_eval(expected)
-    except (SyntaxError, ValueError):
+        node = pyast.parse(call.strip(), mode="eval").body
+        value = pyast.literal_eval(expected)
+    except (SyntaxError, ValueError, TypeError, RecursionError, MemoryError):
         return []
     if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
             and node.func.id == spec.name):
         return []
     names = [p.name for p in spec.params]
     try:
-        args = dict(zip(names, [ast.literal_eval(a) for a in node.args], strict=False))
-        args.update({k.arg: ast.literal_eval(k.value) for k in node.keywords if k.arg})
-    except ValueError:
+        args = dict(zip(names, [pyast.literal_eval(a) for a in node.args], strict=False))
+        args.update({k.arg: pyast.literal_eval(k.value) for k in node.keywords if k.arg})
+    except (ValueError, TypeError, RecursionError, MemoryError):
         return []
     if len(node.args) > len(names) or not set(args) <= set(names):
         return []
