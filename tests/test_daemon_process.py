@@ -240,7 +240,7 @@ def test_two_simultaneous_starts_give_one_daemon(lib: Path, daemons: Path) -> No
     assert len({d["health"]["pid"] for d in docs}) == 1
     assert sum(d["started"] for d in docs) <= 1
     pid = docs[0]["health"]["pid"]
-    wait_for(lambda: _servers_of(lib) == [pid], timeout=5, what="the losers to exit")
+    wait_for(lambda: _servers_of(lib) == [pid], what="the losers to exit")
 
 
 def _servers_of(lib: Path) -> list[int]:
@@ -381,7 +381,7 @@ def test_concurrent_clients(lib: Path, daemons: Path) -> None:
     for t in threads:
         t.join(60)
     assert not errors, errors
-    wait_for(lambda: len(_servers_of(lib)) == 1, timeout=5, what="one daemon")
+    wait_for(lambda: len(_servers_of(lib)) == 1, what="one daemon")
     commits = set(git(lib, "rev-list", "HEAD").split())
     assert {r.commit for r in results.values()} | {local.commit} <= commits
     assert len(results) == 5
@@ -472,7 +472,7 @@ def test_jobs_queue_run_cancel_follow_and_outlive_the_daemon(
         cancelled = run_cli("jobs", str(queued.id), "--cancel", "-L", lib, "--json")
         assert cancelled.json["state"] == "cancelled"
         client.cancel_job(long.id)
-        wait_for(lambda: client.job(long.id).state == "cancelled", timeout=5)
+        wait_for(lambda: client.job(long.id).state == "cancelled")
         listing = run_cli("jobs", "-L", lib, "--json").json["jobs"]
         assert [(j["id"], j["state"]) for j in listing] == [
             (queued.id, "cancelled"), (long.id, "cancelled"), (quick.id, "succeeded")]
@@ -649,7 +649,7 @@ def test_cached_listing_follows_every_writer(lib: Path, daemons: Path) -> None:
         meta.write_text(meta.read_text().replace("Upper-case a text.", "Louder."))
         wait_for(lambda: next(t for t in client.list_tools().tools
                               if t.tool == "shout" and t.location == "tools"
-                              ).description == "Louder.", timeout=5, what="the edit to show")
+                              ).description == "Louder.", what="the edit to show")
         git(lib, "checkout", "--", "tools/shout")
         # an in-process writer (another process would do the same)
         svc = LibraryService(lib)

@@ -99,8 +99,9 @@ def test_the_daemon_evolves_from_reported_runs_and_a_budget_stops_the_next_cycle
             assert cycle["failures"] == 3 and cycle["model_calls"] >= 3
             assert cycle["tokens"] > 0
             assert (lib / "tools/tool_alpha/tool.py").is_file()
-            jobs = {j.kind: j for j in client.jobs()}
-            assert jobs["evolve"].state == "succeeded"
+            # the cycle record is closed inside the job; the job itself ends a moment later
+            wait_for("the evolve job to succeed", lambda: any(
+                j.kind == "evolve" and j.state == "succeeded" for j in client.jobs()))
             # three more failures, reported from the command line: the daemon looks at once;
             # a cycle is due, but would pass the token budget
             runs = tmp_path / "more.jsonl"
