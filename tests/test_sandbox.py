@@ -402,11 +402,11 @@ def test_sandboxes_die_with_the_daemon(backend: SandboxBackend) -> None:
     )
     with subprocess.Popen([sys.executable, "-c", daemon]) as parent:
         try:
-            assert _wait_for(lambda: len(_processes_named(marker)) == 1, 20)
+            assert _wait_for(lambda: len(_processes_named(marker)) == 1, 60)
         finally:
             parent.kill()
     # The daemon died mid-call (no close(), no cleanup code ran); its sandbox follows it.
-    assert _wait_for(lambda: _processes_named(marker) == [], 5)
+    assert _wait_for(lambda: _processes_named(marker) == [], 60)
 
 
 def test_output_is_capped(backend: SandboxBackend) -> None:
@@ -750,14 +750,14 @@ def test_no_survivors_when_the_parent_dies_even_if_the_tool_stopped_itself(
     )
     with subprocess.Popen([sys.executable, "-c", daemon]) as parent:
         try:
-            assert _wait_for(lambda: len(_processes_named(marker)) == 2, 30)
+            assert _wait_for(lambda: len(_processes_named(marker)) == 2, 60)
             stopped = [pid for pid in _processes_named(marker)
                        if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
                        == "T"]
             assert len(stopped) == 1
         finally:
             parent.kill()
-    assert _wait_for(lambda: _processes_named(marker) == [], 30)
+    assert _wait_for(lambda: _processes_named(marker) == [], 60)
 
 
 KEYRING = (

@@ -113,8 +113,10 @@ class SandboxBackend(Protocol):
         opened."""
         ...
 
-    def spawn(self, role: str, *, limits: Limits) -> SandboxedProcess:
-        """Start guest/main.py as `role` ("worker" or "runner")."""
+    def spawn(self, role: str, *, limits: Limits,
+              avoid_hash_key: int | None = None) -> SandboxedProcess:
+        """Start guest/main.py as `role` ("worker" or "runner"), hashing strings with
+        another key than the processes of `avoid_hash_key` (`SandboxedProcess.hash_key`)."""
         ...
 
     def with_access(self, access: Access) -> SandboxBackend:
@@ -224,7 +226,9 @@ class BwrapBackend:
             *argv,
         ]
 
-    def spawn(self, role: str, *, limits: Limits) -> SandboxedProcess:
+    def spawn(self, role: str, *, limits: Limits,
+              avoid_hash_key: int | None = None) -> SandboxedProcess:
+        # every bwrap guest starts an interpreter of its own: its hash key is its own
         entry = guest_entry(role)
         root = _uids.running_as_root()
         userns_fd = _uids.shared_userns() if root else None
@@ -361,7 +365,8 @@ class RlimitBackend:
     def warnings(self) -> list[str]:
         return _report_lines(self, [NOT_ISOLATED_WARNING])
 
-    def spawn(self, role: str, *, limits: Limits) -> SandboxedProcess:
+    def spawn(self, role: str, *, limits: Limits,
+              avoid_hash_key: int | None = None) -> SandboxedProcess:
         entry = guest_entry(role)
         uid = _uids.allocate_uid() if _uids.running_as_root() else None
         try:
@@ -382,6 +387,7 @@ class RlimitBackend:
             env=self.access.environment(), cwd=work_dir, uid=uid, work_dir=work_dir,
             init_extra=({"kill_scope": "all"} if uid is not None
                         else {"nproc_relative": True, "kill_scope": "group"}),
+            forkable=True, avoid_hash_key=avoid_hash_key,
         ))
 
     def probe(self) -> str | None:

@@ -161,7 +161,8 @@ class LandlockBackend:
     def warnings(self) -> list[str]:
         return [*self.gaps(), *cgroup_support().unbounded(), *self.access.statements()]
 
-    def spawn(self, role: str, *, limits: Limits) -> SandboxedProcess:
+    def spawn(self, role: str, *, limits: Limits,
+              avoid_hash_key: int | None = None) -> SandboxedProcess:
         entry = guest_entry(role)
         uid = _uids.allocate_uid() if _uids.running_as_root() else None
         try:
@@ -189,6 +190,7 @@ class LandlockBackend:
             work_dir=work_dir,
             init_extra=({"kill_scope": "all"} if uid is not None
                         else {"nproc_relative": True, "kill_scope": "group"}),
+            forkable=True, avoid_hash_key=avoid_hash_key,
         ))
 
     def probe(self) -> str | None:

@@ -58,12 +58,13 @@ class WarmPool:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
-    def take(self, role: str, limits: Limits, backend: SandboxBackend | None = None
-             ) -> SandboxedProcess | None:
+    def take(self, role: str, limits: Limits, backend: SandboxBackend | None = None, *,
+             avoid_hash_key: int | None = None) -> SandboxedProcess | None:
         """A started sandbox for `role`, or None (the caller then starts one cold).
 
         None also when the caller wants another backend, or the same one with other access
-        (network, third-party imports): a spare is only ever what the job asked for.
+        (network, third-party imports): a spare is only ever what the job asked for. With
+        `avoid_hash_key`, only a spare that hashes strings with another key will do.
         """
         if limits.work_dir_bytes != self.limits.work_dir_bytes or (
             backend is not None and (backend.name, backend.access)
@@ -73,17 +74,19 @@ class WarmPool:
             return None
         dead: list[SandboxedProcess] = []
         try:
-            return self._take(role, limits, dead)
+            return self._take(role, limits, dead, avoid_hash_key)
         finally:
             kill_all(dead)
 
-    def _take(self, role: str, limits: Limits, dead: list[SandboxedProcess]
-              ) -> SandboxedProcess | None:
+    def _take(self, role: str, limits: Limits, dead: list[SandboxedProcess],
+              avoid_hash_key: int | None) -> SandboxedProcess | None:
         with self._lock:
             self._last_take = time.monotonic()
             spares = self._spares[role]
-            while spares:
-                proc = spares.popleft()
+            for proc in list(spares):
+                if avoid_hash_key is not None and proc.hash_key == avoid_hash_key:
+                    continue
+                spares.remove(proc)
                 self._wanted.notify_all()
                 if proc.alive:
                     self.hits += 1

@@ -70,13 +70,14 @@ class ToolProcess:
 
     def __init__(self, tool_source: str, entrypoint: str, *, limits: Limits | None = None,
                  backend: SandboxBackend | None = None, files: dict[str, str] | None = None,
-                 pool: WarmPool | None = None) -> None:
+                 pool: WarmPool | None = None, avoid_hash_key: int | None = None) -> None:
         self.tool_source = tool_source
         self.entrypoint = entrypoint
         self.limits = limits or Limits()
         self.backend = backend or select_backend()
         self.files = dict(files or {})
         self.pool = pool
+        self.avoid_hash_key = avoid_hash_key  # hash strings unlike these processes
         self._proc: SandboxedProcess | None = None
         self._loaded = False
         self._load_error: CallResult | None = None
@@ -104,15 +105,21 @@ class ToolProcess:
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
 
+    @property
+    def hash_key(self) -> int | None:
+        """Its sandbox's string-hash key (see `SandboxedProcess.hash_key`)."""
+        return self._proc.hash_key if self._proc else None
+
     def start(self) -> None:
         """Start the sandbox and send the tool, without waiting for it to be imported."""
         with self._lock:
             if self._proc is not None:
                 return
-            proc = (self.pool.take(ROLE, self.limits, self.backend) if self.pool is not None
-                    else None)
+            avoid = self.avoid_hash_key
+            proc = (self.pool.take(ROLE, self.limits, self.backend, avoid_hash_key=avoid)
+                    if self.pool is not None else None)
             if proc is None:
-                proc = self.backend.spawn(ROLE, limits=self.limits)
+                proc = self.backend.spawn(ROLE, limits=self.limits, avoid_hash_key=avoid)
             init = {
                 "source": self.tool_source, "entrypoint": self.entrypoint, "files": self.files,
                 "limits": self.limits.for_sandbox(), **proc.init_extra,

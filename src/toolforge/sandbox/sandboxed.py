@@ -20,7 +20,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 _HEADER = struct.Struct(">I")
 # Room for tracebacks and metadata around a result that may itself be max_output_bytes.
@@ -61,6 +61,20 @@ def encode_frame(message: dict[str, Any]) -> bytes:
     return _HEADER.pack(len(body)) + body
 
 
+class ChildProcess(Protocol):
+    """What a sandbox's handle needs of its process: a `subprocess.Popen`, or the
+    `ForkedChild` of a guest forked by a fork server (sandbox/zygote.py)."""
+
+    pid: int
+
+    @property
+    def returncode(self) -> int | None: ...
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+
 @dataclass
 class SandboxedProcess:
     """A sandboxed interpreter running one of our stdlib-only scripts.
@@ -69,7 +83,7 @@ class SandboxedProcess:
     sends the kill and returns the wait. The handle calls it exactly once.
     """
 
-    popen: subprocess.Popen[bytes]
+    popen: ChildProcess
     to_child: int
     from_child: int
     output_fd: int
@@ -94,6 +108,9 @@ class SandboxedProcess:
     on_ready: Callable[[SandboxedProcess], None] | None = None
     cgroup: Any = None  # sandbox.cgroup.SandboxCgroup: memory, pids and kill for the tree
     watch_key: str | None = None  # its name with the reaper
+    # Processes with the same key hash strings alike (forked from one fork server); None: a
+    # started interpreter, whose key is its own.
+    hash_key: int | None = None
 
     def __post_init__(self) -> None:
         os.set_blocking(self.to_child, False)
@@ -307,7 +324,7 @@ def _nothing() -> None:
     return None
 
 
-def wait_for_exit(popen: subprocess.Popen[bytes], timeout: float) -> bool:
+def wait_for_exit(popen: ChildProcess, timeout: float) -> bool:
     """Block until `popen` exits (True) or `timeout` passes (False), without polling loops."""
     if popen.poll() is not None:
         return True

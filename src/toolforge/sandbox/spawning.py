@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from toolforge.sandbox import _uids
 from toolforge.sandbox.cgroup import SandboxCgroup, support
 from toolforge.sandbox.reaper import kill_uid, reaper, start_time
-from toolforge.sandbox.sandboxed import FRAME_SLACK, SandboxedProcess
+from toolforge.sandbox.sandboxed import FRAME_SLACK, ChildProcess, SandboxedProcess
 
 if TYPE_CHECKING:
     from toolforge.sandbox.limits import Limits
@@ -183,6 +183,10 @@ class GuestStart:
     extra_fds: tuple[int, ...] = ()
     init_extra: dict[str, Any] | None = None
     on_ready: Callable[[SandboxedProcess], None] | None = None
+    # The guest is `python ... main.py ROLE` with nothing around it: it may be forked from a
+    # prepared interpreter instead (sandbox/zygote.py), with a hash key other than this one.
+    forkable: bool = False
+    avoid_hash_key: int | None = None
 
 
 def start_guest(start: GuestStart) -> SandboxedProcess:
@@ -202,12 +206,7 @@ def start_guest(start: GuestStart) -> SandboxedProcess:
         if cgroup is not None:
             joins = [os.open(os.path.join(d, "cgroup.procs"), os.O_WRONLY | os.O_CLOEXEC)
                      for d in cgroup.paths]
-        popen = popen_from_lasting_thread(
-            [*start.argv, start.role, str(req_r), str(resp_w)],
-            stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w,
-            pass_fds=(req_r, resp_w, *joins, *start.extra_fds), env=start.env, cwd=start.cwd,
-            start_new_session=True, close_fds=True,
-        )
+        popen, child_joins, hash_key = _start_process(start, req_r, resp_w, out_w, joins)
     except BaseException:
         close_fds(req_r, req_w, resp_r, resp_w, out_r, out_w, *joins)
         if cgroup is not None:
@@ -220,11 +219,13 @@ def start_guest(start: GuestStart) -> SandboxedProcess:
         max_frame=start.limits.max_output_bytes + FRAME_SLACK,
         max_output=start.limits.max_output_bytes, terminate=start.terminate, uid=start.uid,
         init_extra=dict(start.init_extra or {}), work_dir=start.work_dir,
-        on_ready=start.on_ready, cgroup=cgroup,
+        on_ready=start.on_ready, cgroup=cgroup, hash_key=hash_key,
     )
     try:
         watch(proc)
-        setup = {**start.setup, "cgroup_fds": joins}
+        setup = {**start.setup, "cgroup_fds": child_joins}
+        if hash_key is not None and setup.get("pdeathsig"):
+            setup["pdeathsig"] = hash_key  # a forked guest's parent is its fork server
         if setup.get("seccomp") is not None:
             setup["seccomp"] = base64.b64encode(setup["seccomp"]).decode()
         if not proc.send(setup, _deadline(5.0)):
@@ -233,6 +234,32 @@ def start_guest(start: GuestStart) -> SandboxedProcess:
         proc.kill()
         raise
     return proc
+
+
+def _start_process(start: GuestStart, req_r: int, resp_w: int, out_w: int, joins: list[int]
+                   ) -> tuple[ChildProcess, list[int], int | None]:
+    """The guest's process, forked from a fork server when it can be (else started): the
+    process, its cgroup.procs descriptors' numbers as it sees them, and its hash key (its
+    server's pid; None for a started interpreter, which has a random key of its own)."""
+    if start.forkable:
+        from toolforge.sandbox.zygote import ZygoteError, zygotes
+
+        server = zygotes().server(start.env, avoid=start.avoid_hash_key)
+        if server is not None:
+            try:
+                child, numbers = server.spawn(start.role, [req_r, resp_w, out_w, *joins],
+                                              env=start.env, cwd=start.cwd or "/",
+                                              argv0=start.argv[-1])
+                return child, numbers[3:], server.pid
+            except ZygoteError as exc:
+                log.info("sandbox: starting the interpreter instead of forking: %s", exc)
+    popen = popen_from_lasting_thread(
+        [*start.argv, start.role, str(req_r), str(resp_w)],
+        stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w,
+        pass_fds=(req_r, resp_w, *joins, *start.extra_fds), env=start.env, cwd=start.cwd,
+        start_new_session=True, close_fds=True,
+    )
+    return popen, joins, None
 
 
 def _deadline(seconds: float) -> float:

@@ -44,11 +44,12 @@ class SandboxTarget:
     hash_seed: int | None = None
 
     def __init__(self, code: str, entrypoint: str, *, limits: Limits, backend: SandboxBackend,
-                 pool: WarmPool | None = None) -> None:
+                 pool: WarmPool | None = None, avoid_hash_key: int | None = None) -> None:
         from toolforge.sandbox.process import ToolProcess
 
         self._args = (code, entrypoint, limits, backend, pool)
-        self.process = ToolProcess(code, entrypoint, limits=limits, backend=backend, pool=pool)
+        self.process = ToolProcess(code, entrypoint, limits=limits, backend=backend, pool=pool,
+                                   avoid_hash_key=avoid_hash_key)
         self.limit_hits: list[str] = []
 
     def load(self, timeout_s: float) -> CallOutcome | None:
@@ -69,7 +70,9 @@ class SandboxTarget:
 
     def twin(self) -> AttackTarget | None:
         code, entrypoint, limits, backend, pool = self._args
-        return SandboxTarget(code, entrypoint, limits=limits, backend=backend, pool=pool)
+        # Another process, and one that hashes strings with another key than this one.
+        return SandboxTarget(code, entrypoint, limits=limits, backend=backend, pool=pool,
+                             avoid_hash_key=self.process.hash_key)
 
     def close(self) -> None:
         self.process.close()

@@ -1,4 +1,5 @@
-"""Entry point inside the sandbox: `python -I -S -B main.py worker|runner IN_FD OUT_FD`.
+"""Entry point inside the sandbox: `python -I -S -B main.py worker|runner IN_FD OUT_FD`,
+or `main.py zygote CONTROL_FD PARENT_PID` for the fork server (see zygote.py).
 
 The first frame on IN_FD is the parent's setup (keyrings, uid, Landlock, seccomp; see
 confine.py), applied before the guest says "ready" and so before any untrusted code exists.
@@ -11,23 +12,15 @@ modules load from their .pyc (runner.py alone takes ~9 ms to compile here).
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+guest_dir = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, guest_dir)
 role = sys.argv[1] if len(sys.argv) == 4 else ""
+if role == "zygote":
+    import zygote  # found through the sys.path entry above
+
+    sys.exit(zygote.serve(int(sys.argv[2]), int(sys.argv[3]), guest_dir))
 if role not in ("worker", "runner"):
     sys.exit("usage: main.py worker|runner IN_FD OUT_FD")
-import confine  # noqa: E402 - found through the sys.path entry above
-import wire  # noqa: E402
+import boot  # noqa: E402 - found through the sys.path entry above
 
-setup = wire.read_frame(int(sys.argv[2]))
-if setup is None:
-    sys.exit(0)  # the parent went away before it set us up
-if role == "worker":
-    import worker as program
-else:
-    import runner as program
-try:
-    confine.apply(setup)
-except (confine.ConfineError, OSError) as exc:
-    sys.exit(f"sandbox: confinement failed, refusing to run: {exc}")
-del sys.path[0]
-sys.exit(program.main(int(sys.argv[2]), int(sys.argv[3])))
+sys.exit(boot.run(role, int(sys.argv[2]), int(sys.argv[3]), guest_dir))
