@@ -361,7 +361,8 @@ def test_a_fork_bomb_is_limited_and_cleaned_up(backend: SandboxBackend) -> None:
     limits = Limits(max_processes=8)
     with ToolProcess(source, "probe", backend=backend, limits=limits) as process:
         forks, error = process.call({}).value
-        assert _processes_named(marker)  # the children are really there...
+        # the children are really there (each names itself once it runs)...
+        assert _wait_for(lambda: len(_processes_named(marker)) == forks, 60)
     assert error == "BlockingIOError"
     assert 1 <= forks < limits.max_processes
     assert _processes_named(marker) == []  # ...and all dead after close()
@@ -779,16 +780,20 @@ def test_the_sandbox_uid_keyrings_are_cleared(name: str, monkeypatch: pytest.Mon
     tool runs, and what the tool could add is gone after it."""
     from toolforge.sandbox import _uids
 
-    uid = _uids.allocate_uid()
-    _uids.release_uid(uid)
-    monkeypatch.setattr(_uids, "allocate_uid", lambda: uid)
-    assert _user_key(uid, "add")
-    found, added, errno = call_tool(_tool(KEYRING), "probe", {}, backend=select_backend(name)
-                                    ).value
-    assert found is False
-    if name == "landlock":
-        assert (added, errno) == (False, 1)  # keyrings are out of reach (seccomp)
-    assert not _user_key(uid, "find")
+    uid = _uids.allocate_uid()  # claimed for the whole test: no other sandbox runs as it
+    release = _uids.release_uid
+    try:
+        monkeypatch.setattr(_uids, "allocate_uid", lambda: uid)
+        monkeypatch.setattr(_uids, "release_uid", lambda _uid: None)
+        assert _user_key(uid, "add")
+        found, added, errno = call_tool(_tool(KEYRING), "probe", {},
+                                        backend=select_backend(name)).value
+        assert found is False
+        if name == "landlock":
+            assert (added, errno) == (False, 1)  # keyrings are out of reach (seccomp)
+        assert not _user_key(uid, "find")
+    finally:
+        release(uid)
 
 
 def _user_key(uid: int, action: str) -> bool:
@@ -1119,3 +1124,44 @@ def test_a_plain_tool_validates_and_promotes_without_user_namespaces(tmp_path: P
     assert json.loads(added.stdout)["result"]["details"]["validation"]["backend"] == "landlock"
     promoted = _restricted(*toolforge, "promote", "shout", "-L", str(library), env=env)
     assert promoted.returncode == 0, promoted.stdout + promoted.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="sandboxes get uids of their own only as root")
+def test_sandbox_uids_are_claimed_machine_wide_and_reused() -> None:
+    """Every uid that ever ran keeps two keyrings in the kernel: sandboxes take their uids
+    in turn from a bounded pool instead of a fresh one each, and never one that another
+    process's sandbox runs as."""
+    from toolforge.sandbox import _uids
+
+    other = ("from toolforge.sandbox import _uids\n"
+             "print(_uids.allocate_uid(), flush=True)\n"
+             "import sys; sys.stdin.readline()\n")
+    mine = _uids.allocate_uid()
+    try:
+        with subprocess.Popen([sys.executable, "-c", other], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True) as peer:
+            assert peer.stdout is not None
+            theirs = int(peer.stdout.readline())
+            assert theirs != mine  # its claim is seen here, and ours there
+            third = _uids.allocate_uid()
+            _uids.release_uid(third)
+            assert third not in (mine, theirs)
+            peer.kill()  # a killed process leaves no claim behind
+        # theirs is free again: this process takes it when its turn comes round
+        taken = []
+        while theirs not in taken:
+            taken.append(_uids.allocate_uid())
+        for uid in taken:
+            _uids.release_uid(uid)
+        assert len(taken) <= _uids._UID_POOL and mine not in taken
+    finally:
+        _uids.release_uid(mine)
+    # sandboxes take uids from the bounded pool, one after another
+    backend = select_backend("landlock")
+    seen = []
+    for _ in range(3):
+        with ToolProcess(ADD, "add", backend=backend) as process:
+            assert process.call({"a": 1, "b": 2}).value == 3
+            seen.append(process.uid)
+    assert all(_uids._UID_LOW <= uid < _uids._UID_LOW + _uids._UID_POOL for uid in seen)
+    assert len(set(seen)) == 3  # a released uid does not come straight back

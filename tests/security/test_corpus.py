@@ -462,15 +462,43 @@ class Outcome:
 
 
 _uid_log: dict[int, list[int]] = {}  # thread id -> uids its sandboxes were given
+# Sandboxes reuse free uids: a case's uids stay claimed until its survivors were looked for,
+# so that no other sandbox (of this process or another) runs as them meanwhile.
+_uid_lock = threading.Lock()
+_unchecked: set[int] = set()
+_released: set[int] = set()
 
 
 def _spy_allocate_uid(original: Any) -> Any:
     def allocate() -> int:
         uid = original()
         _uid_log.setdefault(threading.get_ident(), []).append(uid)
+        with _uid_lock:
+            _unchecked.add(uid)
         return uid
 
     return allocate
+
+
+def _spy_release_uid(original: Any) -> Any:
+    def release(uid: int) -> None:
+        with _uid_lock:
+            if uid in _unchecked:
+                _released.add(uid)
+                return
+        original(uid)
+
+    return release
+
+
+def _checked(uids: set[int]) -> None:
+    """The survivors of these uids were looked for: their sandboxes' releases go through."""
+    with _uid_lock:
+        _unchecked.difference_update(uids)
+        due = uids & _released
+        _released.difference_update(due)
+    for uid in due:
+        _uids.release_uid(uid)
 
 
 class Runner:
@@ -555,6 +583,7 @@ class Runner:
             for pid in _pids_of(outcome.survivors):
                 with contextlib.suppress(OSError):
                     os.kill(pid, signal.SIGKILL)
+            _checked(outcome.uids)
             arena.close()
         return outcome
 
@@ -585,6 +614,7 @@ def runner(request: pytest.FixtureRequest) -> Iterator[Runner]:
         (home / ".ssh" / "id_rsa").write_text(SSH_KEY)
         patch.setenv("HOME", str(home))
         patch.setattr(_uids, "allocate_uid", _spy_allocate_uid(_uids.allocate_uid))
+        patch.setattr(_uids, "release_uid", _spy_release_uid(_uids.release_uid))
         corpus = Runner(make_template_library(root))
         by_name = {c.name: c for c in CASES}
         wanted = []

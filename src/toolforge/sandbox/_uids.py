@@ -22,14 +22,23 @@ import ctypes
 import functools
 import os
 import secrets
+import socket
 import threading
 
 _UID_LOW = 1_000_000_000
 _UID_SPAN = 1_000_000_000
+# Sandboxes take their uids in turn from this many. Every uid that ever ran gets two user
+# keyrings that the kernel keeps for as long as its user namespace lives (the host's: until
+# reboot), and each sandbox's exit makes the kernel's key collector walk every key there
+# is: a fresh uid per sandbox made that walk, and the keys, grow without bound. In turn,
+# not lowest first: a uid comes back thousands of sandboxes later, when nothing of its last
+# sandbox can still count against its per-user limits (processes, inotify, pipes).
+_UID_POOL = 4096
 _CLONE_NEWUSER = 0x10000000
 
 _lock = threading.Lock()
-_in_use: set[int] = set()
+_in_use: dict[int, socket.socket] = {}
+_next = [secrets.randbelow(_UID_POOL)]  # daemons start at different places in the pool
 _fork_lock = threading.Lock()
 
 
@@ -37,19 +46,41 @@ def running_as_root() -> bool:
     return os.geteuid() == 0
 
 
+class NoFreeUidError(OSError):
+    """Every sandbox uid of the pool is in use on this machine."""
+
+
 def allocate_uid() -> int:
-    """A fresh uid for one sandbox; random so that concurrent daemons rarely collide."""
+    """A uid that no other sandbox on this machine runs as, until `release_uid`.
+
+    The claim is an abstract Unix socket bound under the uid's name: the kernel refuses a
+    second bind, from any process of this network namespace, and frees the name when the
+    claimer dies, so other daemons see the claim and a killed one leaves none behind. The
+    uid's previous sandbox is gone by then (its processes were killed through their cgroup
+    or uid before the release) and it empties the uid's keyrings at boot.
+    """
     with _lock:
-        while True:
-            uid = _UID_LOW + secrets.randbelow(_UID_SPAN)
-            if uid not in _in_use:
-                _in_use.add(uid)
-                return uid
+        for step in range(_UID_POOL):
+            uid = _UID_LOW + (_next[0] + step) % _UID_POOL
+            if uid in _in_use:
+                continue
+            claim = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+            try:
+                claim.bind(f"\0toolforge-sandbox-uid-{uid}")
+            except OSError:
+                claim.close()  # another process's sandbox runs as this uid
+                continue
+            _in_use[uid] = claim
+            _next[0] = (uid - _UID_LOW + 1) % _UID_POOL
+            return uid
+    raise NoFreeUidError(f"all {_UID_POOL} sandbox uids are in use on this machine")
 
 
 def release_uid(uid: int) -> None:
     with _lock:
-        _in_use.discard(uid)
+        claim = _in_use.pop(uid, None)
+    if claim is not None:
+        claim.close()
 
 
 @functools.cache
