@@ -1,6 +1,6 @@
 """Benchmark: does validation keep correct tools and stop broken ones? (issue 12)
 
-    .venv/bin/python bench/quality.py [--quick] [--workers N] [--no-arise]
+    .venv/bin/python bench/quality.py [--quick] [--workers N] [--no-arise] [--speed-only]
 
 The dataset is bench/quality/: 182 correct tools (unit conversions, physics and chemistry
 formulas, parsers, statistics), each with ONE valid example test, and 1,720 spec-breaking
@@ -25,7 +25,7 @@ Prints, with the targets beside them:
 - full validation p50, warm, of a tool with 5 tests (target <= 150 ms) and validations per
   second with 8 running at once (target >= 20/s), beside ARISE 0.2.1's unisolated
   subprocess test run of the same tool (`arise.skills.sandbox.Sandbox.test_skill`; it runs
-  the tests only, so it has no attack to compare).
+  the tests only, so it has no attack to compare), for bwrap and landlock side by side.
 """
 
 from __future__ import annotations
@@ -46,9 +46,13 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from toolforge.sandbox.backends import select_backend  # noqa: E402
+from toolforge.sandbox.backends import available_backends, select_backend  # noqa: E402
 from toolforge.sandbox.pool import WarmPool  # noqa: E402
-from toolforge.validation.pipeline import ValidationInput, validate  # noqa: E402
+from toolforge.validation.pipeline import (  # noqa: E402
+    ValidationInput,
+    ValidationOptions,
+    validate,
+)
 from toolforge.validation.report import ValidationReport  # noqa: E402
 
 DATA = HERE / "quality"
@@ -315,23 +319,46 @@ def arise_run(code: str, tests: str) -> bool:
     return bool(Sandbox(backend="subprocess", timeout=30).test_skill(skill).success)
 
 
-def speed(workers: int, runs: int, with_arise: bool) -> None:
-    backend = select_backend()
+def backend_speed(name: str, runs: int) -> None:
+    backend = select_backend(name)
+    opts = ValidationOptions(backend=name)
     item = ValidationInput(tool="slugify", code=FIVE_TESTS_TOOL, tests=FIVE_TESTS)
+
+    def one(tag: str) -> ValidationReport:
+        return validate(item.model_copy(update={"tests": FIVE_TESTS + f"\n# {tag}\n"}), opts,
+                        pool=pool)
+
     samples = []
     with WarmPool(backend, size=2) as pool:
         for i in range(runs + 2):
             pool.wait_ready()
             time.sleep(0.05)  # let the background start-up finish: measure the job alone
             started = time.perf_counter()
-            report = validate(item.model_copy(update={"tests": FIVE_TESTS + f"\n# {i}\n"}),
-                              pool=pool)
+            report = one(str(i))
             samples.append((time.perf_counter() - started) * 1000)
             assert report.verdict == "passed", report.failure_summary()
     p50 = statistics.median(samples[2:])
-    print(f"full validation of a 5-test tool (contract, static, tests, coverage, attack, "
-          f"determinism), warm: p50 {p50:.0f} ms   target <= {TARGET_P50_MS:.0f} ms  "
-          f"[{mark(p50 <= TARGET_P50_MS)}]")
+    default = " (the default here)" if name == select_backend().name else ""
+    print(f"{name}{default}: full validation of a 5-test tool (contract, static, tests, "
+          f"coverage, attack, determinism), warm: p50 {p50:.0f} ms   target <= "
+          f"{TARGET_P50_MS:.0f} ms  [{mark(p50 <= TARGET_P50_MS)}]")
+    total = 8 * 6
+    with WarmPool(backend, size=4) as pool:
+        pool.wait_ready()
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=8) as executor:
+            reports = list(executor.map(lambda i: one(f"c{i}"), range(total)))
+        elapsed = time.perf_counter() - started
+    assert all(r.verdict == "passed" for r in reports)
+    rate = total / elapsed
+    print(f"{name}{default}: 8 concurrent full validations on {os.cpu_count()} CPUs: "
+          f"{rate:.1f}/s   target >= {TARGET_RATE:.0f}/s  [{mark(rate >= TARGET_RATE)}]")
+
+
+def speed(runs: int, with_arise: bool) -> None:
+    """Warm full validation and 8 at once, on each isolating backend that works here."""
+    for name in [n for n in ("bwrap", "landlock") if n in available_backends()]:
+        backend_speed(name, runs)
     if with_arise:
         arise_samples = []
         for _ in range(max(5, runs // 2)):
@@ -340,21 +367,7 @@ def speed(workers: int, runs: int, with_arise: bool) -> None:
             arise_samples.append((time.perf_counter() - started) * 1000)
         print(f"  ARISE 0.2.1 (tests only, one unisolated subprocess): p50 "
               f"{statistics.median(arise_samples):.0f} ms")
-
-    total = 8 * 6
-    with WarmPool(backend, size=4) as pool:
-        pool.wait_ready()
-        started = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=8) as executor:
-            reports = list(executor.map(
-                lambda i: validate(item.model_copy(update={"tests": FIVE_TESTS + f"\n# c{i}\n"}),
-                                   pool=pool), range(total)))
-        elapsed = time.perf_counter() - started
-    assert all(r.verdict == "passed" for r in reports)
-    rate = total / elapsed
-    print(f"8 concurrent full validations on {os.cpu_count()} CPUs: {rate:.1f}/s   target >= "
-          f"{TARGET_RATE:.0f}/s  [{mark(rate >= TARGET_RATE)}]")
-    if with_arise:
+        total = 8 * 6
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=8) as executor:
             ok = list(executor.map(lambda _: arise_run(FIVE_TESTS_TOOL, FIVE_TESTS),
@@ -382,10 +395,15 @@ def main() -> None:
     parser.add_argument("--single-test-only", action="store_true",
                         help="skip run B (mutants with probe tests)")
     parser.add_argument("--json", type=Path, help="write every verdict to this file")
+    parser.add_argument("--speed-only", action="store_true",
+                        help="only the speed figures (warm p50, 8 at once), per backend")
     args = parser.parse_args()
     # ARISE runs `python` from PATH: this environment's, which has pytest.
     os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
     with_arise = not args.no_arise and arise_available()
+    if args.speed_only:
+        speed(10 if args.quick else 30, with_arise)
+        return
     started = time.perf_counter()
     correct, mutants = load_cases(args.quick)
     print(f"dataset: {len(correct)} correct tools (one example test each), {len(mutants)} "
@@ -412,7 +430,7 @@ def main() -> None:
           f"ms; {len(correct) + len(mutants)} validations in {correct_s + mutant_s:.0f} s")
     if with_arise:
         arise_quality(correct, mutants, sample=150 if not args.quick else 40)
-    speed(args.workers, 10 if args.quick else 30, with_arise)
+    speed(10 if args.quick else 30, with_arise)
     if not with_arise and not args.no_arise:
         print("  (ARISE figures need `pip install arise-ai==0.2.1`, part of the dev extra)")
     if args.json:
