@@ -6,12 +6,22 @@ one trick, must still produce a report that is not passed.
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from toolforge.sandbox.backends import SandboxBackend, select_backend
 from toolforge.sandbox.harness import TestRunReport, run_tests
 from toolforge.sandbox.limits import Limits
 from toolforge.sandbox.pool import WarmPool
+from toolforge.sandbox.sandboxed import SandboxedProcess, drain
 
 ADD = '''
 def add(a: int, b: int) -> int:
@@ -556,3 +566,120 @@ def test_the_warm_pool_serves_validations_and_never_reuses_a_sandbox(
         assert pool.hits >= 4
     assert first.passed
     assert not second.passed
+
+
+# --- the end of a run ------------------------------------------------------------------------
+
+
+LINGERING = '''
+import os
+import time
+
+LEFT = []
+
+
+def add(a: int, b: int) -> int:
+    """Add two integers, leaving a process behind that would outlive the call."""
+    if not LEFT:
+        LEFT.append(os.fork())
+        while not LEFT[0]:
+            time.sleep(0.01)
+    return a + b
+'''
+
+
+class _Recording:
+    """`backend`, keeping the sandboxes it starts, to look at them from outside."""
+
+    def __init__(self, backend: SandboxBackend) -> None:
+        self.backend = backend
+        self.started: list[SandboxedProcess] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.backend, name)
+
+    def spawn(self, role: str, *, limits: Limits) -> SandboxedProcess:
+        proc = self.backend.spawn(role, limits=limits)
+        self.started.append(proc)
+        return proc
+
+
+def _members(proc: SandboxedProcess) -> set[int]:
+    """The sandbox's processes: its cgroups' members and its process group (landlock and
+    rlimit; bwrap's guest has a session of its own, inside its cgroup)."""
+    pids = set()
+    for directory in proc.cgroup.paths if proc.cgroup is not None else []:
+        with contextlib.suppress(OSError):
+            pids |= {int(p) for p in Path(directory, "cgroup.procs").read_text().split()}
+    for entry in os.listdir("/proc"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            if int(stat.rsplit(")", 1)[1].split()[2]) == proc.pid:
+                pids.add(int(entry))
+    return pids
+
+
+def _still_running(pid: int) -> bool:
+    """Alive and not about to die: neither a zombie nor with a SIGKILL pending."""
+    try:
+        status = dict(line.split(":", 1) for line in
+                      Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    except OSError:
+        return False  # gone
+    if status["State"].split()[0] in ("Z", "X"):
+        return False
+    pending = int(status["SigPnd"], 16) | int(status["ShdPnd"], 16)
+    return not pending & (1 << (signal.SIGKILL - 1))
+
+
+def test_every_sandbox_is_killed_before_the_verdict_and_cleaned_up_after(
+    backend: SandboxBackend,
+) -> None:
+    """run_tests returns once every process of its sandboxes has been sent SIGKILL (one the
+    tool left behind included); waiting for them to exit and removing their cgroups and
+    work directories goes on in the background, and `drain` waits for it."""
+    recording = _Recording(backend)
+    report = run_tests(LINGERING, "add", [("candidate", TESTS)],
+                       backend=recording)  # type: ignore[arg-type]
+    running = {pid for proc in recording.started for pid in _members(proc)
+               if _still_running(pid)}
+    assert report.passed, report
+    assert len(recording.started) == 2  # the tool host and the test runner
+    assert not running, f"processes of the sandboxes still run after the verdict: {running}"
+    assert drain(60)
+    for proc in recording.started:
+        assert proc.popen.returncode is not None
+        assert proc.work_dir is None or not os.path.exists(proc.work_dir)
+        leftover = [d for d in (proc.cgroup.paths if proc.cgroup else []) if os.path.exists(d)]
+        assert not leftover
+
+
+def test_a_process_that_exits_right_after_a_run_leaves_nothing_behind(tmp_path: Path) -> None:
+    """The background clean-up is finished at exit: no sandbox process, cgroup or work
+    directory outlives the process that ran the validation."""
+    script = tmp_path / "run.py"
+    script.write_text(
+        "import json, sys\n"
+        "from toolforge.sandbox.backends import select_backend\n"
+        "from toolforge.sandbox.harness import run_tests\n"
+        "backend = select_backend(sys.argv[1])\n"
+        "started = []\n"
+        "spawn = backend.spawn\n"
+        "def recording(role, *, limits):\n"
+        "    started.append(spawn(role, limits=limits))\n"
+        "    return started[-1]\n"
+        "backend.spawn = recording\n"
+        f"report = run_tests({LINGERING!r}, 'add', [('candidate', {TESTS!r})], "
+        "backend=backend)\n"
+        "print(json.dumps({'passed': report.passed, 'pids': [p.pid for p in started],\n"
+        "    'dirs': [d for p in started for d in ([p.work_dir] if p.work_dir else [])\n"
+        "             + (p.cgroup.paths if p.cgroup else [])]}))\n"
+    )
+    for name in ("landlock", "bwrap"):
+        done = subprocess.run([sys.executable, str(script), name], capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        found = json.loads(done.stdout)
+        assert found["passed"]
+        assert [d for d in found["dirs"] if os.path.exists(d)] == []
+        assert not [pid for pid in found["pids"] if _still_running(pid)]

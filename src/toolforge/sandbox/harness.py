@@ -31,7 +31,7 @@ from toolforge.sandbox.limits import Limits
 from toolforge.sandbox.pool import WarmPool
 from toolforge.sandbox.probe import PROBES, ProbeEvidence, call_key, perturb, perturb_error
 from toolforge.sandbox.process import CallResult, ToolProcess
-from toolforge.sandbox.sandboxed import SandboxedProcess
+from toolforge.sandbox.sandboxed import SandboxedProcess, finish_later
 from toolforge.sandbox.testfile import TEST_FILE, CheckSite, SuiteFile, analyse
 from toolforge.sandbox.verdict import ProtocolError, TestJudge
 from toolforge.textsafe import encodable
@@ -117,21 +117,22 @@ def run_tests(tool_source: str, entrypoint: str, suites: list[tuple[str, str]], 
     if runs and candidate_tool is not None:
         runs[0].tool, runs[0].owns_tool = candidate_tool, False
     try:
-        # Checking first (milliseconds, cached): a refused suite costs no sandbox at all.
+        # Each suite's tool host imports the tool while its test file is checked (which
+        # takes milliseconds when not cached); only a suite that passed the check gets a
+        # test runner, so a refused suite costs at most a tool host.
+        for run in runs:
+            run.start_tool(tool_source, entrypoint, backend, pool)
         for run in runs:
             run.analyse(entrypoint)
             report.problems.extend(run.suite.problems)
-        usable = [run for run in runs if run.suite.code_b64 is not None]
-        for run in usable:  # every usable suite gets its own fresh pair of sandboxes
-            run.start(tool_source, entrypoint, backend, pool)
-        for run in usable:
-            run.send_init(entrypoint)
+        for run in runs:
+            run.start_runner(entrypoint, backend, pool)
         for run in runs:
             run.drive(report)
     finally:
-        # Signal every sandbox before waiting for any: teardown costs one wait, not many.
-        for reap in [r for run in runs for r in run.begin_close()]:
-            reap()
+        # Every sandbox is killed before the verdict; waiting for them to exit and removing
+        # what they leave happens off the caller's path (`sandboxed.drain` waits for it).
+        finish_later([r for run in runs for r in run.begin_close()])
     report.duration_ms = (time.monotonic() - started) * 1000
     report.passed = (bool(report.tests) and not report.problems
                      and all(t.outcome == "passed" for t in report.tests))
@@ -149,24 +150,26 @@ class _SuiteRun:
         self.answers: dict[str, CallResult] = {}  # the real run's calls, for the probes
         self.salts: dict[str, int] = {}  # each distinct call's own perturbation
 
-    def start(self, tool_source: str, entrypoint: str, backend: SandboxBackend,
-              pool: WarmPool | None) -> None:
+    def start_tool(self, tool_source: str, entrypoint: str, backend: SandboxBackend,
+                   pool: WarmPool | None) -> None:
+        """Start the tool host (a warm one when the pool has it) and send it the tool."""
         if self.tool is None:
             self.tool = ToolProcess(tool_source, entrypoint, limits=self.limits,
                                     backend=backend, pool=pool)
         self.tool.start()
-        runner = pool.take(ROLE, self.limits, backend) if pool is not None else None
-        self.runner = runner or backend.spawn(ROLE, limits=self.limits)
 
     def analyse(self, entrypoint: str) -> None:
         """Check and compile the test file (`suite.code_b64` is None if it is refused)."""
         self.suite = analyse(self.suite.label, self.suite.source, entrypoint)
 
-    def send_init(self, entrypoint: str) -> None:
-        """Hand the compiled test file to the runner."""
-        self.deadline = time.monotonic() + self.limits.wall_time_s
-        if self.suite.code_b64 is None or self.runner is None:
+    def start_runner(self, entrypoint: str, backend: SandboxBackend,
+                     pool: WarmPool | None) -> None:
+        """Start the test runner and hand it the compiled test file (if it was not refused)."""
+        if self.suite.code_b64 is None:
             return
+        runner = pool.take(ROLE, self.limits, backend) if pool is not None else None
+        self.runner = runner or backend.spawn(ROLE, limits=self.limits)
+        self.deadline = time.monotonic() + self.limits.wall_time_s
         init = {"entrypoint": entrypoint, "code": self.suite.code_b64,
                 "source": self.suite.source, "limits": self.limits.for_sandbox(),
                 "shapes": self.suite.shapes(), "check_bytes": self.limits.max_output_bytes,
