@@ -141,6 +141,13 @@ class _Rewriter(ast.NodeTransformer):
         self.info = info
         self.ids = {id(site.node): index for index, site in enumerate(info.sites)}
         self.sites = [self._site(index, site) for index, site in enumerate(info.sites)]
+        # The nodes with a check site below them: the only ones worth visiting.
+        self.above_sites: set[int] = set()
+        for site in info.sites:
+            above = info.parents.get(id(site.node))
+            while above is not None and id(above) not in self.above_sites:
+                self.above_sites.add(id(above))
+                above = info.parents.get(id(above))
         self.math_modules: set[str] = set()
         self.isclose_names: set[str] = set()
         for node in pyast.walk(tree):  # not rewritten yet: the rules' walk still holds
@@ -169,6 +176,11 @@ class _Rewriter(ast.NodeTransformer):
         chunk = [self.lines[start - 1][first:], *self.lines[start:end - 1],
                  self.lines[end - 1][:last]]
         return b"\n".join(chunk).decode(errors="replace")
+
+    def generic_visit(self, node: ast.AST) -> ast.AST:
+        if id(node) not in self.above_sites:
+            return node  # nothing below it to rewrite
+        return super().generic_visit(node)
 
     def visit_Assert(self, node: ast.Assert) -> ast.stmt:
         site = self.sites[self.ids[id(node)]]
