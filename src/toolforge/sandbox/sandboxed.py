@@ -320,6 +320,7 @@ class _Teardown:
     """
 
     def __init__(self) -> None:
+        self.pid = os.getpid()
         self._lock = threading.Lock()
         self._done = threading.Condition(self._lock)
         self._waits: deque[Callable[[], None]] = deque()
@@ -362,26 +363,27 @@ class _Teardown:
 _teardown = _Teardown()
 
 
-def _forget_teardown_in_child() -> None:
+def _this_process() -> _Teardown:
     global _teardown
-    _teardown = _Teardown()  # a forked child owns none of its parent's sandboxes
-
-
-os.register_at_fork(after_in_child=_forget_teardown_in_child)
+    if _teardown.pid != os.getpid():
+        _teardown = _Teardown()  # a forked child owns none of its parent's sandboxes
+    return _teardown
 
 
 def finish_later(waits: list[Callable[[], None]]) -> None:
     """Run the waits `begin_kill` returned (the kills already sent) in the background."""
-    _teardown.submit(waits)
+    _this_process().submit(waits)
 
 
 def drain(timeout: float | None = None) -> bool:
     """Wait until every sandbox handed to `finish_later` is gone and cleaned up: at exit,
     and wherever what a sandbox leaves behind is checked."""
-    return _teardown.drain(timeout)
+    return _this_process().drain(timeout)
 
 
-atexit.register(drain)
+# Bounded: a sandbox that will not die must not keep this process from exiting (its reaper
+# still holds the recipe, and kills and removes what is left once we are gone).
+atexit.register(drain, 30.0)
 
 
 def _nothing() -> None:
