@@ -22,6 +22,7 @@ from toolforge.sandbox.harness import TestRunReport, run_tests
 from toolforge.sandbox.limits import Limits
 from toolforge.sandbox.pool import WarmPool
 from toolforge.sandbox.sandboxed import SandboxedProcess, drain
+from toolforge.sandbox.testfile import analyse
 
 ADD = '''
 def add(a: int, b: int) -> int:
@@ -226,6 +227,23 @@ def test_useless_test_files_are_problems(bwrap: SandboxBackend, tests: str,
     assert not report.passed
     assert any(problem in p for p in report.problems), report.problems
     assert all(t.outcome == "error" and "refused" in t.message for t in report.tests)
+
+
+def test_a_refused_test_file_never_gets_a_test_runner(bwrap: SandboxBackend) -> None:
+    """Only a test file that passed the check is handed to a runner. Checked before (as
+    the static layer does), a refused file costs no sandbox at all; checked for the first
+    time, at most the tool host that imported the tool meanwhile."""
+    refused = "from tool import add\n\ndef test_nothing():\n    add(1, 2)\n"
+    for checked_before in (False, True):
+        tests = f"{refused}\n# {checked_before} {os.getpid()} {id(bwrap)}\n"
+        if checked_before:
+            analyse("candidate", tests, "add")
+        recording = _Recording(bwrap)
+        report = run_tests(ADD, "add", [("candidate", tests)],
+                           backend=recording)  # type: ignore[arg-type]
+        assert any("TF401" in p for p in report.problems), report.problems
+        roles = [proc.role for proc in recording.started]
+        assert roles == ([] if checked_before else ["worker"])
 
 
 def test_a_check_that_never_runs_fails_its_test(bwrap: SandboxBackend) -> None:
@@ -600,23 +618,34 @@ class _Recording:
 
     def spawn(self, role: str, *, limits: Limits) -> SandboxedProcess:
         proc = self.backend.spawn(role, limits=limits)
+        proc.role = role  # type: ignore[attr-defined]
         self.started.append(proc)
         return proc
 
 
 def _members(proc: SandboxedProcess) -> set[int]:
-    """The sandbox's processes: its cgroups' members and its process group (landlock and
-    rlimit; bwrap's guest has a session of its own, inside its cgroup)."""
+    """The processes that run the sandbox's code: its cgroups' members, the descendants of
+    the process we started, and (landlock, rlimit: the guest is that process, and no
+    process of it can leave its group) its process group. bwrap's own monitor is not one:
+    it runs no sandboxed code and exits once it has reaped the namespace's init."""
     pids = set()
     for directory in proc.cgroup.paths if proc.cgroup is not None else []:
         with contextlib.suppress(OSError):
             pids |= {int(p) for p in Path(directory, "cgroup.procs").read_text().split()}
+    parents: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         with contextlib.suppress(OSError, ValueError, IndexError):
-            stat = Path(f"/proc/{entry}/stat").read_text()
-            if int(stat.rsplit(")", 1)[1].split()[2]) == proc.pid:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            parents[int(entry)] = int(fields[1])
+            if proc.backend != "bwrap" and int(fields[2]) == proc.pid:
                 pids.add(int(entry))
-    return pids
+    found = {proc.pid}
+    while True:
+        more = {pid for pid, parent in parents.items() if parent in found} - found
+        if not more:
+            break
+        found |= more
+    return pids | (found - ({proc.pid} if proc.backend == "bwrap" else set()))
 
 
 def _still_running(pid: int) -> bool:

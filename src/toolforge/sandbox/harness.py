@@ -32,7 +32,7 @@ from toolforge.sandbox.pool import WarmPool
 from toolforge.sandbox.probe import PROBES, ProbeEvidence, call_key, perturb, perturb_error
 from toolforge.sandbox.process import CallResult, ToolProcess
 from toolforge.sandbox.sandboxed import SandboxedProcess, finish_later
-from toolforge.sandbox.testfile import TEST_FILE, CheckSite, SuiteFile, analyse
+from toolforge.sandbox.testfile import TEST_FILE, CheckSite, SuiteFile, analyse, analysed
 from toolforge.sandbox.verdict import ProtocolError, TestJudge
 from toolforge.textsafe import encodable
 
@@ -117,16 +117,19 @@ def run_tests(tool_source: str, entrypoint: str, suites: list[tuple[str, str]], 
     if runs and candidate_tool is not None:
         runs[0].tool, runs[0].owns_tool = candidate_tool, False
     try:
-        # Each suite's tool host imports the tool while its test file is checked (which
-        # takes milliseconds when not cached); only a suite that passed the check gets a
-        # test runner, so a refused suite costs at most a tool host.
+        # A test file checked before (the static layer does) is decided at once, and a
+        # refused one costs no sandbox; a new one takes milliseconds to check, while which
+        # its suite's tool host imports the tool (and only the runner waits for the check).
         for run in runs:
-            run.start_tool(tool_source, entrypoint, backend, pool)
+            if not run.analysed(entrypoint):
+                run.start_tool(tool_source, entrypoint, backend, pool)
         for run in runs:
             run.analyse(entrypoint)
             report.problems.extend(run.suite.problems)
         for run in runs:
-            run.start_runner(entrypoint, backend, pool)
+            if run.suite.code_b64 is not None:
+                run.start_tool(tool_source, entrypoint, backend, pool)
+                run.start_runner(entrypoint, backend, pool)
         for run in runs:
             run.drive(report)
     finally:
@@ -142,6 +145,7 @@ def run_tests(tool_source: str, entrypoint: str, suites: list[tuple[str, str]], 
 class _SuiteRun:
     def __init__(self, label: str, source: str, limits: Limits) -> None:
         self.suite = SuiteFile(label, source)
+        self.checked = False  # `suite` is the analysis, not only the source
         self.limits = limits
         self.tool: ToolProcess | None = None
         self.owns_tool = True
@@ -158,15 +162,22 @@ class _SuiteRun:
                                     backend=backend, pool=pool)
         self.tool.start()
 
+    def analysed(self, entrypoint: str) -> bool:
+        """Take the test file's analysis if it is cached; whether it was."""
+        found = analysed(self.suite.label, self.suite.source, entrypoint)
+        if found is not None:
+            self.suite, self.checked = found, True
+        return self.checked
+
     def analyse(self, entrypoint: str) -> None:
         """Check and compile the test file (`suite.code_b64` is None if it is refused)."""
-        self.suite = analyse(self.suite.label, self.suite.source, entrypoint)
+        if not self.checked:
+            self.suite, self.checked = analyse(self.suite.label, self.suite.source,
+                                               entrypoint), True
 
     def start_runner(self, entrypoint: str, backend: SandboxBackend,
                      pool: WarmPool | None) -> None:
         """Start the test runner and hand it the compiled test file (if it was not refused)."""
-        if self.suite.code_b64 is None:
-            return
         runner = pool.take(ROLE, self.limits, backend) if pool is not None else None
         self.runner = runner or backend.spawn(ROLE, limits=self.limits)
         self.deadline = time.monotonic() + self.limits.wall_time_s

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import ast
 import base64
-import functools
 import marshal
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -80,12 +81,38 @@ def analyse(label: str, source: str, entrypoint: str) -> SuiteFile:
     harness both ask, and the same regression suites are re-validated against every new
     candidate.
     """
-    cached = _analyse(label, source, entrypoint)
-    return replace(cached, test_names=list(cached.test_names), problems=list(cached.problems),
-                   findings=list(cached.findings))
+    found = analysed(label, source, entrypoint)
+    if found is not None:
+        return found
+    suite = _analyse(label, source, entrypoint)
+    with _CACHE_LOCK:
+        _CACHE[(label, source, entrypoint)] = suite
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return _copy(suite)
 
 
-@functools.lru_cache(maxsize=256)
+def analysed(label: str, source: str, entrypoint: str) -> SuiteFile | None:
+    """The analysis if it is cached, else None (without analysing)."""
+    key = (label, source, entrypoint)
+    with _CACHE_LOCK:
+        suite = _CACHE.get(key)
+        if suite is None:
+            return None
+        _CACHE.move_to_end(key)
+    return _copy(suite)
+
+
+_CACHE: OrderedDict[tuple[str, str, str], SuiteFile] = OrderedDict()  # least recent first
+_CACHE_LOCK = threading.Lock()
+_CACHE_SIZE = 256
+
+
+def _copy(suite: SuiteFile) -> SuiteFile:
+    return replace(suite, test_names=list(suite.test_names), problems=list(suite.problems),
+                   findings=list(suite.findings))
+
+
 def _analyse(label: str, source: str, entrypoint: str) -> SuiteFile:
     suite = SuiteFile(label, source)
     try:
