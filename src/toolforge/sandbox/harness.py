@@ -118,18 +118,20 @@ def run_tests(tool_source: str, entrypoint: str, suites: list[tuple[str, str]], 
         runs[0].tool, runs[0].owns_tool = candidate_tool, False
     try:
         # A test file checked before (the static layer does) is decided at once, and a
-        # refused one costs no sandbox; a new one takes milliseconds to check, while which
-        # its suite's tool host imports the tool (and only the runner waits for the check).
+        # refused one costs no sandbox. A new one takes milliseconds to check: its suite's
+        # tool host imports the tool meanwhile, and only the runner waits for the check.
         for run in runs:
             if not run.analysed(entrypoint):
                 run.start_tool(tool_source, entrypoint, backend, pool)
         for run in runs:
             run.analyse(entrypoint)
             report.problems.extend(run.suite.problems)
-        for run in runs:
-            if run.suite.code_b64 is not None:
-                run.start_tool(tool_source, entrypoint, backend, pool)
-                run.start_runner(entrypoint, backend, pool)
+        usable = [run for run in runs if run.suite.code_b64 is not None]
+        for run in usable:  # every usable suite gets its own fresh pair of sandboxes
+            run.start_tool(tool_source, entrypoint, backend, pool)
+            run.start_runner(backend, pool)
+        for run in usable:  # after every start: cold sandboxes boot side by side
+            run.send_init(entrypoint)
         for run in runs:
             run.drive(report)
     finally:
@@ -175,11 +177,14 @@ class _SuiteRun:
             self.suite, self.checked = analyse(self.suite.label, self.suite.source,
                                                entrypoint), True
 
-    def start_runner(self, entrypoint: str, backend: SandboxBackend,
-                     pool: WarmPool | None) -> None:
-        """Start the test runner and hand it the compiled test file (if it was not refused)."""
+    def start_runner(self, backend: SandboxBackend, pool: WarmPool | None) -> None:
+        """Start the test runner (a warm one when the pool has it)."""
         runner = pool.take(ROLE, self.limits, backend) if pool is not None else None
         self.runner = runner or backend.spawn(ROLE, limits=self.limits)
+
+    def send_init(self, entrypoint: str) -> None:
+        """Hand the compiled test file to the runner."""
+        assert self.runner is not None and self.suite.code_b64 is not None
         self.deadline = time.monotonic() + self.limits.wall_time_s
         init = {"entrypoint": entrypoint, "code": self.suite.code_b64,
                 "source": self.suite.source, "limits": self.limits.for_sandbox(),
