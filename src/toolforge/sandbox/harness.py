@@ -136,8 +136,13 @@ def run_tests(tool_source: str, entrypoint: str, suites: list[tuple[str, str]], 
             run.drive(report)
     finally:
         # Every sandbox is killed before the verdict; waiting for them to exit and removing
-        # what they leave happens off the caller's path (`sandboxed.drain` waits for it).
-        finish_later([r for run in runs for r in run.begin_close()])
+        # what they leave happens off the caller's path (`sandboxed.drain` waits for it),
+        # but for a sandbox whose kill does not reach all of it at once.
+        closing = [pair for run in runs for pair in run.begin_close()]
+        for proc, wait in closing:
+            if not proc.killed_at_once():
+                wait()
+        finish_later([wait for proc, wait in closing if proc.killed_at_once()])
     report.duration_ms = (time.monotonic() - started) * 1000
     report.passed = (bool(report.tests) and not report.problems
                      and all(t.outcome == "passed" for t in report.tests))
@@ -199,11 +204,14 @@ class _SuiteRun:
         names = self.suite.test_names[:_MAX_TESTS]
         return names * (1 + PROBES)
 
-    def begin_close(self) -> list[Callable[[], None]]:
-        reaps = [self.tool.begin_close()] if self.tool is not None and self.owns_tool else []
+    def begin_close(self) -> list[tuple[SandboxedProcess, Callable[[], None]]]:
+        """Kill this suite's sandboxes (not a caller's tool host): each, and its wait."""
+        closing = []
+        if self.tool is not None and self.owns_tool and self.tool.sandbox is not None:
+            closing.append((self.tool.sandbox, self.tool.begin_close()))
         if self.runner is not None:
-            reaps.append(self.runner.begin_kill())
-        return reaps
+            closing.append((self.runner, self.runner.begin_kill()))
+        return closing
 
     def drive(self, report: TestRunReport) -> None:
         """Run the tests one by one, relaying tool calls and judging every check."""

@@ -104,6 +104,11 @@ class ToolProcess:
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
 
+    @property
+    def sandbox(self) -> SandboxedProcess | None:
+        """The running sandbox, if any."""
+        return self._proc
+
     def start(self) -> None:
         """Start the sandbox and send the tool, without waiting for it to be imported."""
         with self._lock:

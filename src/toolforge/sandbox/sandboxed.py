@@ -282,6 +282,16 @@ class SandboxedProcess:
         wait_for_exit(self.popen, timeout)
         return self.popen.poll()
 
+    def killed_at_once(self) -> bool:
+        """Whether the kill `begin_kill` sends reaches every process of the sandbox by
+        itself: its cgroup's kill, or a process group or uid none of them can leave. Not
+        so for bwrap without a cgroup kill, where the processes of the pid namespace die
+        only once its init has: their wait must come before anything that counts on them
+        being gone."""
+        if self.cgroup is not None and self.cgroup.directories.get("kill"):
+            return True
+        return self.backend != "bwrap"
+
     def kill(self) -> None:
         """Kill the whole sandbox tree and wait until it is gone (idempotent)."""
         self.begin_kill()()
