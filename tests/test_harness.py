@@ -6,12 +6,23 @@ one trick, must still produce a report that is not passed.
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from toolforge.sandbox.backends import SandboxBackend, select_backend
 from toolforge.sandbox.harness import TestRunReport, run_tests
 from toolforge.sandbox.limits import Limits
 from toolforge.sandbox.pool import WarmPool
+from toolforge.sandbox.sandboxed import SandboxedProcess, drain
+from toolforge.sandbox.testfile import analyse
 
 ADD = '''
 def add(a: int, b: int) -> int:
@@ -216,6 +227,23 @@ def test_useless_test_files_are_problems(bwrap: SandboxBackend, tests: str,
     assert not report.passed
     assert any(problem in p for p in report.problems), report.problems
     assert all(t.outcome == "error" and "refused" in t.message for t in report.tests)
+
+
+def test_a_refused_test_file_never_gets_a_test_runner(bwrap: SandboxBackend) -> None:
+    """Only a test file that passed the check is handed to a runner. Checked before (as
+    the static layer does), a refused file costs no sandbox at all; checked for the first
+    time, at most the tool host that imported the tool meanwhile."""
+    refused = "from tool import add\n\ndef test_nothing():\n    add(1, 2)\n"
+    for checked_before in (False, True):
+        tests = f"{refused}\n# {checked_before} {os.getpid()} {id(bwrap)}\n"
+        if checked_before:
+            analyse("candidate", tests, "add")
+        recording = _Recording(bwrap)
+        report = run_tests(ADD, "add", [("candidate", tests)],
+                           backend=recording)  # type: ignore[arg-type]
+        assert any("TF401" in p for p in report.problems), report.problems
+        roles = [proc.role for proc in recording.started]
+        assert roles == ([] if checked_before else ["worker"])
 
 
 def test_a_check_that_never_runs_fails_its_test(bwrap: SandboxBackend) -> None:
@@ -556,3 +584,131 @@ def test_the_warm_pool_serves_validations_and_never_reuses_a_sandbox(
         assert pool.hits >= 4
     assert first.passed
     assert not second.passed
+
+
+# --- the end of a run ------------------------------------------------------------------------
+
+
+LINGERING = '''
+import os
+import time
+
+LEFT = []
+
+
+def add(a: int, b: int) -> int:
+    """Add two integers, leaving a process behind that would outlive the call."""
+    if not LEFT:
+        LEFT.append(os.fork())
+        while not LEFT[0]:
+            time.sleep(0.01)
+    return a + b
+'''
+
+
+class _Recording:
+    """`backend`, keeping the sandboxes it starts, to look at them from outside."""
+
+    def __init__(self, backend: SandboxBackend) -> None:
+        self.backend = backend
+        self.started: list[SandboxedProcess] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.backend, name)
+
+    def spawn(self, role: str, *, limits: Limits) -> SandboxedProcess:
+        proc = self.backend.spawn(role, limits=limits)
+        proc.role = role  # type: ignore[attr-defined]
+        self.started.append(proc)
+        return proc
+
+
+def _members(proc: SandboxedProcess) -> set[int]:
+    """The processes that run the sandbox's code: its cgroups' members, the descendants of
+    the process we started, and (landlock, rlimit: the guest is that process, and no
+    process of it can leave its group) its process group. bwrap's own monitor is not one:
+    it runs no sandboxed code and exits once it has reaped the namespace's init."""
+    pids = set()
+    for directory in proc.cgroup.paths if proc.cgroup is not None else []:
+        with contextlib.suppress(OSError):
+            pids |= {int(p) for p in Path(directory, "cgroup.procs").read_text().split()}
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            parents[int(entry)] = int(fields[1])
+            if proc.backend != "bwrap" and int(fields[2]) == proc.pid:
+                pids.add(int(entry))
+    found = {proc.pid}
+    while True:
+        more = {pid for pid, parent in parents.items() if parent in found} - found
+        if not more:
+            break
+        found |= more
+    return pids | (found - ({proc.pid} if proc.backend == "bwrap" else set()))
+
+
+def _still_running(pid: int) -> bool:
+    """Alive and not about to die: neither a zombie nor with a SIGKILL pending."""
+    try:
+        status = dict(line.split(":", 1) for line in
+                      Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    except OSError:
+        return False  # gone
+    if status["State"].split()[0] in ("Z", "X"):
+        return False
+    pending = int(status["SigPnd"], 16) | int(status["ShdPnd"], 16)
+    return not pending & (1 << (signal.SIGKILL - 1))
+
+
+def test_every_sandbox_is_killed_before_the_verdict_and_cleaned_up_after(
+    backend: SandboxBackend,
+) -> None:
+    """run_tests returns once every process of its sandboxes has been sent SIGKILL (one the
+    tool left behind included); waiting for them to exit and removing their cgroups and
+    work directories goes on in the background, and `drain` waits for it."""
+    recording = _Recording(backend)
+    report = run_tests(LINGERING, "add", [("candidate", TESTS)],
+                       backend=recording)  # type: ignore[arg-type]
+    running = {pid for proc in recording.started for pid in _members(proc)
+               if _still_running(pid)}
+    assert report.passed, report
+    assert len(recording.started) == 2  # the tool host and the test runner
+    assert not running, f"processes of the sandboxes still run after the verdict: {running}"
+    assert drain(60)
+    for proc in recording.started:
+        assert proc.popen.returncode is not None
+        assert proc.work_dir is None or not os.path.exists(proc.work_dir)
+        leftover = [d for d in (proc.cgroup.paths if proc.cgroup else []) if os.path.exists(d)]
+        assert not leftover
+
+
+def test_a_process_that_exits_right_after_a_run_leaves_nothing_behind(tmp_path: Path) -> None:
+    """The background clean-up is finished at exit: no sandbox process, cgroup or work
+    directory outlives the process that ran the validation."""
+    script = tmp_path / "run.py"
+    script.write_text(
+        "import json, sys\n"
+        "from toolforge.sandbox.backends import select_backend\n"
+        "from toolforge.sandbox.harness import run_tests\n"
+        "backend = select_backend(sys.argv[1])\n"
+        "started = []\n"
+        "spawn = backend.spawn\n"
+        "def recording(role, *, limits):\n"
+        "    started.append(spawn(role, limits=limits))\n"
+        "    return started[-1]\n"
+        "backend.spawn = recording\n"
+        f"report = run_tests({LINGERING!r}, 'add', [('candidate', {TESTS!r})], "
+        "backend=backend)\n"
+        "print(json.dumps({'passed': report.passed, 'pids': [p.pid for p in started],\n"
+        "    'dirs': [d for p in started for d in ([p.work_dir] if p.work_dir else [])\n"
+        "             + (p.cgroup.paths if p.cgroup else [])]}))\n"
+    )
+    for name in ("landlock", "bwrap"):
+        done = subprocess.run([sys.executable, str(script), name], capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        found = json.loads(done.stdout)
+        assert found["passed"]
+        assert [d for d in found["dirs"] if os.path.exists(d)] == []
+        assert not [pid for pid in found["pids"] if _still_running(pid)]

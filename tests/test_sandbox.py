@@ -346,17 +346,21 @@ def test_a_fork_bomb_is_limited_and_cleaned_up(backend: SandboxBackend) -> None:
     marker = "tfbomb" + secrets.token_hex(4)
     source = _tool(
         "import ctypes, os, time\n"
-        "forks = 0\n"
+        "forks, error = 0, None\n"
+        "ready, named = os.pipe()\n"
         "try:\n"
         "    while forks < 500:\n"
         "        if os.fork() == 0:\n"
         f"            ctypes.CDLL(None).prctl(15, b'{marker}', 0, 0, 0)\n"
+        "            os.write(named, b'x')\n"
         "            time.sleep(60)\n"
         "            os._exit(0)\n"
         "        forks += 1\n"
         "except OSError as exc:\n"
-        "    return [forks, type(exc).__name__]\n"
-        "return [forks, None]"
+        "    error = type(exc).__name__\n"
+        "for _ in range(forks):  # each child has taken its name before the call returns\n"
+        "    os.read(ready, 1)\n"
+        "return [forks, error]"
     )
     limits = Limits(max_processes=8)
     with ToolProcess(source, "probe", backend=backend, limits=limits) as process:

@@ -31,8 +31,8 @@ from toolforge.sandbox.limits import Limits
 from toolforge.sandbox.pool import WarmPool
 from toolforge.sandbox.probe import PROBES, ProbeEvidence, call_key, perturb, perturb_error
 from toolforge.sandbox.process import CallResult, ToolProcess
-from toolforge.sandbox.sandboxed import SandboxedProcess
-from toolforge.sandbox.testfile import TEST_FILE, CheckSite, SuiteFile, analyse
+from toolforge.sandbox.sandboxed import SandboxedProcess, finish_later
+from toolforge.sandbox.testfile import TEST_FILE, CheckSite, SuiteFile, analyse, analysed
 from toolforge.sandbox.verdict import ProtocolError, TestJudge
 from toolforge.textsafe import encodable
 
@@ -117,21 +117,32 @@ def run_tests(tool_source: str, entrypoint: str, suites: list[tuple[str, str]], 
     if runs and candidate_tool is not None:
         runs[0].tool, runs[0].owns_tool = candidate_tool, False
     try:
-        # Checking first (milliseconds, cached): a refused suite costs no sandbox at all.
+        # A test file checked before (the static layer does) is decided at once, and a
+        # refused one costs no sandbox. A new one takes milliseconds to check: its suite's
+        # tool host imports the tool meanwhile, and only the runner waits for the check.
+        for run in runs:
+            if not run.analysed(entrypoint):
+                run.start_tool(tool_source, entrypoint, backend, pool)
         for run in runs:
             run.analyse(entrypoint)
             report.problems.extend(run.suite.problems)
         usable = [run for run in runs if run.suite.code_b64 is not None]
         for run in usable:  # every usable suite gets its own fresh pair of sandboxes
-            run.start(tool_source, entrypoint, backend, pool)
-        for run in usable:
+            run.start_tool(tool_source, entrypoint, backend, pool)
+            run.start_runner(backend, pool)
+        for run in usable:  # after every start: cold sandboxes boot side by side
             run.send_init(entrypoint)
         for run in runs:
             run.drive(report)
     finally:
-        # Signal every sandbox before waiting for any: teardown costs one wait, not many.
-        for reap in [r for run in runs for r in run.begin_close()]:
-            reap()
+        # Every sandbox is killed before the verdict; waiting for them to exit and removing
+        # what they leave happens off the caller's path (`sandboxed.drain` waits for it),
+        # but for a sandbox whose kill does not reach all of it at once.
+        closing = [pair for run in runs for pair in run.begin_close()]
+        for proc, wait in closing:
+            if not proc.killed_at_once():
+                wait()
+        finish_later([wait for proc, wait in closing if proc.killed_at_once()])
     report.duration_ms = (time.monotonic() - started) * 1000
     report.passed = (bool(report.tests) and not report.problems
                      and all(t.outcome == "passed" for t in report.tests))
@@ -141,6 +152,7 @@ def run_tests(tool_source: str, entrypoint: str, suites: list[tuple[str, str]], 
 class _SuiteRun:
     def __init__(self, label: str, source: str, limits: Limits) -> None:
         self.suite = SuiteFile(label, source)
+        self.checked = False  # `suite` is the analysis, not only the source
         self.limits = limits
         self.tool: ToolProcess | None = None
         self.owns_tool = True
@@ -149,24 +161,36 @@ class _SuiteRun:
         self.answers: dict[str, CallResult] = {}  # the real run's calls, for the probes
         self.salts: dict[str, int] = {}  # each distinct call's own perturbation
 
-    def start(self, tool_source: str, entrypoint: str, backend: SandboxBackend,
-              pool: WarmPool | None) -> None:
+    def start_tool(self, tool_source: str, entrypoint: str, backend: SandboxBackend,
+                   pool: WarmPool | None) -> None:
+        """Start the tool host (a warm one when the pool has it) and send it the tool."""
         if self.tool is None:
             self.tool = ToolProcess(tool_source, entrypoint, limits=self.limits,
                                     backend=backend, pool=pool)
         self.tool.start()
-        runner = pool.take(ROLE, self.limits, backend) if pool is not None else None
-        self.runner = runner or backend.spawn(ROLE, limits=self.limits)
+
+    def analysed(self, entrypoint: str) -> bool:
+        """Take the test file's analysis if it is cached; whether it was."""
+        found = analysed(self.suite.label, self.suite.source, entrypoint)
+        if found is not None:
+            self.suite, self.checked = found, True
+        return self.checked
 
     def analyse(self, entrypoint: str) -> None:
         """Check and compile the test file (`suite.code_b64` is None if it is refused)."""
-        self.suite = analyse(self.suite.label, self.suite.source, entrypoint)
+        if not self.checked:
+            self.suite, self.checked = analyse(self.suite.label, self.suite.source,
+                                               entrypoint), True
+
+    def start_runner(self, backend: SandboxBackend, pool: WarmPool | None) -> None:
+        """Start the test runner (a warm one when the pool has it)."""
+        runner = pool.take(ROLE, self.limits, backend) if pool is not None else None
+        self.runner = runner or backend.spawn(ROLE, limits=self.limits)
 
     def send_init(self, entrypoint: str) -> None:
         """Hand the compiled test file to the runner."""
+        assert self.runner is not None and self.suite.code_b64 is not None
         self.deadline = time.monotonic() + self.limits.wall_time_s
-        if self.suite.code_b64 is None or self.runner is None:
-            return
         init = {"entrypoint": entrypoint, "code": self.suite.code_b64,
                 "source": self.suite.source, "limits": self.limits.for_sandbox(),
                 "shapes": self.suite.shapes(), "check_bytes": self.limits.max_output_bytes,
@@ -180,11 +204,14 @@ class _SuiteRun:
         names = self.suite.test_names[:_MAX_TESTS]
         return names * (1 + PROBES)
 
-    def begin_close(self) -> list[Callable[[], None]]:
-        reaps = [self.tool.begin_close()] if self.tool is not None and self.owns_tool else []
+    def begin_close(self) -> list[tuple[SandboxedProcess, Callable[[], None]]]:
+        """Kill this suite's sandboxes (not a caller's tool host): each, and its wait."""
+        closing = []
+        if self.tool is not None and self.owns_tool and self.tool.sandbox is not None:
+            closing.append((self.tool.sandbox, self.tool.begin_close()))
         if self.runner is not None:
-            reaps.append(self.runner.begin_kill())
-        return reaps
+            closing.append((self.runner, self.runner.begin_kill()))
+        return closing
 
     def drive(self, report: TestRunReport) -> None:
         """Run the tests one by one, relaying tool calls and judging every check."""

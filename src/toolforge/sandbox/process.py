@@ -110,6 +110,11 @@ class ToolProcess:
         """Its sandbox's string-hash key (see `SandboxedProcess.hash_key`)."""
         return self._proc.hash_key if self._proc else None
 
+    @property
+    def sandbox(self) -> SandboxedProcess | None:
+        """The running sandbox, if any."""
+        return self._proc
+
     def start(self) -> None:
         """Start the sandbox and send the tool, without waiting for it to be imported."""
         with self._lock:

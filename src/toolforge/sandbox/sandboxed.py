@@ -9,18 +9,24 @@ sandbox can only ever hand back plain JSON values.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import errno
 import json
+import logging
 import os
 import select
 import signal
 import struct
 import subprocess
+import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
+
+log = logging.getLogger(__name__)
 
 _HEADER = struct.Struct(">I")
 # Room for tracebacks and metadata around a result that may itself be max_output_bytes.
@@ -293,6 +299,16 @@ class SandboxedProcess:
         wait_for_exit(self.popen, timeout)
         return self.popen.poll()
 
+    def killed_at_once(self) -> bool:
+        """Whether the kill `begin_kill` sends reaches every process of the sandbox by
+        itself: its cgroup's kill, or a process group or uid none of them can leave. Not
+        so for bwrap without a cgroup kill, where the processes of the pid namespace die
+        only once its init has: their wait must come before anything that counts on them
+        being gone."""
+        if self.cgroup is not None and self.cgroup.directories.get("kill"):
+            return True
+        return self.backend != "bwrap"
+
     def kill(self) -> None:
         """Kill the whole sandbox tree and wait until it is gone (idempotent)."""
         self.begin_kill()()
@@ -318,6 +334,83 @@ def kill_all(processes: list[SandboxedProcess]) -> None:
     """Kill several sandboxes, signalling all of them before waiting for any."""
     for reap in [p.begin_kill() for p in processes]:
         reap()
+
+
+class _Teardown:
+    """Runs the waits that `begin_kill` returns on a thread of its own.
+
+    The kill itself is sent by `begin_kill`, before the caller goes on: nothing of a sandbox
+    runs after that. What is left (waiting for the processes to exit, removing the cgroups
+    and the work directory, releasing the uid) takes a millisecond or two that a validation
+    need not wait for. Should this process die first, the reaper process (sandbox/reaper.py)
+    still has each sandbox's recipe until its wait is done, and removes what is left.
+    """
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self._lock = threading.Lock()
+        self._done = threading.Condition(self._lock)
+        self._waits: deque[Callable[[], None]] = deque()
+        self._pending = 0
+        self._thread: threading.Thread | None = None
+
+    def submit(self, waits: list[Callable[[], None]]) -> None:
+        waits = [w for w in waits if w is not _nothing]
+        if not waits:
+            return
+        with self._lock:
+            self._waits.extend(waits)
+            self._pending += len(waits)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._serve, name="sandbox-teardown",
+                                                daemon=True)
+                self._thread.start()
+            self._done.notify_all()
+
+    def drain(self, timeout: float | None = None) -> bool:
+        """Block until every submitted wait is done (False if `timeout` passed first)."""
+        with self._lock:
+            return self._done.wait_for(lambda: self._pending == 0, timeout)
+
+    def _serve(self) -> None:
+        while True:
+            with self._lock:
+                self._done.wait_for(lambda: bool(self._waits))
+                wait = self._waits.popleft()
+            try:
+                wait()
+            except Exception:  # the next sandbox's teardown must still happen
+                log.exception("sandbox teardown failed")
+            finally:
+                with self._lock:
+                    self._pending -= 1
+                    self._done.notify_all()
+
+
+_teardown = _Teardown()
+
+
+def _this_process() -> _Teardown:
+    global _teardown
+    if _teardown.pid != os.getpid():
+        _teardown = _Teardown()  # a forked child owns none of its parent's sandboxes
+    return _teardown
+
+
+def finish_later(waits: list[Callable[[], None]]) -> None:
+    """Run the waits `begin_kill` returned (the kills already sent) in the background."""
+    _this_process().submit(waits)
+
+
+def drain(timeout: float | None = None) -> bool:
+    """Wait until every sandbox handed to `finish_later` is gone and cleaned up: at exit,
+    and wherever what a sandbox leaves behind is checked."""
+    return _this_process().drain(timeout)
+
+
+# Bounded: a sandbox that will not die must not keep this process from exiting (its reaper
+# still holds the recipe, and kills and removes what is left once we are gone).
+atexit.register(drain, 30.0)
 
 
 def _nothing() -> None:

@@ -438,8 +438,19 @@ def prepare_child(rfd: int, wfd: int, generation: int, name: str, module_code: A
         code.co_flags & _GENERATOR_FLAGS
     ):
         return RuntimeError(f"{name} is not a plain test function")
+    _rehearse()
     # Exactly the code the parent compiled for this test, whatever the name holds now.
     return _FUNCTION(code, namespace, name)
+
+
+def _rehearse() -> None:
+    """Run, on throwaway values, what a test's first check and tool call run here: a
+    forked process's first pass over code and data faults its pages in, and done now it
+    is off the path the parent waits on. Nothing is sent."""
+    message = {"t": "call", "args": ["a b", 1, 2.5, None, True], "kwargs": {"k": [1, "x"]}}
+    wire.plain_json_problem(message)
+    wire.loads(wire.dumps(message))
+    judge.truth(judge.walk(["cmp", ["=="]], _Operands((lambda: "a-b", lambda: "a-b"))))
 
 
 def run_child(test: Any) -> None:

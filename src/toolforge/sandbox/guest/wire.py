@@ -10,6 +10,7 @@ import _json
 import _thread
 import os
 import resource
+import select
 import sys
 
 TYPE_CHECKING = False
@@ -128,44 +129,42 @@ def _read_exact(fd: int, size: int) -> bytes | None:
 
 
 class Lifeline:
-    """Reads the parent's frames on a thread of its own, so that the parent's death is seen
-    even while the tool or a test is busy (or asleep) in the main thread.
+    """Reads the parent's frames, and watches on a thread of its own for the parent's end,
+    so that it is seen even while the tool or a test is busy (or asleep) in the main thread.
 
     bwrap's --die-with-parent does not reach the sandbox's init once bwrap has switched it
     to the sandbox uid (a credential change clears the parent-death signal), and the rlimit
     backend has no such thing at all. So: end of file on the parent's pipe means the parent
     is gone, and everything this sandbox started is killed. A tool could defeat this only by
     stopping its own process, which leaves a frozen, idle, unprivileged process behind.
+
+    The frames themselves are read by the thread that asks for them: a hand-over between
+    threads would cost every call two wake-ups.
     """
 
     def __init__(self, rfd: int, scope: str) -> None:
         self.rfd = rfd
         self.scope = scope
-        self._slot: dict[str, Any] | None = None
-        self._got = _thread.allocate_lock()
-        self._got.acquire()
-        self._free = _thread.allocate_lock()
-        _thread.start_new_thread(self._pump, ())
+        _thread.start_new_thread(self._watch, ())
 
     def get(self) -> dict[str, Any]:
         """The next frame (the protocol has at most one outstanding)."""
-        self._got.acquire()
-        frame, self._slot = self._slot, None
-        self._free.release()
+        try:
+            frame = read_frame(self.rfd)
+        except BaseException:
+            frame = None
+        if frame is None:
+            kill_everything(self.scope)
         assert frame is not None
         return frame
 
-    def _pump(self) -> None:
+    def _watch(self) -> None:
+        poller = select.poll()
+        poller.register(self.rfd, 0)  # only the end: POLLHUP (or the descriptor is gone)
         while True:
-            try:
-                frame = read_frame(self.rfd)
-            except BaseException:
-                frame = None
-            if frame is None:
+            if any(mask & (select.POLLHUP | select.POLLERR | select.POLLNVAL)
+                   for _fd, mask in poller.poll()):
                 kill_everything(self.scope)
-            self._free.acquire()
-            self._slot = frame
-            self._got.release()
 
 
 def kill_everything(scope: str) -> None:

@@ -34,7 +34,7 @@ import boot
 import confine
 import runner  # noqa: F401 - imported here so that every child has it ready
 import wire  # noqa: F401
-import worker  # noqa: F401
+import worker
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -50,6 +50,9 @@ def serve(control_fd: int, parent_pid: int, guest_dir: str) -> int:
     confine._c().prctl(_PR_SET_PDEATHSIG, _SIGKILL, 0, 0, 0)
     if os.getppid() != parent_pid:
         return 70
+    # What each guest's interpreter does once before "ready" (its first compile() builds
+    # the AST types), done here once for every child.
+    compile("", worker.TOOL_FILE, "exec", dont_inherit=True)
     control = socket.socket(fileno=control_fd)
     while True:
         try:
