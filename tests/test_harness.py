@@ -616,8 +616,9 @@ class _Recording:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.backend, name)
 
-    def spawn(self, role: str, *, limits: Limits) -> SandboxedProcess:
-        proc = self.backend.spawn(role, limits=limits)
+    def spawn(self, role: str, *, limits: Limits,
+              avoid_hash_key: int | None = None) -> SandboxedProcess:
+        proc = self.backend.spawn(role, limits=limits, avoid_hash_key=avoid_hash_key)
         proc.role = role  # type: ignore[attr-defined]
         self.started.append(proc)
         return proc
@@ -694,8 +695,8 @@ def test_a_process_that_exits_right_after_a_run_leaves_nothing_behind(tmp_path: 
         "backend = select_backend(sys.argv[1])\n"
         "started = []\n"
         "spawn = backend.spawn\n"
-        "def recording(role, *, limits):\n"
-        "    started.append(spawn(role, limits=limits))\n"
+        "def recording(role, *, limits, avoid_hash_key=None):\n"
+        "    started.append(spawn(role, limits=limits, avoid_hash_key=avoid_hash_key))\n"
         "    return started[-1]\n"
         "backend.spawn = recording\n"
         f"report = run_tests({LINGERING!r}, 'add', [('candidate', {TESTS!r})], "
