@@ -33,6 +33,7 @@ from toolforge.sandbox.backends import (
 from toolforge.sandbox.harness import run_tests
 from toolforge.sandbox.pool import WarmPool
 from toolforge.sandbox.process import ToolProcess
+from toolforge.sandbox.sandboxed import drain
 
 TOOL = '''
 def slugify(text: str, separator: str = "-") -> str:
@@ -147,6 +148,7 @@ def measure(backend_name: str, runs: int) -> dict[str, list[float]]:
         samples: list[float] = []
         for _ in range(runs + 2):
             pool.wait_ready()
+            drain()  # the previous job's teardown (sandboxed.finish_later) is done too
             time.sleep(0.03)  # let the background start-up finish: measure the job alone
             started = time.perf_counter()
             validate_once(backend_name, pool)

@@ -25,9 +25,10 @@ the determinism check compares a tool across two different keys.
 
 from __future__ import annotations
 
+import _socket
+import gc
 import json
 import os
-import socket
 import sys
 
 import boot
@@ -53,10 +54,13 @@ def serve(control_fd: int, parent_pid: int, guest_dir: str) -> int:
     # What each guest's interpreter does once before "ready" (its first compile() builds
     # the AST types), done here once for every child.
     compile("", worker.TOOL_FILE, "exec", dont_inherit=True)
-    control = socket.socket(fileno=control_fd)
+    # The collector of a child then never walks (and so never copies) what it inherited.
+    gc.collect()
+    gc.freeze()
+    control = _socket.socket(fileno=control_fd)
     while True:
         try:
-            data, fds, _flags, _addr = socket.recv_fds(control, 1 << 16, _MAX_FDS)
+            data, fds = _receive(control)
         except OSError:
             return 0
         if not data:
@@ -78,7 +82,20 @@ def serve(control_fd: int, parent_pid: int, guest_dir: str) -> int:
         control.send(json.dumps(reply).encode())
 
 
-def _spawn(control: socket.socket, request: dict[str, Any], fds: list[int],
+def _receive(control: _socket.socket) -> tuple[bytes, list[int]]:
+    """One request and the descriptors that came with it. `_socket`, not `socket`: the
+    latter's enums cost every child a megabyte of memory, and its forks the time to copy
+    it."""
+    data, ancillary, _flags, _addr = control.recvmsg(1 << 16, _socket.CMSG_SPACE(_MAX_FDS * 4))
+    fds: list[int] = []
+    for level, kind, payload in ancillary:
+        if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
+            fds += [int.from_bytes(payload[i:i + 4], sys.byteorder, signed=True)
+                    for i in range(0, len(payload) - len(payload) % 4, 4)]
+    return data, fds
+
+
+def _spawn(control: _socket.socket, request: dict[str, Any], fds: list[int],
            guest_dir: str) -> dict[str, Any]:
     role = str(request["role"])
     if role not in ("worker", "runner") or len(fds) < 3:
