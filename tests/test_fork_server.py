@@ -12,12 +12,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from deploy_helpers import wait_for
 from toolforge.sandbox.backends import select_backend
 from toolforge.sandbox.process import ToolProcess
 
@@ -66,15 +65,6 @@ def _servers_of(parent: int) -> list[int]:
     return found
 
 
-def _wait_for(condition: Callable[[], bool], timeout: float = 60) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
-
-
 def _probe(process: ToolProcess) -> dict:
     result = process.call({})
     assert result.ok, result
@@ -115,8 +105,8 @@ def test_a_killed_fork_server_is_replaced_and_its_sandboxes_do_not_linger(name: 
         # landlock's guests die with their server (their parent-death signal); rlimit's
         # are killed with their process group when the handle closes
         if name == "landlock":
-            assert _wait_for(lambda: not _alive(sandbox))
-    assert _wait_for(lambda: not _alive(sandbox))
+            wait_for("the sandbox to die with its server", lambda: not _alive(sandbox))
+    wait_for("the sandbox to be gone", lambda: not _alive(sandbox))
     with ToolProcess(PROBE, "probe", backend=backend) as again:
         after = _probe(again)
         assert after["ppid"] != before["ppid"] and _alive(after["ppid"])
@@ -142,4 +132,5 @@ def test_no_fork_server_outlives_the_process_that_started_it() -> None:
         servers = _servers_of(pid)
         assert len(servers) == 2  # one per hash key
         parent.kill()  # no clean-up code runs
-    assert _wait_for(lambda: not any(_alive(s) for s in servers))
+    wait_for("the fork servers to die with their parent",
+             lambda: not any(_alive(s) for s in servers))
