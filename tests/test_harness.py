@@ -633,6 +633,11 @@ def _members(proc: SandboxedProcess) -> set[int]:
     for directory in proc.cgroup.paths if proc.cgroup is not None else []:
         with contextlib.suppress(OSError):
             pids |= {int(p) for p in Path(directory, "cgroup.procs").read_text().split()}
+    if proc.popen.returncode is not None:
+        # Reaped: its pid (and group id) may already be another process's (pid_max is
+        # small here). A reaped bwrap monitor means the namespace's init, and with it
+        # every process of the namespace, is gone; the cgroups say the rest.
+        return pids
     parents: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         with contextlib.suppress(OSError, ValueError, IndexError):
