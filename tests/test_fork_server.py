@@ -41,9 +41,16 @@ def _stat(pid: int) -> list[str] | None:
         return None
 
 
-def _alive(pid: int) -> bool:
+def _identity(pid: int) -> tuple[int, str]:
+    """A process as (pid, start time): pid_max is small here, so a pid comes back soon."""
     fields = _stat(pid)
-    return fields is not None and fields[0] not in ("Z", "X")
+    assert fields is not None, f"process {pid} is gone"
+    return pid, fields[19]
+
+
+def _alive(process: tuple[int, str]) -> bool:
+    fields = _stat(process[0])
+    return fields is not None and fields[0] not in ("Z", "X") and fields[19] == process[1]
 
 
 def _cmdline(pid: int) -> list[str]:
@@ -99,8 +106,8 @@ def test_a_killed_fork_server_is_replaced_and_its_sandboxes_do_not_linger(name: 
     backend = select_backend(name)
     with ToolProcess(PROBE, "probe", backend=backend) as process:
         before = _probe(process)
-        sandbox = process.pid
-        assert sandbox is not None
+        assert process.pid is not None
+        sandbox, server = _identity(process.pid), _identity(before["ppid"])
         os.kill(before["ppid"], signal.SIGKILL)
         # landlock's guests die with their server (their parent-death signal); rlimit's
         # are killed with their process group when the handle closes
@@ -109,7 +116,8 @@ def test_a_killed_fork_server_is_replaced_and_its_sandboxes_do_not_linger(name: 
     wait_for("the sandbox to be gone", lambda: not _alive(sandbox))
     with ToolProcess(PROBE, "probe", backend=backend) as again:
         after = _probe(again)
-        assert after["ppid"] != before["ppid"] and _alive(after["ppid"])
+        replacement = _identity(after["ppid"])
+        assert replacement != server and _alive(replacement)
 
 
 def test_no_fork_server_outlives_the_process_that_started_it() -> None:
@@ -129,7 +137,7 @@ def test_no_fork_server_outlives_the_process_that_started_it() -> None:
                           stdout=subprocess.PIPE, text=True) as parent:
         assert parent.stdout is not None and parent.stdin is not None
         pid = int(parent.stdout.readline())
-        servers = _servers_of(pid)
+        servers = [_identity(server) for server in _servers_of(pid)]
         assert len(servers) == 2  # one per hash key
         parent.kill()  # no clean-up code runs
     wait_for("the fork servers to die with their parent",
