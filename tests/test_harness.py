@@ -654,6 +654,13 @@ def _members(proc: SandboxedProcess) -> set[int]:
     return pids | (found - ({proc.pid} if proc.backend == "bwrap" else set()))
 
 
+def _start_time(pid: int) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
 def _still_running(pid: int) -> bool:
     """Alive and not about to die: neither a zombie nor with a SIGKILL pending."""
     try:
@@ -700,13 +707,16 @@ def test_a_process_that_exits_right_after_a_run_leaves_nothing_behind(tmp_path: 
         "backend = select_backend(sys.argv[1])\n"
         "started = []\n"
         "spawn = backend.spawn\n"
+        "born = {}\n"
         "def recording(role, *, limits, avoid_hash_key=None):\n"
         "    started.append(spawn(role, limits=limits, avoid_hash_key=avoid_hash_key))\n"
+        "    pid = started[-1].pid  # unreaped: its stat is its own\n"
+        "    born[pid] = open(f'/proc/{pid}/stat').read().rsplit(')', 1)[1].split()[19]\n"
         "    return started[-1]\n"
         "backend.spawn = recording\n"
         f"report = run_tests({LINGERING!r}, 'add', [('candidate', {TESTS!r})], "
         "backend=backend)\n"
-        "print(json.dumps({'passed': report.passed, 'pids': [p.pid for p in started],\n"
+        "print(json.dumps({'passed': report.passed, 'pids': sorted(born.items()),\n"
         "    'dirs': [d for p in started for d in ([p.work_dir] if p.work_dir else [])\n"
         "             + (p.cgroup.paths if p.cgroup else [])]}))\n"
     )
@@ -717,4 +727,7 @@ def test_a_process_that_exits_right_after_a_run_leaves_nothing_behind(tmp_path: 
         found = json.loads(done.stdout)
         assert found["passed"]
         assert [d for d in found["dirs"] if os.path.exists(d)] == []
-        assert not [pid for pid in found["pids"] if _still_running(pid)]
+        # a pid comes back soon here (pid_max 32768): the same pid started at another time
+        # is another process
+        assert not [pid for pid, born in found["pids"]
+                    if _still_running(pid) and _start_time(pid) == born]
