@@ -800,6 +800,76 @@ def test_the_sandbox_uid_keyrings_are_cleared(name: str, monkeypatch: pytest.Mon
         release(uid)
 
 
+SESSION_KEYRING = (
+    "import ctypes, json, os, sys\n"
+    "sys.path.insert(0, {guest!r})\n"
+    "import confine\n"
+    "keyctl = {{'x86_64': 250, 'aarch64': 219}}[os.uname().machine]\n"
+    "libc = ctypes.CDLL(None, use_errno=True)\n"
+    "before = libc.syscall(keyctl, 0, -3, 1)\n"  # KEYCTL_GET_KEYRING_ID of the session's
+    "if {uid!r} is not None:\n"
+    "    os.setgroups([]); os.setresgid({uid!r}, {uid!r}, {uid!r})\n"
+    "    os.setresuid({uid!r}, {uid!r}, {uid!r})\n"
+    "confine.join_session_keyring({shared!r})\n"
+    "print(json.dumps([before, libc.syscall(keyctl, 0, -3, 0)]))\n"
+)
+
+
+@pytest.mark.parametrize(("shared", "own_uids"), [("owner", False), ("any_uid", True),
+                                                  (None, False)])
+def test_a_guest_leaves_the_parent_session_keyring_for_a_shared_or_fresh_one(
+        shared: str | None, own_uids: bool) -> None:
+    """Asked to share, every guest joins one keyring (so that no sandbox's exit frees one
+    and sets the kernel's key collector walking every key on the machine): those of the
+    keyring owner's uid ("owner"), or those of any uid ("any_uid": the bwrap sandboxes in
+    the root daemon's user namespace, each with a uid of its own). Otherwise each gets a
+    fresh one. Never the parent's."""
+    from toolforge.sandbox import _uids
+    from toolforge.sandbox.backends import GUEST_DIR
+
+    if own_uids and os.geteuid() != 0:
+        pytest.skip("guests of their own uids need root")
+    uids = [_uids.allocate_uid(), _uids.allocate_uid()] if own_uids else [None, None]
+
+    def code(uid: int | None) -> str:
+        return SESSION_KEYRING.format(guest=str(GUEST_DIR), shared=shared, uid=uid)
+
+    holder = subprocess.Popen(  # keeps a shared keyring alive while the second one joins
+        [sys.executable, "-I", "-c", code(uids[0]) + "sys.stdout.flush(); sys.stdin.read()\n"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None
+        parent, first = json.loads(holder.stdout.readline())
+        done = subprocess.run([sys.executable, "-I", "-c", code(uids[1])],
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        second = json.loads(done.stdout)[1]
+    finally:
+        holder.communicate("", timeout=60)
+        for uid in uids:
+            if uid is not None:
+                _uids.release_uid(uid)
+    assert parent not in (first, second)
+    assert (first == second) is (shared is not None)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the shared user namespace is the root daemon's")
+def test_bwrap_sandboxes_see_only_an_empty_shared_session_keyring(bwrap: SandboxBackend
+                                                                   ) -> None:
+    """What a bwrap sandbox's /proc/keys shows of session keyrings: the sandboxes' shared
+    one, empty and changeable by its possessors only; never the daemon's."""
+    import ctypes
+
+    keyctl = {"x86_64": 250, "aarch64": 219}[os.uname().machine]
+    ours = ctypes.CDLL(None, use_errno=True).syscall(keyctl, 0, -3, 1)
+    tool = _tool("return open('/proc/keys').read().splitlines()")
+    with ToolProcess(tool, "probe", backend=bwrap) as one:
+        lines = one.call({}).value
+    assert f"{ours:08x}" not in [line.split()[0] for line in lines]
+    shared = [line.split() for line in lines if line.endswith("toolforge-sandboxes: empty")]
+    assert shared and all(fields[4] == "3f0b000b" for fields in shared), lines
+
+
 def _user_key(uid: int, action: str) -> bool:
     """Add (or look for) the key "tf-planted" in `uid`'s user keyring, as `uid`."""
     code = (

@@ -247,6 +247,9 @@ class BwrapBackend:
             # The sandbox's uid is its own (root) or lives in a user namespace of its own.
             "own_uid": True,
             "seccomp": seccomp.build(seccomp.FilterSpec(network=self.access.network)),
+            # The seccomp filter keeps keys out of reach. In the user namespace the root
+            # daemon's sandboxes share (nothing else runs there), each has a uid of its own.
+            "shared_keyring": "any_uid" if userns_fd is not None else None,
             "import_paths": self._import_paths_inside(),
         }
         return start_guest(GuestStart(

@@ -180,6 +180,9 @@ class LandlockBackend:
             "landlock": {"paths": [*ruleset_paths(self.access), (work_dir, "rw")],
                          "deny_tcp": not self.access.network},
             "seccomp": seccomp.build(spec),
+            # The seccomp filter keeps keys out of reach; the guest joins while it is still
+            # root (or the daemon's own uid), the owner of the keyring it shares.
+            "shared_keyring": "owner",
             "import_paths": list(self.access.import_paths),
             "pdeathsig": os.getpid(),
         }

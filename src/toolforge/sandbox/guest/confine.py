@@ -4,8 +4,8 @@ The parent sends one "setup" frame right after starting the interpreter. This mo
 it, in this order (each step needs the one before):
 
 0. join the sandbox's cgroups (memory and process count for the whole tree, and the kill);
-1. a fresh anonymous session keyring (keyrings are not namespaced by pid/net/mount
-   namespaces);
+1. a session keyring of the sandboxes' own (keyrings are not namespaced by pid/net/mount
+   namespaces): the one they share where the parent says so, else a fresh one;
 2. as root: open every path the sandbox may read (and the import path) while root can still
    reach it, then drop to the sandbox's own unprivileged uid, and empty that uid's user
    keyrings (never before the drop: they would be root's);
@@ -40,7 +40,9 @@ _SIGKILL = 9
 
 _KEYCTL = {"x86_64": 250, "aarch64": 219, "i686": 288, "i386": 288, "armv7l": 311}
 _KEYCTL_JOIN_SESSION_KEYRING = 1
+_KEYCTL_SETPERM = 5
 _KEYCTL_CLEAR = 7
+_KEY_SPEC_SESSION_KEYRING = -3
 _KEY_SPEC_USER_KEYRING = -4
 _KEY_SPEC_USER_SESSION_KEYRING = -5
 
@@ -158,15 +160,41 @@ def _keyctl() -> int:
     return number
 
 
-def join_session_keyring() -> None:
-    """A fresh anonymous session keyring: keyrings are not covered by pid, net or mount
-    namespaces, and without this the parent's session keyring (Kerberos tickets, fscrypt
-    and cifs credentials) would be searchable from the sandbox."""
-    if _c().syscall(_keyctl(), _KEYCTL_JOIN_SESSION_KEYRING, None) == -1:
+# The session keyring that sandboxes share (see join_session_keyring).
+SHARED_KEYRING = b"toolforge-sandboxes"
+# Who may find it by name (and so join it): the possessor may do anything, and the owner
+# ("owner") or every uid of the user namespace ("any_uid") may view, read and search it.
+_SHARED_KEYRING_PERM = {"owner": 0x3F000000 | 0x000B0000,
+                        "any_uid": 0x3F000000 | 0x000B0000 | 0x0000000B}
+
+
+def join_session_keyring(shared: str | None = None) -> None:
+    """Leave the parent's session keyring: keyrings are not covered by pid, net or mount
+    namespaces, and without this the parent's (Kerberos tickets, fscrypt and cifs
+    credentials) would be searchable from the sandbox.
+
+    With `shared` ("owner" or "any_uid", see _SHARED_KEYRING_PERM), join the keyring that
+    the sandboxes of this user namespace share rather than a fresh one. The parent asks for
+    it only where the sandbox's seccomp filter denies keyctl, add_key and request_key, so
+    that nothing in a sandbox can put a key in or read one out. The reason: each freed
+    keyring makes the kernel's key collector walk every key on the machine (every uid that
+    ever ran keeps two), so a keyring per sandbox cost every sandbox exit that walk. The
+    shared one lives while any sandbox does."""
+    perm = _SHARED_KEYRING_PERM.get(shared) if shared is not None else None
+    if shared is not None and perm is None:
+        raise ConfineError(f"unknown keyring sharing {shared!r}")
+    name = SHARED_KEYRING if perm is not None else None
+    if _c().syscall(_keyctl(), _KEYCTL_JOIN_SESSION_KEYRING, name) == -1:
         err = _ctypes.get_errno()
         # ENOSYS/EPERM/EACCES: keyrings are unavailable here, so nothing can be read either.
         if err not in (1, 13, 38):
             raise _fail("cannot isolate the session keyring")
+        return
+    # Only its creator may set the permissions (EACCES: another sandbox's uid made it, and
+    # set them before anyone could find it).
+    if perm is not None and _c().syscall(_keyctl(), _KEYCTL_SETPERM, _KEY_SPEC_SESSION_KEYRING,
+                                         perm) == -1 and _ctypes.get_errno() != 13:
+        raise _fail("cannot share the session keyring")
 
 
 def clear_user_keyrings() -> None:
@@ -282,7 +310,7 @@ def apply(setup: dict[str, Any]) -> None:
         finally:
             os.close(fd)
     uid = setup.get("uid")
-    join_session_keyring()
+    join_session_keyring(setup.get("shared_keyring"))
     if setup.get("nproc_relative"):
         wire.count_processes_of_my_uid()  # /proc may be out of reach once confined
     landlock = Landlock(setup["landlock"]) if setup.get("landlock") else None

@@ -184,8 +184,16 @@ def write_frame(fd: int, message: dict[str, Any]) -> None:
 
 
 def write_raw(fd: int, text: str) -> None:
-    data = text.encode("ascii")
-    view = memoryview(len(data).to_bytes(4, "big") + data)
+    write_raws(fd, [text])
+
+
+def write_raws(fd: int, texts: list[str]) -> None:
+    """Frames of already-encoded JSON, in one write where the pipe takes them at once."""
+    chunks = []
+    for text in texts:
+        data = text.encode("ascii")
+        chunks += (len(data).to_bytes(4, "big"), data)
+    view = memoryview(b"".join(chunks))
     while view:
         view = view[os.write(fd, view) :]
 
