@@ -853,6 +853,47 @@ def test_a_guest_leaves_the_parent_session_keyring_for_a_shared_or_fresh_one(
     assert (first == second) is (shared is not None)
 
 
+FORKED_KEYRINGS = """
+import ctypes, json, os, sys
+sys.path.insert(0, {guest!r})
+import confine
+
+keyctl = {{"x86_64": 250, "aarch64": 219}}[os.uname().machine]
+ring = lambda: ctypes.CDLL(None, use_errno=True).syscall(keyctl, 0, -3, 1)
+seen = {{"parent": ring()}}
+confine.keep_session_keyring_for_children()
+seen["server"] = ring()
+for name, setup in (("may_share", {{"shared_keyring": "owner"}}), ("fresh", {{}})):
+    read, write = os.pipe()
+    if os.fork() == 0:
+        confine.apply(setup)
+        os.write(write, str(ring()).encode())
+        os._exit(0)
+    os.close(write)
+    seen[name] = int(os.read(read, 64))
+    os.wait()
+print(json.dumps(seen))
+"""
+
+
+def test_forked_guests_keep_their_fork_servers_fresh_session_keyring_where_they_may_share(
+        ) -> None:
+    """The fork server leaves the parent's session keyring for a fresh one; a child it
+    forks keeps that one where the parent says sandboxes may share a keyring (joining the
+    shared one by name walks every named keyring of the user namespace), and gets a fresh
+    one of its own otherwise."""
+    from toolforge.sandbox.backends import GUEST_DIR
+
+    done = subprocess.run([sys.executable, "-I", "-c",
+                           FORKED_KEYRINGS.format(guest=str(GUEST_DIR))],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout)
+    assert seen["server"] != seen["parent"]
+    assert seen["may_share"] == seen["server"]
+    assert seen["fresh"] not in (seen["parent"], seen["server"])
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="the shared user namespace is the root daemon's")
 def test_bwrap_sandboxes_see_only_an_empty_shared_session_keyring(bwrap: SandboxBackend
                                                                    ) -> None:

@@ -5,7 +5,8 @@ it, in this order (each step needs the one before):
 
 0. join the sandbox's cgroups (memory and process count for the whole tree, and the kill);
 1. a session keyring of the sandboxes' own (keyrings are not namespaced by pid/net/mount
-   namespaces): the one they share where the parent says so, else a fresh one;
+   namespaces): where the parent says they may share one, the fork server's (inherited)
+   or the shared one, else a fresh one;
 2. as root: open every path the sandbox may read (and the import path) while root can still
    reach it, then drop to the sandbox's own unprivileged uid, and empty that uid's user
    keyrings (never before the drop: they would be root's);
@@ -168,6 +169,20 @@ _SHARED_KEYRING_PERM = {"owner": 0x3F000000 | 0x000B0000,
                         "any_uid": 0x3F000000 | 0x000B0000 | 0x0000000B}
 
 
+class _Keyring:
+    # This process's session keyring is a fresh one its fork server joined for its children.
+    inherited = False
+
+
+def keep_session_keyring_for_children() -> None:
+    """For the fork server: a fresh session keyring of its own, which the children it forks
+    keep where they may share one (see join_session_keyring). Joining the shared keyring by
+    name walks every named keyring of the user namespace (two per uid that ever ran), so
+    an inherited one is the cheapest of all."""
+    join_session_keyring()
+    _Keyring.inherited = True
+
+
 def join_session_keyring(shared: str | None = None) -> None:
     """Leave the parent's session keyring: keyrings are not covered by pid, net or mount
     namespaces, and without this the parent's (Kerberos tickets, fscrypt and cifs
@@ -310,7 +325,9 @@ def apply(setup: dict[str, Any]) -> None:
         finally:
             os.close(fd)
     uid = setup.get("uid")
-    join_session_keyring(setup.get("shared_keyring"))
+    shared = setup.get("shared_keyring")
+    if shared is None or not _Keyring.inherited:
+        join_session_keyring(shared)
     if setup.get("nproc_relative"):
         wire.count_processes_of_my_uid()  # /proc may be out of reach once confined
     landlock = Landlock(setup["landlock"]) if setup.get("landlock") else None

@@ -51,6 +51,7 @@ def serve(control_fd: int, parent_pid: int, guest_dir: str) -> int:
     confine._c().prctl(_PR_SET_PDEATHSIG, _SIGKILL, 0, 0, 0)
     if os.getppid() != parent_pid:
         return 70
+    confine.keep_session_keyring_for_children()
     # What each guest's interpreter does once before "ready" (its first compile() builds
     # the AST types), done here once for every child.
     compile("", worker.TOOL_FILE, "exec", dont_inherit=True)
