@@ -558,6 +558,26 @@ def test_a_test_killed_by_a_limit_is_an_error_and_the_rest_run(bwrap: SandboxBac
     assert outcomes["candidate:test_small"] == outcomes["candidate:test_approx"] == "passed"
 
 
+def test_passing_checks_held_back_in_batches_all_reach_the_parent(bwrap: SandboxBackend
+                                                                   ) -> None:
+    """A test's process sends passing checks with its next request or its end, at most
+    64 KiB at a time: thousands of them, then a failing one, are all judged in order."""
+    tests = TESTS + (
+        "\n\ndef test_many_checks():\n    value = add(1, 1)\n    for _ in range(5000):\n"
+        "        assert value == 2\n    assert value == 3\n"
+        "\n\ndef test_many_passing_checks():\n    for i in range(3000):\n"
+        "        assert add(i, 0) == i\n    value = add(1, 1)\n"
+        "    for _ in range(5000):\n        assert value == 2\n"
+    )
+    report = run_tests(ADD, "add", [("candidate", tests)], backend=bwrap)
+    outcomes = _outcomes(report)
+    assert outcomes["candidate:test_many_checks"] == "failed"
+    message = next(t.message for t in report.tests if t.name == "test_many_checks")
+    assert message.startswith("assert value == 3\n  left:  2\n  right: 3")
+    assert outcomes["candidate:test_small"] == outcomes["candidate:test_approx"] == "passed"
+    assert outcomes["candidate:test_many_passing_checks"] == "passed"
+
+
 def test_a_test_that_loops_forever_is_stopped_at_the_suite_wall_time(
     bwrap: SandboxBackend,
 ) -> None:
