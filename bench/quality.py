@@ -46,6 +46,8 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 
+import host  # noqa: E402
+
 from toolforge.sandbox.backends import available_backends, select_backend  # noqa: E402
 from toolforge.sandbox.pool import WarmPool  # noqa: E402
 from toolforge.validation.pipeline import (  # noqa: E402
@@ -357,6 +359,7 @@ def backend_speed(name: str, runs: int) -> None:
 
 def speed(runs: int, with_arise: bool) -> None:
     """Warm full validation and 8 at once, on each isolating backend that works here."""
+    print(f"speed, on {host.describe()}")
     for name in [n for n in ("bwrap", "landlock") if n in available_backends()]:
         backend_speed(name, runs)
     if with_arise:

@@ -23,6 +23,8 @@ import threading
 import time
 from collections.abc import Callable
 
+import host
+
 from toolforge.sandbox import _uids
 from toolforge.sandbox.backends import (
     BACKEND_NAMES,
@@ -123,33 +125,10 @@ def validate_once(backend_name: str, pool: WarmPool | None = None) -> None:
         raise SystemExit(f"benchmark validation did not pass: {report}")
 
 
-def pipe_round_trip(rounds: int = 2000) -> float:
-    """Microseconds for one message to another process and its answer, over pipes: each
-    test's messages pay it several times, and on a virtual machine it is mostly the cost of
-    waking an idle CPU, which the host decides."""
-    ask_read, ask_write = os.pipe()
-    answer_read, answer_write = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        while os.read(ask_read, 1) == b"?":
-            os.write(answer_write, b"!")
-        os._exit(0)
-    started = time.perf_counter()
-    for _ in range(rounds):
-        os.write(ask_write, b"?")
-        os.read(answer_read, 1)
-    elapsed = time.perf_counter() - started
-    os.write(ask_write, b"q")
-    os.waitpid(pid, 0)
-    for fd in (ask_read, ask_write, answer_read, answer_write):
-        os.close(fd)
-    return elapsed / rounds * 1e6
-
-
 def floors(runs: int) -> None:
     python = interpreter().executable
     print("floors")
-    print(f"  {'pipe round trip to another process':44s} {pipe_round_trip():7.1f} us")
+    print(f"  {'pipe round trip to another process':44s} {host.pipe_round_trip():7.1f} us")
     line("python -I -S -c pass", timed(
         lambda: subprocess.run([python, "-I", "-S", "-c", "pass"], check=True, env={}), runs))
     if "bwrap" in available_backends():
